@@ -1,0 +1,63 @@
+/// The FP8 E4M3FN format (`torch.float8_e4m3fn`): 1 sign, 4 exponent (bias 7), 3 mantissa
+/// bits, no infinities, largest finite value 448, smallest subnormal 2⁻⁹.
+///
+/// Rounding is to nearest, ties to even, exactly as torch's cast. Finite values beyond
+/// ±448 saturate to ±448 (torch on CPU saturates too; the quantizers clamp before casting
+/// anyway), ±∞ saturates, and NaN stays NaN.
+///
+/// For example:
+/// ```swift
+/// Float8E4M3.rounded(0.0146484375)  // 0.015625
+/// Float8E4M3.rounded(1000)          // 448
+/// ```
+public enum Float8E4M3 {
+  /// The largest finite value, 448.
+  public static let greatestFiniteMagnitude: Float = 448
+  /// `torch.finfo(float8_e4m3fn).eps`, 0.125: the value the reference puts in place of a
+  /// zero scale whose dtype is FP8.
+  public static let epsilon: Float = 0.125
+
+  /// Rounds a float32 to the nearest E4M3FN value and returns it as a float32.
+  @inlinable
+  public static func rounded(_ x: Float) -> Float {
+    if x.isNaN { return x }
+    let magnitude = x.magnitude
+    if magnitude >= 464 { return x < 0 ? -448 : 448 }  // 464 is the tie above 448: saturate
+    // Quantum of the binade: normals have 3 mantissa bits; below 2^-6 the spacing is 2^-9.
+    let exponent = max(magnitude.exponent, -6)
+    let quantum = Float(sign: .plus, exponent: exponent - 3, significand: 1)
+    let snapped = (magnitude / quantum).rounded(.toNearestOrEven) * quantum
+    return x.sign == .minus ? -snapped : snapped
+  }
+
+  /// Encodes a float32 as E4M3FN bits (rounding as ``rounded(_:)``).
+  public static func encode(_ x: Float) -> UInt8 {
+    if x.isNaN { return 0x7F }
+    let r = rounded(x)
+    let sign: UInt8 = r.sign == .minus ? 0x80 : 0
+    let m = r.magnitude
+    if m == 0 { return sign }
+    if m < Float(sign: .plus, exponent: -6, significand: 1) {
+      return sign | UInt8(m / Float(sign: .plus, exponent: -9, significand: 1))
+    }
+    let e = Int(m.exponent) + 7
+    let frac = UInt8((m.significand - 1) * 8)
+    return sign | UInt8(e << 3) | frac
+  }
+
+  /// Decodes E4M3FN bits to float32 exactly; `0x7F`/`0xFF` are NaN.
+  public static func decode(_ bits: UInt8) -> Float {
+    let negative = bits & 0x80 != 0
+    let e = Int((bits >> 3) & 0x0F)
+    let m = Float(bits & 0x07)
+    let value: Float
+    if e == 0x0F && bits & 0x07 == 0x07 {
+      value = .nan
+    } else if e == 0 {
+      value = m * Float(sign: .plus, exponent: -9, significand: 1)
+    } else {
+      value = Float(sign: .plus, exponent: e - 7, significand: 1 + m / 8)
+    }
+    return negative ? -value : value
+  }
+}

@@ -1,0 +1,159 @@
+/// An llm-compressor 0.10 observer with its per-call API: each observation returns the
+/// updated scale and zero point at once; ``observeGlobalScale(_:)`` serves TENSOR_GROUP.
+///
+/// Update rule per observation, where `(mn, mx)` is this observation's range (plain
+/// min/max or the MSE search result, see ``ObserverKind``):
+/// ```
+/// memoryless      state := (mn, mx)                  (not kept)
+/// static          state := (min(old, mn), max(old, mx))     NaN propagates
+/// moving average  state := first ? (mn, mx) : old · f32(1 - c) + new · f32(c)
+///                 (each product and the sum rounded to float32; c == 1 overwrites)
+/// ```
+/// then `calculate_qparams(state, args, global scale)`. The global-scale path keeps a
+/// separate whole-tensor state with the same rule and returns `generate_gparam` of it.
+///
+/// Precision: float32 throughout, as the reference on float32 input; the MSE search sums
+/// its errors in double (see ``MSEGridSearch``).
+/// NaN policy: a value holding NaN or ±∞ is refused with ``ObserverError/nonFinite(count:firstIndex:shape:)``
+/// and leaves the state unchanged. Empty values are skipped (`nil`), as the reference
+/// skips MoE experts that saw no tokens.
+///
+/// For example:
+/// ```swift
+/// var observer = try Observer(kind: .staticMinMax, baseName: .input, args: args)
+/// let p = try observer.observe(batch)   // scale and zero point so far
+/// ```
+public struct Observer: Sendable {
+  public let kind: ObserverKind
+  public let baseName: BaseName
+  public let args: QuantizationArgs
+  public let settings: ObserverSettings
+  /// The running statistics; assign to restore a saved observer.
+  public var state = ObserverState()
+
+  /// Builds an observer, validating its kwargs (taken from `args.observerKwargs`).
+  ///
+  /// - Throws: ``ObserverError`` for kwargs the observer does not take or cannot use.
+  public init(kind: ObserverKind, baseName: BaseName, args: QuantizationArgs) throws {
+    self.kind = kind
+    self.baseName = baseName
+    self.args = args
+    self.settings = try ObserverSettings(kind: kind, kwargs: args.observerKwargs)
+  }
+
+  /// Builds the observer named in `args.observer` (registry lookup by name).
+  public init(baseName: BaseName, args: QuantizationArgs) throws {
+    try self.init(
+      kind: ObserverKind(registryName: args.observer ?? "memoryless_minmax"), baseName: baseName,
+      args: args)
+  }
+
+  private var accumulates: Bool { kind != .memorylessMinMax && kind != .memorylessMSE }
+
+  /// Observes a value and returns the updated scale and zero point (`observer(x)`).
+  ///
+  /// - Parameter globalScale: the module's `<base>_global_scale`; required for
+  ///   TENSOR_GROUP, where it multiplies the local scales.
+  /// - Returns: `nil` for an empty value (nothing observed).
+  /// - Throws: ``ObserverError``.
+  public mutating func observe(_ value: Tensor, globalScale: Float? = nil) throws
+    -> QuantizationParameters?
+  {
+    if value.isEmpty { return nil }
+    if args.strategy == .tensorGroup && globalScale == nil { throw ObserverError.missingGlobalScale }
+    let layout: GroupLayout
+    do {
+      layout = try GroupLayout(shape: value.shape, baseName: baseName, args: args)
+    } catch let e as LayoutError {
+      throw ObserverError.layout(e)
+    }
+    var (mn, mx) = try currentRange(value, layout: layout, globalScale: globalScale, optimizingGlobalScale: false)
+    if accumulates {
+      if let old = state.minValues, let oldMax = state.maxValues {
+        guard old.shape == layout.qparamShape else {
+          throw ObserverError.shapeChanged(running: old.shape, observed: layout.qparamShape)
+        }
+        (mn, mx) = accumulate(old: (old.values, oldMax.values), new: (mn, mx))
+      }
+      state.minValues = Tensor(shape: layout.qparamShape, values: mn)
+      state.maxValues = Tensor(shape: layout.qparamShape, values: mx)
+    }
+    do {
+      return try args.quantizationParameters(
+        min: Tensor(shape: layout.qparamShape, values: mn),
+        max: Tensor(shape: layout.qparamShape, values: mx), globalScale: globalScale)
+    } catch let e as QuantizationArgsError {
+      throw ObserverError.arguments(e)
+    }
+  }
+
+  /// Observes a value for the NVFP4 global scale (`get_global_scale(x)`): the value is
+  /// taken as one tensor, its range accumulated in the global state, and
+  /// `generate_gparam` of that range returned.
+  ///
+  /// - Returns: `nil` for an empty value.
+  public mutating func observeGlobalScale(_ value: Tensor) throws -> Float? {
+    if value.isEmpty { return nil }
+    var whole = args
+    whole.strategy = .tensor
+    let layout = try GroupLayout(shape: [value.elementCount], baseName: .input, args: whole)
+    var (mn, mx) = try currentRange(value, layout: layout, globalScale: nil, optimizingGlobalScale: true)
+    if accumulates, let oldMin = state.globalMin, let oldMax = state.globalMax {
+      (mn, mx) = accumulate(old: ([oldMin], [oldMax]), new: (mn, mx))
+    }
+    state.globalMin = mn[0]
+    state.globalMax = mx[0]
+    if !accumulates {
+      state.globalMin = nil
+      state.globalMax = nil
+    }
+    return GlobalScale.generate(min: mn[0], max: mx[0])
+  }
+
+  /// This observation's range: min/max, or the MSE search from it.
+  private func currentRange(
+    _ value: Tensor, layout: GroupLayout, globalScale: Float?, optimizingGlobalScale: Bool
+  ) throws -> ([Float], [Float]) {
+    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout)
+    if RangeReduction.containsNonFinite(mn, mx) {
+      var count = 0
+      var first = -1
+      for (i, x) in value.values.enumerated() where !x.isFinite {
+        if first < 0 { first = i }
+        count += 1
+      }
+      throw ObserverError.nonFinite(count: count, firstIndex: first, shape: value.shape)
+    }
+    guard kind.searchesMSE else { return (mn, mx) }
+    do {
+      let result = try MSEGridSearch(settings: settings).search(
+        value.values, layout: layout, args: args, globalScale: globalScale,
+        optimizingGlobalScale: optimizingGlobalScale, rawMin: mn, rawMax: mx)
+      return (result.min, result.max)
+    } catch let e as QuantizationArgsError {
+      throw ObserverError.arguments(e)
+    }
+  }
+
+  /// Folds a new range into the old one by this observer's accumulation rule.
+  private func accumulate(old: ([Float], [Float]), new: ([Float], [Float])) -> ([Float], [Float]) {
+    switch kind {
+    case .staticMinMax:
+      return (
+        zip(new.0, old.0).map { propagatingMin($0, $1) },
+        zip(new.1, old.1).map { propagatingMax($0, $1) }
+      )
+    case .minMax, .mse:
+      let c = settings.averagingConstant
+      if c == 1 { return new }
+      let keep = Float(1 - c)
+      let take = Float(c)
+      return (
+        zip(old.0, new.0).map { $0 * keep + $1 * take },
+        zip(old.1, new.1).map { $0 * keep + $1 * take }
+      )
+    case .memorylessMinMax, .memorylessMSE:
+      return new
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/// The tunable numbers of an observer, read from `observer_kwargs` with llm-compressor's
+/// defaults.
+public struct ObserverSettings: Sendable, Hashable, Codable {
+  /// Weight of the new observation in the moving average, `averaging_constant` (0.01).
+  public var averagingConstant: Double = 0.01
+  /// Largest fraction the MSE search shrinks the range by, `maxshrink` (0.20).
+  public var maxShrink: Double = 0.20
+  /// Consecutive steps without any improvement before the search stops, `patience` (5).
+  public var patience: Double = 5
+  /// Steps per unit of shrink, `grid` (100).
+  public var grid: Double = 100
+  /// Exponent of the error, `norm` (2.4).
+  public var norm: Double = 2.4
+
+  public init() {}
+
+  /// Reads and checks the kwargs an observer of `kind` accepts.
+  ///
+  /// - Throws: ``ObserverError/unknownKwarg(observer:key:)`` for a key the observer does
+  ///   not read, ``ObserverError/invalidKwarg(observer:key:expected:)`` for a non-number
+  ///   or a value outside its range.
+  public init(kind: ObserverKind, kwargs: [String: ObserverKwarg]) throws {
+    for key in kwargs.keys.sorted() where !kind.acceptedKwargs.contains(key) {
+      throw ObserverError.unknownKwarg(observer: kind.rawValue, key: key)
+    }
+    func number(_ key: String, _ expected: String, _ valid: (Double) -> Bool) throws -> Double? {
+      guard let value = kwargs[key] else { return nil }
+      guard let d = value.number, d.isFinite, valid(d) else {
+        throw ObserverError.invalidKwarg(observer: kind.rawValue, key: key, expected: expected)
+      }
+      return d
+    }
+    if let c = try number("averaging_constant", "a number in (0, 1]", { $0 > 0 && $0 <= 1 }) {
+      averagingConstant = c
+    }
+    if let m = try number("maxshrink", "a number in [0, 1]", { $0 >= 0 && $0 <= 1 }) { maxShrink = m }
+    if let p = try number("patience", "a non-negative number", { $0 >= 0 }) { patience = p }
+    if let g = try number("grid", "a positive number", { $0 > 0 }) { grid = g }
+    if let n = try number("norm", "a positive number", { $0 > 0 }) { norm = n }
+  }
+
+  /// `int(maxshrink * grid)`: the number of shrink factors the search tries.
+  public var searchSteps: Int { Int((maxShrink * grid).rounded(.towardZero)) }
+
+  /// Shrink factor of step `i`, `p = 1 - i / grid` in double precision, then float32.
+  public func shrinkFactor(_ i: Int) -> Float { Float(1 - Double(i) / grid) }
+}

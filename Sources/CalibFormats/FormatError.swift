@@ -1,0 +1,147 @@
+/// Why a safetensors or `.npy` file could not be read or written.
+///
+/// Every description is a single line naming the file, the tensor where one is involved, what
+/// is wrong and what to do about it. Hostile or damaged files always surface as one of these
+/// errors, never as a crash or an outsized allocation.
+///
+/// For example:
+/// ```swift
+/// do { _ = try SafetensorsFile(path: "x.safetensors") } catch { print(error) }
+/// // x.safetensors: file is 3 bytes, shorter than the 8-byte header length prefix; ...
+/// ```
+public enum FormatError: Error, Equatable, CustomStringConvertible {
+  /// The file could not be opened, read, or statted.
+  case unreadable(path: String, reason: String)
+  /// The file is shorter than the 8-byte little-endian header length prefix.
+  case fileTooShort(path: String, size: Int)
+  /// The declared header length exceeds the reader's limit.
+  case headerTooLarge(path: String, length: UInt64, limit: Int)
+  /// The declared header length runs past the end of the file.
+  case headerPastEnd(path: String, length: UInt64, fileSize: Int)
+  /// The header is not valid UTF-8 JSON / Python literal, not an object, or has bad metadata.
+  case invalidHeader(path: String, reason: String)
+  /// A header entry lacks `dtype`, `shape` or `data_offsets`, or one has the wrong JSON type.
+  case invalidEntry(path: String, tensor: String, reason: String)
+  /// A header entry names a dtype this reader does not know.
+  case unknownDType(path: String, tensor: String, dtype: String)
+  /// A shape has a negative dimension or an element or byte count that overflows `Int`.
+  case invalidShape(path: String, tensor: String, shape: [Int])
+  /// A tensor's `data_offsets` are negative or have `begin > end`.
+  case invalidOffsets(path: String, tensor: String, begin: Int, end: Int)
+  /// A tensor's data ends past the end of the file's data section.
+  case offsetsPastEnd(path: String, tensor: String, end: Int, dataSize: Int)
+  /// Two tensors' byte ranges overlap.
+  case overlappingTensors(path: String, tensor: String, other: String)
+  /// A tensor's byte range does not match the size its dtype and shape need.
+  case sizeMismatch(path: String, tensor: String, expected: Int, actual: Int)
+  /// Fewer bytes than a tensor needs could be read (the file shrank after it was opened).
+  case truncatedData(path: String, tensor: String, expected: Int, actual: Int)
+  /// No tensor of that name is in the file.
+  case tensorNotFound(path: String, tensor: String)
+  /// A `.npy` file does not start with `\x93NUMPY`.
+  case npyBadMagic(path: String)
+  /// A `.npy` file has a format version other than 1.0, 2.0 or 3.0.
+  case npyUnsupportedVersion(path: String, major: Int, minor: Int)
+  /// A `.npy` file's `descr` is not a supported numeric dtype.
+  case npyUnsupportedDescr(path: String, descr: String)
+  /// A `.npy` file is stored in Fortran (column-major) order.
+  case npyFortranOrder(path: String)
+  /// A `.npy` shape has a negative dimension or an element or byte count that overflows `Int`.
+  case npyInvalidShape(path: String, shape: [Int])
+  /// A `.npy` file holds more data bytes than its dtype and shape need.
+  case npySizeMismatch(path: String, expected: Int, actual: Int)
+  /// A `.npy` file holds fewer data bytes than its dtype and shape need.
+  case npyTruncated(path: String, expected: Int, actual: Int)
+  /// A tensor handed to the writer is inconsistent (byte count, shape or name).
+  case invalidTensor(path: String, tensor: String, reason: String)
+  /// The output file could not be written or moved into place.
+  case writeFailed(path: String, reason: String)
+
+  /// A one-line explanation naming the file, the tensor if any, the problem and the remedy.
+  public var description: String {
+    Self.oneLine(message)
+  }
+
+  private var message: String {
+    let reexport = "re-export the file"
+    switch self {
+    case let .unreadable(path, reason):
+      return "\(path): cannot read the file (\(reason)); check the path and its permissions"
+    case let .fileTooShort(path, size):
+      return "\(path): file is \(size) bytes, shorter than the 8-byte header length prefix; "
+        + "it is truncated or not a safetensors file, \(reexport)"
+    case let .headerTooLarge(path, length, limit):
+      return "\(path): header length \(length) exceeds the \(limit)-byte limit; "
+        + "the file is corrupt or not in this format, \(reexport)"
+    case let .headerPastEnd(path, length, fileSize):
+      return "\(path): header length \(length) runs past the end of the \(fileSize)-byte file; "
+        + "the file is truncated or corrupt, \(reexport)"
+    case let .invalidHeader(path, reason):
+      return "\(path): invalid header: \(reason); \(reexport) with a conforming writer"
+    case let .invalidEntry(path, tensor, reason):
+      return "\(path): tensor '\(tensor)': \(reason); fix the header or \(reexport)"
+    case let .unknownDType(path, tensor, dtype):
+      let known = ElementType.allCases.map(\.rawValue).joined(separator: ", ")
+      return "\(path): tensor '\(tensor)': unknown dtype '\(dtype)' (supported: \(known)); "
+        + "convert the tensor to a supported dtype"
+    case let .invalidShape(path, tensor, shape):
+      return "\(path): tensor '\(tensor)': shape \(shape) has a negative dimension or too many "
+        + "elements; \(reexport)"
+    case let .invalidOffsets(path, tensor, begin, end):
+      return "\(path): tensor '\(tensor)': data_offsets [\(begin), \(end)] are negative or "
+        + "decreasing; the header is corrupt, \(reexport)"
+    case let .offsetsPastEnd(path, tensor, end, dataSize):
+      return "\(path): tensor '\(tensor)': data ends at byte \(end) but the data section has "
+        + "only \(dataSize) bytes; the file is truncated or corrupt, \(reexport)"
+    case let .overlappingTensors(path, tensor, other):
+      return "\(path): tensor '\(tensor)': its bytes overlap those of tensor '\(other)'; "
+        + "the header is corrupt, \(reexport)"
+    case let .sizeMismatch(path, tensor, expected, actual):
+      return "\(path): tensor '\(tensor)': data_offsets span \(actual) bytes but its dtype and "
+        + "shape need \(expected); the header is corrupt, \(reexport)"
+    case let .truncatedData(path, tensor, expected, actual):
+      return "\(path): tensor '\(tensor)': read only \(actual) of \(expected) bytes; the file "
+        + "changed or was truncated after opening, reopen it or \(reexport)"
+    case let .tensorNotFound(path, tensor):
+      return "\(path): no tensor named '\(tensor)'; check the name against the file's entries"
+    case let .npyBadMagic(path):
+      return "\(path): not a .npy file (missing the \\x93NUMPY magic); "
+        + "save the array with numpy.save"
+    case let .npyUnsupportedVersion(path, major, minor):
+      return "\(path): .npy format version \(major).\(minor) is not supported (1.0, 2.0, 3.0 "
+        + "are); save the array with numpy.save"
+    case let .npyUnsupportedDescr(path, descr):
+      return "\(path): .npy dtype '\(descr)' is not supported (f2, f4, f8, i1, u1, i4, i8, b1 "
+        + "are); convert the array with astype before saving"
+    case let .npyFortranOrder(path):
+      return "\(path): .npy array is in Fortran order, which is not supported; "
+        + "save numpy.ascontiguousarray(a) instead"
+    case let .npyInvalidShape(path, shape):
+      return "\(path): .npy shape \(shape) has a negative dimension or too many elements; "
+        + "\(reexport)"
+    case let .npySizeMismatch(path, expected, actual):
+      return "\(path): .npy data is \(actual) bytes but its dtype and shape need \(expected); "
+        + "the file is corrupt, \(reexport)"
+    case let .npyTruncated(path, expected, actual):
+      return "\(path): .npy data is only \(actual) of the \(expected) bytes its dtype and shape "
+        + "need; the file is truncated, \(reexport)"
+    case let .invalidTensor(path, tensor, reason):
+      return "\(path): cannot write tensor '\(tensor)': \(reason); fix the tensor before writing"
+    case let .writeFailed(path, reason):
+      return "\(path): cannot write the file (\(reason)); check the directory exists, is "
+        + "writable and has free space"
+    }
+  }
+
+  /// Replaces line breaks and other control characters so the description stays one line.
+  private static func oneLine(_ text: String) -> String {
+    String(
+      String.UnicodeScalarView(
+        text.unicodeScalars.map { scalar in
+          switch scalar.properties.generalCategory {
+          case .control, .lineSeparator, .paragraphSeparator: return " "
+          default: return scalar
+          }
+        }))
+  }
+}
