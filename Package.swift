@@ -7,17 +7,40 @@ let package = Package(
   products: [
     .library(name: "CalibCore", targets: ["CalibCore"]),
     .library(name: "CalibFormats", targets: ["CalibFormats"]),
+    .library(name: "CalibStore", targets: ["CalibStore"]),
+    .library(name: "CalibCLI", targets: ["CalibCLI"]),
+    .executable(name: "calib", targets: ["calib"]),
     .executable(name: "calib-bench", targets: ["calib-bench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
   ],
   targets: [
     // MARK: Libraries
     .target(name: "CalibCore"),
     .target(name: "CalibFormats", dependencies: ["CalibCore"]),
+    .target(
+      name: "CalibMigrations", path: "Migrations",
+      resources: [.embedInCode("v001_initial_schema.sql")]),
+    .target(
+      name: "CalibStore",
+      dependencies: [
+        "CalibCore", "CalibFormats", "CalibMigrations",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        .product(name: "Yams", package: "Yams"),
+      ]),
+    .target(
+      name: "CalibCLI",
+      dependencies: [
+        "CalibCore", "CalibFormats", "CalibStore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
 
     // MARK: Executables
+    .executableTarget(name: "calib", dependencies: ["CalibCLI"]),
     .executableTarget(
       name: "calib-bench",
       dependencies: [
@@ -28,6 +51,8 @@ let package = Package(
     // MARK: Tests
     .testTarget(name: "CalibCoreTests", dependencies: ["CalibCore", "CalibFormats"]),
     .testTarget(name: "CalibFormatsTests", dependencies: ["CalibFormats"]),
+    .testTarget(name: "CalibStoreTests", dependencies: ["CalibStore", "CalibCore", "CalibFormats"]),
+    .testTarget(name: "CalibCLITests", dependencies: ["CalibCLI", "CalibStore", "CalibCore"]),
   ],
   swiftLanguageModes: [.v6]
 )

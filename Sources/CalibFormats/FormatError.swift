@@ -65,69 +65,69 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
   private var message: String {
     let reexport = "re-export the file"
     switch self {
-    case let .unreadable(path, reason):
+    case .unreadable(let path, let reason):
       return "\(path): cannot read the file (\(reason)); check the path and its permissions"
-    case let .fileTooShort(path, size):
+    case .fileTooShort(let path, let size):
       return "\(path): file is \(size) bytes, shorter than the 8-byte header length prefix; "
         + "it is truncated or not a safetensors file, \(reexport)"
-    case let .headerTooLarge(path, length, limit):
+    case .headerTooLarge(let path, let length, let limit):
       return "\(path): header length \(length) exceeds the \(limit)-byte limit; "
         + "the file is corrupt or not in this format, \(reexport)"
-    case let .headerPastEnd(path, length, fileSize):
+    case .headerPastEnd(let path, let length, let fileSize):
       return "\(path): header length \(length) runs past the end of the \(fileSize)-byte file; "
         + "the file is truncated or corrupt, \(reexport)"
-    case let .invalidHeader(path, reason):
+    case .invalidHeader(let path, let reason):
       return "\(path): invalid header: \(reason); \(reexport) with a conforming writer"
-    case let .invalidEntry(path, tensor, reason):
+    case .invalidEntry(let path, let tensor, let reason):
       return "\(path): tensor '\(tensor)': \(reason); fix the header or \(reexport)"
-    case let .unknownDType(path, tensor, dtype):
+    case .unknownDType(let path, let tensor, let dtype):
       let known = ElementType.allCases.map(\.rawValue).joined(separator: ", ")
       return "\(path): tensor '\(tensor)': unknown dtype '\(dtype)' (supported: \(known)); "
         + "convert the tensor to a supported dtype"
-    case let .invalidShape(path, tensor, shape):
+    case .invalidShape(let path, let tensor, let shape):
       return "\(path): tensor '\(tensor)': shape \(shape) has a negative dimension or too many "
         + "elements; \(reexport)"
-    case let .invalidOffsets(path, tensor, begin, end):
+    case .invalidOffsets(let path, let tensor, let begin, let end):
       return "\(path): tensor '\(tensor)': data_offsets [\(begin), \(end)] are negative or "
         + "decreasing; the header is corrupt, \(reexport)"
-    case let .offsetsPastEnd(path, tensor, end, dataSize):
+    case .offsetsPastEnd(let path, let tensor, let end, let dataSize):
       return "\(path): tensor '\(tensor)': data ends at byte \(end) but the data section has "
         + "only \(dataSize) bytes; the file is truncated or corrupt, \(reexport)"
-    case let .overlappingTensors(path, tensor, other):
+    case .overlappingTensors(let path, let tensor, let other):
       return "\(path): tensor '\(tensor)': its bytes overlap those of tensor '\(other)'; "
         + "the header is corrupt, \(reexport)"
-    case let .sizeMismatch(path, tensor, expected, actual):
+    case .sizeMismatch(let path, let tensor, let expected, let actual):
       return "\(path): tensor '\(tensor)': data_offsets span \(actual) bytes but its dtype and "
         + "shape need \(expected); the header is corrupt, \(reexport)"
-    case let .truncatedData(path, tensor, expected, actual):
+    case .truncatedData(let path, let tensor, let expected, let actual):
       return "\(path): tensor '\(tensor)': read only \(actual) of \(expected) bytes; the file "
         + "changed or was truncated after opening, reopen it or \(reexport)"
-    case let .tensorNotFound(path, tensor):
+    case .tensorNotFound(let path, let tensor):
       return "\(path): no tensor named '\(tensor)'; check the name against the file's entries"
-    case let .npyBadMagic(path):
+    case .npyBadMagic(let path):
       return "\(path): not a .npy file (missing the \\x93NUMPY magic); "
         + "save the array with numpy.save"
-    case let .npyUnsupportedVersion(path, major, minor):
+    case .npyUnsupportedVersion(let path, let major, let minor):
       return "\(path): .npy format version \(major).\(minor) is not supported (1.0, 2.0, 3.0 "
         + "are); save the array with numpy.save"
-    case let .npyUnsupportedDescr(path, descr):
+    case .npyUnsupportedDescr(let path, let descr):
       return "\(path): .npy dtype '\(descr)' is not supported (f2, f4, f8, i1, u1, i4, i8, b1 "
         + "are); convert the array with astype before saving"
-    case let .npyFortranOrder(path):
+    case .npyFortranOrder(let path):
       return "\(path): .npy array is in Fortran order, which is not supported; "
         + "save numpy.ascontiguousarray(a) instead"
-    case let .npyInvalidShape(path, shape):
+    case .npyInvalidShape(let path, let shape):
       return "\(path): .npy shape \(shape) has a negative dimension or too many elements; "
         + "\(reexport)"
-    case let .npySizeMismatch(path, expected, actual):
+    case .npySizeMismatch(let path, let expected, let actual):
       return "\(path): .npy data is \(actual) bytes but its dtype and shape need \(expected); "
         + "the file is corrupt, \(reexport)"
-    case let .npyTruncated(path, expected, actual):
+    case .npyTruncated(let path, let expected, let actual):
       return "\(path): .npy data is only \(actual) of the \(expected) bytes its dtype and shape "
         + "need; the file is truncated, \(reexport)"
-    case let .invalidTensor(path, tensor, reason):
+    case .invalidTensor(let path, let tensor, let reason):
       return "\(path): cannot write tensor '\(tensor)': \(reason); fix the tensor before writing"
-    case let .writeFailed(path, reason):
+    case .writeFailed(let path, let reason):
       return "\(path): cannot write the file (\(reason)); check the directory exists, is "
         + "writable and has free space"
     }

@@ -129,19 +129,19 @@ public struct NpyFile: Sendable, Equatable {
     guard let descrValue = literal["descr"] else {
       throw FormatError.invalidHeader(path: path, reason: "header has no 'descr'")
     }
-    guard case let .string(descr) = descrValue else {
+    guard case .string(let descr) = descrValue else {
       throw FormatError.npyUnsupportedDescr(path: path, descr: "structured dtype")
     }
-    guard case let .boolean(fortranOrder) = literal["fortran_order"] else {
+    guard case .boolean(let fortranOrder) = literal["fortran_order"] else {
       throw FormatError.invalidHeader(
         path: path, reason: "header has no boolean 'fortran_order'")
     }
-    guard case let .tuple(dimensions) = literal["shape"] else {
+    guard case .tuple(let dimensions) = literal["shape"] else {
       throw FormatError.invalidHeader(path: path, reason: "header has no tuple 'shape'")
     }
     var shape: [Int] = []
     for dimension in dimensions {
-      guard case let .integer(extent) = dimension else {
+      guard case .integer(let extent) = dimension else {
         throw FormatError.invalidHeader(path: path, reason: "'shape' must hold integers")
       }
       shape.append(extent)

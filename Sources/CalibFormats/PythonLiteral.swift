@@ -14,7 +14,7 @@ enum PythonLiteral {
 
   /// The value for `key` if this is a dict containing it (the last one wins, as in Python).
   subscript(key: String) -> PythonLiteral? {
-    guard case let .dict(pairs) = self else { return nil }
+    guard case .dict(let pairs) = self else { return nil }
     return pairs.last { $0.key == key }?.value
   }
 
@@ -85,7 +85,8 @@ enum PythonLiteral {
       guard end <= bytes.count, Array(bytes[position..<end]) == utf8 else { return false }
       if end < bytes.count {
         let next = bytes[end]
-        let isIdentifier = next == UInt8(ascii: "_") || (next >= 0x30 && next <= 0x39)
+        let isIdentifier =
+          next == UInt8(ascii: "_") || (next >= 0x30 && next <= 0x39)
           || ((next | 0x20) >= 0x61 && (next | 0x20) <= 0x7A)
         if isIdentifier { return false }
       }

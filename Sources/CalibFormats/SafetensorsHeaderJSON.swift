@@ -81,11 +81,9 @@ struct SafetensorsHeaderJSON: Decodable {
     }
     do {
       return try JSONDecoder().decode(SafetensorsHeaderJSON.self, from: Data(bytes))
-    } catch let DecodingError.dataCorrupted(context) {
-      throw FormatError.invalidHeader(
-        path: path, reason: "header is not valid JSON (\(context.debugDescription))")
     } catch {
-      throw FormatError.invalidHeader(path: path, reason: "header is not a valid JSON object")
+      // Entries and metadata record their own problems, so only a syntax error lands here.
+      throw FormatError.invalidHeader(path: path, reason: "header is not valid JSON")
     }
   }
 

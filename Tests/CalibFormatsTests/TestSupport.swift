@@ -43,12 +43,6 @@ enum TestSupport {
     (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
   }
 
-  /// The directory holding the committed `.npy` fixtures.
-  static func fixture(_ name: String, filePath: String = #filePath) -> String {
-    URL(fileURLWithPath: filePath).deletingLastPathComponent()
-      .appendingPathComponent("Fixtures").appendingPathComponent(name).path
-  }
-
   /// Asserts that `body` throws exactly `expected`, whose one-line description mentions every
   /// string in `fragments`.
   static func expectError(

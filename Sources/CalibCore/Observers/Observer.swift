@@ -34,11 +34,18 @@ public struct Observer: Sendable {
   /// Builds an observer, validating its kwargs (taken from `args.observerKwargs`).
   ///
   /// - Throws: ``ObserverError`` for kwargs the observer does not take or cannot use.
-  public init(kind: ObserverKind, baseName: BaseName, args: QuantizationArgs) throws {
+  /// With `validatingKwargs: false`, kwargs the observer does not read are ignored (as
+  /// the reference does); used when llm-compressor swaps a weight observer for its
+  /// memoryless twin after the user's kwargs were checked against the named one.
+  public init(
+    kind: ObserverKind, baseName: BaseName, args: QuantizationArgs, validatingKwargs: Bool = true
+  ) throws {
     self.kind = kind
     self.baseName = baseName
     self.args = args
-    self.settings = try ObserverSettings(kind: kind, kwargs: args.observerKwargs)
+    let kwargs =
+      validatingKwargs ? args.observerKwargs : args.observerKwargs.filter { kind.acceptedKwargs.contains($0.key) }
+    self.settings = try ObserverSettings(kind: kind, kwargs: kwargs)
   }
 
   /// Builds the observer named in `args.observer` (registry lookup by name).

@@ -1,0 +1,8 @@
+/// The store's schema migrations, embedded in the binary: one `.sql` file each, applied in
+/// order, never edited once shipped.
+public enum CalibMigrations {
+  /// `(identifier, SQL)` pairs in application order. The identifier is the file stem.
+  public static let all: [(identifier: String, sql: String)] = [
+    ("v001_initial_schema", String(decoding: PackageResources.v001_initial_schema_sql, as: UTF8.self))
+  ]
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+import CalibStore
+
+/// The `calib` command: record calibration sessions into SQLite, replay observers with
+/// other settings, and compare the results.
+public struct CalibCommand: AsyncParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "calib",
+    abstract: "Record, replay and compare LLM quantization calibration.",
+    version: CalibVersion.current,
+    subcommands: [])
+
+  public init() {}
+}

@@ -1,0 +1,102 @@
+import CalibMigrations
+import Foundation
+internal import GRDB
+
+/// A calibration store: one SQLite file (WAL mode) holding runs, samples, per-step observer
+/// states and final quantization parameters.
+///
+/// Opening never modifies a file that is not ours: a foreign SQLite database, a non-SQLite
+/// file or a store from a newer calib are refused before anything is written. Readers
+/// (`runs`, `show`) work while a recording is being written.
+///
+/// For example:
+/// ```swift
+/// let store = try CalibrationStore(path: "calib.sqlite")
+/// let runs = try store.runs()
+/// ```
+public final class CalibrationStore: Sendable {
+  /// The path the store was opened from.
+  public let path: String
+  let pool: DatabasePool
+
+  /// Opens (and, unless `readOnly`, creates or migrates) the store at `path`.
+  ///
+  /// - Throws: ``StoreError`` for a file that is not a calibration store, a store written
+  ///   by a newer calib, a read-only file opened for writing, or a missing file opened
+  ///   read-only.
+  public init(path: String, readOnly: Bool = false) throws {
+    self.path = path
+    let fm = FileManager.default
+    let exists = fm.fileExists(atPath: path)
+    if exists {
+      try Self.checkIsOurs(path: path)
+      if !readOnly && !fm.isWritableFile(atPath: path) { throw StoreError.readOnly(path: path) }
+    } else if readOnly {
+      throw StoreError.notACalibrationStore(path: path)
+    } else {
+      try Self.create(path: path)
+    }
+    var config = Configuration()
+    config.readonly = readOnly
+    config.busyMode = .timeout(30)
+    config.prepareDatabase { db in
+      try db.execute(sql: "PRAGMA synchronous = NORMAL")
+    }
+    pool = try DatabasePool(path: path, configuration: config)
+    let migrator = Self.migrator
+    try pool.read { db in
+      if try migrator.hasBeenSuperseded(db) { throw StoreError.incompatibleSchema(path: path) }
+    }
+    if !readOnly { try migrator.migrate(pool) }
+  }
+
+  static var migrator: DatabaseMigrator {
+    var m = DatabaseMigrator()
+    for (identifier, sql) in CalibMigrations.all {
+      m.registerMigration(identifier) { db in try db.execute(sql: sql) }
+    }
+    return m
+  }
+
+  /// Creates a new store with 64 KiB pages (faster large-BLOB I/O) in WAL mode.
+  private static func create(path: String) throws {
+    let queue = try DatabaseQueue(path: path)
+    try queue.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA page_size = 65536")
+      try db.execute(sql: "PRAGMA journal_mode = WAL")
+    }
+    try migrator.migrate(queue)
+    try queue.close()
+  }
+
+  /// Refuses files that are not SQLite or are SQLite without our schema, without
+  /// writing to them.
+  private static func checkIsOurs(path: String) throws {
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.readOnly(path: path) }
+    let magic = (try? handle.read(upToCount: 16)) ?? Data()
+    try? handle.close()
+    if magic.isEmpty { return }  // an empty file becomes a new store
+    guard magic == Data("SQLite format 3\0".utf8) else {
+      throw StoreError.notACalibrationStore(path: path)
+    }
+    var config = Configuration()
+    config.readonly = true
+    let queue: DatabaseQueue
+    do {
+      queue = try DatabaseQueue(path: path, configuration: config)
+    } catch {
+      throw StoreError.notACalibrationStore(path: path)
+    }
+    defer { try? queue.close() }
+    let isOurs = try queue.read { db in
+      let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+      return tables.isEmpty || (tables.contains("grdb_migrations") && tables.contains("run"))
+    }
+    if !isOurs { throw StoreError.notACalibrationStore(path: path) }
+  }
+
+  /// The applied migration identifiers, oldest first.
+  public func appliedMigrations() throws -> [String] {
+    try pool.read { db in try Self.migrator.appliedIdentifiers(db).sorted() }
+  }
+}

@@ -1,0 +1,177 @@
+import CalibCore
+import Foundation
+import Yams
+
+/// A quantization recipe as llm-compressor users write it, in YAML or JSON: a
+/// `QuantizationModifier` (anywhere in the recipe's stages) with `config_groups`, or with
+/// `scheme: NVFP4`-style presets and `targets`, plus `ignore`; or a bare `config_groups`
+/// mapping.
+///
+/// For example:
+/// ```yaml
+/// quant_stage:
+///   quant_modifiers:
+///     QuantizationModifier:
+///       ignore: [lm_head]
+///       config_groups:
+///         group_0:
+///           targets: [Linear]
+///           weights: {num_bits: 4, type: int, symmetric: true, strategy: group, group_size: 128}
+/// ```
+public struct Recipe: Sendable {
+  /// One config group: its name and scheme (whose `targets` select modules).
+  public struct Group: Sendable, Equatable {
+    public var name: String
+    public var scheme: QuantizationScheme
+  }
+
+  /// The recipe text as given.
+  public let text: String
+  /// Where the recipe came from, for messages (a file name).
+  public let source: String
+  public var groups: [Group]
+  public var ignore: [String]
+
+  /// Parses a recipe.
+  ///
+  /// - Throws: ``RecipeError`` for unreadable text or a missing quantization config, and
+  ///   for invalid arguments (naming the group and field).
+  public init(text: String, source: String) throws {
+    self.text = text
+    self.source = source
+    let root: Any?
+    do {
+      root = try Yams.load(yaml: text)
+    } catch {
+      throw RecipeError.unreadable(source: source, reason: "\(error)".split(separator: "\n").first.map(String.init) ?? "")
+    }
+    guard let modifier = Self.findModifier(root) else {
+      throw RecipeError.noQuantizationConfig(source: source)
+    }
+    ignore = (modifier["ignore"] as? [Any])?.compactMap { $0 as? String } ?? []
+    groups = try Self.groups(in: modifier, source: source)
+    if groups.isEmpty { throw RecipeError.noQuantizationConfig(source: source) }
+  }
+
+  /// Creates a recipe from groups directly (for replays that override settings).
+  public init(groups: [Group], ignore: [String], text: String, source: String) {
+    self.groups = groups
+    self.ignore = ignore
+    self.text = text
+    self.source = source
+  }
+
+  private static func findModifier(_ node: Any?) -> [String: Any]? {
+    if let dict = node as? [String: Any] {
+      if let m = dict["QuantizationModifier"] as? [String: Any] { return m }
+      for key in dict.keys.sorted() {
+        if let found = findModifier(dict[key]) { return found }
+      }
+      if dict["config_groups"] != nil || dict["scheme"] != nil { return dict }
+      if !dict.isEmpty, dict.values.allSatisfy({ ($0 as? [String: Any])?["targets"] != nil }) {
+        return ["config_groups": dict]
+      }
+    } else if let list = node as? [Any] {
+      for item in list {
+        if let found = findModifier(item) { return found }
+      }
+    }
+    return nil
+  }
+
+  private static func groups(in modifier: [String: Any], source: String) throws -> [Group] {
+    var result: [Group] = []
+    if let configGroups = modifier["config_groups"] as? [String: Any] {
+      for name in configGroups.keys.sorted() {
+        guard var object = configGroups[name] as? [String: Any] else {
+          throw RecipeError.invalidGroup(source: source, group: name, reason: "expected a mapping with targets and args")
+        }
+        if let t = object["targets"] as? String { object["targets"] = [t] }
+        result.append(Group(name: name, scheme: try decodeScheme(object, group: name, source: source)))
+      }
+    }
+    let defaultTargets = targetsList(modifier["targets"]) ?? ["Linear"]
+    if let preset = modifier["scheme"] as? String {
+      result.append(Group(name: preset.uppercased(), scheme: try presetScheme(preset, defaultTargets, source)))
+    } else if let presets = modifier["scheme"] as? [String: Any] {
+      for name in presets.keys.sorted() {
+        let targets = targetsList(presets[name]) ?? defaultTargets
+        result.append(Group(name: name.uppercased(), scheme: try presetScheme(name, targets, source)))
+      }
+    }
+    return result
+  }
+
+  private static func targetsList(_ value: Any?) -> [String]? {
+    if let s = value as? String { return [s] }
+    return (value as? [Any])?.compactMap { $0 as? String }
+  }
+
+  private static func presetScheme(_ name: String, _ targets: [String], _ source: String) throws
+    -> QuantizationScheme
+  {
+    do {
+      return try PresetSchemes.scheme(named: name, targets: targets)
+    } catch let e as QuantizationArgsError {
+      throw RecipeError.invalidGroup(source: source, group: name, reason: e.description)
+    }
+  }
+
+  private static func decodeScheme(_ object: [String: Any], group: String, source: String) throws
+    -> QuantizationScheme
+  {
+    do {
+      let data = try JSONSerialization.data(withJSONObject: object)
+      return try JSONDecoder().decode(QuantizationScheme.self, from: data)
+    } catch let e as QuantizationArgsError {
+      throw RecipeError.invalidGroup(source: source, group: group, reason: e.description)
+    } catch let e as ObserverError {
+      throw RecipeError.invalidGroup(source: source, group: group, reason: e.description)
+    } catch {
+      throw RecipeError.invalidGroup(source: source, group: group, reason: "malformed arguments (\(error))")
+    }
+  }
+
+  /// Assigns each module the scheme of the one group whose targets match it.
+  ///
+  /// A target matches a module by exact name, by `re:` regular expression (anchored at the
+  /// start, as Python's `re.match`), or by module class name. Ignored modules (same rules)
+  /// are skipped.
+  ///
+  /// - Throws: ``RecipeError/targetMatchesNothing(source:group:target:)`` and
+  ///   ``RecipeError/moduleInTwoGroups(source:module:groups:)``.
+  public func schemes(for modules: [(name: String, type: String?)]) throws -> [String: QuantizationScheme] {
+    var assigned: [String: (group: String, scheme: QuantizationScheme)] = [:]
+    let candidates = try modules.filter { m in try !ignore.contains { try Self.matches($0, m, source) } }
+    for group in groups {
+      for target in group.scheme.targets {
+        let matched = try candidates.filter { try Self.matches(target, $0, source) }
+        if matched.isEmpty {
+          throw RecipeError.targetMatchesNothing(source: source, group: group.name, target: target)
+        }
+        for m in matched {
+          if let other = assigned[m.name], other.group != group.name {
+            throw RecipeError.moduleInTwoGroups(source: source, module: m.name, groups: [other.group, group.name])
+          }
+          assigned[m.name] = (group.name, group.scheme)
+        }
+      }
+    }
+    return assigned.mapValues(\.scheme)
+  }
+
+  static func matches(_ target: String, _ module: (name: String, type: String?), _ source: String) throws
+    -> Bool
+  {
+    if target.hasPrefix("re:") {
+      let regex: Regex<AnyRegexOutput>
+      do {
+        regex = try Regex(String(target.dropFirst(3)))
+      } catch {
+        throw RecipeError.invalidRegex(source: source, target: target)
+      }
+      return module.name.prefixMatch(of: regex) != nil
+    }
+    return target == module.name || target == module.type
+  }
+}

@@ -1,0 +1,215 @@
+import CalibCore
+import CalibFormats
+import Foundation
+internal import GRDB
+
+/// What `calib record` was asked to do.
+public struct RecordRequest: Sendable {
+  public var runName: String
+  /// The recipe text and where it came from; `nil` to resume with the stored recipe.
+  public var recipe: (text: String, source: String)?
+  public var weightFiles: [String]
+  public var stepFiles: [String]
+  public var allowNonFinite = false
+  public var resume = false
+  public var note: String?
+
+  public init(
+    runName: String, recipe: (text: String, source: String)?, weightFiles: [String], stepFiles: [String]
+  ) {
+    self.runName = runName
+    self.recipe = recipe
+    self.weightFiles = weightFiles
+    self.stepFiles = stepFiles
+  }
+}
+
+/// Progress of a recording, reported after each tensor.
+public struct RecordProgress: Sendable {
+  public var step: Int
+  public var steps: Int
+  public var tensors: Int
+  public var bytes: Int64
+  public var seconds: Double
+}
+
+/// What a finished recording wrote.
+public struct RecordSummary: Sendable {
+  public var run: String
+  public var steps: Int
+  public var tensors: Int
+  public var bytes: Int64
+  public var seconds: Double
+  public var warnings: [String]
+}
+
+/// Records a calibration session into a store, following llm-compressor 0.10's lifecycle
+/// (QUANT_SEMANTICS §6.3):
+///
+/// 1. observers are initialized per module and base name from the recipe's schemes;
+/// 2. weight global scales (TENSOR_GROUP) for all targets, then the fused minimum for
+///    q/k/v and gate/up projections, then weight scales and zero points — once, before any
+///    step (one transaction, "step 0" of base name `weight`);
+/// 3. each step file in order, one transaction per step: every tensor is stored as a
+///    sample and, when an observer watches it, observed (inputs and q/k/v calibrate,
+///    outputs calibrate and are fake-quantized); the state after each call is recorded;
+/// 4. the final parameters are written and the run marked complete.
+///
+/// A failure marks the run failed; a crash leaves it in progress. Either way every
+/// completed step is intact and ``record(_:progress:)`` with `resume` continues it.
+public struct Recorder: Sendable {
+  public let store: CalibrationStore
+
+  public init(store: CalibrationStore) {
+    self.store = store
+  }
+
+  /// Records (or resumes) a run.
+  ///
+  /// - Throws: ``StoreError``, ``RecipeError``, ``InputError``, ``FormatError`` or
+  ///   ``ObserverError``; nothing is written when the inputs or recipe are invalid.
+  public func record(_ request: RecordRequest, progress: (@Sendable (RecordProgress) -> Void)? = nil)
+    throws -> RecordSummary
+  {
+    let start = Date()
+    let inputs = try RecordingInputs(stepFiles: request.stepFiles, weightFiles: request.weightFiles)
+    let existing = try store.pool.read { db in try store.runRecord(db, named: request.runName) }
+    if let existing, !request.resume { throw StoreError.runAlreadyExists(existing.name) }
+    if request.resume {
+      guard let existing else { throw StoreError.runNotFound(request.runName, store: store.path) }
+      guard existing.kind == .recorded, existing.status != .complete else {
+        throw StoreError.runNotResumable(existing.name, status: existing.status.rawValue)
+      }
+      if let given = request.recipe, given.text != existing.recipe { throw InputError.recipeChanged(run: existing.name) }
+      if existing.completedSteps > request.stepFiles.count {
+        throw InputError.stepFilesChanged(run: existing.name, expected: existing.completedSteps, given: request.stepFiles.count)
+      }
+    }
+    guard let recipeInput = request.recipe ?? existing.flatMap({ r in r.recipe.map { ($0, "recipe of \(r.name)") } })
+    else { throw InputError.recipeChanged(run: request.runName) }
+    let recipe = try Recipe(text: recipeInput.text, source: recipeInput.source)
+    var plan = try CalibrationPlan(recipe: recipe, inputs: inputs)
+
+    // Create (or reopen) the run and its modules.
+    var run = try store.pool.write { db -> RunRecord in
+      var run = existing ?? RunRecord(name: request.runName, kind: .recorded, recipe: recipeInput.text, note: request.note)
+      if run.id == nil {
+        do {
+          try run.insert(db)
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
+          throw StoreError.runAlreadyExists(request.runName)
+        }
+      }
+      run.status = .inProgress
+      try db.execute(sql: "UPDATE run SET status = 'in_progress', recordingID = id WHERE id = ?", arguments: [run.id])
+      return run
+    }
+    let runID = run.id ?? -1
+    var warnings: [String] = []
+    var tensors = 0
+    var bytes: Int64 = 0
+    do {
+      let moduleIDs = try store.pool.write { db in
+        try Dictionary(uniqueKeysWithValues: inputs.modules.map { ($0.name, try store.moduleID(db, name: $0.name, type: $0.type)) })
+      }
+      if run.weightsDone || run.completedSteps > 0 {
+        try plan.restore(from: store, runID: runID, moduleIDs: moduleIDs, beforeStep: run.completedSteps)
+      }
+      if !run.weightsDone {
+        let (w, n, b) = try writeWeightPhase(&plan, inputs: inputs, runID: runID, moduleIDs: moduleIDs)
+        warnings += w
+        tensors += n
+        bytes += b
+        run.weightsDone = true
+      }
+      for stepIndex in run.completedSteps..<inputs.steps.count {
+        let step = inputs.steps[stepIndex]
+        try store.pool.write { db in
+          for sample in step.samples {
+            let module = sample.module
+            let base = sample.baseName
+            try step.file.withRawBytes(of: sample.entry.name) { raw in
+              let (nan, inf) = NonFiniteCount.count(raw, dtype: sample.entry.dtype)
+              if nan + inf > 0 && !request.allowNonFinite {
+                throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
+              }
+              try store.insertSample(
+                db, recordingID: runID, moduleID: moduleIDs[module] ?? -1, baseName: base, step: stepIndex,
+                dtype: sample.entry.dtype, shape: sample.entry.shape, bytes: raw, nanCount: nan, infCount: inf)
+              if nan + inf == 0, plan.observes(module, base) {
+                let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
+                if let snapshot = try plan.calibrate(module, base, value) {
+                  try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleIDs[module] ?? -1, step: stepIndex)
+                    .insert(db, onConflict: .replace)
+                }
+              }
+              tensors += 1
+              bytes += Int64(raw.count)
+            }
+            progress?(RecordProgress(step: stepIndex + 1, steps: inputs.steps.count, tensors: tensors, bytes: bytes, seconds: Date().timeIntervalSince(start)))
+          }
+          try db.execute(sql: "UPDATE run SET completedSteps = ? WHERE id = ?", arguments: [stepIndex + 1, runID])
+        }
+        run.completedSteps = stepIndex + 1
+      }
+      try store.pool.write { db in
+        for (module, base, observer, args, params) in plan.finalParameters() {
+          try store.writeFinal(db, runID: runID, moduleID: moduleIDs[module] ?? -1, base: base, observer: observer, args: args, parameters: params)
+        }
+        try db.execute(sql: "UPDATE run SET status = 'complete' WHERE id = ?", arguments: [runID])
+      }
+      plan.freezeAll()
+    } catch {
+      try? store.setStatus(.failed, ofRun: request.runName)
+      throw error
+    }
+    return RecordSummary(
+      run: request.runName, steps: inputs.steps.count, tensors: tensors, bytes: bytes,
+      seconds: Date().timeIntervalSince(start), warnings: warnings)
+  }
+
+  /// Weight global scales, the fused minimum, then weight scales — and the weight samples.
+  private func writeWeightPhase(
+    _ plan: inout CalibrationPlan, inputs: RecordingInputs, runID: Int64, moduleIDs: [String: Int64]
+  ) throws -> ([String], Int, Int64) {
+    var warnings: [String] = []
+    var count = 0
+    var bytes: Int64 = 0
+    let weightModules = plan.modulesWithWeightArgs
+    for name in weightModules {
+      guard let (file, entry) = inputs.weights[name] else { continue }
+      try plan.updateWeightGlobalScale(name, weight: try file.tensor(entry.name))
+    }
+    plan.fuseGlobalScales()
+    // Weights of quantized modules and of every sampled module are kept, so a replay can
+    // quantize weights the recording's recipe left alone.
+    let sampled = Set(inputs.steps.flatMap { $0.samples.map(\.module) })
+    let stored = Set(weightModules).union(sampled).filter { inputs.weights[$0] != nil }.sorted()
+    try store.pool.write { db in
+      for name in stored {
+        guard let (file, entry) = inputs.weights[name], let moduleID = moduleIDs[name] else { continue }
+        try file.withRawBytes(of: entry.name) { raw in
+          let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
+          try store.insertSample(
+            db, recordingID: runID, moduleID: moduleID, baseName: .weight, step: 0, dtype: entry.dtype,
+            shape: entry.shape, bytes: raw, nanCount: nan, infCount: inf)
+          count += 1
+          bytes += Int64(raw.count)
+          guard plan.observes(name, .weight) else { return }
+          if nan + inf > 0 {
+            throw InputError.nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf)
+          }
+          let weight = Tensor(shape: entry.shape, values: entry.dtype.decode(raw))
+          let (snapshot, warning) = try plan.updateWeightScale(name, weight: weight)
+          if let warning { warnings.append(warning) }
+          if let snapshot {
+            try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleID, step: 0)
+              .insert(db, onConflict: .replace)
+          }
+        }
+      }
+      try db.execute(sql: "UPDATE run SET weightsDone = 1 WHERE id = ?", arguments: [runID])
+    }
+    return (warnings, count, bytes)
+  }
+}

@@ -1,0 +1,32 @@
+/// Problems with a store or its contents, each message naming the object and what to do.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+  case runNotFound(String, store: String)
+  case runAlreadyExists(String)
+  case runNotResumable(String, status: String)
+  case runInUse(String, dependents: [String])
+  case incompatibleSchema(path: String)
+  case notACalibrationStore(path: String)
+  case readOnly(path: String)
+  case corruptSample(module: String, baseName: String, step: Int, reason: String)
+
+  public var description: String {
+    switch self {
+    case .runNotFound(let name, let store):
+      "run \"\(name)\" not found in \(store): use 'calib runs \(store)' to list runs"
+    case .runAlreadyExists(let name):
+      "run \"\(name)\" already exists: choose another --run/--name, resume it with --resume, or delete it with 'calib rm'"
+    case .runNotResumable(let name, let status):
+      "run \"\(name)\" is \(status) and cannot be resumed: only recorded runs in progress or failed can be resumed"
+    case .runInUse(let name, let dependents):
+      "run \"\(name)\" holds samples used by \(dependents.joined(separator: ", ")): delete those runs first"
+    case .incompatibleSchema(let path):
+      "\(path) was written by a newer version of calib: upgrade calib to open it"
+    case .notACalibrationStore(let path):
+      "\(path) is not a calibration store: give a new file name or an existing calib store"
+    case .readOnly(let path):
+      "\(path) is read-only: make it writable or copy it before recording into it"
+    case .corruptSample(let module, let base, let step, let reason):
+      "sample \(module).\(base) step \(step) is corrupt (\(reason)): run 'calib check' and re-record the run"
+    }
+  }
+}

@@ -1,0 +1,8 @@
+import CalibCLI
+
+@main
+enum Entrypoint {
+  static func main() async {
+    await CalibCommand.main()
+  }
+}
