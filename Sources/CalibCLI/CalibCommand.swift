@@ -8,7 +8,7 @@ public struct CalibCommand: AsyncParsableCommand {
     commandName: "calib",
     abstract: "Record, replay and compare LLM quantization calibration.",
     version: CalibVersion.current,
-    subcommands: [])
+    subcommands: [Record.self, Runs.self, Show.self, Check.self, Rm.self])
 
   public init() {}
 }

@@ -1,0 +1,36 @@
+import ArgumentParser
+import CalibStore
+
+extension CalibCommand {
+  /// `calib check STORE`: integrity of SQLite and of every sample.
+  struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check SQLite integrity and every sample's checksum.",
+      discussion: """
+        Prints one line per problem and exits 1 when there is any.
+
+        Example:
+          % calib check calib.sqlite
+        """)
+
+    @Argument(help: "The calibration store (SQLite file).")
+    var store: String
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+      let problems = try CalibrationStore(path: store, readOnly: true).check()
+      let console = Console.current
+      switch output.format {
+      case .json:
+        console.out(JSONValue.object([("ok", .bool(problems.isEmpty)), ("problems", .array(problems.map { .string($0) }))]).render(indent: 2) + "\n")
+      case .table, .csv:
+        var table = TextTable(headers: ["problem"])
+        table.rows = problems.map { [$0] }
+        if !problems.isEmpty || output.format == .csv { console.out(table.render(output.format)) }
+      }
+      console.err(problems.isEmpty ? "\(store): ok\n" : "\(store): \(problems.count) problem(s)\n")
+      if !problems.isEmpty { throw ExitCode.failure }
+    }
+  }
+}

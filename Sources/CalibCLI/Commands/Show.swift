@@ -1,0 +1,125 @@
+import ArgumentParser
+import CalibCore
+import CalibStore
+import Foundation
+
+extension CalibCommand {
+  /// `calib show STORE RUN`: final (and per-step) quantization parameters.
+  struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Show a run's final quantization parameters (and per-step states with --steps).",
+      discussion: """
+        --format json is the scripting contract: an array with one object per (module, base \
+        name) holding module, base_name, observer, args (compressed-tensors JSON), and scale, \
+        zero_point, global_scale, each null or {"shape", "dtype", "values"}; with --steps a \
+        "steps" array of {step, scale, zero_point, global_scale, min_vals, max_vals}. \
+        Non-finite numbers are the strings "nan", "inf", "-inf".
+
+        Example:
+          % calib show calib.sqlite w8a8 --module 'encoder.layer.0.*' --format json
+        """)
+
+    @Argument(help: "The calibration store (SQLite file).")
+    var store: String
+
+    @Argument(help: "The run to show.")
+    var run: String
+
+    @OptionGroup var filters: FilterOptions
+
+    @Flag(help: "Include the observer state after every step.")
+    var steps = false
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+      let s = try CalibrationStore(path: store, readOnly: true)
+      _ = try s.run(named: run)
+      let finals = try s.finalQParams(ofRun: run).filter { filters.includes($0.module, $0.baseName) }
+      let states = steps ? try s.stepStates(ofRun: run).filter { filters.includes($0.module, $0.baseName) } : []
+      let console = Console.current
+      switch output.format {
+      case .json:
+        console.out(JSONValue.array(finals.map { f in jsonEntry(f, steps: steps ? states.filter { $0.module == f.module && $0.baseName == f.baseName } : nil) }).render(indent: 2) + "\n")
+      case .table, .csv:
+        var table = TextTable(headers: ["module", "base", "observer", "step", "shape", "scale_min", "scale_max", "scale_mean", "zp_min", "zp_max", "global_scale"])
+        let entries = steps ? states : finals
+        for e in entries { table.rows.append(row(e)) }
+        console.out(table.render(output.format))
+      }
+    }
+
+    private func row(_ e: QParamsEntry) -> [String] {
+      let scale = e.parameters.scale?.values ?? []
+      let zp = e.parameters.zeroPoint?.values ?? []
+      func f(_ x: Float?) -> String { x.map { $0.description } ?? "-" }
+      let mean = scale.isEmpty ? nil : Float(scale.reduce(0.0) { $0 + Double($1) } / Double(scale.count))
+      return [
+        e.module, e.baseName.rawValue, e.observer ?? "-", e.step.map(String.init) ?? "final",
+        e.parameters.scale.map { "\($0.shape)" } ?? "-", f(scale.min()), f(scale.max()), f(mean), f(zp.min()), f(zp.max()),
+        f(e.parameters.globalScale),
+      ]
+    }
+
+    private func jsonEntry(_ e: QParamsEntry, steps: [QParamsEntry]?) -> JSONValue {
+      var pairs: [(String, JSONValue)] = [
+        ("module", .string(e.module)), ("base_name", .string(e.baseName.rawValue)),
+        ("observer", e.observer.map { .string($0) } ?? .null),
+        ("args", e.argsJSON.flatMap { JSONValue.parse($0) } ?? .null),
+      ]
+      pairs += parameterPairs(e)
+      if let steps {
+        pairs.append(("steps", .array(steps.map { st in
+          .object([("step", .int(st.step ?? 0))] + parameterPairs(st) + [
+            ("min_vals", JSONValue.tensor(st.state.minValues, dtype: "float32")),
+            ("max_vals", JSONValue.tensor(st.state.maxValues, dtype: "float32")),
+          ])
+        })))
+      }
+      return .object(pairs)
+    }
+
+    private func parameterPairs(_ e: QParamsEntry) -> [(String, JSONValue)] {
+      let zpType = (e.parameters.zeroPointDType?.rawValue ?? "torch.int8").replacingOccurrences(of: "torch.", with: "")
+      return [
+        ("scale", JSONValue.tensor(e.parameters.scale, dtype: "float32")),
+        ("zero_point", JSONValue.tensor(e.parameters.zeroPoint, dtype: zpType)),
+        ("global_scale", JSONValue.tensor(e.parameters.globalScale.map { Tensor(shape: [1], values: [$0]) }, dtype: "float32")),
+      ]
+    }
+  }
+}
+
+extension JSONValue {
+  /// compressed-tensors' JSON for stored arguments, fields in the library's order.
+  static func parse(_ argsJSON: String) -> JSONValue? {
+    guard let data = argsJSON.data(using: .utf8), let args = try? JSONDecoder().decode(QuantizationArgs.self, from: data)
+    else { return nil }
+    return arguments(args)
+  }
+
+  static func arguments(_ a: QuantizationArgs) -> JSONValue {
+    let dynamic: JSONValue =
+      switch a.dynamic {
+      case .off: .bool(false)
+      case .on: .bool(true)
+      case .local: .string("local")
+      }
+    return .object([
+      ("num_bits", .int(a.numBits)), ("type", .string(a.type.rawValue)), ("symmetric", .bool(a.symmetric)),
+      ("group_size", a.groupSize.map { .int($0) } ?? .null), ("strategy", .string(a.strategy.rawValue)),
+      ("block_structure", a.blockStructure.map { .array($0.map { .int($0) }) } ?? .null), ("dynamic", dynamic),
+      ("actorder", a.actorder.map { .string($0.rawValue) } ?? .null),
+      ("scale_dtype", a.scaleDType.map { .string($0.rawValue) } ?? .null),
+      ("zp_dtype", a.symmetric ? .null : .string(a.zpDType.rawValue)),
+      ("observer", a.observer.map { .string($0) } ?? .null),
+      ("observer_kwargs", .object(a.observerKwargs.sorted { $0.key < $1.key }.map { k, v in
+        switch v {
+        case .number(let d): return (k, d == d.rounded() && abs(d) < 1e15 ? .int(Int(d)) : .double(d))
+        case .bool(let b): return (k, .bool(b))
+        case .string(let s): return (k, .string(s))
+        }
+      })),
+    ])
+  }
+}
