@@ -39,6 +39,10 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
+    .target(
+      name: "CalibTestSupport", dependencies: ["CalibCore", "CalibFormats"],
+      path: "Sources/CalibTestSupport"),
+
     // MARK: Executables
     .executableTarget(name: "calib", dependencies: ["CalibCLI"]),
     .executableTarget(
@@ -49,9 +53,10 @@ let package = Package(
       ]),
 
     // MARK: Tests
-    .testTarget(name: "CalibCoreTests", dependencies: ["CalibCore", "CalibFormats"]),
+    .testTarget(name: "CalibCoreTests", dependencies: ["CalibCore", "CalibFormats", "CalibTestSupport"]),
     .testTarget(name: "CalibFormatsTests", dependencies: ["CalibFormats"]),
-    .testTarget(name: "CalibStoreTests", dependencies: ["CalibStore", "CalibCore", "CalibFormats"]),
+    .testTarget(
+      name: "CalibStoreTests", dependencies: ["CalibStore", "CalibCore", "CalibFormats", "CalibTestSupport"]),
     .testTarget(name: "CalibCLITests", dependencies: ["CalibCLI", "CalibStore", "CalibCore"]),
   ],
   swiftLanguageModes: [.v6]

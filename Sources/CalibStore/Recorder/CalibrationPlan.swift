@@ -31,7 +31,8 @@ struct CalibrationPlan: Sendable {
         bases.append(.weight)
       }
       if let input = scheme.inputActivations, input.dynamic != .on {
-        let wanted: [BaseName] = attention ? [.q, .k, .v] : [.input]
+        // An attention module observes the states it was recorded with (at least one).
+        let wanted: [BaseName] = attention ? [.q, .k, .v].filter { sampled[$0] != nil } : [.input]
         for base in wanted {
           guard let shape = sampled[base] else {
             throw InputError.missingSamples(module: name, baseName: base.rawValue, section: "input_activations")
