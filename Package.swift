@@ -57,7 +57,11 @@ let package = Package(
     .testTarget(name: "CalibFormatsTests", dependencies: ["CalibFormats"]),
     .testTarget(
       name: "CalibStoreTests", dependencies: ["CalibStore", "CalibCore", "CalibFormats", "CalibTestSupport"]),
-    .testTarget(name: "CalibCLITests", dependencies: ["CalibCLI", "CalibStore", "CalibCore"]),
+    .testTarget(
+      name: "CalibCLITests",
+      dependencies: [
+        "CalibCLI", "CalibStore", "CalibCore", "CalibFormats", "CalibTestSupport", .target(name: "calib"),
+      ]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -8,7 +8,7 @@ public struct CalibCommand: AsyncParsableCommand {
     commandName: "calib",
     abstract: "Record, replay and compare LLM quantization calibration.",
     version: CalibVersion.current,
-    subcommands: [Record.self, Runs.self, Show.self, Check.self, Rm.self])
+    subcommands: [Record.self, Replay.self, Runs.self, Show.self, Check.self, Rm.self])
 
   public init() {}
 }

@@ -46,6 +46,7 @@ public final class CalibrationStore: Sendable {
     let migrator = Self.migrator
     try pool.read { db in
       if try migrator.hasBeenSuperseded(db) { throw StoreError.incompatibleSchema(path: path) }
+      if readOnly, try !db.tableExists("run") { throw StoreError.notACalibrationStore(path: path) }
     }
     if !readOnly { try migrator.migrate(pool) }
   }

@@ -46,7 +46,7 @@ public struct ModulePattern: ExpressibleByArgument, Sendable {
 extension BaseName: ExpressibleByArgument {}
 
 /// The `--module` and `--base-name` filters shared by the reading commands.
-public struct FilterOptions: ParsableArguments {
+public struct FilterOptions: ParsableArguments, Sendable {
   @Option(name: .customLong("module"), help: ArgumentHelp("Only modules matching this glob (or re:REGEX); repeatable.", valueName: "pattern"))
   public var modules: [ModulePattern] = []
 

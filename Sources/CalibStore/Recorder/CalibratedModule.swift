@@ -60,6 +60,14 @@ public struct CalibratedModule: Sendable {
     status = .frozen
   }
 
+  /// Removes the observers of the base names `drop` selects (to replay a subset).
+  mutating func dropObservers(where drop: (BaseName) -> Bool) {
+    for base in observers.keys where drop(base) {
+      observers[base] = nil
+      parameters[base] = nil
+    }
+  }
+
   /// Restores an observer's running state and the module's parameters (to resume).
   public mutating func restore(_ base: BaseName, state: ObserverState, parameters: ModuleParameters) {
     observers[base]?.state = state

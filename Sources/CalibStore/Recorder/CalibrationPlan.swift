@@ -5,7 +5,7 @@ internal import GRDB
 /// The modules of one calibration with their schemes and observers, checked against the
 /// available samples before anything is written; shared by record and replay.
 struct CalibrationPlan: Sendable {
-  private(set) var modules: [String: CalibratedModule] = [:]
+  var modules: [String: CalibratedModule] = [:]
 
   /// Assigns schemes from the recipe, initializes observers and checks that every
   /// quantized tensor has samples of a shape its strategy accepts.
@@ -95,13 +95,11 @@ struct CalibrationPlan: Sendable {
     modules[module]?.observers[base] != nil
   }
 
-  /// Runs the hook for an activation or attention state.
+  /// Runs the hook for an activation or attention state. For outputs only the
+  /// calibration half of the output hook runs: its fake-quantized result would feed the
+  /// next layer, which a recording of dumped samples does not model.
   mutating func calibrate(_ module: String, _ base: BaseName, _ value: Tensor) throws -> ObserverSnapshot? {
-    guard modules[module] != nil else { return nil }
-    if base == .output {
-      return try modules[module]?.calibrateOutput(value).0
-    }
-    return try modules[module]?.calibrateActivations(value, as: base)
+    try modules[module]?.calibrateActivations(value, as: base)
   }
 
   mutating func updateWeightGlobalScale(_ module: String, weight: Tensor) throws {
@@ -131,6 +129,21 @@ struct CalibrationPlan: Sendable {
       }
     }
     return out
+  }
+
+  /// Removes the observers of every (module, base name) `include` rejects, and modules
+  /// left with none.
+  mutating func restrict(to include: (String, BaseName) -> Bool) {
+    for name in modules.keys {
+      guard var m = modules[name] else { continue }
+      m.dropObservers { !include(name, $0) }
+      modules[name] = m.observers.isEmpty ? nil : m
+    }
+  }
+
+  /// The (module, base name) pairs with an observer.
+  var observedPairs: [(String, BaseName)] {
+    modules.keys.sorted().flatMap { name in (modules[name]?.observers.keys.sorted() ?? []).map { (name, $0) } }
   }
 
   mutating func freezeAll() {

@@ -1,0 +1,149 @@
+import ArgumentParser
+import CalibCore
+import CalibStore
+import Foundation
+
+extension CalibCommand {
+  /// `calib replay`: re-runs observers with other settings on stored samples.
+  struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Replay a recording with other observer settings, without the model.",
+      discussion: """
+        Settings start from the parent run's recipe (--recipe replaces it); --observer, \
+        --set and --kwarg override fields, in every section that has arguments unless \
+        qualified with weights., input_activations. or output_activations. The new run \
+        stores its parent and exactly which settings differ. --sweep FIELD=V1,V2 makes one \
+        run per combination, named <prefix><field>=<value>,..., reading each sample once.
+
+        Replay re-runs observers on the samples as they were recorded: when output \
+        fake-quantization settings change, the effect on downstream layers' inputs is not \
+        propagated.
+
+        Examples:
+          % calib replay calib.sqlite --from w8a8 --name w8a8-mse --observer mse
+          % calib replay calib.sqlite --from w8a8 --name w4 --set weights.num_bits=4 \\
+              --set weights.strategy=group --set weights.group_size=128
+          % calib replay calib.sqlite --from w8a8 --sweep weights.observer=memoryless_minmax,memoryless_mse \\
+              --sweep weights.num_bits=4,8 --name-prefix sweep-
+        """)
+
+    @Argument(help: "The calibration store (SQLite file).")
+    var store: String
+
+    @Option(help: "The run whose samples (and recipe) to start from.")
+    var from: String
+
+    @Option(help: "Name of the new run.")
+    var name: String?
+
+    @Option(help: "A recipe replacing the parent run's.")
+    var recipe: String?
+
+    @Option(help: "Observer for every section (memoryless_minmax, static_minmax, minmax, memoryless_mse, mse).")
+    var observer: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("[SECTION.]FIELD=VALUE override of an argument; repeatable.", valueName: "setting"))
+    var settings: [String] = []
+
+    @Option(name: .customLong("kwarg"), help: ArgumentHelp("[SECTION.]KEY=VALUE observer keyword argument; repeatable.", valueName: "kwarg"))
+    var kwargs: [String] = []
+
+    @OptionGroup var filters: FilterOptions
+
+    @Option(help: ArgumentHelp("[SECTION.]FIELD=V1,V2,... one run per value (cartesian product over --sweep flags).", valueName: "sweep"))
+    var sweep: [String] = []
+
+    @Option(help: "Prefix of the run names a sweep makes.")
+    var namePrefix = ""
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(name: .shortAndLong, help: "No progress line.")
+    var quiet = false
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+      if name == nil && sweep.isEmpty { throw ValidationError("give --name for one run, or --sweep for several") }
+      if name != nil && !sweep.isEmpty { throw ValidationError("--name and --sweep cannot be combined: sweeps name their runs (see --name-prefix)") }
+      if threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() async throws {
+      let console = Console.current
+      let s = try CalibrationStore(path: store)
+      let engine = ReplayEngine(store: s)
+      let parentRecipe = try engine.parentRecipe(of: from)
+      var base = parentRecipe
+      var replaced = false
+      if let recipe {
+        guard let text = try? String(contentsOfFile: recipe, encoding: .utf8) else {
+          throw ValidationError("cannot read recipe file \(recipe): check the --recipe path")
+        }
+        base = try Recipe(text: text, source: recipe)
+        replaced = true
+      }
+      var overrides: [SettingOverride] = []
+      if let observer {
+        _ = try ObserverKind(registryName: observer)
+        overrides.append(SettingOverride(section: nil, field: "observer", value: observer))
+      }
+      overrides += try settings.map(SettingOverride.init(parsing:))
+      overrides += try kwargs.map { try Self.kwargOverride($0) }
+
+      var combinations: [[SettingOverride]] = [[]]
+      for text in sweep {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+          throw ReplayError.invalidSweep(text, reason: "expected FIELD=V1,V2,...")
+        }
+        let key = String(text[..<eq])
+        let values = text[text.index(after: eq)...].split(separator: ",").map(String.init)
+        if values.isEmpty { throw ReplayError.invalidSweep(text, reason: "no values") }
+        let options = try values.map { try SettingOverride(parsing: key + "=" + $0) }
+        combinations = combinations.flatMap { c in options.map { c + [$0] } }
+      }
+      let variants = try combinations.map { combo -> ReplayVariant in
+        let recipe = try base.applying(overrides + combo)
+        let runName = name ?? namePrefix + combo.map(\.description).joined(separator: ",")
+        let changed = replaced || !(overrides + combo).isEmpty
+        var differences = recipe.differences(from: parentRecipe)
+        if replaced { differences.insert("recipe: replaced by \(self.recipe ?? "")", at: 0) }
+        return ReplayVariant(
+          name: runName, recipe: recipe, recipeText: changed ? recipe.configGroupsJSON : parentRecipe.text,
+          differences: differences)
+      }
+      let filters = self.filters
+      let request = ReplayRequest(from: from, variants: variants, include: { filters.includes($0, $1) }, threads: threads)
+      let line = ProgressLine(console: console, quiet: quiet)
+      let summary = try engine.replay(request) { p in
+        let eta = p.pairsDone > 0 ? p.seconds / Double(p.pairsDone) * Double(p.pairs - p.pairsDone) : 0
+        line.update("pairs \(p.pairsDone)/\(p.pairs)  \(throughput(p.bytes, p.seconds))  ETA \(String(format: "%.0f", eta)) s")
+      }
+      line.finish()
+      console.err(
+        "Replayed \(summary.runs.count) run(s) from \(from): \(summary.pairs) module/base pairs, \(ByteCount.format(summary.bytes)) of samples in \(String(format: "%.2f", summary.seconds)) s (\(throughput(summary.bytes, summary.seconds)))\n")
+      switch output.format {
+      case .json:
+        console.out(JSONValue.array(variants.map { v in
+          .object([("name", .string(v.name)), ("parent", .string(from)), ("differences", .array(v.differences.map { .string($0) }))])
+        }).render(indent: 2) + "\n")
+      case .table, .csv:
+        var table = TextTable(headers: ["run", "parent", "differences"])
+        table.rows = variants.map { [$0.name, from, $0.differences.joined(separator: "; ")] }
+        console.out(table.render(output.format))
+      }
+    }
+
+    /// `[SECTION.]KEY=VALUE` as an `observer_kwargs.KEY` override.
+    static func kwargOverride(_ text: String) throws -> SettingOverride {
+      var body = text
+      var prefix = ""
+      for s in SettingOverride.Section.allCases where text.hasPrefix(s.rawValue + ".") {
+        prefix = s.rawValue + "."
+        body = String(text.dropFirst(prefix.count))
+      }
+      return try SettingOverride(parsing: prefix + "observer_kwargs." + body)
+    }
+  }
+}

@@ -1,0 +1,240 @@
+import CalibCore
+import CalibFormats
+import Foundation
+internal import GRDB
+import Synchronization
+
+/// One run a replay produces: its name, settings and how they differ from the parent.
+public struct ReplayVariant: Sendable {
+  public var name: String
+  public var recipe: Recipe
+  /// The recipe text to store (the parent's when nothing changed).
+  public var recipeText: String
+  /// What differs from the parent, one line per setting.
+  public var differences: [String]
+
+  public init(name: String, recipe: Recipe, recipeText: String, differences: [String]) {
+    self.name = name
+    self.recipe = recipe
+    self.recipeText = recipeText
+    self.differences = differences
+  }
+}
+
+/// What `calib replay` was asked to do.
+public struct ReplayRequest: Sendable {
+  public var from: String
+  public var variants: [ReplayVariant]
+  /// Which (module, base name) pairs to replay.
+  public var include: @Sendable (String, BaseName) -> Bool
+  public var threads: Int
+
+  public init(from: String, variants: [ReplayVariant], include: @escaping @Sendable (String, BaseName) -> Bool = { _, _ in true }, threads: Int) {
+    self.from = from
+    self.variants = variants
+    self.include = include
+    self.threads = threads
+  }
+}
+
+/// Progress of a replay, reported after each (module, base name) pair.
+public struct ReplayProgress: Sendable {
+  public var pairsDone: Int
+  public var pairs: Int
+  public var bytes: Int64
+  public var seconds: Double
+}
+
+/// What a finished replay wrote.
+public struct ReplaySummary: Sendable {
+  public var runs: [String]
+  public var pairs: Int
+  public var bytes: Int64
+  public var seconds: Double
+}
+
+/// Re-runs observers with other settings on a recording's stored samples, applying the
+/// calibration lifecycle exactly as ``Recorder`` does: weights once (global scales, fused
+/// minimum, then scales), then every step's activations in recorded order, storing
+/// per-step states and final parameters.
+///
+/// (module, base name) pairs are independent once the weights are done, so they run in
+/// parallel; each pair's steps run in order on one thread, so results do not depend on
+/// the thread count. A sweep replays several variants reading each sample once.
+///
+/// > Note: samples are replayed as recorded. When output fake-quantization settings
+/// > change, the effect on downstream layers' inputs is not propagated.
+public struct ReplayEngine: Sendable {
+  public let store: CalibrationStore
+
+  public init(store: CalibrationStore) {
+    self.store = store
+  }
+
+  /// The parent run's recipe.
+  public func parentRecipe(of run: String) throws -> Recipe {
+    let record = try store.pool.read { db in try store.requireRun(db, named: run) }
+    guard let text = record.recipe else { throw ReplayError.noRecipe(run: run) }
+    return try Recipe(text: text, source: "recipe of \(run)")
+  }
+
+  /// Replays every variant; nothing is written when a variant's settings or samples are
+  /// unusable.
+  public func replay(_ request: ReplayRequest, progress: (@Sendable (ReplayProgress) -> Void)? = nil) throws
+    -> ReplaySummary
+  {
+    let start = Date()
+    let (parent, samples, modules) = try store.pool.read { db -> (RunRecord, [SampleInfo], [(name: String, type: String?)]) in
+      let parent = try store.requireRun(db, named: request.from)
+      guard parent.status == .complete else { throw ReplayError.recordingIncomplete(run: parent.name) }
+      let samples = try store.fetchSamples(db, recordingID: parent.recordingID ?? parent.id ?? -1)
+      var types: [String: String?] = [:]
+      for s in samples { types[s.module] = s.moduleType }
+      return (parent, samples, types.keys.sorted().map { ($0, types[$0] ?? nil) })
+    }
+    let weightSamples = Dictionary(samples.filter { $0.baseName == .weight }.map { ($0.module, $0) }, uniquingKeysWith: { a, _ in a })
+    var firstShapes: [String: [BaseName: [Int]]] = [:]
+    for s in samples where s.baseName != .weight && firstShapes[s.module]?[s.baseName] == nil {
+      firstShapes[s.module, default: [:]][s.baseName] = s.shape
+    }
+    var plans = try request.variants.map { v -> CalibrationPlan in
+      var plan = try CalibrationPlan(
+        recipe: v.recipe, modules: modules, weightShapes: weightSamples.mapValues(\.shape), sampleShapes: firstShapes)
+      plan.restrict(to: request.include)
+      return plan
+    }
+    if plans.allSatisfy({ $0.observedPairs.isEmpty }) { throw ReplayError.nothingSelected(run: request.from) }
+
+    let runIDs = try createRuns(request, parent: parent)
+    let bytesRead = Mutex<Int64>(0)
+    do {
+      // Weights: global scales for every variant, the fused minimum, then scales.
+      let weightModules = Array(Set(plans.flatMap { $0.observedPairs.filter { $0.1 == .weight }.map(\.0) })).sorted()
+      let globals = Mutex([[String: CalibratedModule]](repeating: [:], count: plans.count))
+      let frozenPlans = plans
+      try ParallelWork.run(count: weightModules.count, threads: request.threads) { i in
+        let name = weightModules[i]
+        guard let sample = weightSamples[name] else { return }
+        let weight = try store.sampleTensor(sample)
+        bytesRead.withLock { $0 += Int64(sample.byteCount) }
+        for (v, plan) in frozenPlans.enumerated() where plan.observes(name, .weight) {
+          var module = plan.modules[name]
+          module?.weight = weight
+          _ = try module?.updateWeightGlobalScale()
+          module?.weight = nil
+          globals.withLock { $0[v][name] = module }
+        }
+      }
+      let updated = globals.withLock { $0 }
+      for v in plans.indices {
+        for (name, module) in updated[v] { plans[v].modules[name] = module }
+        plans[v].fuseGlobalScales()
+      }
+      let afterGlobals = plans
+      let weightResults = Mutex([[String: CalibratedModule]](repeating: [:], count: plans.count))
+      try ParallelWork.run(count: weightModules.count, threads: request.threads) { i in
+        let name = weightModules[i]
+        guard let sample = weightSamples[name] else { return }
+        let weight = try store.sampleTensor(sample)
+        var records: [ObserverStateRecord] = []
+        for (v, plan) in afterGlobals.enumerated() where plan.observes(name, .weight) {
+          var module = plan.modules[name]
+          module?.weight = weight
+          if let snapshot = try module?.updateWeightScaleAndZeroPoint().0, let moduleID = try self.moduleID(name) {
+            records.append(CalibrationStore.stateRecord(snapshot, runID: runIDs[v], moduleID: moduleID, step: 0))
+          }
+          module?.weight = nil
+          weightResults.withLock { $0[v][name] = module }
+        }
+        try store.pool.write { db in for r in records { try r.insert(db, onConflict: .replace) } }
+      }
+      for (v, modulesByName) in weightResults.withLock({ $0 }).enumerated() {
+        for (name, module) in modulesByName { plans[v].modules[name] = module }
+      }
+
+      // Activations: one task per (module, base name), steps in recorded order.
+      let pairs = Array(Set(plans.flatMap { $0.observedPairs.filter { $0.1 != .weight }.map { PairKey(module: $0.0, base: $0.1) } })).sorted()
+      let samplesByPair = Dictionary(grouping: samples.filter { $0.baseName != .weight }) { PairKey(module: $0.module, base: $0.baseName) }
+      let planSnapshot = plans
+      let results = Mutex([[PairKey: CalibratedModule]](repeating: [:], count: plans.count))
+      let done = Mutex(0)
+      try ParallelWork.run(count: pairs.count, threads: request.threads) { i in
+        let pair = pairs[i]
+        var modules = planSnapshot.map { $0.observes(pair.module, pair.base) ? $0.modules[pair.module] : nil }
+        var records: [ObserverStateRecord] = []
+        let moduleID = try self.moduleID(pair.module) ?? -1
+        for sample in (samplesByPair[pair] ?? []).sorted(by: { $0.step < $1.step }) where !sample.isNonFinite {
+          let value = try store.sampleTensor(sample)
+          bytesRead.withLock { $0 += Int64(sample.byteCount) }
+          for v in modules.indices {
+            guard var module = modules[v] else { continue }
+            // The output hook's fake-quantized tensor is not propagated, so only its
+            // calibration runs.
+            if let snapshot = try module.calibrateActivations(value, as: pair.base) {
+              records.append(CalibrationStore.stateRecord(snapshot, runID: runIDs[v], moduleID: moduleID, step: sample.step))
+            }
+            modules[v] = module
+          }
+        }
+        try store.pool.write { db in for r in records { try r.insert(db, onConflict: .replace) } }
+        results.withLock { r in for v in modules.indices { if let m = modules[v] { r[v][pair] = m } } }
+        let n = done.withLock { $0 += 1; return $0 }
+        progress?(ReplayProgress(pairsDone: n, pairs: pairs.count, bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start)))
+      }
+      for (v, byPair) in results.withLock({ $0 }).enumerated() {
+        for (pair, module) in byPair {
+          guard let observer = module.observers[pair.base] else { continue }
+          plans[v].modules[pair.module]?.restore(pair.base, state: observer.state, parameters: module.parameters[pair.base] ?? ModuleParameters())
+        }
+      }
+      try store.pool.write { db in
+        for (v, plan) in plans.enumerated() {
+          for (module, base, observer, args, params) in plan.finalParameters() {
+            guard let moduleID = try ModuleRecord.filter(Column("name") == module).fetchOne(db)?.id else { continue }
+            try store.writeFinal(db, runID: runIDs[v], moduleID: moduleID, base: base, observer: observer, args: args, parameters: params)
+          }
+          try db.execute(sql: "UPDATE run SET status = 'complete', completedSteps = ? WHERE id = ?", arguments: [parent.completedSteps, runIDs[v]])
+        }
+      }
+    } catch {
+      try? store.pool.write { db in
+        for id in runIDs { try db.execute(sql: "UPDATE run SET status = 'failed' WHERE id = ?", arguments: [id]) }
+      }
+      throw error
+    }
+    return ReplaySummary(
+      runs: request.variants.map(\.name), pairs: plans.map { $0.observedPairs.count }.reduce(0, +),
+      bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start))
+  }
+
+  private func moduleID(_ name: String) throws -> Int64? {
+    try store.pool.read { db in try ModuleRecord.filter(Column("name") == name).fetchOne(db)?.id }
+  }
+
+  /// Inserts the new runs (in progress). An unfinished replayed run of the same name is
+  /// replaced, so an interrupted replay can simply be retried.
+  private func createRuns(_ request: ReplayRequest, parent: RunRecord) throws -> [Int64] {
+    try store.pool.write { db in
+      try request.variants.map { v in
+        if let old = try store.runRecord(db, named: v.name) {
+          guard old.kind == .replayed, old.status != .complete else { throw StoreError.runAlreadyExists(v.name) }
+          try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [old.id])
+        }
+        let diff = try JSONSerialization.data(withJSONObject: v.differences, options: [.withoutEscapingSlashes])
+        var run = RunRecord(
+          name: v.name, kind: .replayed, parentID: parent.id, recordingID: parent.recordingID ?? parent.id,
+          settingsDiff: String(decoding: diff, as: UTF8.self), recipe: v.recipeText)
+        try run.insert(db)
+        return run.id ?? db.lastInsertedRowID
+      }
+    }
+  }
+}
+
+/// A (module, base name) pair, ordered by module then base name.
+struct PairKey: Hashable, Comparable, Sendable {
+  var module: String
+  var base: BaseName
+
+  static func < (a: Self, b: Self) -> Bool { (a.module, a.base) < (b.module, b.base) }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import CalibCLI
+import Foundation
+import Synchronization
+
+/// Runs `calib` in-process with captured stdout/stderr, as a user would see it.
+struct CLIResult {
+  var stdout: String
+  var stderr: String
+  var exitCode: Int32
+}
+
+final class Capture: Sendable {
+  private let text = Mutex("")
+  func append(_ s: String) { text.withLock { $0 += s } }
+  var value: String { text.withLock { $0 } }
+}
+
+func calib(_ arguments: [String]) async -> CLIResult {
+  let out = Capture()
+  let err = Capture()
+  let console = Console(out: { out.append($0) }, err: { err.append($0) })
+  var code: Int32 = 0
+  await Console.$current.withValue(console) {
+    do {
+      var command = try CalibCommand.parseAsRoot(arguments)
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      let message = CalibCommand.message(for: error)
+      if !message.isEmpty { err.append("Error: " + message + "\n") }
+      code = CalibCommand.exitCode(for: error).rawValue
+    }
+  }
+  return CLIResult(stdout: out.value, stderr: err.value, exitCode: code)
+}
+
+/// The repository root (for Samples/ and Tests/Fixtures/).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  .deletingLastPathComponent().deletingLastPathComponent()
+
+/// The built `calib` executable, beside the test bundle.
+var calibExecutable: URL {
+  URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("calib")
+}
+
+/// Paths of the bundled sample.
+enum BundledSample {
+  static var weights: String { repositoryRoot.appendingPathComponent("Samples/minilm/weights.safetensors").path }
+  static var steps: [String] {
+    (0..<3).map { repositoryRoot.appendingPathComponent(String(format: "Samples/minilm/step-%04d.safetensors", $0)).path }
+  }
+  static func recipe(_ name: String) -> String {
+    repositoryRoot.appendingPathComponent("Samples/recipes/\(name)").path
+  }
+}
