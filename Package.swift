@@ -48,7 +48,7 @@ let package = Package(
     .executableTarget(
       name: "calib-bench",
       dependencies: [
-        "CalibCore", "CalibFormats",
+        "CalibCore", "CalibFormats", "CalibStore", "CalibTestSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

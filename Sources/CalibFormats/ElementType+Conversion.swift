@@ -52,7 +52,8 @@ extension ElementType {
           let v = Self.clamped(x, as: Int64.self)
           raw.storeBytes(of: v.littleEndian, toByteOffset: offset, as: Int64.self)
         case .f8E4M3:
-          raw[offset] = Float8E4M3.encode(x)
+          // Saturate like round_to_quantized_type_dtype (a raw E4M3FN cast would give NaN).
+          raw[offset] = Float8E4M3.encode(x.isNaN ? x : min(max(x, -448), 448))
         case .bool:
           raw[offset] = x == 0 ? 0 : 1
         }

@@ -38,15 +38,20 @@ public struct ConformanceCase: @unchecked Sendable {
   }
 
   /// A recipe (JSON) with one config group that targets exactly this case's module with
-  /// its arguments in the section its base name reads.
-  public func recipeJSON() throws -> String {
+  /// its arguments in the section its base name reads; `observer` replaces the case's
+  /// observer (and drops its kwargs).
+  public func recipeJSON(observer replacement: String? = nil) throws -> String {
     let section =
       switch baseName {
       case .weight: "weights"
       case .output: "output_activations"
       default: "input_activations"
       }
-    let args = try JSONSerialization.jsonObject(with: JSONEncoder().encode(arguments()))
+    var args = try JSONSerialization.jsonObject(with: JSONEncoder().encode(arguments())) as? [String: Any] ?? [:]
+    if let replacement {
+      args["observer"] = replacement
+      args["observer_kwargs"] = [String: Any]()
+    }
     let recipe: [String: Any] = ["config_groups": ["case": ["targets": [module], section: args]]]
     return String(decoding: try JSONSerialization.data(withJSONObject: recipe, options: [.sortedKeys]), as: UTF8.self)
   }

@@ -1,7 +1,10 @@
 import ArgumentParser
 
+/// Benchmarks for CalibStore; run the release build. Each subcommand prints one JSON line
+/// per measurement.
 @main
 struct CalibBench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "calib-bench", abstract: "Benchmarks for CalibStore (release builds).")
+    commandName: "calib-bench", abstract: "Benchmarks for CalibStore (release builds; JSON lines).",
+    subcommands: [ObserversBench.self, RecordBench.self, ReplayBench.self])
 }

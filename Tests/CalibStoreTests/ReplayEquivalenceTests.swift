@@ -18,7 +18,7 @@ import Testing
     for c in fixture.cases {
       let files = c.baseName == .weight ? [steps[0]] : steps
       let target = try c.recipeJSON()
-      let other = target.replacingOccurrences(of: "\"observer\":\"\(c.observer)\"", with: "\"observer\":\"\(otherObserver(c))\"")
+      let other = try c.recipeJSON(observer: otherObserver(c))
       #expect(other != target, "case \(c.id): the recording recipe must differ")
       _ = try Recorder(store: store).record(RecordRequest(runName: "direct-\(c.id)", recipe: (target, "t.json"), weightFiles: [weights], stepFiles: files))
       _ = try Recorder(store: store).record(RecordRequest(runName: "base-\(c.id)", recipe: (other, "s.json"), weightFiles: [weights], stepFiles: files))

@@ -1,14 +1,15 @@
 /// The FP8 E4M3FN format (`torch.float8_e4m3fn`): 1 sign, 4 exponent (bias 7), 3 mantissa
 /// bits, no infinities, largest finite value 448, smallest subnormal 2⁻⁹.
 ///
-/// Rounding is to nearest, ties to even, exactly as torch's cast. Finite values beyond
-/// ±448 saturate to ±448 (torch on CPU saturates too; the quantizers clamp before casting
-/// anyway), ±∞ saturates, and NaN stays NaN.
+/// Rounding is to nearest, ties to even, exactly as torch's cast: magnitudes up to 464
+/// round to at most 448; above that (and ±∞) the cast gives NaN, as E4M3FN has no
+/// infinity. The quantizers and `round_to_quantized_type_dtype` clamp to ±448 first, so
+/// they never reach that case.
 ///
 /// For example:
 /// ```swift
 /// Float8E4M3.rounded(0.0146484375)  // 0.015625
-/// Float8E4M3.rounded(1000)          // 448
+/// Float8E4M3.rounded(460)           // 448
 /// ```
 public enum Float8E4M3 {
   /// The largest finite value, 448.
@@ -22,7 +23,7 @@ public enum Float8E4M3 {
   public static func rounded(_ x: Float) -> Float {
     if x.isNaN { return x }
     let magnitude = x.magnitude
-    if magnitude >= 464 { return x < 0 ? -448 : 448 }  // 464 is the tie above 448: saturate
+    if magnitude > 464 { return .nan }  // 464 ties to even (448); beyond rounds to NaN
     // Quantum of the binade: normals have 3 mantissa bits; below 2^-6 the spacing is 2^-9.
     let exponent = max(magnitude.exponent, -6)
     let quantum = Float(sign: .plus, exponent: exponent - 3, significand: 1)
@@ -34,7 +35,8 @@ public enum Float8E4M3 {
   public static func encode(_ x: Float) -> UInt8 {
     if x.isNaN { return 0x7F }
     let r = rounded(x)
-    let sign: UInt8 = r.sign == .minus ? 0x80 : 0
+    let sign: UInt8 = x.sign == .minus ? 0x80 : 0
+    if r.isNaN { return sign | 0x7F }
     let m = r.magnitude
     if m == 0 { return sign }
     if m < Float(sign: .plus, exponent: -6, significand: 1) {

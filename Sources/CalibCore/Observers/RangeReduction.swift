@@ -56,28 +56,50 @@ public enum RangeReduction {
   }
 
   /// Folds one contiguous run into `lo`/`hi`, recording whether a NaN was seen.
+  ///
+  /// Four SIMD8 accumulators break the dependency chains; `replacing(with:where:)` lowers
+  /// to compare-and-blend (the generic `pointwiseMin` does not vectorize). NaN lanes never
+  /// win a comparison, so they are tracked separately.
   @inline(__always)
   static func runMinMax(
     _ p: UnsafePointer<Float>, _ n: Int, _ lo: inout Float, _ hi: inout Float,
     _ sawNaN: inout Bool
   ) {
-    typealias V = SIMD16<Float>
+    typealias V = SIMD8<Float>
+    let width = V.scalarCount
     var i = 0
-    if n >= V.scalarCount {
-      var vlo = V(repeating: .infinity)
-      var vhi = V(repeating: -.infinity)
+    if n >= 4 * width {
+      var lo0 = V(repeating: .infinity), lo1 = lo0, lo2 = lo0, lo3 = lo0
+      var hi0 = V(repeating: -.infinity), hi1 = hi0, hi2 = hi0, hi3 = hi0
       var nan = SIMDMask<V.MaskStorage>(repeating: false)
       let raw = UnsafeRawPointer(p)
-      while i + V.scalarCount <= n {
-        // Unaligned load: runs start anywhere in the buffer.
-        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)
-        vlo = pointwiseMin(vlo, v)
-        vhi = pointwiseMax(vhi, v)
-        nan .|= v .!= v
-        i += V.scalarCount
+      while i + 4 * width <= n {
+        // Unaligned loads: runs start anywhere in the buffer.
+        let a = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+        let b = raw.loadUnaligned(fromByteOffset: (i + width) * 4, as: V.self)
+        let c = raw.loadUnaligned(fromByteOffset: (i + 2 * width) * 4, as: V.self)
+        let d = raw.loadUnaligned(fromByteOffset: (i + 3 * width) * 4, as: V.self)
+        lo0.replace(with: a, where: a .< lo0)
+        lo1.replace(with: b, where: b .< lo1)
+        lo2.replace(with: c, where: c .< lo2)
+        lo3.replace(with: d, where: d .< lo3)
+        hi0.replace(with: a, where: a .> hi0)
+        hi1.replace(with: b, where: b .> hi1)
+        hi2.replace(with: c, where: c .> hi2)
+        hi3.replace(with: d, where: d .> hi3)
+        nan .|= (a .!= a) .| (b .!= b) .| (c .!= c) .| (d .!= d)
+        i += 4 * width
       }
-      lo = Swift.min(lo, vlo.min())
-      hi = Swift.max(hi, vhi.max())
+      lo0.replace(with: lo1, where: lo1 .< lo0)
+      lo2.replace(with: lo3, where: lo3 .< lo2)
+      lo0.replace(with: lo2, where: lo2 .< lo0)
+      hi0.replace(with: hi1, where: hi1 .> hi0)
+      hi2.replace(with: hi3, where: hi3 .> hi2)
+      hi0.replace(with: hi2, where: hi2 .> hi0)
+      for k in 0..<width {
+        if lo0[k] < lo { lo = lo0[k] }
+        if hi0[k] > hi { hi = hi0[k] }
+      }
       if any(nan) { sawNaN = true }
     }
     while i < n {

@@ -19,7 +19,8 @@
 /// weight    group/t_group   (R, C)            (R, C/g)       1 × g
 /// weight    block [bh, bw]  (R, C)            (⌈R/bh⌉,⌈C/bw⌉) bh × bw
 /// act       tensor          (..., H)          (1,)           1 × all
-/// act       group/t_group   (..., H)          (H/g,)         N × g
+/// act       group/t_group   (T, H)            (1,)           1 × all
+/// act       group/t_group   (B, S, …, H)      (…, H/g)       B·S × g
 /// q/k/v     tensor          (B, nH, S, D)     (1,)           1 × all
 /// q/k/v     attn_head       (B, nH, S, D)     (nH, 1, 1)     B × S·D
 /// ```
@@ -61,6 +62,10 @@ public struct GroupLayout: Sendable, Equatable {
     var block: (rows: Int, cols: Int, height: Int, width: Int)?
     switch baseName {
     case .weight:
+      if strategy == .tensor {
+        parts = whole()
+        break
+      }
       guard shape.count == 2 else { throw LayoutError.rank(baseName, expected: 2, shape: shape) }
       let (rows, cols) = (shape[0], shape[1])
       switch strategy {
@@ -89,21 +94,35 @@ public struct GroupLayout: Sendable, Equatable {
       case .tensor, .token:
         parts = whole()
       case .group, .tensorGroup:
+        // The reference flattens the first two dimensions, then splits the last into
+        // groups, and reduces over the first and last: a 2-D value (tokens, hidden)
+        // becomes one range; (a, b, c…, hidden) keeps the middle dims.
         let g = args.groupSize ?? 0
+        guard shape.count >= 2 else { throw LayoutError.rank(baseName, expected: 2, shape: shape) }
         guard g > 0, hidden % g == 0 else {
           throw LayoutError.groupDoesNotDivide(groupSize: g, dimension: hidden, shape: shape)
         }
-        let n = hidden == 0 ? 0 : total / hidden
-        parts = (1, g, 0, n, hidden, g, hidden / g, [hidden / g])
+        if shape.count == 2 {
+          parts = whole()
+        } else {
+          let observations = shape[0] * shape[1]
+          let middle = Array(shape[2..<(shape.count - 1)])
+          let perObservation = total / Swift.max(observations, 1)
+          let count = middle.reduce(1, *) * hidden / g
+          parts = (1, g, 0, observations, perObservation, g, count, middle + [hidden / g])
+        }
       case .channel, .block, .attentionHead:
         throw LayoutError.unsupported(strategy, baseName)
       }
     case .q, .k, .v:
+      if strategy == .tensor {
+        guard shape.count >= 3 else { throw LayoutError.rank(baseName, expected: 4, shape: shape) }
+        parts = whole()
+        break
+      }
       guard shape.count == 4 else { throw LayoutError.rank(baseName, expected: 4, shape: shape) }
       let (batch, heads, seq, dim) = (shape[0], shape[1], shape[2], shape[3])
       switch strategy {
-      case .tensor:
-        parts = whole()
       case .attentionHead:
         parts = (1, seq * dim, 0, batch, heads * seq * dim, seq * dim, heads, [heads, 1, 1])
       default:

@@ -14,7 +14,8 @@ public enum MXScale {
 
   /// `2^(int(e) - 127)` in float32: 2⁻¹²⁷ for e = 0 and +∞ for e = 255.
   public static func decode(exponent e: Float) -> Float {
-    let k = Int(truncatingInt32(e)) - 127
+    // int32 arithmetic as torch does: -∞ converts to Int32.min and wraps to a huge positive.
+    let k = Int(truncatingInt32(e) &- 127)
     if k > 127 { return .infinity }
     if k < -149 { return 0 }
     return Float(sign: .plus, exponent: k, significand: 1)

@@ -75,7 +75,7 @@ extension QuantizationArgs: Codable {
       if let list = try? c.decode([Int].self, forKey: blockKey) {
         block = list
       } else if let text = try? c.decode(String.self, forKey: blockKey) {
-        let parts = text.lowercased().split(separator: "x").map { Int($0) }
+        let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
         guard parts.count == 2, let r = parts[0], let cols = parts[1] else {
           throw QuantizationArgsError.invalidBlockStructure("'\(text)'")
         }

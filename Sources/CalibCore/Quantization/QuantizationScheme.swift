@@ -59,8 +59,12 @@ extension QuantizationScheme: Codable {
     for key in c.allKeys where !Self.fieldNames.contains(key.stringValue) {
       throw QuantizationArgsError.unknownField(key.stringValue)
     }
+    guard let targets = try? c.decode([String].self, forKey: AnyCodingKey("targets")) else {
+      throw QuantizationArgsError.invalidValue(
+        field: "targets", value: "(missing)", expected: "a list of module names, class names or re: patterns")
+    }
     try self.init(
-      targets: try c.decodeIfPresent([String].self, forKey: AnyCodingKey("targets")) ?? [],
+      targets: targets,
       weights: try c.decodeIfPresent(QuantizationArgs.self, forKey: AnyCodingKey("weights")),
       inputActivations: try c.decodeIfPresent(
         QuantizationArgs.self, forKey: AnyCodingKey("input_activations")),

@@ -53,7 +53,7 @@ public enum TorchDType: String, Sendable, Codable, CaseIterable {
     case .bfloat16:
       let limit = Float(bitPattern: 0x7F7F_0000)  // bfloat16 finfo.max
       return x.isNaN ? x : BFloat16.rounded(Swift.min(Swift.max(x, -limit), limit))
-    case .float8E4M3FN: return Float8E4M3.rounded(x)
+    case .float8E4M3FN: return x.isNaN ? x : Float8E4M3.rounded(Swift.min(Swift.max(x, -448), 448))
     case .int8: return Self.roundedInteger(x, min: -128, max: 127)
     case .uint8: return Self.roundedInteger(x, min: 0, max: 255)
     case .int16: return Self.roundedInteger(x, min: -32768, max: 32767)

@@ -1,0 +1,123 @@
+import ArgumentParser
+import CalibCore
+import CalibFormats
+import CalibStore
+import CalibTestSupport
+import Foundation
+
+/// `calib-bench replay`: an LLM-shaped synthetic recording (hidden 4096, intermediate 11008,
+/// 512 tokens per step, bf16, seven Linear modules per layer) replayed with several
+/// observers, against a plain sequential read of the same bytes.
+struct ReplayBench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "replay", abstract: "Build a ~N GB LLM-shaped recording as run 'bench' and time replays.")
+
+  @Option(help: "Approximate sample gigabytes.")
+  var gb = 1.0
+
+  @Option(help: "Keep the store at this path (default: a temporary file).")
+  var store: String?
+
+  @Option(help: "Transformer layers (steps are added until --gb is reached).")
+  var layers = 2
+
+  func run() throws {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("calib-replay-bench-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    let storePath = store ?? work + "/bench.sqlite"
+    let (hidden, inter, tokens) = (4096, 11008, 512)
+    let linears: [(String, Int)] = [
+      ("self_attn.q_proj", hidden), ("self_attn.k_proj", hidden), ("self_attn.v_proj", hidden), ("self_attn.o_proj", hidden),
+      ("mlp.gate_proj", hidden), ("mlp.up_proj", hidden), ("mlp.down_proj", inter),
+    ]
+    let bytesPerStep = layers * linears.reduce(0) { $0 + tokens * $1.1 * 2 }
+    let steps = max(1, Int((gb * 1e9 / Double(bytesPerStep)).rounded(.up)))
+    var rng = SplitMix64(seed: 1)
+    var files: [String] = []
+    for s in 0..<steps {
+      var writer = SafetensorsWriter(metadata: ["step": String(s)])
+      for l in 0..<layers {
+        for (name, width) in linears {
+          var bytes = [UInt8](repeating: 0, count: tokens * width * 2)
+          let channelScale = (0..<width).map { 0.1 + 8 * Float($0) / Float(width) }
+          bytes.withUnsafeMutableBytes { raw in
+            for i in 0..<(tokens * width) {
+              raw.storeBytes(of: BFloat16.bits(rng.nextGaussian() * channelScale[i % width]).littleEndian, toByteOffset: i * 2, as: UInt16.self)
+            }
+          }
+          writer.append(RawTensor(name: "model.layers.\(l).\(name).input", dtype: .bf16, shape: [1, tokens, width], bytes: bytes))
+        }
+      }
+      let path = work + "/step-\(s).safetensors"
+      try writer.write(to: path)
+      files.append(path)
+    }
+    let total = Double(bytesPerStep * steps)
+    let recipe = """
+      config_groups:
+        g:
+          targets: [Linear]
+          input_activations: {num_bits: 8, type: int, symmetric: true, strategy: tensor, dynamic: false, observer: static_minmax}
+      """
+    try? FileManager.default.removeItem(atPath: storePath)
+    let calib = try CalibrationStore(path: storePath)
+    resetPeakRSS()
+    let recordSeconds = try medianSeconds(1) {
+      _ = try Recorder(store: calib).record(RecordRequest(runName: "bench", recipe: (recipe, "bench"), weightFiles: [], stepFiles: files))
+    }
+    emit([("case", "record"), ("seconds", recordSeconds), ("GBps", total / recordSeconds / 1e9), ("peak_rss_mb", peakRSSMegabytes())])
+    for f in files { try? FileManager.default.removeItem(atPath: f) }
+
+    // Plain sequential read of the same bytes from one file (written, then read warm).
+    let plain = work + "/plain.bin"
+    FileManager.default.createFile(atPath: plain, contents: nil)
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: plain))
+    for sample in try calib.samples(ofRecording: "bench") { try out.write(contentsOf: Data(try calib.sampleBytes(sample))) }
+    try out.close()
+    _ = try readAll(plain)
+    resetPeakRSS()
+    let readSeconds = try medianSeconds(3) { _ = try readAll(plain) }
+    emit([("case", "plain_sequential_read"), ("seconds", readSeconds), ("GBps", total / readSeconds / 1e9), ("peak_rss_mb", peakRSSMegabytes())])
+    try? FileManager.default.removeItem(atPath: plain)
+
+    let engine = ReplayEngine(store: calib)
+    let parent = try engine.parentRecipe(of: "bench")
+    var n = 0
+    @discardableResult
+    func replay(_ name: String, _ overrides: [[SettingOverride]], threads: Int, report: Bool = true) throws -> Double {
+      resetPeakRSS()
+      let seconds = try medianSeconds(1) {
+        n += 1
+        let variants = try overrides.enumerated().map { i, o in
+          let r = try parent.applying(o)
+          return ReplayVariant(name: "\(name)-\(n)-\(i)", recipe: r, recipeText: r.configGroupsJSON, differences: [])
+        }
+        _ = try engine.replay(ReplayRequest(from: "bench", variants: variants, threads: threads))
+      }
+      if report {
+        emit([("case", name), ("threads", threads), ("seconds", seconds), ("GBps", total / seconds / 1e9), ("peak_rss_mb", peakRSSMegabytes())])
+      }
+      return seconds
+    }
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    func observer(_ o: String) -> [SettingOverride] { [SettingOverride(section: nil, field: "observer", value: o)] }
+    try replay("replay_static_minmax", [observer("static_minmax")], threads: cores)
+    try replay("replay_minmax", [observer("minmax")], threads: cores)
+    try replay("replay_memoryless_mse_1thread", [observer("memoryless_mse")], threads: 1)
+    try replay("replay_memoryless_mse", [observer("memoryless_mse")], threads: cores)
+    let sweep = ["static_minmax", "minmax", "memoryless_minmax"].map(observer)
+    try replay("sweep_3_minmax_variants", sweep, threads: cores)
+    var separate = 0.0
+    for o in sweep { separate += try replay("separate", [o], threads: cores, report: false) }
+    emit([("case", "separate_3_minmax_replays_total"), ("threads", cores), ("seconds", separate), ("GBps", total / separate / 1e9)])
+  }
+
+  private func readAll(_ path: String) throws -> Int {
+    let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    var total = 0
+    while let chunk = try handle.read(upToCount: 8 << 20), !chunk.isEmpty { total += chunk.count }
+    return total
+  }
+}
