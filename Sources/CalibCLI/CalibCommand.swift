@@ -8,7 +8,10 @@ public struct CalibCommand: AsyncParsableCommand {
     commandName: "calib",
     abstract: "Record, replay and compare LLM quantization calibration.",
     version: CalibVersion.current,
-    subcommands: [Record.self, Replay.self, Runs.self, Show.self, Check.self, Rm.self])
+    subcommands: [
+      Record.self, Replay.self, Runs.self, Show.self, Diff.self, Rank.self, Export.self, ImportQParams.self,
+      Check.self, Rm.self,
+    ])
 
   public init() {}
 }

@@ -41,6 +41,9 @@ extension CalibCommand {
     @Flag(help: "Continue an interrupted or failed recording of the same files.")
     var resume = false
 
+    @Flag(help: "Replace an existing run of the same name (refused while replayed runs use its samples).")
+    var replace = false
+
     @Option(help: "A free-text note stored with the run.")
     var note: String?
 
@@ -52,6 +55,7 @@ extension CalibCommand {
     func validate() throws {
       if steps.isEmpty { throw ValidationError("give at least one step file") }
       if recipe == nil && !resume { throw ValidationError("--recipe is required (except with --resume)") }
+      if replace && resume { throw ValidationError("--replace and --resume cannot be combined: --resume continues the run, --replace starts it over") }
     }
 
     func run() async throws {
@@ -66,6 +70,7 @@ extension CalibCommand {
       var request = RecordRequest(runName: run, recipe: recipeInput, weightFiles: weights, stepFiles: steps)
       request.allowNonFinite = allowNonfinite
       request.resume = resume
+      request.replace = replace
       request.note = note
       let line = ProgressLine(console: console, quiet: quiet)
       let summary = try Recorder(store: s).record(request) { p in

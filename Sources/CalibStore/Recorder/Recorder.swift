@@ -12,6 +12,8 @@ public struct RecordRequest: Sendable {
   public var stepFiles: [String]
   public var allowNonFinite = false
   public var resume = false
+  /// Delete an existing run of the same name first (refused while replays use it).
+  public var replace = false
   public var note: String?
 
   public init(
@@ -73,7 +75,12 @@ public struct Recorder: Sendable {
   {
     let start = Date()
     let inputs = try RecordingInputs(stepFiles: request.stepFiles, weightFiles: request.weightFiles)
-    let existing = try store.pool.read { db in try store.runRecord(db, named: request.runName) }
+    var existing = try store.pool.read { db in try store.runRecord(db, named: request.runName) }
+    if existing != nil && request.replace && !request.resume {
+      _ = try CalibrationPlan(recipe: try Recipe(text: request.recipe?.text ?? "", source: request.recipe?.source ?? ""), inputs: inputs)
+      try store.deleteRun(named: request.runName)
+      existing = nil
+    }
     if let existing, !request.resume { throw StoreError.runAlreadyExists(existing.name) }
     if request.resume {
       guard let existing else { throw StoreError.runNotFound(request.runName, store: store.path) }

@@ -140,8 +140,8 @@ extension Recipe {
       }
       if old.targets != g.scheme.targets { out.append("\(g.name).targets: \(old.targets) -> \(g.scheme.targets)") }
       for section in SettingOverride.Section.allCases {
-        let a = old.arguments(in: section).flatMap(Self.flatJSON)
-        let b = g.scheme.arguments(in: section).flatMap(Self.flatJSON)
+        let a = old.arguments(in: section).map(\.flattenedFields)
+        let b = g.scheme.arguments(in: section).map(\.flattenedFields)
         switch (a, b) {
         case (nil, nil): continue
         case (nil, _): out.append("\(g.name).\(section.rawValue): added")
@@ -159,21 +159,6 @@ extension Recipe {
     return out
   }
 
-  private static func flatJSON(_ args: QuantizationArgs) -> [String: String]? {
-    guard let data = try? JSONEncoder.sorted.encode(args),
-      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return nil }
-    var flat: [String: String] = [:]
-    for (k, v) in object {
-      if k == "observer_kwargs", let kw = v as? [String: Any] {
-        for (kk, vv) in kw { flat["observer_kwargs.\(kk)"] = "\(vv)" }
-      } else if !(v is NSNull) {
-        let d = try? JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys])
-        flat[k] = d.map { String(decoding: $0, as: UTF8.self) } ?? "\(v)"
-      }
-    }
-    return flat
-  }
 }
 
 extension QuantizationScheme {

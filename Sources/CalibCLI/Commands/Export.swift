@@ -1,0 +1,115 @@
+import ArgumentParser
+import CalibCore
+import CalibFormats
+import CalibStore
+import Foundation
+
+extension CalibCommand {
+  /// `calib export STORE RUN OUT`: final qparams under compressed-tensors' names.
+  struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Export a run's final parameters as compressed-tensors checkpoint tensors.",
+      discussion: """
+        Writes OUT as safetensors with <module>.weight_scale, .weight_zero_point (asymmetric \
+        only), .weight_global_scale, .input_scale, .input_zero_point, .input_global_scale, \
+        .output_scale, … and <attention module>.q_scale/k_scale/v_scale. NVFP4 local scales are \
+        FP8 E4M3, MXFP4 scales uint8 exponents, global scales float32; other scales float32 \
+        (exact) or, with --scale-dtype model, the recorded model dtype as a checkpoint holds \
+        them. --format json writes the same tensors as JSON to OUT ('-' for stdout).
+
+        Example:
+          % calib export calib.sqlite nvfp4 nvfp4-qparams.safetensors
+        """)
+
+    @Argument(help: "The calibration store (SQLite file).")
+    var store: String
+
+    @Argument(help: "The run to export.")
+    var run: String
+
+    @Argument(help: "Output file (safetensors, or JSON with --format json; '-' for stdout).")
+    var out: String
+
+    @Option(help: "Dtype of int/FP8 scales: float32 (exact) or model (the recorded model dtype).")
+    var scaleDtype: ExportScaleDType = .float32
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+      let s = try CalibrationStore(path: store, readOnly: true)
+      let (tensors, metadata) = try s.exportTensors(ofRun: run, scaleDType: scaleDtype)
+      let console = Console.current
+      if output.format == .json {
+        let text = JSONValue.array(tensors.map { t in
+          .object([
+            ("name", .string(t.name)), ("dtype", .string(t.dtype.rawValue)), ("shape", .array(t.shape.map { .int($0) })),
+            ("values", .array(t.dtype.decode(t.bytes).map { .float($0) })),
+          ])
+        }).render(indent: 2) + "\n"
+        if out == "-" {
+          console.out(text)
+        } else {
+          try text.write(toFile: out, atomically: true, encoding: .utf8)
+        }
+      } else {
+        try SafetensorsWriter(tensors: tensors, metadata: metadata).write(to: out)
+        var table = TextTable(headers: ["tensor", "dtype", "shape"])
+        table.rows = tensors.map { [$0.name, $0.dtype.rawValue, "\($0.shape)"] }
+        console.out(table.render(output.format))
+      }
+      console.err("Exported \(tensors.count) tensors of run \(run) to \(out)\n")
+    }
+  }
+
+  /// `calib import-qparams STORE --run NAME FILE...`: a checkpoint's qparams as a run.
+  struct ImportQParams: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "import-qparams",
+      abstract: "Import quantization parameters from checkpoint safetensors into a run.",
+      discussion: """
+        Reads <module>.<base>_scale, _zero_point and _global_scale tensors from one or more \
+        safetensors files (a sharded checkpoint: give model.safetensors.index.json or the \
+        shards) into a run of kind imported, to diff a published checkpoint against recorded \
+        and replayed runs. Arguments come from calib export metadata or the checkpoint's \
+        config.json. Unknown tensors are ignored and counted; malformed ones are errors.
+
+        Example:
+          % calib import-qparams calib.sqlite --run published ckpt/model.safetensors.index.json
+        """)
+
+    @Argument(help: "The calibration store (SQLite file).")
+    var store: String
+
+    @Option(help: "Name of the new run.")
+    var run: String
+
+    @Argument(help: "Checkpoint safetensors files or model.safetensors.index.json.")
+    var files: [String]
+
+    @Option(help: "A free-text note stored with the run.")
+    var note: String?
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+      if files.isEmpty { throw ValidationError("give at least one safetensors file or index") }
+    }
+
+    func run() async throws {
+      let s = try CalibrationStore(path: store)
+      let summary = try s.importQParams(run: run, files: files, note: note)
+      let console = Console.current
+      console.err(
+        "Imported run \(summary.run): \(summary.pairs) module/base pairs from \(summary.tensors) tensors in \(summary.files) file(s); ignored \(summary.ignored) other tensors"
+          + (summary.withoutArguments > 0 ? "; \(summary.withoutArguments) pairs without arguments" : "") + "\n")
+      if output.format == .json {
+        console.out(JSONValue.object([
+          ("run", .string(summary.run)), ("files", .int(summary.files)), ("tensors", .int(summary.tensors)),
+          ("ignored", .int(summary.ignored)), ("pairs", .int(summary.pairs)), ("without_arguments", .int(summary.withoutArguments)),
+        ]).render(indent: 2) + "\n")
+      }
+    }
+  }
+}
+
+extension ExportScaleDType: ExpressibleByArgument {}

@@ -1,0 +1,148 @@
+import CalibCore
+import Foundation
+
+/// How a (module, base name) compares between two runs.
+public enum DiffStatus: String, Sendable, CaseIterable, Codable {
+  case same
+  case changed
+  case onlyInA = "only in A"
+  case onlyInB = "only in B"
+  case shapeMismatch = "shape mismatch"
+}
+
+/// One row of `calib diff`: a (module, base name) of run A against run B.
+public struct DiffRow: Sendable {
+  public var module: String
+  public var baseName: BaseName
+  public var status: DiffStatus
+  public var observerA: String?
+  public var observerB: String?
+  /// Argument fields that differ (`field: a -> b`).
+  public var argumentDifferences: [String]
+  public var argsA: QuantizationArgs?
+  public var argsB: QuantizationArgs?
+  public var shapeA: [Int]?
+  public var shapeB: [Int]?
+  /// max |scale_B - scale_A| (nil without both scales of one shape).
+  public var maxAbsoluteScaleDelta: Double?
+  /// max |scale_B - scale_A| / max(|scale_A|, |scale_B|).
+  public var maxRelativeScaleDelta: Double?
+  /// mean of scale_B / scale_A over nonzero scale_A.
+  public var meanScaleRatio: Double?
+  /// Number of zero points that differ.
+  public var zeroPointDifferences: Int?
+  public var globalScaleA: Float?
+  public var globalScaleB: Float?
+  /// Quantization error on the stored samples (with `metrics`).
+  public var errorA: QuantizationError?
+  public var errorB: QuantizationError?
+
+  /// "A", "B" or "tie" by SQNR (nil without both errors).
+  public var winner: String? {
+    guard let a = errorA?.sqnr, let b = errorB?.sqnr, !a.isNaN, !b.isNaN else { return nil }
+    return a == b ? "tie" : (a > b ? "A" : "B")
+  }
+}
+
+/// Tolerances for what counts as the same: `|b - a| ≤ atol + rtol · |a|` for scales and
+/// global scales (NaN equals NaN); zero points must be equal.
+public struct DiffTolerance: Sendable {
+  public var relative: Double
+  public var absolute: Double
+
+  public init(relative: Double = 0, absolute: Double = 0) {
+    self.relative = relative
+    self.absolute = absolute
+  }
+
+  func close(_ a: Float, _ b: Float) -> Bool {
+    if a.isNaN || b.isNaN { return a.isNaN && b.isNaN }
+    if a == b { return true }
+    return Double(abs(b - a)) <= absolute + relative * Double(abs(a))
+  }
+}
+
+extension CalibrationStore {
+  /// Compares the final parameters of two runs, one row per (module, base name) in either.
+  public func diff(
+    _ runA: String, _ runB: String, tolerance: DiffTolerance = DiffTolerance(), metrics: Bool = false,
+    include: (String, BaseName) -> Bool = { _, _ in true }
+  ) throws -> [DiffRow] {
+    let a = try finalQParams(ofRun: runA).filter { include($0.module, $0.baseName) }
+    let b = try finalQParams(ofRun: runB).filter { include($0.module, $0.baseName) }
+    let byKeyA = Dictionary(a.map { (PairKey(module: $0.module, base: $0.baseName), $0) }, uniquingKeysWith: { x, _ in x })
+    let byKeyB = Dictionary(b.map { (PairKey(module: $0.module, base: $0.baseName), $0) }, uniquingKeysWith: { x, _ in x })
+    var errors: [PairKey: PairErrors] = [:]
+    if metrics {
+      for e in try quantizationErrors(runs: [runA, runB], include: include) {
+        errors[PairKey(module: e.module, base: e.baseName)] = e
+      }
+    }
+    return Set(byKeyA.keys).union(byKeyB.keys).sorted().map { key in
+      var row = Self.compare(byKeyA[key], byKeyB[key], key: key, tolerance: tolerance)
+      row.errorA = errors[key]?.errors[runA]
+      row.errorB = errors[key]?.errors[runB]
+      return row
+    }
+  }
+
+  static func compare(_ a: QParamsEntry?, _ b: QParamsEntry?, key: PairKey, tolerance: DiffTolerance) -> DiffRow {
+    let argsA = decodeArgs(a?.argsJSON)
+    let argsB = decodeArgs(b?.argsJSON)
+    var row = DiffRow(
+      module: key.module, baseName: key.base, status: .same, observerA: a?.observer, observerB: b?.observer,
+      argumentDifferences: argsA.flatMap { x in argsB.map { $0.differences(from: x) } } ?? [],
+      argsA: argsA, argsB: argsB,
+      shapeA: a?.parameters.scale?.shape, shapeB: b?.parameters.scale?.shape,
+      globalScaleA: a?.parameters.globalScale, globalScaleB: b?.parameters.globalScale)
+    guard let a else {
+      row.status = .onlyInB
+      return row
+    }
+    guard let b else {
+      row.status = .onlyInA
+      return row
+    }
+    var same = true
+    switch (a.parameters.scale, b.parameters.scale) {
+    case (nil, nil): break
+    case (let sa?, let sb?) where sa.shape == sb.shape:
+      var maxAbs = 0.0
+      var maxRel = 0.0
+      var ratio = 0.0
+      var ratios = 0
+      for (x, y) in zip(sa.values, sb.values) {
+        if !tolerance.close(x, y) { same = false }
+        let d = Double(abs(y - x))
+        if d.isNaN { continue }
+        maxAbs = max(maxAbs, d)
+        let m = Double(max(abs(x), abs(y)))
+        if m > 0 { maxRel = max(maxRel, d / m) }
+        if x != 0 && x.isFinite && y.isFinite {
+          ratio += Double(y) / Double(x)
+          ratios += 1
+        }
+      }
+      row.maxAbsoluteScaleDelta = maxAbs
+      row.maxRelativeScaleDelta = maxRel
+      row.meanScaleRatio = ratios > 0 ? ratio / Double(ratios) : nil
+      let za = a.parameters.zeroPoint?.values ?? Array(repeating: 0, count: sa.elementCount)
+      let zb = b.parameters.zeroPoint?.values ?? Array(repeating: 0, count: sb.elementCount)
+      let differing = zip(za, zb).filter { $0.bitPattern != $1.bitPattern && !($0 == 0 && $1 == 0) }.count
+      row.zeroPointDifferences = differing
+      if differing > 0 { same = false }
+    case (.some, .some):
+      row.status = .shapeMismatch
+      return row
+    default:
+      same = false
+    }
+    switch (a.parameters.globalScale, b.parameters.globalScale) {
+    case (nil, nil): break
+    case (let ga?, let gb?): if !tolerance.close(ga, gb) { same = false }
+    default: same = false
+    }
+    row.status = same ? .same : .changed
+    return row
+  }
+}

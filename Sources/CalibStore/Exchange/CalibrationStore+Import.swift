@@ -1,0 +1,192 @@
+import CalibCore
+import CalibFormats
+import Foundation
+internal import GRDB
+
+/// What `import-qparams` read.
+public struct ImportSummary: Sendable {
+  public var run: String
+  public var files: Int
+  /// Quantization parameter tensors imported.
+  public var tensors: Int
+  /// Other tensors (weights, biases, …), ignored.
+  public var ignored: Int
+  /// (module, base name) pairs imported.
+  public var pairs: Int
+  /// Pairs without arguments (no `calib_args` metadata and no quantization config).
+  public var withoutArguments: Int
+}
+
+/// A checkpoint tensor that cannot be a quantization parameter as named.
+public enum ImportError: Error, Equatable, CustomStringConvertible {
+  case malformed(file: String, tensor: String, reason: String)
+  case noParameters(files: [String])
+  case unreadableIndex(file: String, reason: String)
+
+  public var description: String {
+    switch self {
+    case .malformed(let file, let tensor, let reason):
+      "\(file): tensor '\(tensor)' \(reason): fix or remove it from the checkpoint"
+    case .noParameters(let files):
+      "\(files.joined(separator: ", ")): no quantization parameters (<module>.<base>_scale, …) found: give the quantized checkpoint's safetensors files"
+    case .unreadableIndex(let file, let reason):
+      "\(file): not a readable model.safetensors.index.json (\(reason))"
+    }
+  }
+}
+
+extension CalibrationStore {
+  /// Reads compressed-tensors quantization parameters from checkpoint files into a new run
+  /// of kind `imported`. A `model.safetensors.index.json` stands for its shards.
+  ///
+  /// Arguments come from the files' `calib_args` metadata (written by ``exportTensors(ofRun:scaleDType:)``),
+  /// else from the `quantization_config` of a `config.json` beside the first file.
+  /// Unknown tensors are ignored and counted; malformed parameters are errors and nothing
+  /// is written.
+  public func importQParams(run name: String, files given: [String], note: String? = nil) throws -> ImportSummary {
+    let files = try Self.expandIndexes(given)
+    var entries: [PairKey: ModuleParameters] = [:]
+    var argsByPair: [PairKey: String] = [:]
+    var ignored = 0
+    var tensors = 0
+    for path in files {
+      let file = try SafetensorsFile(path: path)
+      if let json = file.metadata["calib_args"], let data = json.data(using: .utf8),
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]
+      {
+        for (key, value) in object {
+          let parts = key.split(separator: "/")
+          if parts.count == 2, let base = BaseName(rawValue: String(parts[1])) {
+            argsByPair[PairKey(module: String(parts[0]), base: base)] = value
+          }
+        }
+      }
+      for entry in file.entries {
+        guard let parameter = CheckpointParameter(name: entry.name) else {
+          ignored += 1
+          continue
+        }
+        tensors += 1
+        let key = PairKey(module: parameter.module, base: parameter.baseName)
+        var values = try Self.decodeParameter(file, entry, parameter)
+        var p = entries[key] ?? ModuleParameters()
+        switch parameter.kind {
+        case .scale:
+          if entry.dtype == .u8 { values = Tensor(shape: values.shape, values: values.values.map(MXScale.decode(exponent:))) }
+          p.scale = values
+        case .zeroPoint:
+          p.zeroPoint = values
+          p.zeroPointDType = Self.torchDType(entry.dtype)
+        case .globalScale:
+          guard values.elementCount == 1 else {
+            throw ImportError.malformed(file: path, tensor: entry.name, reason: "has \(values.elementCount) values, a global scale has 1")
+          }
+          p.globalScale = values.values[0]
+        }
+        entries[key] = p
+      }
+    }
+    if entries.isEmpty { throw ImportError.noParameters(files: given) }
+    for (key, p) in entries {
+      if p.zeroPoint != nil && p.scale == nil {
+        throw ImportError.malformed(file: files[0], tensor: CheckpointParameter(module: key.module, baseName: key.base, kind: .zeroPoint).name, reason: "has no matching scale")
+      }
+      if let zp = p.zeroPoint, let s = p.scale, zp.shape != s.shape {
+        throw ImportError.malformed(file: files[0], tensor: CheckpointParameter(module: key.module, baseName: key.base, kind: .zeroPoint).name, reason: "has shape \(zp.shape) but the scale has \(s.shape)")
+      }
+    }
+    if argsByPair.isEmpty, let config = Self.quantizationConfig(besides: files[0]) {
+      let modules = Set(entries.keys.map(\.module)).sorted().map { m in
+        (name: m, type: entries.keys.contains { $0.module == m && $0.base.isAttentionState } ? "Attention" : "Linear")
+      }
+      if let schemes = try? config.schemes(for: modules) {
+        for key in entries.keys {
+          if let args = schemes[key.module]?.arguments(for: key.base), let data = try? JSONEncoder.sorted.encode(args) {
+            argsByPair[key] = String(decoding: data, as: UTF8.self)
+          }
+        }
+      }
+    }
+    try pool.write { db in
+      if try runRecord(db, named: name) != nil { throw StoreError.runAlreadyExists(name) }
+      var run = RunRecord(name: name, kind: .imported, recipe: nil, note: note ?? "imported from \(given.joined(separator: ", "))")
+      run.status = .complete
+      run.weightsDone = true
+      try run.insert(db)
+      for (key, p) in entries {
+        let moduleID = try moduleID(db, name: key.module, type: nil)
+        let args = argsByPair[key]
+        try QParamsRecord(
+          runID: run.id ?? -1, moduleID: moduleID, baseName: key.base.rawValue,
+          observer: Self.decodeArgs(args)?.observer, args: args ?? "null",
+          scaleShape: p.scale.map { TensorBlob.shapeText($0.shape) }, scale: p.scale.map { TensorBlob.data($0.values) },
+          zeroPointDType: p.zeroPointDType?.rawValue, zeroPoint: p.zeroPoint.map { TensorBlob.data($0.values) },
+          globalScale: p.globalScale.map { TensorBlob.data([$0]) }
+        ).insert(db)
+      }
+    }
+    return ImportSummary(
+      run: name, files: files.count, tensors: tensors, ignored: ignored, pairs: entries.count,
+      withoutArguments: entries.keys.filter { argsByPair[$0] == nil }.count)
+  }
+
+  private static func decodeParameter(_ file: SafetensorsFile, _ entry: TensorEntry, _ parameter: CheckpointParameter) throws -> Tensor {
+    let numeric: Set<ElementType> = [.f32, .f16, .bf16, .f64, .f8E4M3, .i8, .u8, .i32, .i64]
+    guard numeric.contains(entry.dtype) else {
+      throw ImportError.malformed(file: file.path, tensor: entry.name, reason: "has dtype \(entry.dtype.rawValue), not a number type")
+    }
+    if entry.elementCount == 0 {
+      throw ImportError.malformed(file: file.path, tensor: entry.name, reason: "is empty")
+    }
+    if parameter.kind != .zeroPoint && [.i8, .i32, .i64].contains(entry.dtype) {
+      throw ImportError.malformed(file: file.path, tensor: entry.name, reason: "has integer dtype \(entry.dtype.rawValue); scales are floats (or uint8 MX exponents)")
+    }
+    return try file.tensor(entry.name)
+  }
+
+  private static func torchDType(_ t: ElementType) -> TorchDType {
+    switch t {
+    case .i8: .int8
+    case .u8: .uint8
+    case .i32: .int32
+    case .i64: .int64
+    case .f8E4M3: .float8E4M3FN
+    case .f16: .float16
+    case .bf16: .bfloat16
+    case .f64: .float64
+    default: .float32
+    }
+  }
+
+  /// Replaces each `*.index.json` by the shard files its `weight_map` names.
+  static func expandIndexes(_ files: [String]) throws -> [String] {
+    var out: [String] = []
+    for path in files {
+      guard path.hasSuffix(".index.json") else {
+        out.append(path)
+        continue
+      }
+      guard let data = FileManager.default.contents(atPath: path),
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let map = object["weight_map"] as? [String: String]
+      else { throw ImportError.unreadableIndex(file: path, reason: "no weight_map object") }
+      let dir = (path as NSString).deletingLastPathComponent
+      for shard in Set(map.values).sorted() where !out.contains((dir as NSString).appendingPathComponent(shard)) {
+        out.append((dir as NSString).appendingPathComponent(shard))
+      }
+    }
+    return out
+  }
+
+  /// The `quantization_config` of a `config.json` in the file's directory, as a recipe.
+  static func quantizationConfig(besides file: String) -> Recipe? {
+    let dir = (file as NSString).deletingLastPathComponent
+    let path = (dir as NSString).appendingPathComponent("config.json")
+    guard let data = FileManager.default.contents(atPath: path),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let q = object["quantization_config"] as? [String: Any], let groups = q["config_groups"] as? [String: Any],
+      let text = try? JSONSerialization.data(withJSONObject: ["config_groups": groups, "ignore": q["ignore"] ?? []])
+    else { return nil }
+    return try? Recipe(text: String(decoding: text, as: UTF8.self), source: path)
+  }
+}
