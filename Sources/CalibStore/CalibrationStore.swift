@@ -30,7 +30,11 @@ public final class CalibrationStore: Sendable {
     let exists = fm.fileExists(atPath: path)
     if exists {
       try Self.checkIsOurs(path: path)
-      if !readOnly && !fm.isWritableFile(atPath: path) { throw StoreError.readOnly(path: path) }
+      // The permission bits decide, not access(2): root may write anything.
+      let mode = (try? fm.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0o644
+      if !readOnly && (!fm.isWritableFile(atPath: path) || mode & 0o222 == 0) {
+        throw StoreError.readOnly(path: path)
+      }
     } else if readOnly {
       throw StoreError.notACalibrationStore(path: path)
     } else {

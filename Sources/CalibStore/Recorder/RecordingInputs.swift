@@ -98,7 +98,7 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
     case .missingWeight(let module):
       "module '\(module)': the recipe quantizes its weights but no --weights file holds '\(module).weight': pass the model's safetensors with --weights"
     case .missingSamples(let module, let base, let section):
-      "module '\(module)': the recipe sets \(section) but the step files hold no '\(module).\(base)' samples: record them or remove \(section) for this module"
+      "module '\(module)': the recipe sets \(section) but no '\(module).\(base)' samples were recorded: record them or remove \(section) for this module"
     case .nonFinite(let file, let key, let nan, let inf):
       "\(file): tensor '\(key)' holds \(nan) NaN and \(inf) infinite values: clean the data, or pass --allow-nonfinite to record it flagged and skip it for observers"
     case .layout(let module, let base, let reason):

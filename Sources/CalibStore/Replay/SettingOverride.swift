@@ -61,57 +61,61 @@ public struct SettingOverride: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Recipe {
-  /// The recipe with every override applied to every group (in order), each group's
-  /// arguments revalidated as a recipe would be.
+  /// The recipe with the overrides applied to every group: all overrides of a section are
+  /// applied together (in order), then its arguments are revalidated as a recipe's are.
   ///
   /// - Throws: ``ReplayError/overrideMatchesNothing(_:)`` when an override's section is
-  ///   in no group, and ``RecipeError`` for arguments the override makes invalid.
+  ///   in no group, and ``RecipeError`` for arguments the overrides make invalid.
   public func applying(_ overrides: [SettingOverride]) throws -> Recipe {
     var result = self
-    for o in overrides {
-      var applied = false
-      for i in result.groups.indices {
-        var scheme = result.groups[i].scheme
-        for section in SettingOverride.Section.allCases where o.section == nil || o.section == section {
-          guard let args = scheme.arguments(in: section) else { continue }
-          let updated = try Self.override(args, o, group: result.groups[i].name, source: source)
-          scheme.setArguments(updated, in: section)
-          applied = true
-        }
-        result.groups[i].scheme = scheme
+    var used = Set<SettingOverride>()
+    for i in result.groups.indices {
+      var scheme = result.groups[i].scheme
+      for section in SettingOverride.Section.allCases {
+        guard let args = scheme.arguments(in: section) else { continue }
+        let applicable = overrides.filter { $0.section == nil || $0.section == section }
+        if applicable.isEmpty { continue }
+        used.formUnion(applicable)
+        scheme.setArguments(try Self.override(args, applicable, group: result.groups[i].name, source: source), in: section)
       }
-      if !applied { throw ReplayError.overrideMatchesNothing(o.description) }
+      result.groups[i].scheme = scheme
+    }
+    if let unused = overrides.first(where: { !used.contains($0) }) {
+      throw ReplayError.overrideMatchesNothing(unused.description)
     }
     return result
   }
 
-  private static func override(_ args: QuantizationArgs, _ o: SettingOverride, group: String, source: String) throws
+  private static func override(_ args: QuantizationArgs, _ overrides: [SettingOverride], group: String, source: String) throws
     -> QuantizationArgs
   {
     let data = try JSONEncoder().encode(args)
     guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return args }
-    if o.field.hasPrefix("observer_kwargs.") {
-      var kwargs = object["observer_kwargs"] as? [String: Any] ?? [:]
-      kwargs[String(o.field.dropFirst(16))] = o.parsedValue
-      object["observer_kwargs"] = kwargs
-    } else {
+    for o in overrides {
+      if o.field.hasPrefix("observer_kwargs.") {
+        var kwargs = object["observer_kwargs"] as? [String: Any] ?? [:]
+        kwargs[String(o.field.dropFirst(16))] = o.parsedValue
+        object["observer_kwargs"] = kwargs
+        continue
+      }
       object[o.field] = o.parsedValue
-      // A new strategy or group size re-infers what depended on the old ones.
-      if o.field == "strategy" || o.field == "group_size" || o.field == "num_bits" || o.field == "type" {
-        object["zp_dtype"] = nil
-      }
-      if o.field == "strategy", let s = o.parsedValue as? String, s.lowercased() != "group", s.lowercased() != "tensor_group" {
-        object["group_size"] = nil
-      }
-      if o.field == "strategy", let s = o.parsedValue as? String, s.lowercased() != "block" {
-        object["block_structure"] = nil
+      // Fields inferred from the one overridden are inferred again.
+      if ["strategy", "group_size", "num_bits", "type"].contains(o.field) { object["zp_dtype"] = nil }
+      if o.field == "strategy", let s = (o.parsedValue as? String)?.lowercased() {
+        if s != "group" && s != "tensor_group" && !overrides.contains(where: { $0.field == "group_size" }) {
+          object["group_size"] = nil
+        }
+        if s != "block" && !overrides.contains(where: { $0.field == "block_structure" }) {
+          object["block_structure"] = nil
+        }
       }
     }
     do {
       let json = try JSONSerialization.data(withJSONObject: object)
       return try JSONDecoder().decode(QuantizationArgs.self, from: json)
     } catch let e as QuantizationArgsError {
-      throw RecipeError.invalidGroup(source: source, group: group, reason: "\(o): \(e.description)")
+      let names = overrides.map(\.description).joined(separator: ", ")
+      throw RecipeError.invalidGroup(source: source, group: group, reason: "\(names): \(e.description)")
     }
   }
 

@@ -1,0 +1,134 @@
+import CalibCLI
+import CalibCore
+import CalibFormats
+import CalibStore
+import CalibTestSupport
+import Foundation
+import Testing
+
+/// Bad input gets one clear error line and leaves the store exactly as it was.
+@Suite struct HostileInputTests {
+  struct Case: Sendable, CustomTestStringConvertible {
+    let id: String
+    /// Builds the bad input in the directory and returns the `calib` arguments.
+    let arguments: @Sendable (TemporaryDirectory, String) throws -> [String]
+    let message: String
+    var testDescription: String { id }
+  }
+
+  static func recipeFile(_ dir: TemporaryDirectory, _ text: String) throws -> String {
+    let path = dir.path("recipe-\(UUID().uuidString).yaml")
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  static func record(_ store: String, recipe: String, steps: [String] = BundledSample.steps) -> [String] {
+    ["record", store, "--run", "bad", "--recipe", recipe, "--weights", BundledSample.weights] + steps
+  }
+
+  static let cases: [Case] = [
+    Case(id: "truncated step file", arguments: { dir, store in
+      let data = try Data(contentsOf: URL(fileURLWithPath: BundledSample.steps[0]))
+      let path = dir.path("truncated.safetensors")
+      try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
+      return record(store, recipe: BundledSample.recipe("w8a8-static.yaml"), steps: [path])
+    }, message: "truncated.safetensors"),
+    Case(id: "corrupt header", arguments: { dir, store in
+      var data = try Data(contentsOf: URL(fileURLWithPath: BundledSample.steps[0]))
+      data.replaceSubrange(8..<20, with: Data("not json !!".utf8) + Data([0]))
+      let path = dir.path("corrupt.safetensors")
+      try data.write(to: URL(fileURLWithPath: path))
+      return record(store, recipe: BundledSample.recipe("w8a8-static.yaml"), steps: [path])
+    }, message: "corrupt.safetensors"),
+    Case(id: "group size that does not divide", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Linear], weights: {num_bits: 4, strategy: group, group_size: 100}}}"))
+    }, message: "group_size 100 does not divide"),
+    Case(id: "unknown observer", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Linear], weights: {num_bits: 4, observer: magic}}}"))
+    }, message: "unknown observer 'magic'"),
+    Case(id: "unknown observer kwarg", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Linear], input_activations: {num_bits: 8, observer: minmax, observer_kwargs: {averaging: 0.1}}}}"))
+    }, message: "takes no keyword argument 'averaging'"),
+    Case(id: "invalid YAML", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: [unclosed"))
+    }, message: "not a readable YAML/JSON recipe"),
+    Case(id: "static token strategy", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Linear], input_activations: {num_bits: 8, strategy: token}}}"))
+    }, message: "strategy 'token' cannot be static"),
+    Case(id: "target matches nothing", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Conv2d], weights: {num_bits: 8}}}"))
+    }, message: "target 'Conv2d' of group 'g' matches no recorded module"),
+    Case(id: "module in two groups", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {a: {targets: [Linear], weights: {num_bits: 8}}, b: {targets: ['re:.*query$'], weights: {num_bits: 4}}}"))
+    }, message: "is matched by groups a and b"),
+    Case(id: "unknown preset", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "QuantizationModifier: {targets: [Linear], scheme: W3A3X}"))
+    }, message: "unknown preset scheme 'W3A3X'"),
+    Case(id: "missing weights", arguments: { dir, store in
+      ["record", store, "--run", "bad", "--recipe", BundledSample.recipe("w4a16.yaml")] + BundledSample.steps
+    }, message: "no --weights file holds"),
+  ]
+
+  @Test(arguments: cases)
+  func recordingBadInputLeavesTheStoreUnchanged(_ c: Case) async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    let ok = await calib(["record", store, "--run", "good", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights] + BundledSample.steps)
+    #expect(ok.exitCode == 0)
+    let before = try snapshot(store)
+    let r = await calib(try c.arguments(dir, store))
+    #expect(r.exitCode != 0)
+    #expect(r.stderr.contains(c.message), "stderr: \(r.stderr)")
+    #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+    #expect(try snapshot(store) == before, "the store changed")
+  }
+
+  @Test func foreignFilesAreRefusedAndUntouched() async throws {
+    let dir = try TemporaryDirectory()
+    let text = dir.path("notes.txt")
+    try "hello".write(toFile: text, atomically: true, encoding: .utf8)
+    let foreign = dir.path("other.sqlite")
+    try makeForeignDatabase(foreign)
+    for path in [text, foreign] {
+      let before = try Data(contentsOf: URL(fileURLWithPath: path))
+      let r = await calib(["record", path, "--run", "x", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights] + BundledSample.steps)
+      #expect(r.exitCode == 1)
+      #expect(r.stderr.contains("is not a calibration store"))
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+      #expect(await calib(["runs", path]).stderr.contains("is not a calibration store"))
+    }
+  }
+
+  @Test func readOnlyStoreIsRefusedForWriting() async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    _ = await calib(["record", store, "--run", "good", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights] + BundledSample.steps)
+    _ = try CalibrationStore(path: store).runs()  // checkpoint and close
+    try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: store)
+    defer { try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: store) }
+    let r = await calib(["record", store, "--run", "x", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights] + BundledSample.steps)
+    #expect(r.exitCode == 1)
+    #expect(r.stderr.contains("is read-only"), "\(r.stderr)")
+    #expect(await calib(["runs", store]).exitCode == 0, "reading a read-only store works")
+  }
+
+  /// Runs, states, parameters and samples of a store, for before/after comparison.
+  private func snapshot(_ path: String) throws -> String {
+    let s = try CalibrationStore(path: path, readOnly: true)
+    var text = ""
+    for run in try s.runs() {
+      text += "\(run.name) \(run.status) \(run.steps)\n"
+      text += "\(try s.stepStates(ofRun: run.name).count) \(try s.finalQParams(ofRun: run.name).count)\n"
+      text += try s.samples(ofRecording: run.name).map(\.checksum).joined(separator: ",") + "\n"
+    }
+    return text
+  }
+
+  private func makeForeignDatabase(_ path: String) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('CREATE TABLE t (x)'); c.commit()", path]
+    try process.run()
+    process.waitUntilExit()
+  }
+}

@@ -1,0 +1,139 @@
+import CalibCLI
+import CalibCore
+import CalibFormats
+import CalibStore
+import CalibTestSupport
+import Foundation
+import Testing
+
+@Suite struct RecordCommandTests {
+  private func recordSample(_ store: String, run: String = "w8a8", recipe: String = "w8a8-static.yaml") async -> CLIResult {
+    await calib(["record", store, "--run", run, "--recipe", BundledSample.recipe(recipe), "--weights", BundledSample.weights] + BundledSample.steps)
+  }
+
+  @Test func everySubcommandHasAnAbstractAndIsInTheReadme() throws {
+    let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+    for command in CalibCommand.configuration.subcommands {
+      let config = command.configuration
+      #expect(!config.abstract.isEmpty)
+      let name = config.commandName ?? String(describing: command).lowercased()
+      #expect(readme.contains("`\(name) "), "README does not document '\(name)'")
+    }
+  }
+
+  @Test(arguments: ["w8a8-static.yaml", "w4a16.yaml", "fp8.yaml", "nvfp4.yaml"])
+  func bundledRecipesRecordAndShow(recipe: String) async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    let r = await recordSample(store, recipe: recipe)
+    #expect(r.exitCode == 0, "\(r.stderr)")
+    #expect(r.stderr.contains("Recorded run w8a8"))
+    let runs = await calib(["runs", store, "--format", "json"])
+    let list = try #require(try JSONSerialization.jsonObject(with: Data(runs.stdout.utf8)) as? [[String: Any]])
+    #expect(list.first?["status"] as? String == "complete")
+    #expect(list.first?["steps"] as? Int == 3)
+    let show = await calib(["show", store, "w8a8", "--format", "json", "--steps"])
+    let entries = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [[String: Any]])
+    #expect(!entries.isEmpty)
+    for e in entries {
+      #expect(Set(e.keys).isSuperset(of: ["module", "base_name", "observer", "args", "scale", "zero_point", "global_scale", "steps"]))
+      #expect(e["args"] is [String: Any])
+      if let scale = e["scale"] as? [String: Any] {
+        let shape = try #require(scale["shape"] as? [Int])
+        #expect((scale["values"] as? [Any])?.count == shape.reduce(1, *))
+      }
+    }
+    if recipe == "nvfp4.yaml" {
+      let weight = try #require(entries.first { $0["base_name"] as? String == "weight" })
+      #expect(weight["global_scale"] is [String: Any])
+      let input = try #require(entries.first { $0["base_name"] as? String == "input" })
+      #expect(input["scale"] is NSNull, "local dynamic inputs keep only a global scale")
+    }
+  }
+
+  @Test func tableAndCSVOutputs() async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    _ = await recordSample(store)
+    let table = await calib(["runs", store])
+    #expect(table.stdout.hasPrefix("name  kind      parent  status    modules  steps  sample_bytes  created\n"))
+    let csv = await calib(["runs", store, "--format", "csv"])
+    #expect(csv.stdout.hasPrefix("name,kind,parent,status,modules,steps,sample_bytes,created\nw8a8,recorded,-,complete,7,3,"))
+    let show = await calib(["show", store, "w8a8", "--module", "*.self", "--base-name", "k", "--format", "csv"])
+    #expect(show.stdout.split(separator: "\n").count == 2)
+    #expect(show.stdout.contains("encoder.layer.0.attention.self,k,static_minmax,final,[1],0.01674107,"))
+  }
+
+  @Test func checkPassesAndDetectsCorruption() async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    _ = await recordSample(store)
+    #expect(await calib(["check", store]).exitCode == 0)
+    // Flip bytes inside one sample's BLOB via SQL: the checksum no longer matches.
+    try corruptOneSample(store)
+    let r = await calib(["check", store])
+    #expect(r.exitCode == 1)
+    #expect(r.stdout.contains("checksum mismatch"))
+  }
+
+  @Test func resumeAndReplaceAndRm() async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    _ = await recordSample(store)
+    let again = await recordSample(store)
+    #expect(again.exitCode == 1)
+    #expect(again.stderr.contains("run \"w8a8\" already exists"))
+    let replaced = await calib(["record", store, "--replace", "--run", "w8a8", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights] + BundledSample.steps)
+    #expect(replaced.exitCode == 0)
+    let resumeComplete = await calib(["record", store, "--resume", "--run", "w8a8"] + BundledSample.steps)
+    #expect(resumeComplete.stderr.contains("cannot be resumed"))
+    #expect(await calib(["rm", store, "w8a8"]).exitCode == 0)
+    #expect(try CalibrationStore(path: store, readOnly: true).runs().isEmpty)
+  }
+
+  @Test func readersSeeARecordingInProgress() throws {
+    let dir = try TemporaryDirectory()
+    let input = try SyntheticRecording(in: dir, steps: 4, modules: 2, tokens: 16, hidden: 128)
+    let path = dir.path("s.sqlite")
+    let store = try CalibrationStore(path: path)
+    let seen = Capture()
+    let request = RecordRequest(runName: "r", recipe: (try String(contentsOfFile: input.recipeFile, encoding: .utf8), "r"), weightFiles: [input.weightsFile], stepFiles: input.stepFiles)
+    _ = try Recorder(store: store).record(request) { p in
+      // Called inside the step's write transaction: another connection reads the last commit.
+      if p.step == 3, let run = try? CalibrationStore(path: path, readOnly: true).runs().first {
+        seen.append("\(run.status.rawValue):\(run.steps);")
+      }
+    }
+    #expect(seen.value.contains("in_progress:2;"))
+  }
+
+  @Test func nonFiniteSamplesAreRefusedUnlessAllowed() async throws {
+    let dir = try TemporaryDirectory()
+    var writer = SafetensorsWriter(metadata: [:])
+    writer.append(name: "m.input", tensor: Tensor(shape: [1, 2, 4], values: [1, 2, .nan, 4, 5, .infinity, 7, 8]))
+    let step = dir.path("step.safetensors")
+    try writer.write(to: step)
+    var weights = SafetensorsWriter(metadata: [:])
+    weights.append(name: "m.weight", tensor: Tensor(shape: [4, 4], repeating: 0.5))
+    try weights.write(to: dir.path("w.safetensors"))
+    let recipe = dir.path("r.yaml")
+    try "config_groups: {g: {targets: [Linear], input_activations: {num_bits: 8, strategy: tensor}}}".write(toFile: recipe, atomically: true, encoding: .utf8)
+    let store = dir.path("s.sqlite")
+    let refused = await calib(["record", store, "--run", "a", "--recipe", recipe, "--weights", dir.path("w.safetensors"), step])
+    #expect(refused.exitCode == 1)
+    #expect(refused.stderr.contains("'m.input' holds 1 NaN and 1 infinite values"))
+    #expect(refused.stderr.contains("--allow-nonfinite"))
+    let allowed = await calib(["record", store, "--run", "b", "--allow-nonfinite", "--recipe", recipe, "--weights", dir.path("w.safetensors"), step])
+    #expect(allowed.exitCode == 0, "\(allowed.stderr)")
+    let samples = try CalibrationStore(path: store, readOnly: true).samples(ofRecording: "b")
+    #expect(samples.first { $0.baseName == .input }.map { ($0.nanCount, $0.infCount) } ?? (0, 0) == (1, 1))
+  }
+
+  private func corruptOneSample(_ path: String) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE sample SET data = zeroblob(length(data)) WHERE id = (SELECT MIN(id) FROM sample)'); c.commit()", path]
+    try process.run()
+    process.waitUntilExit()
+  }
+}
