@@ -56,7 +56,11 @@ let package = Package(
     .testTarget(name: "CalibCoreTests", dependencies: ["CalibCore", "CalibFormats", "CalibTestSupport"]),
     .testTarget(name: "CalibFormatsTests", dependencies: ["CalibFormats"]),
     .testTarget(
-      name: "CalibStoreTests", dependencies: ["CalibStore", "CalibCore", "CalibFormats", "CalibTestSupport"]),
+      name: "CalibStoreTests",
+      dependencies: [
+        "CalibStore", "CalibCore", "CalibFormats", "CalibTestSupport",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
     .testTarget(
       name: "CalibCLITests",
       dependencies: [

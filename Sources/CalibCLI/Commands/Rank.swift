@@ -41,7 +41,8 @@ extension CalibCommand {
       for p in pairs {
         let order = p.errors.sorted { a, b in
           let (x, y) = (a.value.sqnr, b.value.sqnr)
-          return x != y ? x > y || y.isNaN : runs.firstIndex(of: a.key)! < runs.firstIndex(of: b.key)!
+          // Higher SQNR first; NaN last; ties keep the order the runs were given in.
+          return x != y ? x > y || y.isNaN : (runs.firstIndex(of: a.key) ?? 0) < (runs.firstIndex(of: b.key) ?? 0)
         }
         if let best = order.first { wins[best.key, default: 0] += 1 }
         for (run, e) in order where e.sqnr.isFinite {
@@ -49,7 +50,10 @@ extension CalibCommand {
         }
         ranked.append((p, order))
       }
-      let summary = runs.map { r in (r, wins[r] ?? 0, (sums[r]?.1 ?? 0) > 0 ? (sums[r]!.0 / Double(sums[r]!.1)) : Double.nan) }
+      let summary = runs.map { r -> (String, Int, Double) in
+        let (total, n) = sums[r] ?? (0, 0)
+        return (r, wins[r] ?? 0, n > 0 ? total / Double(n) : .nan)
+      }
         .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.2 > $1.2 }
       let console = Console.current
       switch output.format {

@@ -6,22 +6,157 @@
 /// check the result (``containsNonFinite(_:_:)``) and only then count the culprits, so the
 /// clean path costs one pass.
 ///
-/// Precision: exact (min and max do not round). The order of evaluation does not matter.
-/// Complexity: O(n), SIMD over each contiguous run.
+/// Precision: exact (min and max do not round). The order of evaluation does not matter,
+/// so splitting the work between threads cannot change a result.
+/// Complexity: O(n), one pass, SIMD over each contiguous run; large inputs are split into
+/// fixed chunks (or blocks of parameters) that run in parallel.
+///
+/// Fast path: the common layouts give every parameter one contiguous run at a constant
+/// stride (tensor, channel, group, tensor_group weights). Those runs are reduced in a
+/// tight loop that ignores NaN and instead sums the elements on the side; a non-finite
+/// sum (a NaN, an infinity, or an overflow) makes the chunk redo its parameters with the
+/// exact NaN-tracking loop, so the fast path never decides a NaN case itself.
 public enum RangeReduction {
+  /// Elements per parallel work item (1 MiB of float32).
+  static let chunkElements = 1 << 18
+
   /// The minimum and maximum of each parameter's elements. A zero-padded BLOCK edge
   /// includes 0.
   public static func minMax(_ values: [Float], layout: GroupLayout) -> ([Float], [Float]) {
-    var mins = [Float](repeating: .infinity, count: layout.count)
-    var maxs = [Float](repeating: -.infinity, count: layout.count)
+    let count = layout.count
+    var mins = [Float](repeating: .infinity, count: count)
+    var maxs = [Float](repeating: -.infinity, count: count)
+    if count == 0 { return (mins, maxs) }
     values.withUnsafeBufferPointer { buffer in
       guard let base = buffer.baseAddress else { return }
-      for q in 0..<layout.count {
+      mins.withUnsafeMutableBufferPointer { lo in
+        maxs.withUnsafeMutableBufferPointer { hi in
+          // Non-nil: count > 0.
+          let out = RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!))
+          let source = SharedPointer(base)
+          if layout.block == nil && layout.runCount == 1 && layout.inner == 1 {
+            let stride = layout.outerStride
+            let length = layout.runLength
+            // Every run must lie inside the value (the layout was built from its shape).
+            precondition((count - 1) * stride + length <= buffer.count, "layout exceeds the value")
+            if count == 1 {
+              (out.mins[0], out.maxs[0]) = wholeRun(source, length)
+            } else {
+              stridedRuns(source, count: count, stride: stride, length: length, into: out)
+            }
+          } else {
+            anyLayout(source, layout: layout, into: out)
+          }
+        }
+      }
+    }
+    return (mins, maxs)
+  }
+
+  /// The minimum and maximum of all elements (NaN if any is NaN); (+∞, -∞) when empty.
+  public static func minMax(_ values: [Float]) -> (Float, Float) {
+    values.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return (.infinity, -.infinity) }
+      return wholeRun(SharedPointer(base), buffer.count)
+    }
+  }
+
+  /// Whether a reduced range shows a NaN or an infinity in its source.
+  public static func containsNonFinite(_ mins: [Float], _ maxs: [Float]) -> Bool {
+    !(allFinite(mins) && allFinite(maxs))
+  }
+
+  /// Whether every element is finite: `x - x` is 0 for finite `x` and NaN otherwise, and
+  /// a NaN survives any sum.
+  static func allFinite(_ values: [Float]) -> Bool {
+    values.withUnsafeBufferPointer { buffer in
+      guard let p = buffer.baseAddress else { return true }
+      let n = buffer.count
+      let raw = UnsafeRawPointer(p)
+      var acc = SIMD8<Float>()
+      var i = 0
+      while i + 8 <= n {
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        acc += v - v
+        i += 8
+      }
+      var tail: Float = 0
+      while i < n {
+        tail += p[i] - p[i]
+        i += 1
+      }
+      return (acc.sum() + tail) == 0
+    }
+  }
+
+  // MARK: - Layout shapes
+
+  /// One run of `n` elements: split into fixed chunks reduced in parallel, then combined
+  /// (NaN wins; otherwise min of mins, max of maxes — exact in any order).
+  static func wholeRun(_ source: SharedPointer<Float>, _ n: Int) -> (Float, Float) {
+    let chunk = chunkElements
+    let chunks = (n + chunk - 1) / chunk
+    if chunks <= 1 { return exactRun(source.readOnly, n) }
+    var partial = [Float](repeating: 0, count: 2 * chunks)
+    partial.withUnsafeMutableBufferPointer { buffer in
+      let slots = SharedPointer(buffer.baseAddress!)  // non-nil: chunks > 1
+      ParallelWork.forEach(chunks) { c in
+        let start = c * chunk
+        let (lo, hi) = exactRun(source.readOnly + start, Swift.min(chunk, n - start))
+        slots[2 * c] = lo
+        slots[2 * c + 1] = hi
+      }
+    }
+    var lo = Float.infinity
+    var hi = -Float.infinity
+    for c in 0..<chunks {
+      let (l, h) = (partial[2 * c], partial[2 * c + 1])
+      if l.isNaN || h.isNaN { return (.nan, .nan) }
+      if l < lo { lo = l }
+      if h > hi { hi = h }
+    }
+    return (lo, hi)
+  }
+
+  /// `count` parameters, parameter `q` owning `length` elements from `q · stride`: blocks
+  /// of parameters run in parallel, each written to its own slots.
+  static func stridedRuns(
+    _ source: SharedPointer<Float>, count: Int, stride: Int, length: Int, into out: RangeOutput
+  ) {
+    let perItem = Swift.max(1, chunkElements / Swift.max(length, 1))
+    let items = (count + perItem - 1) / perItem
+    ParallelWork.forEach(items) { item in
+      let first = item * perItem
+      let end = Swift.min(count, first + perItem)
+      let p = source.readOnly
+      let clean: Bool
+      switch length {
+      case 16: clean = runsOf16(p, first, end, stride, out)
+      case 32...: clean = longRuns(p, first, end, stride, length, out)
+      default: clean = false
+      }
+      if clean { return }
+      for q in first..<end {
+        (out.mins[q], out.maxs[q]) = exactRun(p + q * stride, length)
+      }
+    }
+  }
+
+  /// Layouts with several runs per parameter or ragged BLOCK edges: each parameter walks
+  /// its runs with the exact loop; blocks of parameters run in parallel.
+  static func anyLayout(_ source: SharedPointer<Float>, layout: GroupLayout, into out: RangeOutput) {
+    let count = layout.count
+    let perParameter = Swift.max(1, layout.runCount * layout.runLength)
+    let perItem = Swift.max(1, chunkElements / perParameter)
+    let items = (count + perItem - 1) / perItem
+    ParallelWork.forEach(items) { item in
+      let p = source.readOnly
+      for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
         var lo = Float.infinity
         var hi = -Float.infinity
         var sawNaN = false
         let padded = layout.forEachRun(of: q) { start, length in
-          runMinMax(base + start, length, &lo, &hi, &sawNaN)
+          runMinMax(p + start, length, &lo, &hi, &sawNaN)
         }
         if padded {
           lo = Swift.min(lo, 0)
@@ -31,28 +166,134 @@ public enum RangeReduction {
           lo = .nan
           hi = .nan
         }
-        mins[q] = lo
-        maxs[q] = hi
+        out.mins[q] = lo
+        out.maxs[q] = hi
       }
     }
-    return (mins, maxs)
   }
 
-  /// The minimum and maximum of all elements (NaN if any is NaN); (+∞, -∞) when empty.
-  public static func minMax(_ values: [Float]) -> (Float, Float) {
+  // MARK: - Kernels
+
+  typealias V = SIMD8<Float>
+
+  @inline(__always) static func load(_ p: UnsafePointer<Float>, _ i: Int) -> V {
+    // Unaligned loads: runs start anywhere in the buffer.
+    UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+  }
+
+  /// Lane-wise `a < b ? a : b` (minps); a NaN in `a` yields `b`.
+  @inline(__always) static func lower(_ a: V, _ b: V) -> V { b.replacing(with: a, where: a .< b) }
+  /// Lane-wise `a > b ? a : b` (maxps); a NaN in `a` yields `b`.
+  @inline(__always) static func upper(_ a: V, _ b: V) -> V { b.replacing(with: a, where: a .> b) }
+
+  @inline(__always) static func lowest(_ v: V) -> Float {
+    let h = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .< v.lowHalf)
+    let q = h.lowHalf.replacing(with: h.highHalf, where: h.highHalf .< h.lowHalf)
+    return q.y < q.x ? q.y : q.x
+  }
+
+  @inline(__always) static func highest(_ v: V) -> Float {
+    let h = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+    let q = h.lowHalf.replacing(with: h.highHalf, where: h.highHalf .> h.lowHalf)
+    return q.y > q.x ? q.y : q.x
+  }
+
+  /// The exact reduction of one run, NaN included: the fast loop, redone with NaN
+  /// tracking when its side sum is not finite.
+  static func exactRun(_ p: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
+    if n >= 32 {
+      let (lo, hi, sum) = fastRun(p, n)
+      if sum.isFinite { return (lo, hi) }
+    }
     var lo = Float.infinity
     var hi = -Float.infinity
     var sawNaN = false
-    values.withUnsafeBufferPointer { buffer in
-      guard let base = buffer.baseAddress else { return }
-      runMinMax(base, buffer.count, &lo, &hi, &sawNaN)
-    }
+    runMinMax(p, n, &lo, &hi, &sawNaN)
     return sawNaN ? (.nan, .nan) : (lo, hi)
   }
 
-  /// Whether a reduced range shows a NaN or an infinity in its source.
-  public static func containsNonFinite(_ mins: [Float], _ maxs: [Float]) -> Bool {
-    !(mins.allSatisfy(\.isFinite) && maxs.allSatisfy(\.isFinite))
+  /// Min, max and sum of a run of at least 32 elements; NaN elements are skipped by the
+  /// min and max but poison the sum.
+  @inline(__always)
+  static func fastRun(_ p: UnsafePointer<Float>, _ n: Int) -> (Float, Float, Float) {
+    var a = load(p, 0), b = load(p, 8), c = load(p, 16), d = load(p, 24)
+    var lo0 = a, lo1 = b, lo2 = c, lo3 = d
+    var hi0 = a, hi1 = b, hi2 = c, hi3 = d
+    var s0 = a, s1 = b
+    s0 += c
+    s1 += d
+    var i = 32
+    while i &+ 32 <= n {
+      a = load(p, i)
+      b = load(p, i &+ 8)
+      c = load(p, i &+ 16)
+      d = load(p, i &+ 24)
+      lo0 = lower(a, lo0)
+      lo1 = lower(b, lo1)
+      lo2 = lower(c, lo2)
+      lo3 = lower(d, lo3)
+      hi0 = upper(a, hi0)
+      hi1 = upper(b, hi1)
+      hi2 = upper(c, hi2)
+      hi3 = upper(d, hi3)
+      s0 += a + c
+      s1 += b + d
+      i &+= 32
+    }
+    while i &+ 8 <= n {
+      a = load(p, i)
+      lo0 = lower(a, lo0)
+      hi0 = upper(a, hi0)
+      s0 += a
+      i &+= 8
+    }
+    if i < n {
+      // The last 8 elements overlap ones already seen, which min and max tolerate; the
+      // sum only needs to stay non-finite exactly when some element is.
+      a = load(p, n &- 8)
+      lo1 = lower(a, lo1)
+      hi1 = upper(a, hi1)
+      s1 += a - a
+    }
+    lo0 = lower(lo1, lo0)
+    lo2 = lower(lo3, lo2)
+    hi0 = upper(hi1, hi0)
+    hi2 = upper(hi3, hi2)
+    return (lowest(lower(lo2, lo0)), highest(upper(hi2, hi0)), (s0 + s1).sum())
+  }
+
+  /// Parameters `first..<end` with 16 elements each at `stride`; false when some element
+  /// is not finite (the caller then redoes them exactly).
+  @inline(__always)
+  static func runsOf16(
+    _ p: UnsafePointer<Float>, _ first: Int, _ end: Int, _ stride: Int, _ out: RangeOutput
+  ) -> Bool {
+    var sum = V()
+    for q in first..<end {
+      let a = load(p, q &* stride)
+      let b = load(p, q &* stride &+ 8)
+      out.mins[q] = lowest(lower(a, b))
+      out.maxs[q] = highest(upper(a, b))
+      sum += a + b
+    }
+    return sum.sum().isFinite
+  }
+
+  /// Parameters `first..<end` with `length` ≥ 32 elements each at `stride`; false when
+  /// some element is not finite.
+  @inline(__always)
+  static func longRuns(
+    _ p: UnsafePointer<Float>, _ first: Int, _ end: Int, _ stride: Int, _ length: Int,
+    _ out: RangeOutput
+  ) -> Bool {
+    var clean = true
+    for q in first..<end {
+      let (lo, hi, sum) = fastRun(p + q &* stride, length)
+      out.mins[q] = lo
+      out.maxs[q] = hi
+      if !sum.isFinite { clean = false }
+    }
+    return clean
   }
 
   /// Folds one contiguous run into `lo`/`hi`, recording whether a NaN was seen.
@@ -65,41 +306,38 @@ public enum RangeReduction {
     _ p: UnsafePointer<Float>, _ n: Int, _ lo: inout Float, _ hi: inout Float,
     _ sawNaN: inout Bool
   ) {
-    typealias V = SIMD8<Float>
     let width = V.scalarCount
     var i = 0
     if n >= 4 * width {
       var lo0 = V(repeating: .infinity), lo1 = lo0, lo2 = lo0, lo3 = lo0
       var hi0 = V(repeating: -.infinity), hi1 = hi0, hi2 = hi0, hi3 = hi0
       var nan = SIMDMask<V.MaskStorage>(repeating: false)
-      let raw = UnsafeRawPointer(p)
       while i + 4 * width <= n {
-        // Unaligned loads: runs start anywhere in the buffer.
-        let a = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)
-        let b = raw.loadUnaligned(fromByteOffset: (i + width) * 4, as: V.self)
-        let c = raw.loadUnaligned(fromByteOffset: (i + 2 * width) * 4, as: V.self)
-        let d = raw.loadUnaligned(fromByteOffset: (i + 3 * width) * 4, as: V.self)
-        lo0.replace(with: a, where: a .< lo0)
-        lo1.replace(with: b, where: b .< lo1)
-        lo2.replace(with: c, where: c .< lo2)
-        lo3.replace(with: d, where: d .< lo3)
-        hi0.replace(with: a, where: a .> hi0)
-        hi1.replace(with: b, where: b .> hi1)
-        hi2.replace(with: c, where: c .> hi2)
-        hi3.replace(with: d, where: d .> hi3)
+        let a = load(p, i)
+        let b = load(p, i + width)
+        let c = load(p, i + 2 * width)
+        let d = load(p, i + 3 * width)
+        lo0 = lower(a, lo0)
+        lo1 = lower(b, lo1)
+        lo2 = lower(c, lo2)
+        lo3 = lower(d, lo3)
+        hi0 = upper(a, hi0)
+        hi1 = upper(b, hi1)
+        hi2 = upper(c, hi2)
+        hi3 = upper(d, hi3)
         nan .|= (a .!= a) .| (b .!= b) .| (c .!= c) .| (d .!= d)
         i += 4 * width
       }
-      lo0.replace(with: lo1, where: lo1 .< lo0)
-      lo2.replace(with: lo3, where: lo3 .< lo2)
-      lo0.replace(with: lo2, where: lo2 .< lo0)
-      hi0.replace(with: hi1, where: hi1 .> hi0)
-      hi2.replace(with: hi3, where: hi3 .> hi2)
-      hi0.replace(with: hi2, where: hi2 .> hi0)
-      for k in 0..<width {
-        if lo0[k] < lo { lo = lo0[k] }
-        if hi0[k] > hi { hi = hi0[k] }
-      }
+      lo0 = lower(lo1, lo0)
+      lo2 = lower(lo3, lo2)
+      lo0 = lower(lo2, lo0)
+      hi0 = upper(hi1, hi0)
+      hi2 = upper(hi3, hi2)
+      hi0 = upper(hi2, hi0)
+      let l = lowest(lo0)
+      let h = highest(hi0)
+      if l < lo { lo = l }
+      if h > hi { hi = h }
       if any(nan) { sawNaN = true }
     }
     while i < n {
@@ -110,4 +348,10 @@ public enum RangeReduction {
       i += 1
     }
   }
+}
+
+/// Where the per-parameter results go; each parameter's slots are written by one item.
+struct RangeOutput: Sendable {
+  let mins: SharedPointer<Float>
+  let maxs: SharedPointer<Float>
 }
