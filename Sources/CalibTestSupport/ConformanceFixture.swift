@@ -104,6 +104,20 @@ public struct ConformanceFixture: Sendable {
     return ConformanceFixture(directory: dir, cases: cases, expected: expected)
   }
 
+  /// The step files of the fixture set, in order (`step-0000.safetensors`, …).
+  public var stepFiles: [String] {
+    let max = cases.map(\.stepCount).max() ?? 0
+    return (0..<max).map { directory.appendingPathComponent(String(format: "step-%04d.safetensors", $0)).path }
+  }
+
+  /// The weights file of the fixture set.
+  public var weightsFile: String { directory.appendingPathComponent("weights.safetensors").path }
+
+  /// The step files a case observes: the first for weights, all for activations.
+  public func stepFiles(for c: ConformanceCase) -> [String] {
+    Array(stepFiles.prefix(c.baseName == .weight ? 1 : c.stepCount))
+  }
+
   public func sample(_ c: ConformanceCase, step: Int) throws -> Tensor {
     let file =
       c.baseName == .weight

@@ -111,9 +111,9 @@ import Testing
     let fixture = try ConformanceFixture.load()
     let dir = try TemporaryDirectory()
     let store = dir.path("s.sqlite")
-    let steps = (0..<4).map { fixture.directory.appendingPathComponent(String(format: "step-%04d.safetensors", $0)).path }
+    let steps = fixture.stepFiles
     let weightsOnly = try HostileInputTests.recipeFile(dir, "config_groups: {g: {targets: ['re:encoder\\.layer\\.0\\.attention\\.self\\.query$'], weights: {num_bits: 8, strategy: channel}}}")
-    let rec = await calib(["record", store, "--run", "w", "--recipe", weightsOnly, "--weights", fixture.directory.appendingPathComponent("weights.safetensors").path] + steps)
+    let rec = await calib(["record", store, "--run", "w", "--recipe", weightsOnly, "--weights", fixture.weightsFile] + steps)
     #expect(rec.exitCode == 0, "\(rec.stderr)")
     let outputs = try HostileInputTests.recipeFile(dir, "config_groups: {g: {targets: ['re:encoder\\.layer\\.0\\.attention\\.self\\.query$'], output_activations: {num_bits: 8}}}")
     let r = await calib(["replay", store, "--from", "w", "--name", "out", "--recipe", outputs])

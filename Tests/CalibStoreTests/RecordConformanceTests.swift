@@ -12,13 +12,12 @@ import Testing
     let fixture = try ConformanceFixture.load()
     let dir = try TemporaryDirectory()
     let store = try CalibrationStore(path: dir.path("store.sqlite"))
-    let steps = (0..<4).map { fixture.directory.appendingPathComponent(String(format: "step-%04d.safetensors", $0)).path }
-    let weights = fixture.directory.appendingPathComponent("weights.safetensors").path
+    let weights = fixture.weightsFile
     var failures: [String] = []
     for c in fixture.cases {
       let request = RecordRequest(
         runName: c.id, recipe: (try c.recipeJSON(), "\(c.id).json"), weightFiles: [weights],
-        stepFiles: c.baseName == .weight ? [steps[0]] : steps)
+        stepFiles: fixture.stepFiles(for: c))
       _ = try Recorder(store: store).record(request)
       var produced: [String: Tensor] = [:]
       let states = try store.stepStates(ofRun: c.id).filter { $0.module == c.module && $0.baseName == c.baseName }

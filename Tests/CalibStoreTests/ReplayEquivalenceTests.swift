@@ -12,11 +12,10 @@ import Testing
     let fixture = try ConformanceFixture.load()
     let dir = try TemporaryDirectory()
     let store = try CalibrationStore(path: dir.path("store.sqlite"))
-    let steps = (0..<4).map { fixture.directory.appendingPathComponent(String(format: "step-%04d.safetensors", $0)).path }
-    let weights = fixture.directory.appendingPathComponent("weights.safetensors").path
+    let weights = fixture.weightsFile
     var failures: [String] = []
     for c in fixture.cases {
-      let files = c.baseName == .weight ? [steps[0]] : steps
+      let files = fixture.stepFiles(for: c)
       let target = try c.recipeJSON()
       let other = try c.recipeJSON(observer: otherObserver(c))
       #expect(other != target, "case \(c.id): the recording recipe must differ")

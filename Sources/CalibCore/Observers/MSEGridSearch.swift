@@ -247,7 +247,9 @@ public struct MSEGridSearch: Sendable {
     return power.power(Lanes(bits: (out - x).bits & LaneBits(repeating: 0x7FFF_FFFF)))
   }
 
-  @inline(__always)
+  // Kept out of line: inlined into the callers' loops, the optimizer scalarizes parts of
+  // the lane arithmetic.
+  @inline(never)
   static func runSum<Q: LaneQDQ, P: LanePower>(
     _ p: UnsafePointer<Float>, _ n: Int, scale: Float, zeroPoint: Float, _ qdq: Q, _ power: P
   ) -> Double {
