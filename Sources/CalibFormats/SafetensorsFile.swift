@@ -80,6 +80,13 @@ public final class SafetensorsFile: Sendable {
     guard let entry = entry(named: name) else {
       throw FormatError.tensorNotFound(path: path, tensor: name)
     }
+    // Map the range instead of copying it: large tensors stream from the page cache.
+    if entry.byteCount >= MappedRange.minimumLength,
+      let mapped = MappedRange(path: path, offset: dataStart + entry.byteRange.lowerBound, count: entry.byteCount)
+    {
+      defer { mapped.unmap() }
+      return try body(mapped.bytes)
+    }
     let data = try read(entry)
     return try data.withUnsafeBytes { try body($0) }
   }

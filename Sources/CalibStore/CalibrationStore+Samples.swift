@@ -29,12 +29,13 @@ extension CalibrationStore {
     dtype: ElementType, shape: [Int], bytes: UnsafeRawBufferPointer, nanCount: Int, infCount: Int
   ) throws -> String {
     let checksum = XXHash64.hex(bytes)
-    try db.execute(
+    let statement = try db.cachedStatement(
       sql: """
         INSERT OR REPLACE INTO sample
           (recordingID, moduleID, baseName, step, dtype, shape, byteCount, checksum, nanCount, infCount, data)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, zeroblob(?))
-        """,
+        """)
+    try statement.execute(
       arguments: [
         recordingID, moduleID, baseName.rawValue, step, dtype.rawValue, TensorBlob.shapeText(shape),
         bytes.count, checksum, nanCount, infCount, bytes.count,

@@ -28,14 +28,17 @@ struct RecordBench: ParsableCommand {
     let stepBytes = try steps.map { try SafetensorsFile(path: $0).entries.reduce(0) { $0 + $1.byteCount } }.reduce(0, +)
     let repeats = max(1, Int((gb * 1e9 / Double(stepBytes)).rounded(.up)))
     let files = (0..<repeats).flatMap { _ in steps }
+    // Observes every sampled tensor of the fixtures (not all modules have inputs and outputs).
     let recipe = """
       config_groups:
-        linears:
-          targets: [Linear]
+        inputs:
+          targets: ['re:.*(query|output\\.dense|intermediate\\.dense)$']
           input_activations: {num_bits: 8, type: int, symmetric: true, strategy: tensor, dynamic: false, observer: static_minmax}
+        outputs:
+          targets: ['re:.*self\\.(key|value)$']
           output_activations: {num_bits: 8, type: float, symmetric: true, strategy: tensor, dynamic: false, observer: minmax}
         attention:
-          targets: [Attention]
+          targets: ['re:.*attention\\.self$']
           input_activations: {num_bits: 8, type: float, symmetric: true, strategy: tensor, dynamic: false, observer: static_minmax}
       """
     let total = Double(stepBytes * repeats)
