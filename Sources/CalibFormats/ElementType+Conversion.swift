@@ -92,29 +92,44 @@ extension ElementType {
     }
   }
 
+  /// Decodes little-endian elements straight into `out` (as many as both hold), so large
+  /// samples can be decoded chunk by chunk without an intermediate array.
+  public func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<Float>) {
+    let count = Swift.min(out.count, bytes.count / byteWidth)
+    switch self {
+    case .bf16:
+      for i in 0..<count {
+        let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
+        out[i] = Float(bitPattern: UInt32(bits) &<< 16)
+      }
+    case .f16:
+      for i in 0..<count {
+        let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
+        out[i] = FloatConversion.float(fromHalf: bits)
+      }
+    case .f32:
+      for i in 0..<count {
+        out[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self)))
+      }
+    default:
+      let values = decode(bytes, bigEndian: false)
+      for i in 0..<count { out[i] = values[i] }
+    }
+  }
+
   /// The hot loop for bf16 samples: one unaligned 16-bit load and a shift per element.
   private static func decodeBFloat16(_ bytes: UnsafeRawBufferPointer) -> [Float] {
-    let count = bytes.count / 2
-    return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-      for i in 0..<count {
-        let bits = UInt16(
-          littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
-        buffer[i] = Float(bitPattern: UInt32(bits) &<< 16)
-      }
-      initialized = count
+    [Float](unsafeUninitializedCapacity: bytes.count / 2) { buffer, initialized in
+      ElementType.bf16.decode(bytes, into: buffer)
+      initialized = bytes.count / 2
     }
   }
 
   /// The hot loop for f16 samples: one unaligned 16-bit load and an exact widening each.
   private static func decodeHalf(_ bytes: UnsafeRawBufferPointer) -> [Float] {
-    let count = bytes.count / 2
-    return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-      for i in 0..<count {
-        let bits = UInt16(
-          littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
-        buffer[i] = FloatConversion.float(fromHalf: bits)
-      }
-      initialized = count
+    [Float](unsafeUninitializedCapacity: bytes.count / 2) { buffer, initialized in
+      ElementType.f16.decode(bytes, into: buffer)
+      initialized = bytes.count / 2
     }
   }
 

@@ -81,13 +81,15 @@ extension CalibrationStore {
   ///
   /// - Throws: ``StoreError/corruptSample(module:baseName:step:reason:)``.
   public func sampleTensor(_ sample: SampleInfo) throws -> Tensor {
-    let bytes = try sampleBytes(sample)
-    let expected = sample.shape.reduce(1, *) * sample.dtype.byteWidth
-    guard bytes.count == expected else {
+    let count = sample.shape.reduce(1, *)
+    let values = try pool.read { db in
+      try BlobIO.readDecoded(db, table: "sample", column: "data", rowID: sample.id, dtype: sample.dtype, count: count)
+    }
+    guard let values else {
       throw StoreError.corruptSample(
         module: sample.module, baseName: sample.baseName.rawValue, step: sample.step,
-        reason: "\(bytes.count) bytes, shape needs \(expected)")
+        reason: "its size does not match shape \(sample.shape) of \(sample.dtype.rawValue)")
     }
-    return Tensor(shape: sample.shape, values: bytes.withUnsafeBytes { sample.dtype.decode($0) })
+    return Tensor(shape: sample.shape, values: values)
   }
 }

@@ -21,11 +21,22 @@ struct ReplayBench: ParsableCommand {
   @Option(help: "Transformer layers (steps are added until --gb is reached).")
   var layers = 2
 
+  @Flag(help: "Reuse the recording at --store if it holds a complete run 'bench' (skips the record case).")
+  var reuse = false
+
+  @Option(help: "Only the cases whose name contains this.")
+  var filter: String?
+
   func run() throws {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("calib-replay-bench-\(getpid())").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: work) }
     let storePath = store ?? work + "/bench.sqlite"
+    if reuse, let existing = try? CalibrationStore(path: storePath), (try? existing.run(named: "bench"))?.status == .complete {
+      let total = Double(try existing.samples(ofRecording: "bench").reduce(0) { $0 + $1.byteCount })
+      try replays(existing, total: total, work: work)
+      return
+    }
     let (hidden, inter, tokens) = (4096, 11008, 512)
     let linears: [(String, Int)] = [
       ("self_attn.q_proj", hidden), ("self_attn.k_proj", hidden), ("self_attn.v_proj", hidden), ("self_attn.o_proj", hidden),
@@ -69,6 +80,11 @@ struct ReplayBench: ParsableCommand {
     emit([("case", "record"), ("seconds", recordSeconds), ("GBps", total / recordSeconds / 1e9), ("peak_rss_mb", peakRSSMegabytes())])
     for f in files { try? FileManager.default.removeItem(atPath: f) }
 
+
+    try replays(calib, total: total, work: work)
+  }
+
+  private func replays(_ calib: CalibrationStore, total: Double, work: String) throws {
     // Plain sequential read of the same bytes from one file (written, then read warm).
     let plain = work + "/plain.bin"
     FileManager.default.createFile(atPath: plain, contents: nil)
@@ -80,20 +96,21 @@ struct ReplayBench: ParsableCommand {
     let readSeconds = try medianSeconds(3) { _ = try readAll(plain) }
     emit([("case", "plain_sequential_read"), ("seconds", readSeconds), ("GBps", total / readSeconds / 1e9), ("peak_rss_mb", peakRSSMegabytes())])
     try? FileManager.default.removeItem(atPath: plain)
-
     let engine = ReplayEngine(store: calib)
     let parent = try engine.parentRecipe(of: "bench")
     var n = 0
     @discardableResult
     func replay(_ name: String, _ overrides: [[SettingOverride]], threads: Int, report: Bool = true) throws -> Double {
+      if let filter, !name.contains(filter) { return 0 }
       resetPeakRSS()
       let seconds = try medianSeconds(1) {
         n += 1
         let variants = try overrides.enumerated().map { i, o in
           let r = try parent.applying(o)
-          return ReplayVariant(name: "\(name)-\(n)-\(i)", recipe: r, recipeText: r.configGroupsJSON, differences: [])
+          return ReplayVariant(name: "\(name)-\(getpid())-\(n)-\(i)", recipe: r, recipeText: r.configGroupsJSON, differences: [])
         }
         _ = try engine.replay(ReplayRequest(from: "bench", variants: variants, threads: threads))
+        for v in variants { try calib.deleteRun(named: v.name) }
       }
       if report {
         emit([("case", name), ("threads", threads), ("seconds", seconds), ("GBps", total / seconds / 1e9), ("peak_rss_mb", peakRSSMegabytes())])
@@ -108,6 +125,7 @@ struct ReplayBench: ParsableCommand {
     try replay("replay_memoryless_mse", [observer("memoryless_mse")], threads: cores)
     let sweep = ["static_minmax", "minmax", "memoryless_minmax"].map(observer)
     try replay("sweep_3_minmax_variants", sweep, threads: cores)
+    if let filter, !"separate_3_minmax_replays_total".contains(filter) { return }
     var separate = 0.0
     for o in sweep { separate += try replay("separate", [o], threads: cores, report: false) }
     emit([("case", "separate_3_minmax_replays_total"), ("threads", cores), ("seconds", separate), ("GBps", total / separate / 1e9)])

@@ -1,3 +1,4 @@
+import CalibFormats
 import Foundation
 internal import GRDB
 internal import GRDBSQLite
@@ -58,5 +59,49 @@ enum BlobIO {
       }
     }
     return out
+  }
+
+  /// Reads a BLOB of `dtype` elements and decodes it to float32 chunk by chunk, without
+  /// holding the raw bytes whole.
+  ///
+  /// - Returns: `nil` when the BLOB's size is not `count` elements of `dtype`.
+  static func readDecoded(_ db: Database, table: String, column: String, rowID: Int64, dtype: ElementType, count: Int) throws
+    -> [Float]?
+  {
+    guard let connection = db.sqliteConnection else { throw Failure(description: "database is closed") }
+    var blob: OpaquePointer?
+    let rc = sqlite3_blob_open(connection, "main", table, column, rowID, 0, &blob)
+    guard rc == SQLITE_OK, let blob else {
+      throw Failure(description: "cannot open blob: \(String(cString: sqlite3_errmsg(connection)))")
+    }
+    defer { sqlite3_blob_close(blob) }
+    let width = dtype.byteWidth
+    guard Int(sqlite3_blob_bytes(blob)) == count * width else { return nil }
+    // Whole elements per chunk, so a chunk never splits one.
+    let chunkElements = max(1, chunkSize / width)
+    var scratch = [UInt8](unsafeUninitializedCapacity: min(count, chunkElements) * width) { _, n in
+      n = min(count, chunkElements) * width
+    }
+    var failure: Failure?
+    let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+      var done = 0
+      while done < count {
+        let n = min(chunkElements, count - done)
+        let rrc = scratch.withUnsafeMutableBytes { sqlite3_blob_read(blob, $0.baseAddress!, Int32(n * width), Int32(done * width)) }
+        guard rrc == SQLITE_OK else {
+          failure = Failure(description: "blob read failed: \(String(cString: sqlite3_errmsg(connection)))")
+          break
+        }
+        scratch.withUnsafeBytes { raw in
+          dtype.decode(UnsafeRawBufferPointer(rebasing: raw[0..<(n * width)]), into: UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)]))
+        }
+        done += n
+      }
+      // Elements left unread after a failure are zeroed so the array is fully initialized.
+      if done < count { UnsafeMutableBufferPointer(rebasing: out[done...]).initialize(repeating: 0) }
+      initialized = count
+    }
+    if let failure { throw failure }
+    return values
   }
 }
