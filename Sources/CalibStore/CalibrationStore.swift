@@ -45,8 +45,6 @@ public final class CalibrationStore: Sendable {
     config.busyMode = .timeout(30)
     config.prepareDatabase { db in
       try db.execute(sql: "PRAGMA synchronous = NORMAL")
-      // Memory-mapped reads: sample pages are read from the page cache without a copy.
-      try db.execute(sql: "PRAGMA mmap_size = 1099511627776")
     }
     pool = try DatabasePool(path: path, configuration: config)
     let migrator = Self.migrator
