@@ -9,10 +9,12 @@
 /// The x86-64 baseline has SSE2 only (no `roundps`, no FMA, no gathers), so everything
 /// here is plain add/multiply/divide, compares, selects and integer bit operations, which
 /// the compiler keeps in vector registers.
-typealias Lanes = SIMD4<Float>
-typealias LaneBits = SIMD4<UInt32>
+typealias Lanes = SIMD8<Float>
+typealias LaneBits = SIMD8<UInt32>
+typealias LaneSums = SIMD8<Double>
+typealias LaneIndices = SIMD8<Int32>
 
-extension SIMD4 where Scalar == Float {
+extension SIMD8 where Scalar == Float {
   @inline(__always) var bits: LaneBits { unsafeBitCast(self, to: LaneBits.self) }
   @inline(__always) init(bits: LaneBits) { self = unsafeBitCast(bits, to: Lanes.self) }
 }
@@ -24,7 +26,7 @@ let roundingMagic: Float = 12_582_912
 
 // MARK: - Quantize-dequantize
 
-/// QDQ of four values with one effective scale and zero point.
+/// QDQ of a vector of values with one effective scale and zero point.
 protocol LaneQDQ: Sendable {
   /// The largest |level - zero point| a dequantized value can have, in scale units.
   var levelReach: Float { get }
@@ -35,8 +37,9 @@ protocol LaneQDQ: Sendable {
 /// float32 order of ``FakeQuantizer``. Valid while |q_min|, |q_max| ≤ 2^22, where the
 /// rounding trick is exact (int types up to 23 bits).
 struct IntegerQDQ: LaneQDQ {
-  let lowerBound: Lanes
-  let upperBound: Lanes
+  // Scalars, splatted at use (see ``FastPower``).
+  let lowerBound: Float
+  let upperBound: Float
   let levelReach: Float
 
   init?(_ args: QuantizationArgs) {
@@ -44,19 +47,15 @@ struct IntegerQDQ: LaneQDQ {
     let range = QuantizedRange(args)
     let limit: Float = 4_194_304  // 2^22
     guard range.lowerBound.magnitude <= limit && range.upperBound.magnitude <= limit else { return nil }
-    lowerBound = Lanes(repeating: range.lowerBound)
-    upperBound = Lanes(repeating: range.upperBound)
+    lowerBound = range.lowerBound
+    upperBound = range.upperBound
     levelReach = Swift.max(range.lowerBound.magnitude, range.upperBound.magnitude)
   }
 
   @inline(__always)
   func qdq(_ x: Lanes, scale s: Lanes, zeroPoint zp: Lanes, scalarScale: Float, scalarZeroPoint: Float) -> Lanes {
-    var y = x / s + zp
-    // `if y < q_min { y = q_min }; if y > q_max { y = q_max }`, NaN passing, as the scalar code.
-    y.replace(with: lowerBound, where: y .< lowerBound)
-    y.replace(with: upperBound, where: y .> upperBound)
     let magic = Lanes(repeating: roundingMagic)
-    let level = (y + magic) - magic
+    let level = (clampLanes(x / s + zp, lowerBound, upperBound) + magic) - magic
     return (level - zp) * s
   }
 }
@@ -64,8 +63,8 @@ struct IntegerQDQ: LaneQDQ {
 /// ``IntegerQDQ`` for symmetric arguments, whose zero point is always 0: adding and
 /// subtracting it only turns -0.0 into +0.0, which cannot change |QDQ(x) - x|.
 struct SymmetricIntegerQDQ: LaneQDQ {
-  let lowerBound: Lanes
-  let upperBound: Lanes
+  let lowerBound: Float
+  let upperBound: Float
   let levelReach: Float
 
   init?(_ args: QuantizationArgs) {
@@ -75,12 +74,22 @@ struct SymmetricIntegerQDQ: LaneQDQ {
 
   @inline(__always)
   func qdq(_ x: Lanes, scale s: Lanes, zeroPoint zp: Lanes, scalarScale: Float, scalarZeroPoint: Float) -> Lanes {
-    var y = x / s
-    y.replace(with: lowerBound, where: y .< lowerBound)
-    y.replace(with: upperBound, where: y .> upperBound)
     let magic = Lanes(repeating: roundingMagic)
-    return ((y + magic) - magic) * s
+    return ((clampLanes(x / s, lowerBound, upperBound) + magic) - magic) * s
   }
+}
+
+/// `if y < lower { y = lower }; if y > upper { y = upper }` lane-wise, NaN passing, as the
+/// scalar code. Written per lane: the vectorizer turns these selects into maxps and minps,
+/// while `replacing(with:where:)` becomes compare-and-blend.
+@inline(__always)
+func clampLanes(_ y: Lanes, _ lower: Float, _ upper: Float) -> Lanes {
+  var out = Lanes()
+  for k in 0..<Lanes.scalarCount {
+    let raised = y[k] < lower ? lower : y[k]
+    out[k] = raised > upper ? upper : raised
+  }
+  return out
 }
 
 /// Any other type (FP8, FP4, very wide ints): ``FakeQuantizer`` lane by lane.
@@ -97,26 +106,31 @@ struct ScalarQDQ: LaneQDQ {
   @inline(__always)
   func qdq(_ x: Lanes, scale s: Lanes, zeroPoint zp: Lanes, scalarScale: Float, scalarZeroPoint: Float) -> Lanes {
     var out = Lanes()
-    for k in 0..<4 { out[k] = quantizer.qdq(x[k], effectiveScale: scalarScale, zeroPoint: scalarZeroPoint) }
+    for k in 0..<Lanes.scalarCount { out[k] = quantizer.qdq(x[k], effectiveScale: scalarScale, zeroPoint: scalarZeroPoint) }
     return out
   }
 }
 
 // MARK: - |d| ^ norm
 
-/// `d ^ norm` for four non-negative differences.
+/// `d ^ norm` for a vector of non-negative differences, in three stages so that a loop
+/// can overlap three vectors' dependency chains: `power(d) = finish(middle(begin(d)))`.
 protocol LanePower: Sendable {
   var norm: Float { get }
-  /// Whether ``power(_:)`` is exact enough for every d ≤ `bound`.
+  /// Whether the power is exact enough for every d ≤ `bound`.
   func handles(upTo bound: Double) -> Bool
-  func power(_ d: Lanes) -> Lanes
+  func begin(_ d: Lanes) -> (Lanes, Lanes)
+  func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes)
+  func finish(_ stage: (Lanes, Lanes)) -> Lanes
 }
 
 /// norm 2: `d · d`, exact as torch's.
 struct SquarePower: LanePower {
   var norm: Float { 2 }
   func handles(upTo bound: Double) -> Bool { true }
-  @inline(__always) func power(_ d: Lanes) -> Lanes { d * d }
+  @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) { (d * d, Lanes()) }
+  @inline(__always) func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) { stage }
+  @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
 }
 
 /// Any norm: `powf` lane by lane (correctly rounded in glibc).
@@ -124,34 +138,40 @@ struct ScalarPower: LanePower {
   let norm: Float
 
   func handles(upTo bound: Double) -> Bool { true }
+  @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) { (d, Lanes()) }
+  @inline(__always) func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) { stage }
 
-  @inline(__always) func power(_ d: Lanes) -> Lanes {
+  @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes {
     var out = Lanes()
-    for k in 0..<4 { out[k] = powf(d[k], norm) }
+    for k in 0..<Lanes.scalarCount { out[k] = powf(stage.0[k], norm) }
     return out
   }
 }
 
-/// `d ^ p = 2 ^ (p · log2 d)` in float32 for 1.2 ≤ p ≤ 4, within 3 ulp of the correctly
-/// rounded power (at p = 2.4: 73 % exact, 99.5 % within 1 ulp, on d spread over 1e-12…100).
+/// `d ^ p = 2 ^ (p · log2 d)` in float32 for 1.2 ≤ p ≤ 4, within 4 ulp of the correctly
+/// rounded power (3 ulp for p ≤ 3; at p = 2.4: 73 % exact, 99.5 % within 1 ulp, over the
+/// whole normal range of results).
 ///
 /// ```
 /// d = 2^e · m,  m ∈ [√½, √2)          integer bit arithmetic, no compares
 /// log2 m = s · P(s²),  s = (m-1)/(m+1)   P: degree-3 minimax of 2·atanh(s)/(s·ln 2), scaled by p
 /// p · log2 d = A + B,  A = p_hi · e (exact: p_hi has 12 significant bits),  B = p_lo · e + p · log2 m
 /// n = round(A + B),  f = (A - n) + B ∈ [-½, ½]  (A - n is exact)
-/// d ^ p = Q(f) · 2^max(n, -127)        Q: degree-6 minimax of 2^f (relative error 2e-9)
+/// d ^ p = Q(f) · 2^n                    Q: degree-6 minimax of 2^f (relative error 2e-9)
 /// ```
-/// Edges: 0 and subnormal d give n ≤ -152, hence 0 — exact for p ≥ 1.2, where such powers
-/// underflow in float32 anyway; results below 2^-126 flush to 0. Results must stay below
-/// 2^127: callers check ``handles(upTo:)`` with a bound on d first.
+/// Range: d is raised to at least `floor`, 2^-⌊120/p⌋ (so 0 and subnormals give about
+/// 2^-120 instead of 0 — far below anything a sum of errors can resolve), which keeps
+/// 2^n normal; callers check ``handles(upTo:)`` with a bound on d so that n ≤ 125.
 struct FastPower: LanePower {
   let norm: Float
-  let high: Lanes
-  let low: Lanes
-  let l0: Lanes, l1: Lanes, l2: Lanes, l3: Lanes
-  let x0: Lanes, x1: Lanes, x2: Lanes, x3: Lanes, x4: Lanes, x5: Lanes, x6: Lanes
-  /// d below this gives n ≤ 126.
+  // Scalars, splatted at use: vector-typed fields hide that they are splats, and the
+  // optimizer then splits lanes apart.
+  let high: Float
+  let low: Float
+  let floor: Float
+  let l0: Float, l1: Float, l2: Float, l3: Float
+  let x0: Float, x1: Float, x2: Float, x3: Float, x4: Float, x5: Float, x6: Float
+  /// d below this gives n ≤ 125.
   let limit: Double
 
   /// Coefficients of 2^f on [-½, ½], constant term first.
@@ -169,40 +189,70 @@ struct FastPower: LanePower {
     self.norm = norm
     let p = Double(norm)
     let head = Float(bitPattern: norm.bitPattern & 0xFFFF_F000)
-    high = Lanes(repeating: head)
-    low = Lanes(repeating: norm - head)
+    high = head
+    low = norm - head
+    floor = Float(sign: .plus, exponent: -Int((120 / p).rounded(.down)), significand: 1)
     // log2(m) = s · (2 / ln 2) · atanh(s) / s, times p folded into the coefficients.
     let k = p * 2 / 0.693_147_180_559_945_309_4
-    let c = Self.atanhCoefficients.map { Lanes(repeating: Float($0 * k)) }
+    let c = Self.atanhCoefficients.map { Float($0 * k) }
     (l0, l1, l2, l3) = (c[0], c[1], c[2], c[3])
-    let x = Self.exp2Coefficients.map { Lanes(repeating: Float($0)) }
+    let x = Self.exp2Coefficients.map { Float($0) }
     (x0, x1, x2, x3, x4, x5, x6) = (x[0], x[1], x[2], x[3], x[4], x[5], x[6])
     limit = exp2(125.0 / p)
   }
 
   func handles(upTo bound: Double) -> Bool { bound < limit }
 
+  /// d → (e, s): the exponent as a float and s = (m - 1) / (m + 1).
   @inline(__always)
-  func power(_ d: Lanes) -> Lanes {
+  func begin(_ d: Lanes) -> (Lanes, Lanes) {
+    // `d < floor ? floor : d` per lane: one maxps (see ``clampLanes(_:_:_:)``).
+    var v = Lanes()
+    for k in 0..<Lanes.scalarCount { v[k] = d[k] < floor ? floor : d[k] }
     // Adding 2^23 - bits(√½) carries into the exponent exactly when the mantissa is ≥ √2.
-    let shifted = d.bits &+ LaneBits(repeating: 0x004A_FB0D)
+    let shifted = v.bits &+ LaneBits(repeating: 0x004A_FB0D)
     // Exponent as a float via the 2^23 trick: (2^23 + E) - (2^23 + 127) = E - 127.
     let e = Lanes(bits: (shifted &>> 23) | LaneBits(repeating: 0x4B00_0000)) - Lanes(repeating: 8_388_735)
     let m = Lanes(bits: (shifted & LaneBits(repeating: 0x007F_FFFF)) &+ LaneBits(repeating: 0x3F35_04F3))
-    let one = Lanes(repeating: 1)
-    let s = (m - one) / (m + one)
+    // (m - 1) / ((m - 1) + 2) rather than (m - 1) / (m + 1): the same values (m - 1 is
+    // exact), but two constants added to one vector get regrouped across lanes.
+    let t = m - Lanes(repeating: 1)
+    return (e, t / (t + Lanes(repeating: 2)))
+  }
+
+  /// (e, s) → (n + 1.5·2^23, f): the rounded exponent, still biased in the sum's low
+  /// bits, and the fraction.
+  @inline(__always)
+  func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) {
+    let (e, s) = stage
     let z = s * s
-    let pLog = s * (l0 + z * (l1 + z * (l2 + z * l3)))
-    let a = high * e
-    let b = low * e + pLog
+    // Horner throughout: independent subexpressions (Estrin) get regrouped across lanes.
+    var pLog = Lanes(repeating: l3)
+    pLog = pLog * z + Lanes(repeating: l2)
+    pLog = pLog * z + Lanes(repeating: l1)
+    pLog = pLog * z + Lanes(repeating: l0)
+    pLog = pLog * s
+    let a = Lanes(repeating: high) * e
+    let b = Lanes(repeating: low) * e + pLog
     let magic = Lanes(repeating: roundingMagic)
-    var n = ((a + b) + magic) - magic
-    let f = (a - n) + b
-    let q = x0 + f * (x1 + f * (x2 + f * (x3 + f * (x4 + f * (x5 + f * x6)))))
-    // 2^n from the integer in the rounded sum's low bits; n ≥ -127 keeps the biased
-    // exponent n + 127 in 0 (scale 0) … 254.
-    n.replace(with: Lanes(repeating: -127), where: n .< Lanes(repeating: -127))
-    let scale = Lanes(bits: ((n + magic).bits &+ LaneBits(repeating: 127)) &<< 23)
+    let biased = (a + b) + magic
+    let f = (a - (biased - magic)) + b
+    return (biased, f)
+  }
+
+  /// (n + 1.5·2^23, f) → Q(f) · 2^n.
+  @inline(__always)
+  func finish(_ stage: (Lanes, Lanes)) -> Lanes {
+    let (biased, f) = stage
+    var q = Lanes(repeating: x6)
+    q = q * f + Lanes(repeating: x5)
+    q = q * f + Lanes(repeating: x4)
+    q = q * f + Lanes(repeating: x3)
+    q = q * f + Lanes(repeating: x2)
+    q = q * f + Lanes(repeating: x1)
+    q = q * f + Lanes(repeating: x0)
+    // 2^n from the integer in the biased sum's low bits: n + 127 is the exponent field.
+    let scale = Lanes(bits: (biased.bits &+ LaneBits(repeating: 127)) &<< 23)
     return q * scale
   }
 }

@@ -17,19 +17,20 @@
 /// far, so ties keep the earlier, wider range. After `patience` consecutive steps in which
 /// no parameter improved, the search stops (patience is global, as in the reference).
 ///
-/// Precision: QDQ is computed in float32 exactly as torch does. The power is `d · d` for
-/// norm 2 (exact), a vectorized `2^(p·log2 d)` within 3 ulp of the correctly rounded
-/// value for 1.2 ≤ norm ≤ 16 (see ``FastPower``), and `powf` otherwise. Errors are summed
-/// in double (pairs of float32 terms first), then rounded to float32 for the comparison.
+/// Precision: QDQ is computed in float32 exactly as torch does (eight lanes at a time, see
+/// ``IntegerQDQ``). The power is `d · d` for norm 2 (exact), a vectorized
+/// `2^(p·log2 d)` within 4 ulp of the correctly rounded value for 1.2 ≤ norm ≤ 4 (see
+/// ``FastPower``), and `powf` otherwise. Errors are summed in double (per lane, float32
+/// partial sums of up to 8 terms first), then rounded to float32 for the comparison.
 /// torch sums in a blocked float32 order, so an error can differ in its last bits and a
 /// near-tie may pick the neighbouring shrink factor.
 ///
 /// NaN policy: callers refuse non-finite values before searching.
 /// Determinism: the work is split by parameter, or for very large parameters into fixed
-/// chunks whose partial sums are combined in chunk order, so the result does not depend
-/// on the thread count.
-/// Complexity: O(n · steps); every parameter's elements (or chunk) are read once and
-/// reused for all steps while in L1.
+/// chunks whose partial sums are combined in chunk order; the selection scan is split by
+/// blocks of parameters. No result depends on the thread count.
+/// Complexity: O(n · steps), in parallel; every parameter's elements (or chunk) are read
+/// from memory once and reused for all steps while in L1.
 public struct MSEGridSearch: Sendable {
   public var settings: ObserverSettings
 
@@ -53,6 +54,7 @@ public struct MSEGridSearch: Sendable {
     if steps == 0 { return (rawMin, rawMax) }
     if !args.symmetric && args.isFP4 { throw QuantizationArgsError.asymmetricFP4 }
     precondition(rawMin.count == count && rawMax.count == count)
+    if count == 0 { return (rawMin, rawMax) }
 
     let factors = (0..<steps).map { settings.shrinkFactor($0) }
     let candidates = Candidates(
@@ -60,27 +62,88 @@ public struct MSEGridSearch: Sendable {
       factors: factors, rawMin: rawMin, rawMax: rawMax)
     let errors = errorTable(values, layout: layout, args: args, steps: steps, candidates: candidates)
 
-    var bestError = [Float](repeating: .greatestFiniteMagnitude, count: count)
+    return select(errors, steps: steps, count: count, factors: factors, rawMin: rawMin, rawMax: rawMax)
+  }
+
+  /// Parameters per block of the selection passes.
+  static let selectionBlock = 4096
+
+  /// The reference's sequential scan over an error table, in two parallel passes:
+  /// ```
+  /// best := FLT_MAX per parameter; stale := 0
+  /// for each step i: improved := any parameter with errors[i] < best (then best := errors[i])
+  ///                  stale := improved ? 0 : stale + 1; stop once stale ≥ patience
+  /// ```
+  /// Whether a parameter improves at step i depends only on its own errors, so pass one
+  /// finds, per block of parameters, the steps at which any of them improves; the global
+  /// stop step follows from those flags; pass two replays each parameter up to it.
+  func select(
+    _ errors: [Float], steps: Int, count: Int, factors: [Float], rawMin: [Float], rawMax: [Float]
+  ) -> (min: [Float], max: [Float]) {
+    let block = Self.selectionBlock
+    let blocks = (count + block - 1) / block
+    var improvedIn = [Bool](repeating: false, count: blocks * steps)
     var bestMin = rawMin
     var bestMax = rawMax
-    var stale = 0.0
-    for i in 0..<steps {
-      var improved = false
-      let p = factors[i]
-      for q in 0..<count {
-        let e = errors[i * count + q]
-        if e < bestError[q] {
-          bestError[q] = e
-          bestMin[q] = p * rawMin[q]
-          bestMax[q] = p * rawMax[q]
-          improved = true
+    errors.withUnsafeBufferPointer { table in
+      // Non-nil: steps, count > 0.
+      let errors = SharedPointer(table.baseAddress!)
+      improvedIn.withUnsafeMutableBufferPointer { flags in
+        let improved = SharedPointer(flags.baseAddress!)
+        ParallelWork.forEach(blocks) { b in
+          let first = b * block
+          let width = Swift.min(count, first + block) - first
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
+            best.initialize(repeating: .greatestFiniteMagnitude)
+            for i in 0..<steps {
+              var any = false
+              let row = errors.readOnly + i * count + first
+              for k in 0..<width where row[k] < best[k] {
+                best[k] = row[k]
+                any = true
+              }
+              improved[b * steps + i] = any
+            }
+          }
         }
       }
-      if improved {
-        stale = 0
-      } else {
-        stale += 1
-        if stale >= settings.patience { break }
+      // The last step the reference evaluates.
+      var last = steps - 1
+      var stale = 0.0
+      for i in 0..<steps {
+        var any = false
+        for b in 0..<blocks where improvedIn[b * steps + i] { any = true }
+        if any {
+          stale = 0
+        } else {
+          stale += 1
+          if stale >= settings.patience {
+            last = i
+            break
+          }
+        }
+      }
+      let lastStep = last
+      bestMin.withUnsafeMutableBufferPointer { mins in
+        bestMax.withUnsafeMutableBufferPointer { maxs in
+          let (outMin, outMax) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
+          ParallelWork.forEach(blocks) { b in
+            let first = b * block
+            let width = Swift.min(count, first + block) - first
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
+              best.initialize(repeating: .greatestFiniteMagnitude)
+              for i in 0...lastStep {
+                let row = errors.readOnly + i * count + first
+                let p = factors[i]
+                for k in 0..<width where row[k] < best[k] {
+                  best[k] = row[k]
+                  outMin[first + k] = p * rawMin[first + k]
+                  outMax[first + k] = p * rawMax[first + k]
+                }
+              }
+            }
+          }
+        }
       }
     }
     return (bestMin, bestMax)
@@ -121,19 +184,24 @@ public struct MSEGridSearch: Sendable {
     _ power: P
   ) -> [Float] {
     let count = layout.count
-    var table = [Float](repeating: 0, count: steps * count)
     let perParameter = Swift.max(1, layout.runCount * layout.runLength)
-    values.withUnsafeBufferPointer { buffer in
-      guard let base = buffer.baseAddress else { return }
-      let source = SharedPointer(base)
-      table.withUnsafeMutableBufferPointer { out in
-        let errors = SharedPointer(out.baseAddress!)  // non-nil: steps, count > 0
+    // The workers write every entry directly (no serial zero-fill first).
+    let table = [Float](unsafeUninitializedCapacity: steps * count) { out, initialized in
+      values.withUnsafeBufferPointer { buffer in
+        // Non-nil: steps, count > 0.
+        let errors = SharedPointer(out.baseAddress!)
+        guard let base = buffer.baseAddress else {
+          out.initialize(repeating: 0)
+          return
+        }
+        let source = SharedPointer(base)
         if perParameter >= Self.splitThreshold {
           chunkedParameters(source, layout, steps, candidates, qdq, power, into: errors)
         } else {
           wholeParameters(source, layout, steps, candidates, qdq, power, into: errors)
         }
       }
+      initialized = steps * count
     }
     return table
   }
@@ -152,19 +220,26 @@ public struct MSEGridSearch: Sendable {
       var scales = [Float](repeating: 0, count: steps)
       var zeros = [Float](repeating: 0, count: steps)
       var sums = [Double](repeating: 0, count: steps)
-      for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
-        for i in 0..<steps {
-          (scales[i], zeros[i]) = candidates.parameters(step: i, q)
-          sums[i] = 0
-        }
-        let reach = candidates.magnitude(q)
-        layout.forEachRun(of: q) { start, length in
-          for i in 0..<steps {
-            sums[i] += Self.runError(
-              source.readOnly + start, length, scale: scales[i], zeroPoint: zeros[i], reach: reach, qdq, power)
+      scales.withUnsafeMutableBufferPointer { scales in
+        zeros.withUnsafeMutableBufferPointer { zeros in
+          sums.withUnsafeMutableBufferPointer { sums in
+            // Non-nil: steps > 0.
+            let (sp, zp, out) = (scales.baseAddress!, zeros.baseAddress!, sums.baseAddress!)
+            for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
+              for i in 0..<steps {
+                (sp[i], zp[i]) = candidates.parameters(step: i, q)
+                out[i] = 0
+              }
+              let reach = candidates.magnitude(q)
+              layout.forEachRun(of: q) { start, length in
+                Self.runErrors(
+                  source.readOnly + start, length, steps: steps, scales: sp, zeros: zp, reach: reach, qdq,
+                  power, into: out)
+              }
+              for i in 0..<steps { errors[i * count + q] = Float(out[i]) }
+            }
           }
         }
-        for i in 0..<steps { errors[i * count + q] = Float(sums[i]) }
       }
     }
   }
@@ -192,24 +267,29 @@ public struct MSEGridSearch: Sendable {
         }
       }
     }
+    // Parameter-major: the steps of parameter q are at q · steps.
     var scales = [Float](repeating: 0, count: steps * count)
     var zeros = [Float](repeating: 0, count: steps * count)
     for q in 0..<count {
       for i in 0..<steps { (scales[q * steps + i], zeros[q * steps + i]) = candidates.parameters(step: i, q) }
     }
     let (chunkOwners, chunkStarts, chunkLengths) = (owners, starts, lengths)
-    let (candidateScales, candidateZeros) = (scales, zeros)
     let chunks = owners.count
     var partial = [Double](repeating: 0, count: chunks * steps)
-    partial.withUnsafeMutableBufferPointer { buffer in
-      guard let slots = buffer.baseAddress.map(SharedPointer.init) else { return }
-      ParallelWork.forEach(chunks) { c in
-        let q = chunkOwners[c]
-        let p = source.readOnly + chunkStarts[c]
-        for i in 0..<steps {
-          slots[c * steps + i] = Self.runError(
-            p, chunkLengths[c], scale: candidateScales[q * steps + i],
-            zeroPoint: candidateZeros[q * steps + i], reach: candidates.magnitude(q), qdq, power)
+    scales.withUnsafeBufferPointer { scales in
+      zeros.withUnsafeBufferPointer { zeros in
+        partial.withUnsafeMutableBufferPointer { buffer in
+          // Non-nil: count, steps > 0 (and chunks > 0 whenever this runs).
+          guard let slots = buffer.baseAddress.map(SharedPointer.init) else { return }
+          let sp = SharedPointer(scales.baseAddress!)
+          let zp = SharedPointer(zeros.baseAddress!)
+          ParallelWork.forEach(chunks) { c in
+            let q = chunkOwners[c]
+            Self.runErrors(
+              source.readOnly + chunkStarts[c], chunkLengths[c], steps: steps,
+              scales: sp.readOnly + q * steps, zeros: zp.readOnly + q * steps,
+              reach: candidates.magnitude(q), qdq, power, into: slots.base + c * steps)
+          }
         }
       }
     }
@@ -223,70 +303,148 @@ public struct MSEGridSearch: Sendable {
     }
   }
 
-  /// Σ |QDQ(x) - x|^norm over one contiguous run, in double: four lanes of double
-  /// accumulators, each fed the float32 sum of two terms. `reach` bounds |x|; runs whose
-  /// differences could leave the power's range use ``ScalarPower``.
+  /// Adds Σ |QDQ(x) - x|^norm over one contiguous run to `sums[i]`, for every step i with
+  /// its scale and zero point. `reach` bounds |x|; if some step's differences could leave
+  /// the power's range, the run uses ``ScalarPower``.
   @inline(__always)
-  static func runError<Q: LaneQDQ, P: LanePower>(
-    _ p: UnsafePointer<Float>, _ n: Int, scale: Float, zeroPoint: Float, reach: Float, _ qdq: Q,
-    _ power: P
-  ) -> Double {
-    // |QDQ(x) - x| ≤ |x| + (|level| + |zp|) · s, with a margin for rounding.
-    let bound = (Double(reach) + (Double(qdq.levelReach) + Double(zeroPoint.magnitude)) * Double(scale)) * 1.01
-    if !power.handles(upTo: bound) {
-      return runSum(p, n, scale: scale, zeroPoint: zeroPoint, qdq, ScalarPower(norm: power.norm))
+  static func runErrors<Q: LaneQDQ, P: LanePower>(
+    _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>,
+    zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P,
+    into sums: UnsafeMutablePointer<Double>
+  ) {
+    for i in 0..<steps {
+      // |QDQ(x) - x| ≤ |x| + (|level| + |zp|) · s, with a margin for rounding.
+      let s = Double(scales[i])
+      let bound = (Double(reach) + (Double(qdq.levelReach) + Double(zeros[i].magnitude)) * s) * 1.01
+      if !power.handles(upTo: bound) {
+        stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), into: sums)
+        return
+      }
     }
-    return runSum(p, n, scale: scale, zeroPoint: zeroPoint, qdq, power)
+    stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, power, into: sums)
   }
 
+  /// |QDQ(x) - x| lane-wise.
   @inline(__always)
-  static func term<Q: LaneQDQ, P: LanePower>(
-    _ x: Lanes, _ s: Lanes, _ zp: Lanes, _ scale: Float, _ zeroPoint: Float, _ qdq: Q, _ power: P
+  static func difference<Q: LaneQDQ>(
+    _ x: Lanes, _ s: Lanes, _ zp: Lanes, _ scale: Float, _ zeroPoint: Float, _ qdq: Q
   ) -> Lanes {
     let out = qdq.qdq(x, scale: s, zeroPoint: zp, scalarScale: scale, scalarZeroPoint: zeroPoint)
-    return power.power(Lanes(bits: (out - x).bits & LaneBits(repeating: 0x7FFF_FFFF)))
+    return Lanes(bits: (out - x).bits & LaneBits(repeating: 0x7FFF_FFFF))
   }
 
-  // Kept out of line: inlined into the callers' loops, the optimizer scalarizes parts of
-  // the lane arithmetic.
+  /// Vectors summed in float32 per lane before the lanes' partial sums move to double.
+  static let floatRun = 8
+
+  /// The run's sums for all steps, one pass per step over the (L1-resident) run.
+  ///
+  /// Software-pipelined over the sequence of (step, vector) tasks: each iteration runs
+  /// the power's first stage for task k, its middle stage for task k - 1 and its last
+  /// stage for task k - 2 — three different dependency chains the core can overlap (one
+  /// vector's chain alone is far longer than an iteration). The pipeline fills once per
+  /// run and carries over from step to step: the first block of iterations of step i
+  /// (two iterations) finishes step i - 1's last two vectors. Per step and lane, blocks of
+  /// up to ``floatRun`` terms are summed in float32, then in double; then the lanes in
+  /// order, then the step's ragged tail, if any.
+  ///
+  /// Kept out of line, with exactly one copy of each stage per loop: inlined into the
+  /// callers' loops, or with two copies of a stage side by side (as an unrolled pipeline
+  /// fill or drain would have), the optimizer regroups the vectors' lanes into partly
+  /// scalar code. Hence the fill and drain loops below, whose trip counts the optimizer
+  /// cannot bound (see `opaqueTwo`) so it does not unroll them.
   @inline(never)
-  static func runSum<Q: LaneQDQ, P: LanePower>(
-    _ p: UnsafePointer<Float>, _ n: Int, scale: Float, zeroPoint: Float, _ qdq: Q, _ power: P
-  ) -> Double {
-    let s = Lanes(repeating: scale)
-    let zp = Lanes(repeating: zeroPoint)
+  static func stepSums<Q: LaneQDQ, P: LanePower>(
+    _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>,
+    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, into out: UnsafeMutablePointer<Double>
+  ) {
+    let width = Lanes.scalarCount
     let raw = UnsafeRawPointer(p)
-    var acc = SIMD4<Double>()
-    var j = 0
-    while j &+ 8 <= n {
-      let a = raw.loadUnaligned(fromByteOffset: j &* 4, as: Lanes.self)
-      let b = raw.loadUnaligned(fromByteOffset: (j &+ 4) &* 4, as: Lanes.self)
-      let t = term(a, s, zp, scale, zeroPoint, qdq, power) + term(b, s, zp, scale, zeroPoint, qdq, power)
-      acc += SIMD4<Double>(t)
-      j &+= 8
+    let vectors = n / width
+    @inline(__always) func total(_ sums: LaneSums) -> Double {
+      var t = 0.0
+      for lane in 0..<width { t += sums[lane] }
+      return t
     }
-    if j < n {
-      // The last up to 7 elements, zero-padded; padded lanes are masked out.
-      var a = Lanes()
-      var b = Lanes()
-      var k = 0
-      while j &+ k < n && k < 4 {
-        a[k] = p[j &+ k]
-        k &+= 1
+    if vectors >= 2 && steps > 0 {
+      // 2 for any real run (n < 2^45), but not provably so.
+      let opaqueTwo = 2 &+ (n &>> 45)
+      var s = Lanes(repeating: scales[0])
+      var zp = Lanes(repeating: zeros[0])
+      var first = (Lanes(), Lanes())
+      var second = (Lanes(), Lanes())
+      var sums = LaneSums()
+      var partial = Lanes()
+      // Fill: begin step 0's vectors 0 and 1 (the first middle stage works on zeros and
+      // is discarded).
+      var j = 0
+      while j < opaqueTwo {
+        second = power.middle(first)
+        let x = raw.loadUnaligned(fromByteOffset: j &* width &* 4, as: Lanes.self)
+        first = power.begin(difference(x, s, zp, scales[0], zeros[0], qdq))
+        j &+= 1
       }
-      while j &+ k < n {
-        b[k &- 4] = p[j &+ k]
-        k &+= 1
+      for i in 0..<steps {
+        let (scale, zeroPoint) = (scales[i], zeros[i])
+        s = Lanes(repeating: scale)
+        zp = Lanes(repeating: zeroPoint)
+        j = i == 0 ? 2 : 0
+        while j < vectors {
+          // The block starting a step finishes the previous step's last two vectors.
+          let boundary = j == 0
+          let end = boundary ? 2 : Swift.min(vectors, j &+ floatRun)
+          // Inner trip count not a constant, so the loop is not unrolled into copies.
+          while j < end {
+            let x = raw.loadUnaligned(fromByteOffset: j &* width &* 4, as: Lanes.self)
+            let nextFirst = power.begin(difference(x, s, zp, scale, zeroPoint, qdq))
+            let nextSecond = power.middle(first)
+            partial += power.finish(second)
+            first = nextFirst
+            second = nextSecond
+            j &+= 1
+          }
+          sums += LaneSums(partial)
+          partial = Lanes()
+          if boundary {
+            out[i &- 1] += total(sums)
+            sums = LaneSums()
+          }
+        }
       }
-      let lane = SIMD4<Int32>(0, 1, 2, 3)
-      let rest = SIMD4<Int32>(repeating: Int32(n &- j))
-      var ta = term(a, s, zp, scale, zeroPoint, qdq, power)
-      var tb = term(b, s, zp, scale, zeroPoint, qdq, power)
-      ta.replace(with: 0, where: lane .>= rest)
-      tb.replace(with: 0, where: (lane &+ 4) .>= rest)
-      acc += SIMD4<Double>(ta + tb)
+      // Drain: the last step's last two vectors (the second middle stage repeats one,
+      // discarded).
+      var d = 0
+      while d < opaqueTwo {
+        partial += power.finish(second)
+        second = power.middle(first)
+        d &+= 1
+      }
+      sums += LaneSums(partial)
+      out[steps &- 1] += total(sums)
     }
-    return (acc[0] + acc[1]) + (acc[2] + acc[3])
+    if vectors == 1 {
+      for i in 0..<steps {
+        let s = Lanes(repeating: scales[i])
+        let zp = Lanes(repeating: zeros[i])
+        let x = raw.loadUnaligned(as: Lanes.self)
+        out[i] += total(LaneSums(power.finish(power.middle(power.begin(difference(x, s, zp, scales[i], zeros[i], qdq))))))
+      }
+    }
+    let full = vectors &* width
+    if full < n {
+      // The ragged tail, zero-padded; padded lanes are masked out.
+      var lane = LaneIndices()
+      for k in 0..<width { lane[k] = Int32(k) }
+      var tail = Lanes()
+      for k in 0..<(n &- full) { tail[k] = p[full &+ k] }
+      let padded = lane .>= LaneIndices(repeating: Int32(n &- full))
+      for i in 0..<steps {
+        let s = Lanes(repeating: scales[i])
+        let zp = Lanes(repeating: zeros[i])
+        var t = power.finish(power.middle(power.begin(difference(tail, s, zp, scales[i], zeros[i], qdq))))
+        t.replace(with: 0, where: padded)
+        out[i] += total(LaneSums(t))
+      }
+    }
   }
 }
 

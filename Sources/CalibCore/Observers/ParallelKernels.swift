@@ -1,4 +1,24 @@
 import Dispatch
+import Synchronization
+
+/// Whether observers may spread one observation over all cores.
+///
+/// An observation runs its hot loops on every core by default. A caller that already runs
+/// many observations in parallel (the replay engine, one per module and base name) turns
+/// this off for its duration, so `--threads` bounds the total and no core is oversubscribed.
+/// Results are identical either way.
+public enum ObserverParallelism {
+  private static let serialDepth = Atomic<Int>(0)
+
+  /// Runs `body` with every observation's hot loops on the calling thread.
+  public static func serially<T>(_ body: () throws -> T) rethrows -> T {
+    serialDepth.add(1, ordering: .relaxed)
+    defer { serialDepth.subtract(1, ordering: .relaxed) }
+    return try body()
+  }
+
+  static var isSerial: Bool { serialDepth.load(ordering: .relaxed) > 0 }
+}
 
 /// Fork-join helpers for the observers' hot loops.
 ///
@@ -9,8 +29,8 @@ enum ParallelWork {
   /// Runs `body(0..<iterations)` on the shared pool, or inline when there is one item.
   static func forEach(_ iterations: Int, _ body: @Sendable (Int) -> Void) {
     if iterations <= 0 { return }
-    if iterations == 1 {
-      body(0)
+    if iterations == 1 || ObserverParallelism.isSerial {
+      for i in 0..<iterations { body(i) }
       return
     }
     DispatchQueue.concurrentPerform(iterations: iterations, execute: body)

@@ -9,7 +9,8 @@
 /// Precision: exact (min and max do not round). The order of evaluation does not matter,
 /// so splitting the work between threads cannot change a result.
 /// Complexity: O(n), one pass, SIMD over each contiguous run; large inputs are split into
-/// fixed chunks (or blocks of parameters) that run in parallel.
+/// fixed chunks (or blocks of parameters) that run in parallel, each writing its own
+/// result slots.
 ///
 /// Fast path: the common layouts give every parameter one contiguous run at a constant
 /// stride (tensor, channel, group, tensor_group weights). Those runs are reduced in a
@@ -24,16 +25,18 @@ public enum RangeReduction {
   /// includes 0.
   public static func minMax(_ values: [Float], layout: GroupLayout) -> ([Float], [Float]) {
     let count = layout.count
-    var mins = [Float](repeating: .infinity, count: count)
-    var maxs = [Float](repeating: -.infinity, count: count)
-    if count == 0 { return (mins, maxs) }
-    values.withUnsafeBufferPointer { buffer in
-      guard let base = buffer.baseAddress else { return }
-      mins.withUnsafeMutableBufferPointer { lo in
-        maxs.withUnsafeMutableBufferPointer { hi in
-          // Non-nil: count > 0.
+    if count == 0 || values.isEmpty {
+      return ([Float](repeating: .infinity, count: count), [Float](repeating: -.infinity, count: count))
+    }
+    // Every slot is written by the work items (left uninitialized until then, so the pages
+    // are first touched by the parallel workers rather than by a serial fill).
+    var maxs: [Float] = []
+    let mins = [Float](unsafeUninitializedCapacity: count) { lo, lowCount in
+      maxs = [Float](unsafeUninitializedCapacity: count) { hi, highCount in
+        values.withUnsafeBufferPointer { buffer in
+          // Non-nil: count > 0 and values is not empty.
           let out = RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!))
-          let source = SharedPointer(base)
+          let source = SharedPointer(buffer.baseAddress!)
           if layout.block == nil && layout.runCount == 1 && layout.inner == 1 {
             let stride = layout.outerStride
             let length = layout.runLength
@@ -48,7 +51,9 @@ public enum RangeReduction {
             anyLayout(source, layout: layout, into: out)
           }
         }
+        highCount = count
       }
+      lowCount = count
     }
     return (mins, maxs)
   }
@@ -181,20 +186,46 @@ public enum RangeReduction {
     UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i &* 4, as: V.self)
   }
 
-  /// Lane-wise `a < b ? a : b` (minps); a NaN in `a` yields `b`.
-  @inline(__always) static func lower(_ a: V, _ b: V) -> V { b.replacing(with: a, where: a .< b) }
-  /// Lane-wise `a > b ? a : b` (maxps); a NaN in `a` yields `b`.
-  @inline(__always) static func upper(_ a: V, _ b: V) -> V { b.replacing(with: a, where: a .> b) }
+  // Written per lane: the vectorizer turns these selects into minps and maxps, while
+  // `replacing(with:where:)` becomes compare-and-blend.
 
+  /// Lane-wise `a < b ? a : b` (minps); a NaN in `a` yields `b`.
+  @inline(__always) static func lower(_ a: V, _ b: V) -> V {
+    var out = V()
+    for k in 0..<V.scalarCount { out[k] = a[k] < b[k] ? a[k] : b[k] }
+    return out
+  }
+
+  /// Lane-wise `a > b ? a : b` (maxps); a NaN in `a` yields `b`.
+  @inline(__always) static func upper(_ a: V, _ b: V) -> V {
+    var out = V()
+    for k in 0..<V.scalarCount { out[k] = a[k] > b[k] ? a[k] : b[k] }
+    return out
+  }
+
+  @inline(__always) static func lower4(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+    var out = SIMD4<Float>()
+    for k in 0..<4 { out[k] = a[k] < b[k] ? a[k] : b[k] }
+    return out
+  }
+
+  @inline(__always) static func upper4(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+    var out = SIMD4<Float>()
+    for k in 0..<4 { out[k] = a[k] > b[k] ? a[k] : b[k] }
+    return out
+  }
+
+  /// The smallest lane of a NaN-free vector.
   @inline(__always) static func lowest(_ v: V) -> Float {
-    let h = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .< v.lowHalf)
-    let q = h.lowHalf.replacing(with: h.highHalf, where: h.highHalf .< h.lowHalf)
+    let h = lower4(v.lowHalf, v.highHalf)
+    let q = lower4(h, SIMD4(h.z, h.w, h.z, h.w))
     return q.y < q.x ? q.y : q.x
   }
 
+  /// The largest lane of a NaN-free vector.
   @inline(__always) static func highest(_ v: V) -> Float {
-    let h = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
-    let q = h.lowHalf.replacing(with: h.highHalf, where: h.highHalf .> h.lowHalf)
+    let h = upper4(v.lowHalf, v.highHalf)
+    let q = upper4(h, SIMD4(h.z, h.w, h.z, h.w))
     return q.y > q.x ? q.y : q.x
   }
 
@@ -269,12 +300,14 @@ public enum RangeReduction {
     _ p: UnsafePointer<Float>, _ first: Int, _ end: Int, _ stride: Int, _ out: RangeOutput
   ) -> Bool {
     var sum = V()
-    for q in first..<end {
+    var q = first
+    while q < end {
       let a = load(p, q &* stride)
       let b = load(p, q &* stride &+ 8)
       out.mins[q] = lowest(lower(a, b))
       out.maxs[q] = highest(upper(a, b))
       sum += a + b
+      q &+= 1
     }
     return sum.sum().isFinite
   }
@@ -298,8 +331,8 @@ public enum RangeReduction {
 
   /// Folds one contiguous run into `lo`/`hi`, recording whether a NaN was seen.
   ///
-  /// Four SIMD8 accumulators break the dependency chains; `replacing(with:where:)` lowers
-  /// to compare-and-blend (the generic `pointwiseMin` does not vectorize). NaN lanes never
+  /// Four SIMD8 accumulators break the dependency chains (minps/maxps via ``lower(_:_:)``
+  /// and ``upper(_:_:)``; the generic `pointwiseMin` does not vectorize). NaN lanes never
   /// win a comparison, so they are tracked separately.
   @inline(__always)
   static func runMinMax(

@@ -83,6 +83,13 @@ public struct ReplayEngine: Sendable {
   public func replay(_ request: ReplayRequest, progress: (@Sendable (ReplayProgress) -> Void)? = nil) throws
     -> ReplaySummary
   {
+    // Parallel across pairs only: `threads` bounds the cores used.
+    try ObserverParallelism.serially { try replaySerialObservers(request, progress: progress) }
+  }
+
+  private func replaySerialObservers(_ request: ReplayRequest, progress: (@Sendable (ReplayProgress) -> Void)?) throws
+    -> ReplaySummary
+  {
     let start = Date()
     let (parent, samples, modules) = try store.pool.read { db -> (RunRecord, [SampleInfo], [(name: String, type: String?)]) in
       let parent = try store.requireRun(db, named: request.from)
