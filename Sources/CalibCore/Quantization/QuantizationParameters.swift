@@ -38,10 +38,27 @@ extension QuantizationArgs {
     precondition(min.shape == max.shape, "min shape \(min.shape) != max shape \(max.shape)")
     if !symmetric && isFP4 { throw QuantizationArgsError.asymmetricFP4 }
     let kernel = QParamKernel(self, globalScale: globalScale)
-    var scales = [Float](repeating: 0, count: min.elementCount)
-    var zeros = [Float](repeating: 0, count: min.elementCount)
-    for i in 0..<min.elementCount {
-      (scales[i], zeros[i]) = kernel.scaleAndZeroPoint(min: min.values[i], max: max.values[i])
+    let n = min.elementCount
+    var scales = [Float](repeating: 0, count: n)
+    var zeros = [Float](repeating: 0, count: n)
+    // Element-wise, so chunks can run in parallel with identical results.
+    let chunk = 1 << 16
+    if n > 0 {
+      min.values.withUnsafeBufferPointer { mins in
+        max.values.withUnsafeBufferPointer { maxs in
+          scales.withUnsafeMutableBufferPointer { s in
+            zeros.withUnsafeMutableBufferPointer { z in
+              let (lo, hi) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
+              let (sp, zp) = (SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
+              ParallelWork.forEach((n + chunk - 1) / chunk) { c in
+                for i in (c * chunk)..<Swift.min(n, (c + 1) * chunk) {
+                  (sp[i], zp[i]) = kernel.scaleAndZeroPoint(min: lo[i], max: hi[i])
+                }
+              }
+            }
+          }
+        }
+      }
     }
     let shape = min.shape.isEmpty ? [1] : min.shape
     return QuantizationParameters(
