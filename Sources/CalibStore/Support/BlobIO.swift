@@ -13,17 +13,25 @@ enum BlobIO {
     let description: String
   }
 
+  /// Opens a BLOB handle; the caller closes it.
+  private static func open(_ db: Database, _ table: String, _ column: String, _ rowID: Int64, writable: Bool) throws
+    -> (OpaquePointer, OpaquePointer)
+  {
+    guard let connection = db.sqliteConnection else { throw Failure(description: "database is closed") }
+    var blob: OpaquePointer?
+    let rc = sqlite3_blob_open(connection, "main", table, column, rowID, writable ? 1 : 0, &blob)
+    guard rc == SQLITE_OK, let blob else {
+      throw Failure(description: "cannot open blob: \(String(cString: sqlite3_errmsg(connection)))")
+    }
+    return (connection, blob)
+  }
+
   /// Writes `bytes` into the BLOB column of a row whose value was created as
   /// `zeroblob(bytes.count)`.
   static func write(
     _ db: Database, table: String, column: String, rowID: Int64, bytes: UnsafeRawBufferPointer
   ) throws {
-    guard let connection = db.sqliteConnection else { throw Failure(description: "database is closed") }
-    var blob: OpaquePointer?
-    let rc = sqlite3_blob_open(connection, "main", table, column, rowID, 1, &blob)
-    guard rc == SQLITE_OK, let blob else {
-      throw Failure(description: "cannot open blob for writing: \(String(cString: sqlite3_errmsg(connection)))")
-    }
+    let (connection, blob) = try open(db, table, column, rowID, writable: true)
     defer { sqlite3_blob_close(blob) }
     var offset = 0
     while offset < bytes.count {
@@ -38,12 +46,7 @@ enum BlobIO {
 
   /// Reads a whole BLOB into a new buffer, chunk by chunk.
   static func read(_ db: Database, table: String, column: String, rowID: Int64) throws -> [UInt8] {
-    guard let connection = db.sqliteConnection else { throw Failure(description: "database is closed") }
-    var blob: OpaquePointer?
-    let rc = sqlite3_blob_open(connection, "main", table, column, rowID, 0, &blob)
-    guard rc == SQLITE_OK, let blob else {
-      throw Failure(description: "cannot open blob: \(String(cString: sqlite3_errmsg(connection)))")
-    }
+    let (connection, blob) = try open(db, table, column, rowID, writable: false)
     defer { sqlite3_blob_close(blob) }
     let count = Int(sqlite3_blob_bytes(blob))
     var out = [UInt8](repeating: 0, count: count)
@@ -68,12 +71,7 @@ enum BlobIO {
   static func readDecoded(_ db: Database, table: String, column: String, rowID: Int64, dtype: ElementType, count: Int) throws
     -> [Float]?
   {
-    guard let connection = db.sqliteConnection else { throw Failure(description: "database is closed") }
-    var blob: OpaquePointer?
-    let rc = sqlite3_blob_open(connection, "main", table, column, rowID, 0, &blob)
-    guard rc == SQLITE_OK, let blob else {
-      throw Failure(description: "cannot open blob: \(String(cString: sqlite3_errmsg(connection)))")
-    }
+    let (connection, blob) = try open(db, table, column, rowID, writable: false)
     defer { sqlite3_blob_close(blob) }
     let width = dtype.byteWidth
     guard Int(sqlite3_blob_bytes(blob)) == count * width else { return nil }
