@@ -91,13 +91,15 @@ public struct ReplayEngine: Sendable {
     -> ReplaySummary
   {
     let start = Date()
-    let (parent, samples, modules) = try store.pool.read { db -> (RunRecord, [SampleInfo], [(name: String, type: String?)]) in
+    let (parent, samples, modules, moduleIDs) = try store.pool.read {
+      db -> (RunRecord, [SampleInfo], [(name: String, type: String?)], [String: Int64]) in
       let parent = try store.requireRun(db, named: request.from)
       guard parent.status == .complete else { throw ReplayError.recordingIncomplete(run: parent.name) }
       let samples = try store.fetchSamples(db, recordingID: parent.recordingID ?? parent.id ?? -1)
       var types: [String: String?] = [:]
       for s in samples { types[s.module] = s.moduleType }
-      return (parent, samples, types.keys.sorted().map { ($0, types[$0] ?? nil) })
+      let ids = try ModuleRecord.fetchAll(db).reduce(into: [String: Int64]()) { $0[$1.name] = $1.id }
+      return (parent, samples, types.keys.sorted().map { ($0, types[$0] ?? nil) }, ids)
     }
     let weightSamples = Dictionary(samples.filter { $0.baseName == .weight }.map { ($0.module, $0) }, uniquingKeysWith: { a, _ in a })
     var firstShapes: [String: [BaseName: [Int]]] = [:]
@@ -147,7 +149,7 @@ public struct ReplayEngine: Sendable {
         for (v, plan) in afterGlobals.enumerated() where plan.observes(name, .weight) {
           var module = plan.modules[name]
           module?.weight = weight
-          if let snapshot = try module?.updateWeightScaleAndZeroPoint().0, let moduleID = try self.moduleID(name) {
+          if let snapshot = try module?.updateWeightScaleAndZeroPoint().0, let moduleID = moduleIDs[name] {
             records.append(CalibrationStore.stateRecord(snapshot, runID: runIDs[v], moduleID: moduleID, step: 0))
           }
           module?.weight = nil
@@ -169,7 +171,7 @@ public struct ReplayEngine: Sendable {
         let pair = pairs[i]
         var modules = planSnapshot.map { $0.observes(pair.module, pair.base) ? $0.modules[pair.module] : nil }
         var records: [ObserverStateRecord] = []
-        let moduleID = try self.moduleID(pair.module) ?? -1
+        let moduleID = moduleIDs[pair.module] ?? -1
         for sample in (samplesByPair[pair] ?? []).sorted(by: { $0.step < $1.step }) where !sample.isNonFinite {
           let value = try store.sampleTensor(sample)
           bytesRead.withLock { $0 += Int64(sample.byteCount) }
@@ -197,7 +199,7 @@ public struct ReplayEngine: Sendable {
       try store.pool.write { db in
         for (v, plan) in plans.enumerated() {
           for (module, base, observer, args, params) in plan.finalParameters() {
-            guard let moduleID = try ModuleRecord.filter(Column("name") == module).fetchOne(db)?.id else { continue }
+            guard let moduleID = moduleIDs[module] else { continue }
             try store.writeFinal(db, runID: runIDs[v], moduleID: moduleID, base: base, observer: observer, args: args, parameters: params)
           }
           try db.execute(sql: "UPDATE run SET status = 'complete', completedSteps = ? WHERE id = ?", arguments: [parent.completedSteps, runIDs[v]])
@@ -212,10 +214,6 @@ public struct ReplayEngine: Sendable {
     return ReplaySummary(
       runs: request.variants.map(\.name), pairs: plans.map { $0.observedPairs.count }.reduce(0, +),
       bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start))
-  }
-
-  private func moduleID(_ name: String) throws -> Int64? {
-    try store.pool.read { db in try ModuleRecord.filter(Column("name") == name).fetchOne(db)?.id }
   }
 
   /// Inserts the new runs (in progress). An unfinished replayed run of the same name is
