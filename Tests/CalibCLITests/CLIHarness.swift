@@ -2,6 +2,7 @@ import ArgumentParser
 import CalibCLI
 import Foundation
 import Synchronization
+import Testing
 
 /// Runs `calib` in-process with captured stdout/stderr, as a user would see it.
 struct CLIResult {
@@ -36,6 +37,15 @@ func calib(_ arguments: [String]) async -> CLIResult {
     }
   }
   return CLIResult(stdout: out.value, stderr: err.value, exitCode: code)
+}
+
+/// Runs `calib` and records a test issue carrying its stderr when it does not exit 0, so a
+/// failing setup step names its cause instead of surfacing later as unparsable output.
+@discardableResult
+func calibSucceeds(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async -> CLIResult {
+  let result = await calib(arguments)
+  #expect(result.exitCode == 0, "calib \(arguments.joined(separator: " ")) failed: \(result.stderr)", sourceLocation: sourceLocation)
+  return result
 }
 
 /// The repository root (for Samples/ and Tests/Fixtures/).

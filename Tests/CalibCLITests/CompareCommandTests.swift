@@ -90,8 +90,8 @@ import Testing
 
   @Test func rankOrdersBySQNR() async throws {
     let runs = try await Runs()
-    _ = await calib(["replay", runs.store, "--from", "w8a8", "--name", "int4", "--set", "num_bits=4", "-q"])
-    let json = await calib(["rank", runs.store, "w8a8", "mse", "int4", "--format", "json"])
+    await calibSucceeds(["replay", runs.store, "--from", "w8a8", "--name", "int4", "--set", "num_bits=4", "-q"])
+    let json = await calibSucceeds(["rank", runs.store, "w8a8", "mse", "int4", "--format", "json"])
     let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
     let pairs = try #require(object["pairs"] as? [[String: Any]])
     #expect(pairs.count == 15)
@@ -124,7 +124,7 @@ import Testing
     #expect(names.keys.allSatisfy { !$0.hasSuffix("zero_point") }, "symmetric schemes export no zero points")
 
     // Asymmetric int4 with the model dtype: zero points and bf16 scales.
-    _ = await calib(["replay", runs.store, "--from", "w8a8", "--name", "asym", "--recipe", BundledSample.recipe("w4a16.yaml"), "--set", "symmetric=false", "-q"])
+    await calibSucceeds(["replay", runs.store, "--from", "w8a8", "--name", "asym", "--recipe", BundledSample.recipe("w4a16.yaml"), "--set", "symmetric=false", "-q"])
     let asym = runs.dir.path("asym.safetensors")
     #expect(await calib(["export", runs.store, "asym", asym, "--scale-dtype", "model"]).exitCode == 0)
     let a = try SafetensorsFile(path: asym)
@@ -156,7 +156,7 @@ import Testing
   @Test func shardedCheckpointImport() async throws {
     let runs = try await Runs()
     let out = runs.dir.path("all.safetensors")
-    _ = await calib(["export", runs.store, "w8a8", out])
+    await calibSucceeds(["export", runs.store, "w8a8", out])
     // Split into two shards plus an index, with extra non-quantization tensors.
     let all = try SafetensorsFile(path: out)
     let ckpt = runs.dir.url.appendingPathComponent("ckpt")

@@ -102,7 +102,7 @@ import Testing
   @Test func readOnlyStoreIsRefusedForWriting() async throws {
     let dir = try TemporaryDirectory()
     let store = dir.path("s.sqlite")
-    _ = await calib(["record", store, "--run", "good", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights] + BundledSample.steps)
+    await calibSucceeds(["record", store, "--run", "good", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights] + BundledSample.steps)
     _ = try CalibrationStore(path: store).runs()  // checkpoint and close
     try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: store)
     defer { try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: store) }

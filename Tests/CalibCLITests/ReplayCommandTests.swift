@@ -63,7 +63,7 @@ import Testing
       "s:weights.num_bits=8,observer=static_minmax", "s:weights.num_bits=8,observer=minmax",
     ]))
     // A sweep variant equals the same settings replayed alone.
-    _ = await calib(["replay", store, "--from", "w8a8", "--name", "alone", "--set", "weights.num_bits=4", "--observer", "minmax"])
+    await calibSucceeds(["replay", store, "--from", "w8a8", "--name", "alone", "--set", "weights.num_bits=4", "--observer", "minmax"])
     let s = try CalibrationStore(path: store, readOnly: true)
     #expect(try s.finalQParams(ofRun: "alone") == s.finalQParams(ofRun: "s:weights.num_bits=4,observer=minmax"))
   }
@@ -156,7 +156,7 @@ import Testing
     #expect(killedOnce, "no kill landed during the replay")
     let retry = await calib(replay)
     #expect(retry.exitCode == 0, "\(retry.stderr)")
-    _ = await calib(["replay", store, "--from", "r", "--name", "clean", "--observer", "mse", "--quiet"])
+    await calibSucceeds(["replay", store, "--from", "r", "--name", "clean", "--observer", "mse", "--quiet"])
     let s = try CalibrationStore(path: store, readOnly: true)
     #expect(try s.finalQParams(ofRun: "mse") == s.finalQParams(ofRun: "clean"))
     #expect(try s.run(named: "mse").status == .complete)
