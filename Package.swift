@@ -23,7 +23,7 @@ let package = Package(
     .target(name: "CalibFormats", dependencies: ["CalibCore"]),
     .target(
       name: "CalibMigrations", path: "Migrations",
-      resources: [.embedInCode("v001_initial_schema.sql")]),
+      resources: [.embedInCode("v001_initial_schema.sql"), .embedInCode("v002_sample_segment.sql")]),
     .target(
       name: "CalibStore",
       dependencies: [
@@ -58,7 +58,7 @@ let package = Package(
     .testTarget(
       name: "CalibStoreTests",
       dependencies: [
-        "CalibStore", "CalibCore", "CalibFormats", "CalibTestSupport",
+        "CalibStore", "CalibCore", "CalibFormats", "CalibMigrations", "CalibTestSupport",
         .product(name: "GRDB", package: "GRDB.swift"),
       ]),
     .testTarget(

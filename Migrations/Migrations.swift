@@ -3,6 +3,7 @@
 public enum CalibMigrations {
   /// `(identifier, SQL)` pairs in application order. The identifier is the file stem.
   public static let all: [(identifier: String, sql: String)] = [
-    ("v001_initial_schema", String(decoding: PackageResources.v001_initial_schema_sql, as: UTF8.self))
+    ("v001_initial_schema", String(decoding: PackageResources.v001_initial_schema_sql, as: UTF8.self)),
+    ("v002_sample_segment", String(decoding: PackageResources.v002_sample_segment_sql, as: UTF8.self)),
   ]
 }

@@ -76,6 +76,20 @@ extension CalibrationStore {
       if !dependents.isEmpty { throw StoreError.runInUse(name, dependents: dependents) }
       try db.execute(sql: "UPDATE run SET parentID = NULL WHERE parentID = ?", arguments: [run.id])
       try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [run.id])
+      guard hasPayloadOffsets else { return }
+      // Payloads at the end of the segment that no row references any more are given back;
+      // those of a recording followed by others stay until the file is rewritten.
+      let end = try Int64.fetchOne(db, sql: "SELECT max(payloadOffset + byteCount) FROM sample WHERE payloadOffset IS NOT NULL")
+      let kept = max(end ?? 0, SampleSegment.headerSize)
+      try db.execute(
+        sql: "UPDATE sampleSegment SET endOffset = min(endOffset, ?1), syncedOffset = min(syncedOffset, ?1)", arguments: [kept])
+    }
+    // Bytes past the committed end belong to no row; cutting them while holding the write
+    // lock cannot race an append.
+    try pool.write { db in
+      if let segment, let end = try Int64.fetchOne(db, sql: "SELECT endOffset FROM sampleSegment") {
+        try segment.truncate(to: end)
+      }
     }
   }
 

@@ -16,31 +16,34 @@ public struct SampleInfo: Sendable, Equatable {
   public var checksum: String
   public var nanCount: Int
   public var infCount: Int
+  /// Where the payload starts in the segment file; `nil` when it is inline (v001 rows).
+  var payloadOffset: Int64?
 
   /// Whether the sample holds NaN or ±∞ (recorded with `--allow-nonfinite`).
   public var isNonFinite: Bool { nanCount + infCount > 0 }
 }
 
 extension CalibrationStore {
-  /// Inserts a sample, streaming its bytes into the BLOB, and returns its checksum.
+  /// Inserts a sample: its payload is appended to the segment file and the row points at
+  /// it. Returns the checksum.
   @discardableResult
   func insertSample(
-    _ db: Database, recordingID: Int64, moduleID: Int64, baseName: BaseName, step: Int,
+    _ db: Database, appender: inout SegmentAppender, recordingID: Int64, moduleID: Int64, baseName: BaseName, step: Int,
     dtype: ElementType, shape: [Int], bytes: UnsafeRawBufferPointer, nanCount: Int, infCount: Int
   ) throws -> String {
     let checksum = XXHash64.hex(bytes)
+    let offset = try appender.append(bytes)
     let statement = try db.cachedStatement(
       sql: """
         INSERT OR REPLACE INTO sample
-          (recordingID, moduleID, baseName, step, dtype, shape, byteCount, checksum, nanCount, infCount, data)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, zeroblob(?))
+          (recordingID, moduleID, baseName, step, dtype, shape, byteCount, checksum, nanCount, infCount, data, payloadOffset)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, x'', ?)
         """)
     try statement.execute(
       arguments: [
         recordingID, moduleID, baseName.rawValue, step, dtype.rawValue, TensorBlob.shapeText(shape),
-        bytes.count, checksum, nanCount, infCount, bytes.count,
+        bytes.count, checksum, nanCount, infCount, offset,
       ])
-    try BlobIO.write(db, table: "sample", column: "data", rowID: db.lastInsertedRowID, bytes: bytes)
     return checksum
   }
 
@@ -57,7 +60,7 @@ extension CalibrationStore {
       db,
       sql: """
         SELECT s.id, m.name AS module, m.type AS moduleType, s.baseName, s.step, s.dtype, s.shape,
-          s.byteCount, s.checksum, s.nanCount, s.infCount
+          s.byteCount, s.checksum, s.nanCount, s.infCount, \(hasPayloadOffsets ? "s.payloadOffset" : "NULL") AS payloadOffset
         FROM sample s JOIN module m ON m.id = s.moduleID
         WHERE s.recordingID = ? ORDER BY s.step, s.id
         """, arguments: [recordingID])
@@ -68,13 +71,20 @@ extension CalibrationStore {
       return SampleInfo(
         id: row["id"], module: row["module"], moduleType: row["moduleType"], baseName: base,
         step: row["step"], dtype: dtype, shape: shape, byteCount: row["byteCount"],
-        checksum: row["checksum"], nanCount: row["nanCount"], infCount: row["infCount"])
+        checksum: row["checksum"], nanCount: row["nanCount"], infCount: row["infCount"], payloadOffset: row["payloadOffset"])
     }
   }
 
   /// Reads a sample's raw bytes (as recorded).
+  ///
+  /// - Throws: ``StoreError/corruptSample(module:baseName:step:reason:)`` when the segment
+  ///   file ends before the payload.
   public func sampleBytes(_ sample: SampleInfo) throws -> [UInt8] {
-    try pool.read { db in try BlobIO.read(db, table: "sample", column: "data", rowID: sample.id) }
+    guard let offset = sample.payloadOffset else {
+      return try pool.read { db in try BlobIO.read(db, table: "sample", column: "data", rowID: sample.id) }
+    }
+    guard let bytes = try requireSegment().bytes(at: offset, count: sample.byteCount) else { throw truncated(sample) }
+    return bytes
   }
 
   /// Reads a sample decoded to float32, checking its size against its shape.
@@ -82,14 +92,31 @@ extension CalibrationStore {
   /// - Throws: ``StoreError/corruptSample(module:baseName:step:reason:)``.
   public func sampleTensor(_ sample: SampleInfo) throws -> Tensor {
     let count = sample.shape.reduce(1, *)
-    let values = try pool.read { db in
-      try BlobIO.readDecoded(db, table: "sample", column: "data", rowID: sample.id, dtype: sample.dtype, count: count)
+    let values: [Float]?
+    if let offset = sample.payloadOffset {
+      guard count * sample.dtype.byteWidth == sample.byteCount else { throw sizeMismatch(sample) }
+      guard let decoded = try requireSegment().readDecoded(at: offset, dtype: sample.dtype, count: count) else {
+        throw truncated(sample)
+      }
+      values = decoded
+    } else {
+      values = try pool.read { db in
+        try BlobIO.readDecoded(db, table: "sample", column: "data", rowID: sample.id, dtype: sample.dtype, count: count)
+      }
     }
-    guard let values else {
-      throw StoreError.corruptSample(
-        module: sample.module, baseName: sample.baseName.rawValue, step: sample.step,
-        reason: "its size does not match shape \(sample.shape) of \(sample.dtype.rawValue)")
-    }
+    guard let values else { throw sizeMismatch(sample) }
     return Tensor(shape: sample.shape, values: values)
+  }
+
+  private func sizeMismatch(_ sample: SampleInfo) -> StoreError {
+    .corruptSample(
+      module: sample.module, baseName: sample.baseName.rawValue, step: sample.step,
+      reason: "its size does not match shape \(sample.shape) of \(sample.dtype.rawValue)")
+  }
+
+  private func truncated(_ sample: SampleInfo) -> StoreError {
+    .corruptSample(
+      module: sample.module, baseName: sample.baseName.rawValue, step: sample.step,
+      reason: "\(SampleSegment.path(forStore: path)) ends before its payload")
   }
 }

@@ -2,8 +2,10 @@ import CalibMigrations
 import Foundation
 internal import GRDB
 
-/// A calibration store: one SQLite file (WAL mode) holding runs, samples, per-step observer
-/// states and final quantization parameters.
+/// A calibration store: a SQLite database (WAL mode) holding runs, sample descriptions,
+/// per-step observer states and final quantization parameters, and beside it the
+/// append-only file `<store>-samples` holding the sample payloads (``SampleSegment``).
+/// The two files belong together.
 ///
 /// Opening never modifies a file that is not ours: a foreign SQLite database, a non-SQLite
 /// file or a store from a newer calib are refused before anything is written. Readers
@@ -18,6 +20,12 @@ public final class CalibrationStore: Sendable {
   /// The path the store was opened from.
   public let path: String
   let pool: DatabasePool
+  /// The payload file; `nil` for a read-only store that never wrote one or a v001 store
+  /// opened read-only (whose payloads are all inline).
+  let segment: SampleSegment?
+  /// Whether the schema has `sample.payloadOffset` (v002); a v001 store opened read-only
+  /// does not.
+  let hasPayloadOffsets: Bool
 
   /// Opens (and, unless `readOnly`, creates or migrates) the store at `path`.
   ///
@@ -53,6 +61,19 @@ public final class CalibrationStore: Sendable {
       if readOnly, try !db.tableExists("run") { throw StoreError.notACalibrationStore(path: path) }
     }
     if !readOnly { try migrator.migrate(pool) }
+    let bookkeeping = try pool.read { db -> Row? in
+      try db.tableExists("sampleSegment") ? Row.fetchOne(db, sql: "SELECT token, endOffset FROM sampleSegment") : nil
+    }
+    hasPayloadOffsets = bookkeeping != nil
+    segment = try bookkeeping.flatMap { row in
+      try SampleSegment.open(storePath: path, token: row["token"], endOffset: row["endOffset"], writable: !readOnly)
+    }
+  }
+
+  /// The segment file, or the error saying why there is none.
+  func requireSegment() throws -> SampleSegment {
+    guard let segment else { throw StoreError.segmentMissing(path: SampleSegment.path(forStore: path), store: path) }
+    return segment
   }
 
   static var migrator: DatabaseMigrator {

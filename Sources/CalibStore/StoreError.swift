@@ -8,6 +8,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
   case notACalibrationStore(path: String)
   case readOnly(path: String)
   case corruptSample(module: String, baseName: String, step: Int, reason: String)
+  case segmentMissing(path: String, store: String)
+  case segmentMismatch(path: String, store: String)
+  case segmentIO(path: String, reason: String)
 
   public var description: String {
     switch self {
@@ -27,6 +30,12 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "\(path) is read-only: make it writable or copy it before recording into it"
     case .corruptSample(let module, let base, let step, let reason):
       "sample \(module).\(base) step \(step) is corrupt (\(reason)): run 'calib check' and re-record the run"
+    case .segmentMissing(let path, let store):
+      "\(path) is missing: it holds the sample data of \(store); keep (or copy) the two files together"
+    case .segmentMismatch(let path, let store):
+      "\(path) does not belong to \(store) (its header names another store): put the store's own -samples file beside it"
+    case .segmentIO(let path, let reason):
+      "\(path): \(reason): check the disk and the file's permissions"
     }
   }
 }

@@ -42,7 +42,7 @@ import Testing
         if run.status == .complete && kills >= 20 { break }
         if run.status == .complete {
           // Finished before enough kills landed: start over on a fresh store.
-          for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: crashed + suffix) }
+          for suffix in ["", "-wal", "-shm", "-samples"] { try? FileManager.default.removeItem(atPath: crashed + suffix) }
           lastSteps = 0
         }
       }

@@ -121,7 +121,9 @@ import Testing
       text += "\(try s.stepStates(ofRun: run.name).count) \(try s.finalQParams(ofRun: run.name).count)\n"
       text += try s.samples(ofRecording: run.name).map(\.checksum).joined(separator: ",") + "\n"
     }
-    return text
+    // The payload file too: a refused input must not append to it either.
+    let segment = (try? Data(contentsOf: URL(fileURLWithPath: path + "-samples"))) ?? Data()
+    return text + "segment \(segment.count) \(segment.withUnsafeBytes { XXHash64.hex($0) })\n"
   }
 
   private func makeForeignDatabase(_ path: String) throws {

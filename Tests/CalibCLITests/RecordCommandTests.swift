@@ -69,7 +69,7 @@ import Testing
     let store = dir.path("s.sqlite")
     _ = await recordSample(store)
     #expect(await calib(["check", store]).exitCode == 0)
-    // Flip bytes inside one sample's BLOB via SQL: the checksum no longer matches.
+    // Flip bytes inside one sample's payload: the checksum no longer matches.
     try corruptOneSample(store)
     let r = await calib(["check", store])
     #expect(r.exitCode == 1)
@@ -129,11 +129,13 @@ import Testing
     #expect(samples.first { $0.baseName == .input }.map { ($0.nanCount, $0.infCount) } ?? (0, 0) == (1, 1))
   }
 
+  /// Inverts the first bytes of the first payload in the store's segment file.
   private func corruptOneSample(_ path: String) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE sample SET data = zeroblob(length(data)) WHERE id = (SELECT MIN(id) FROM sample)'); c.commit()", path]
-    try process.run()
-    process.waitUntilExit()
+    let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path + "-samples"))
+    defer { try? handle.close() }
+    try handle.seek(toOffset: 64)
+    let bytes = try handle.read(upToCount: 16) ?? Data()
+    try handle.seek(toOffset: 64)
+    try handle.write(contentsOf: Data(bytes.map { ~$0 }))
   }
 }

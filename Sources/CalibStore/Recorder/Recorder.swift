@@ -92,6 +92,18 @@ public struct Recorder: Sendable {
         throw InputError.stepFilesChanged(run: existing.name, expected: existing.completedSteps, given: request.stepFiles.count)
       }
     }
+    if request.resume, var resumed = existing, let id = resumed.id {
+      // After a power loss, the unsynchronized tail of the payloads may not have reached
+      // the disk: resume from the first step whose samples fail their checksum.
+      let lost = try store.verifyUnsyncedSamples(recordingID: id)
+      if lost.contains(where: { $0.baseName == .weight }) {
+        resumed.weightsDone = false
+        resumed.completedSteps = 0
+      } else if let first = lost.map(\.step).min() {
+        resumed.completedSteps = min(resumed.completedSteps, first)
+      }
+      existing = resumed
+    }
     guard let recipeInput = request.recipe ?? existing.flatMap({ r in r.recipe.map { ($0, "recipe of \(r.name)") } })
     else { throw InputError.recipeChanged(run: request.runName) }
     let recipe = try Recipe(text: recipeInput.text, source: recipeInput.source)
@@ -108,7 +120,9 @@ public struct Recorder: Sendable {
         }
       }
       run.status = .inProgress
-      try db.execute(sql: "UPDATE run SET status = 'in_progress', recordingID = id WHERE id = ?", arguments: [run.id])
+      try db.execute(
+        sql: "UPDATE run SET status = 'in_progress', recordingID = id, completedSteps = ?, weightsDone = ? WHERE id = ?",
+        arguments: [run.completedSteps, run.weightsDone, run.id])
       return run
     }
     let runID = run.id ?? -1
@@ -132,34 +146,40 @@ public struct Recorder: Sendable {
       for stepIndex in run.completedSteps..<inputs.steps.count {
         let step = inputs.steps[stepIndex]
         try store.pool.write { db in
-          for sample in step.samples {
-            let module = sample.module
-            let base = sample.baseName
-            try step.file.withRawBytes(of: sample.entry.name) { raw in
-              let (nan, inf) = NonFiniteCount.count(raw, dtype: sample.entry.dtype)
-              if nan + inf > 0 && !request.allowNonFinite {
-                throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
-              }
-              try store.insertSample(
-                db, recordingID: runID, moduleID: moduleIDs[module] ?? -1, baseName: base, step: stepIndex,
-                dtype: sample.entry.dtype, shape: sample.entry.shape, bytes: raw, nanCount: nan, infCount: inf)
-              if nan + inf == 0, plan.observes(module, base) {
-                let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
-                if let snapshot = try plan.calibrate(module, base, value) {
-                  try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleIDs[module] ?? -1, step: stepIndex)
-                    .insert(db, onConflict: .replace)
+          try store.appendingSamples(db) { appender in
+            for sample in step.samples {
+              let module = sample.module
+              let base = sample.baseName
+              try step.file.withRawBytes(of: sample.entry.name) { raw in
+                let (nan, inf) = NonFiniteCount.count(raw, dtype: sample.entry.dtype)
+                if nan + inf > 0 && !request.allowNonFinite {
+                  throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
                 }
+                try store.insertSample(
+                  db, appender: &appender, recordingID: runID, moduleID: moduleIDs[module] ?? -1, baseName: base, step: stepIndex,
+                  dtype: sample.entry.dtype, shape: sample.entry.shape, bytes: raw, nanCount: nan, infCount: inf)
+                if nan + inf == 0, plan.observes(module, base) {
+                  let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
+                  if let snapshot = try plan.calibrate(module, base, value) {
+                    try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleIDs[module] ?? -1, step: stepIndex)
+                      .insert(db, onConflict: .replace)
+                  }
+                }
+                tensors += 1
+                bytes += Int64(raw.count)
               }
-              tensors += 1
-              bytes += Int64(raw.count)
+              progress?(
+                RecordProgress(
+                  step: stepIndex + 1, steps: inputs.steps.count, tensors: tensors, bytes: bytes, seconds: Date().timeIntervalSince(start)))
             }
-            progress?(RecordProgress(step: stepIndex + 1, steps: inputs.steps.count, tensors: tensors, bytes: bytes, seconds: Date().timeIntervalSince(start)))
           }
           try db.execute(sql: "UPDATE run SET completedSteps = ? WHERE id = ?", arguments: [stepIndex + 1, runID])
         }
         run.completedSteps = stepIndex + 1
       }
       try store.pool.write { db in
+        // Completion promises durable samples: synchronize the segment before marking it.
+        try store.appendingSamples(db, synchronize: true) { _ in }
         for (module, base, observer, args, params) in plan.finalParameters() {
           try store.writeFinal(db, runID: runID, moduleID: moduleIDs[module] ?? -1, base: base, observer: observer, args: args, parameters: params)
         }
@@ -193,25 +213,27 @@ public struct Recorder: Sendable {
     let sampled = Set(inputs.steps.flatMap { $0.samples.map(\.module) })
     let stored = Set(weightModules).union(sampled).filter { inputs.weights[$0] != nil }.sorted()
     try store.pool.write { db in
-      for name in stored {
-        guard let (file, entry) = inputs.weights[name], let moduleID = moduleIDs[name] else { continue }
-        try file.withRawBytes(of: entry.name) { raw in
-          let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
-          try store.insertSample(
-            db, recordingID: runID, moduleID: moduleID, baseName: .weight, step: 0, dtype: entry.dtype,
-            shape: entry.shape, bytes: raw, nanCount: nan, infCount: inf)
-          count += 1
-          bytes += Int64(raw.count)
-          guard plan.observes(name, .weight) else { return }
-          if nan + inf > 0 {
-            throw InputError.nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf)
-          }
-          let weight = Tensor(shape: entry.shape, values: entry.dtype.decode(raw))
-          let (snapshot, warning) = try plan.updateWeightScale(name, weight: weight)
-          if let warning { warnings.append(warning) }
-          if let snapshot {
-            try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleID, step: 0)
-              .insert(db, onConflict: .replace)
+      try store.appendingSamples(db) { appender in
+        for name in stored {
+          guard let (file, entry) = inputs.weights[name], let moduleID = moduleIDs[name] else { continue }
+          try file.withRawBytes(of: entry.name) { raw in
+            let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
+            try store.insertSample(
+              db, appender: &appender, recordingID: runID, moduleID: moduleID, baseName: .weight, step: 0, dtype: entry.dtype,
+              shape: entry.shape, bytes: raw, nanCount: nan, infCount: inf)
+            count += 1
+            bytes += Int64(raw.count)
+            guard plan.observes(name, .weight) else { return }
+            if nan + inf > 0 {
+              throw InputError.nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf)
+            }
+            let weight = Tensor(shape: entry.shape, values: entry.dtype.decode(raw))
+            let (snapshot, warning) = try plan.updateWeightScale(name, weight: weight)
+            if let warning { warnings.append(warning) }
+            if let snapshot {
+              try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleID, step: 0)
+                .insert(db, onConflict: .replace)
+            }
           }
         }
       }

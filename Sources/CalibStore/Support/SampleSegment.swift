@@ -1,0 +1,170 @@
+import CalibFormats
+import Foundation
+
+/// The append-only file beside a store, `<store>-samples`, that holds sample payloads
+/// (schema v002).
+///
+/// Layout: a 64-byte header, then payloads back to back, each at the offset its `sample`
+/// row names. The header is `CALIBSEG`, a little-endian UInt32 format version (1), four zero
+/// bytes, the store's 32-hex-digit token, and zeros; the token pairs the file with the
+/// database so a store is never read against another store's samples.
+///
+/// The database stays the source of truth: bytes past `sampleSegment.endOffset` belong to
+/// no committed row (an interrupted step) and are overwritten by the next append, and
+/// payloads are written before the transaction that references them commits.
+final class SampleSegment: Sendable {
+  static let headerSize: Int64 = 64
+  static let magic = Array("CALIBSEG".utf8)
+  static let formatVersion: UInt32 = 1
+
+  /// Bytes moved per `pread`/`pwrite` when streaming large payloads.
+  static let chunkSize = 4 << 20
+
+  let path: String
+  private let descriptor: Int32
+
+  /// The segment path of the store at `storePath`.
+  static func path(forStore storePath: String) -> String { storePath + "-samples" }
+
+  /// Opens the segment of a store whose database holds `token` and uses `endOffset` bytes.
+  ///
+  /// A missing file is created (header only) when the store is writable and references no
+  /// payload yet.
+  ///
+  /// - Returns: `nil` for a read-only store that has never written a payload.
+  /// - Throws: ``StoreError`` when the file is missing but needed, belongs to another
+  ///   store, or cannot be opened.
+  static func open(storePath: String, token: String, endOffset: Int64, writable: Bool) throws -> SampleSegment? {
+    let path = path(forStore: storePath)
+    let fm = FileManager.default
+    if !fm.fileExists(atPath: path) {
+      if endOffset > headerSize { throw StoreError.segmentMissing(path: path, store: storePath) }
+      guard writable else { return nil }
+      let segment = try SampleSegment(path: path, flags: O_RDWR | O_CREAT | O_EXCL)
+      try segment.write(header(token: token), at: 0)
+      return segment
+    }
+    if writable {
+      let mode = (try? fm.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0o644
+      if mode & 0o222 == 0 { throw StoreError.readOnly(path: path) }
+    }
+    let segment = try SampleSegment(path: path, flags: writable ? O_RDWR : O_RDONLY)
+    var found = [UInt8](repeating: 0, count: Int(headerSize))
+    let n = found.withUnsafeMutableBytes { pread(segment.descriptor, $0.baseAddress, $0.count, 0) }
+    if n == headerSize && found == header(token: token) { return segment }
+    if n == 0 && endOffset <= headerSize && writable {
+      try segment.write(header(token: token), at: 0)  // created, then interrupted before its header
+      return segment
+    }
+    throw StoreError.segmentMismatch(path: path, store: storePath)
+  }
+
+  private init(path: String, flags: Int32) throws {
+    self.path = path
+    let fd = Foundation.open(path, flags | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno))) }
+    descriptor = fd
+  }
+
+  deinit { close(descriptor) }
+
+  static func header(token: String) -> [UInt8] {
+    var h = magic
+    withUnsafeBytes(of: formatVersion.littleEndian) { h += $0 }
+    h += [0, 0, 0, 0]
+    h += Array(token.utf8.prefix(32))
+    h += [UInt8](repeating: 0, count: Int(headerSize) - h.count)
+    return h
+  }
+
+  /// Writes `bytes` at `offset` (all of them, retrying short writes).
+  func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+    var done = 0
+    while done < bytes.count {
+      let n = min(Self.chunkSize, bytes.count - done)
+      let w = pwrite(descriptor, bytes.baseAddress! + done, n, off_t(offset) + off_t(done))
+      if w < 0 && errno == EINTR { continue }
+      guard w > 0 else { throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno))) }
+      done += w
+    }
+  }
+
+  func write(_ bytes: [UInt8], at offset: Int64) throws {
+    try bytes.withUnsafeBytes { try write($0, at: offset) }
+  }
+
+  /// Fills `buffer` from `offset`.
+  ///
+  /// - Returns: `false` when the file ends first (a truncated segment).
+  func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Bool {
+    var done = 0
+    while done < buffer.count {
+      let r = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+      if r < 0 && errno == EINTR { continue }
+      guard r >= 0 else { throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno))) }
+      if r == 0 { return false }
+      done += r
+    }
+    return true
+  }
+
+  /// Reads `count` bytes at `offset`.
+  ///
+  /// - Returns: `nil` when the file ends first.
+  func bytes(at offset: Int64, count: Int) throws -> [UInt8]? {
+    var complete = true
+    let bytes = try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+      complete = try read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+      initialized = count
+    }
+    return complete ? bytes : nil
+  }
+
+  /// Reads `count` elements of `dtype` at `offset`, decoding to float32 a chunk at a time so
+  /// the raw bytes are never held whole.
+  ///
+  /// - Returns: `nil` when the file ends first.
+  func readDecoded(at offset: Int64, dtype: ElementType, count: Int) throws -> [Float]? {
+    let width = dtype.byteWidth
+    let chunkElements = max(1, Self.chunkSize / width)
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: min(count, chunkElements) * width, alignment: 16)
+    defer { scratch.deallocate() }
+    var complete = true
+    var failure: Error?
+    let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+      var done = 0
+      while done < count && complete {
+        let n = min(chunkElements, count - done)
+        let chunk = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(n * width)])
+        do {
+          complete = try read(into: chunk, at: offset + Int64(done * width))
+        } catch {
+          failure = error
+          break
+        }
+        if complete {
+          dtype.decode(UnsafeRawBufferPointer(chunk), into: UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)]))
+          done += n
+        }
+      }
+      if done < count { UnsafeMutableBufferPointer(rebasing: out[done...]).initialize(repeating: 0) }
+      initialized = count
+    }
+    if let failure { throw failure }
+    return complete ? values : nil
+  }
+
+  /// Forces written payloads to disk (`fdatasync`).
+  func synchronize() throws {
+    guard fdatasync(descriptor) == 0 else {
+      throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno)))
+    }
+  }
+
+  /// Cuts the file to `length` bytes (after removing the recordings at its end).
+  func truncate(to length: Int64) throws {
+    guard ftruncate(descriptor, off_t(length)) == 0 else {
+      throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno)))
+    }
+  }
+}

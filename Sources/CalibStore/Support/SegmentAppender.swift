@@ -1,0 +1,60 @@
+import Foundation
+internal import GRDB
+
+/// Appends sample payloads to the segment file inside one write transaction.
+///
+/// It starts at the committed `sampleSegment.endOffset` (bytes after it belong to no row)
+/// and ``finish(_:synchronize:)`` stores the new end in the same transaction, so a step's
+/// rows and its end offset commit together, and a crash mid-step leaves only unreferenced
+/// bytes that the next append overwrites. Appends happen only while SQLite's write lock is
+/// held, so two writers never interleave.
+///
+/// Durability: payloads are `fdatasync`ed every ``syncInterval`` bytes and when a run
+/// completes, and `syncedOffset` remembers how far. After a power loss, the rows of an
+/// unfinished recording past that offset may point at bytes that never reached the disk;
+/// ``CalibrationStore/verifyUnsyncedSamples(recordingID:)`` finds them before the
+/// recording resumes.
+struct SegmentAppender {
+  /// Bytes appended between two `fdatasync`s.
+  static let syncInterval: Int64 = 256 << 20
+
+  let segment: SampleSegment
+  private(set) var end: Int64
+  private var synced: Int64
+
+  init(_ db: Database, segment: SampleSegment) throws {
+    self.segment = segment
+    let row = try Row.fetchOne(db, sql: "SELECT endOffset, syncedOffset FROM sampleSegment")
+    end = row?["endOffset"] ?? SampleSegment.headerSize
+    synced = row?["syncedOffset"] ?? SampleSegment.headerSize
+  }
+
+  /// Writes `bytes` at the end and returns their offset.
+  mutating func append(_ bytes: UnsafeRawBufferPointer) throws -> Int64 {
+    let offset = end
+    try segment.write(bytes, at: offset)
+    end += Int64(bytes.count)
+    return offset
+  }
+
+  /// Stores the new end offset; synchronizes first when asked or when ``syncInterval``
+  /// bytes are waiting.
+  mutating func finish(_ db: Database, synchronize: Bool = false) throws {
+    if end > synced && (synchronize || end - synced >= Self.syncInterval) {
+      try segment.synchronize()
+      synced = end
+    }
+    try db.execute(sql: "UPDATE sampleSegment SET endOffset = ?, syncedOffset = ?", arguments: [end, synced])
+  }
+}
+
+extension CalibrationStore {
+  /// Runs `body` with an appender positioned at the segment's end, then records the new
+  /// end. Call inside a write transaction.
+  func appendingSamples<T>(_ db: Database, synchronize: Bool = false, _ body: (inout SegmentAppender) throws -> T) throws -> T {
+    var appender = try SegmentAppender(db, segment: try requireSegment())
+    let result = try body(&appender)
+    try appender.finish(db, synchronize: synchronize)
+    return result
+  }
+}

@@ -1,0 +1,177 @@
+import CalibCore
+import CalibFormats
+import CalibMigrations
+import CalibStore
+import CalibTestSupport
+import Foundation
+import GRDB
+import Testing
+
+/// Sample payloads live in `<store>-samples` (schema v002).
+@Suite struct SampleSegmentTests {
+  /// A synthetic recording "r" (3 steps) in a fresh store.
+  struct Recorded {
+    let dir: TemporaryDirectory
+    let input: SyntheticRecording
+    let path: String
+    var segmentPath: String { path + "-samples" }
+
+    init() throws {
+      dir = try TemporaryDirectory()
+      input = try SyntheticRecording(in: dir, steps: 3, modules: 2, tokens: 8, hidden: 64)
+      path = dir.path("s.sqlite")
+      try record("r", into: try CalibrationStore(path: path))
+    }
+
+    func request(_ run: String) throws -> RecordRequest {
+      RecordRequest(
+        runName: run, recipe: (try String(contentsOfFile: input.recipeFile, encoding: .utf8), "recipe"),
+        weightFiles: [input.weightsFile], stepFiles: input.stepFiles)
+    }
+
+    func record(_ run: String, into store: CalibrationStore) throws {
+      _ = try Recorder(store: store).record(try request(run))
+    }
+
+    var segmentSize: Int { (try? FileManager.default.attributesOfItem(atPath: segmentPath)[.size] as? Int) ?? -1 }
+  }
+
+  @Test func payloadsLiveInTheSegmentFileAndReadBackExactly() throws {
+    let r = try Recorded()
+    let store = try CalibrationStore(path: r.path, readOnly: true)
+    let samples = try store.samples(ofRecording: "r")
+    #expect(r.segmentSize == 64 + samples.reduce(0) { $0 + $1.byteCount })
+    let header = try Data(contentsOf: URL(fileURLWithPath: r.segmentPath)).prefix(8)
+    #expect(String(decoding: header, as: UTF8.self) == "CALIBSEG")
+    for sample in samples {
+      let bytes = try store.sampleBytes(sample)
+      #expect(bytes.count == sample.byteCount)
+      #expect(bytes.withUnsafeBytes { XXHash64.hex($0) } == sample.checksum)
+    }
+    // Step 1's first tensor, as the step file holds it.
+    let file = try SafetensorsFile(path: r.input.stepFiles[1])
+    let entry = try #require(file.entries.first)
+    let stored = try #require(samples.first { "\($0.module).\($0.baseName.rawValue)" == entry.name && $0.step == 1 })
+    #expect(try store.sampleTensor(stored).values == (try file.tensor(entry.name)).values)
+    // Nothing of the payloads is left in SQLite.
+    let inline = try DatabaseQueue(path: r.path).read { db in try Int.fetchOne(db, sql: "SELECT sum(length(data)) FROM sample") }
+    #expect(inline == 0)
+    #expect(try store.check().isEmpty)
+  }
+
+  @Test func aMissingSegmentIsAClearErrorAndNothingIsWritten() throws {
+    let r = try Recorded()
+    try FileManager.default.removeItem(atPath: r.segmentPath)
+    let expected = StoreError.segmentMissing(path: r.segmentPath, store: r.path)
+    #expect(throws: expected) { try CalibrationStore(path: r.path, readOnly: true) }
+    #expect(throws: expected) { try CalibrationStore(path: r.path) }
+    #expect(!FileManager.default.fileExists(atPath: r.segmentPath))
+    #expect(expected.description.contains("keep (or copy) the two files together"))
+  }
+
+  @Test func anotherStoresSegmentIsRefused() throws {
+    let a = try Recorded()
+    let b = try Recorded()
+    try FileManager.default.removeItem(atPath: a.segmentPath)
+    try FileManager.default.copyItem(atPath: b.segmentPath, toPath: a.segmentPath)
+    #expect(throws: StoreError.segmentMismatch(path: a.segmentPath, store: a.path)) {
+      try CalibrationStore(path: a.path, readOnly: true)
+    }
+  }
+
+  @Test func aTruncatedSegmentIsReportedNotMisread() throws {
+    let r = try Recorded()
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: r.segmentPath))
+    try handle.truncate(atOffset: UInt64(r.segmentSize - 100))
+    try handle.close()
+    let store = try CalibrationStore(path: r.path, readOnly: true)
+    let problems = try store.check()
+    #expect(problems.count == 1)
+    #expect(problems.first?.hasSuffix("s.sqlite-samples ends before its payload") == true, "\(problems)")
+    let last = try #require(try store.samples(ofRecording: "r").max { $0.id < $1.id })
+    #expect(throws: StoreError.self) { try store.sampleTensor(last) }
+  }
+
+  /// A power loss can leave committed rows whose payloads past the last `fdatasync` never
+  /// reached the disk; resuming re-records from the first such step.
+  @Test func resumeRewritesUnsyncedStepsThatFailTheirChecksum() throws {
+    let r = try Recorded()
+    let expected = try CalibrationStore(path: r.path, readOnly: true).finalQParams(ofRun: "r")
+    let firstOfStep1 = try #require(
+      try CalibrationStore(path: r.path, readOnly: true).samples(ofRecording: "r").filter { $0.step == 1 && $0.baseName != .weight }
+        .min { $0.id < $1.id })
+    // As after a power loss: the run unfinished, nothing synchronized, step 1's bytes lost.
+    let queue = try DatabaseQueue(path: r.path)
+    let offset = try queue.write { db -> Int64 in
+      try db.execute(sql: "UPDATE run SET status = 'in_progress'")
+      try db.execute(sql: "UPDATE sampleSegment SET syncedOffset = 64")
+      return try Int64.fetchOne(db, sql: "SELECT payloadOffset FROM sample WHERE id = ?", arguments: [firstOfStep1.id]) ?? -1
+    }
+    try queue.close()
+    let handle = try FileHandle(forUpdating: URL(fileURLWithPath: r.segmentPath))
+    try handle.seek(toOffset: UInt64(offset))
+    try handle.write(contentsOf: Data(repeating: 0, count: firstOfStep1.byteCount))
+    try handle.close()
+
+    let store = try CalibrationStore(path: r.path)
+    #expect(try store.check().count == 1)
+    var resume = try r.request("r")
+    resume.recipe = nil
+    resume.resume = true
+    let summary = try Recorder(store: store).record(resume)
+    let perStep = try SafetensorsFile(path: r.input.stepFiles[1]).entries.count
+    #expect(summary.tensors == 2 * perStep, "steps 1 and 2 are recorded again")
+    #expect(try store.check().isEmpty)
+    #expect(try store.finalQParams(ofRun: "r") == expected)
+  }
+
+  @Test func removingTheLastRecordingGivesItsBytesBack() throws {
+    let r = try Recorded()
+    let afterFirst = r.segmentSize
+    try r.record("second", into: try CalibrationStore(path: r.path))
+    #expect(r.segmentSize == 2 * afterFirst - 64)
+    // Removing the first leaves a hole (the second still follows it); removing the
+    // second then gives everything back.
+    try CalibrationStore(path: r.path).deleteRun(named: "r")
+    #expect(r.segmentSize == 2 * afterFirst - 64)
+    let store = try CalibrationStore(path: r.path)
+    #expect(try store.check().isEmpty)
+    try store.deleteRun(named: "second")
+    #expect(r.segmentSize == 64)
+    try r.record("third", into: store)
+    #expect(r.segmentSize == afterFirst)
+    #expect(try store.check().isEmpty)
+  }
+
+  /// A store written by schema v001 keeps its inline payloads readable after migrating,
+  /// and new recordings go to the segment.
+  @Test func aVersion1StoreMigratesAndKeepsItsInlineSamples() throws {
+    let dir = try TemporaryDirectory()
+    let path = dir.path("old.sqlite")
+    let queue = try DatabaseQueue(path: path)
+    var v001 = DatabaseMigrator()
+    let (identifier, sql) = CalibMigrations.all[0]
+    v001.registerMigration(identifier) { db in try db.execute(sql: sql) }
+    try v001.migrate(queue)
+    let payload: [Float] = [1, -2, 3.5, 0.25]
+    let bytes = Data(payload.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+    try queue.write { db in
+      try db.execute(
+        sql: """
+          INSERT INTO run (id, name, kind, recordingID, toolVersion, createdAt, status) VALUES (1, 'old', 'recorded', 1, 'v001', '2026-01-01T00:00:00Z', 'complete');
+          INSERT INTO module (id, name) VALUES (1, 'm');
+          """)
+      try db.execute(
+        sql: "INSERT INTO sample (recordingID, moduleID, baseName, step, dtype, shape, byteCount, checksum, data) VALUES (1, 1, 'input', 0, 'F32', '[2,2]', 16, ?, ?)",
+        arguments: [bytes.withUnsafeBytes { XXHash64.hex($0) }, bytes])
+    }
+    try queue.close()
+
+    let readOnly = try CalibrationStore(path: path, readOnly: true)
+    #expect(try readOnly.sampleTensor(try #require(try readOnly.samples(ofRecording: "old").first)).values == payload)
+    let store = try CalibrationStore(path: path)
+    #expect(try store.appliedMigrations().last == "v002_sample_segment")
+    #expect(try store.sampleTensor(try #require(try store.samples(ofRecording: "old").first)).values == payload)
+    #expect(try store.check().isEmpty)
+  }
+}
