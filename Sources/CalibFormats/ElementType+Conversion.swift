@@ -98,9 +98,22 @@ extension ElementType {
     let count = Swift.min(out.count, bytes.count / byteWidth)
     switch self {
     case .bf16:
-      for i in 0..<count {
+      var i = 0
+      #if _endian(little)
+        // 16 elements per step: widen to 32 bits and shift into the high half.
+        if let src = bytes.baseAddress, let dst = out.baseAddress {
+          let target = UnsafeMutableRawPointer(dst)
+          while i &+ 16 <= count {
+            let bits = src.loadUnaligned(fromByteOffset: i &* 2, as: SIMD16<UInt16>.self)
+            target.storeBytes(of: SIMD16<UInt32>(truncatingIfNeeded: bits) &<< 16, toByteOffset: i &* 4, as: SIMD16<UInt32>.self)
+            i &+= 16
+          }
+        }
+      #endif
+      while i < count {
         let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
         out[i] = Float(bitPattern: UInt32(bits) &<< 16)
+        i &+= 1
       }
     case .f16:
       for i in 0..<count {

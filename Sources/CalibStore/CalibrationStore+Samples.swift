@@ -24,15 +24,14 @@ public struct SampleInfo: Sendable, Equatable {
 }
 
 extension CalibrationStore {
-  /// Inserts a sample: its payload is appended to the segment file and the row points at
-  /// it. Returns the checksum.
+  /// Inserts the row of a sample whose payload `bytes` is (or is being) written to the
+  /// segment at `offset`. Returns the checksum.
   @discardableResult
   func insertSample(
-    _ db: Database, appender: inout SegmentAppender, recordingID: Int64, moduleID: Int64, baseName: BaseName, step: Int,
+    _ db: Database, at offset: Int64, recordingID: Int64, moduleID: Int64, baseName: BaseName, step: Int,
     dtype: ElementType, shape: [Int], bytes: UnsafeRawBufferPointer, nanCount: Int, infCount: Int
   ) throws -> String {
     let checksum = XXHash64.hex(bytes)
-    let offset = try appender.append(bytes)
     let statement = try db.cachedStatement(
       sql: """
         INSERT OR REPLACE INTO sample

@@ -84,11 +84,13 @@ public final class CalibrationStore: Sendable {
     return m
   }
 
-  /// Creates a new store with 64 KiB pages (faster large-BLOB I/O) in WAL mode.
+  /// Creates a new store in WAL mode with 4 KiB pages: payloads live in the segment file,
+  /// so rows are small, and a step's commit rewrites a handful of small pages rather than
+  /// 64 KiB ones. (Stores created before schema v002 keep their 64 KiB pages.)
   private static func create(path: String) throws {
     let queue = try DatabaseQueue(path: path)
     try queue.writeWithoutTransaction { db in
-      try db.execute(sql: "PRAGMA page_size = 65536")
+      try db.execute(sql: "PRAGMA page_size = 4096")
       try db.execute(sql: "PRAGMA journal_mode = WAL")
     }
     try migrator.migrate(queue)

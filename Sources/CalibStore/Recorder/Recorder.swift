@@ -147,7 +147,14 @@ public struct Recorder: Sendable {
         let step = inputs.steps[stepIndex]
         try store.pool.write { db in
           try store.appendingSamples(db) { appender in
-            for sample in step.samples {
+            // The payloads are copied file to file in the background, back to back in
+            // sample order, while this thread checksums, counts and observes them.
+            let offsets = step.samples.map { appender.reserve($0.entry.byteCount) }
+            let copy = BackgroundCopy(
+              segment: appender.segment, source: step.file.path,
+              ranges: step.samples.map { (step.file.dataStart + $0.entry.byteRange.lowerBound)..<(step.file.dataStart + $0.entry.byteRange.upperBound) },
+              offset: offsets.first ?? appender.end)
+            for (index, sample) in step.samples.enumerated() {
               let module = sample.module
               let base = sample.baseName
               try step.file.withRawBytes(of: sample.entry.name) { raw in
@@ -156,7 +163,7 @@ public struct Recorder: Sendable {
                   throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
                 }
                 try store.insertSample(
-                  db, appender: &appender, recordingID: runID, moduleID: moduleIDs[module] ?? -1, baseName: base, step: stepIndex,
+                  db, at: offsets[index], recordingID: runID, moduleID: moduleIDs[module] ?? -1, baseName: base, step: stepIndex,
                   dtype: sample.entry.dtype, shape: sample.entry.shape, bytes: raw, nanCount: nan, infCount: inf)
                 if nan + inf == 0, plan.observes(module, base) {
                   let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
@@ -172,6 +179,7 @@ public struct Recorder: Sendable {
                 RecordProgress(
                   step: stepIndex + 1, steps: inputs.steps.count, tensors: tensors, bytes: bytes, seconds: Date().timeIntervalSince(start)))
             }
+            try copy.wait()
           }
           try db.execute(sql: "UPDATE run SET completedSteps = ? WHERE id = ?", arguments: [stepIndex + 1, runID])
         }
@@ -219,7 +227,7 @@ public struct Recorder: Sendable {
           try file.withRawBytes(of: entry.name) { raw in
             let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
             try store.insertSample(
-              db, appender: &appender, recordingID: runID, moduleID: moduleID, baseName: .weight, step: 0, dtype: entry.dtype,
+              db, at: try appender.append(raw), recordingID: runID, moduleID: moduleID, baseName: .weight, step: 0, dtype: entry.dtype,
               shape: entry.shape, bytes: raw, nanCount: nan, infCount: inf)
             count += 1
             bytes += Int64(raw.count)

@@ -43,24 +43,41 @@ enum NonFiniteCount {
     return (nan, inf)
   }
 
-  /// Whether any little-endian 16-bit element has all of `mask`'s bits set. A branch-free
-  /// integer loop, which the compiler vectorizes.
+  /// Whether any little-endian 16-bit element has all of `mask`'s bits set. Four elements
+  /// per 64-bit word: `d = (w & mask) ^ mask` has a zero lane exactly there, and
+  /// `(d - 0x0001…) & ~d & 0x8000…` is non-zero iff some lane of `d` is zero. The OR
+  /// reduction is branch-free, so the compiler vectorizes it.
   private static func anyAllOnes(_ bytes: UnsafeRawBufferPointer, _: UInt16.Type, _ mask: UInt16) -> Bool {
-    var hit: UInt16 = 0
-    for i in 0..<(bytes.count / 2) {
-      let x = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
-      hit |= (x & mask) ^ mask == 0 ? 1 : 0
-    }
-    return hit != 0
+    anyZeroLane(bytes, mask: UInt64(mask) &* 0x0001_0001_0001_0001, ones: 0x0001_0001_0001_0001, signs: 0x8000_8000_8000_8000)
+      || tail(bytes, UInt16.self) { $0 & mask == mask }
   }
 
-  /// The 32-bit twin of ``anyAllOnes(_:_:_:)``.
+  /// The 32-bit twin of ``anyAllOnes(_:_:_:)``: two elements per word.
   private static func anyAllOnes(_ bytes: UnsafeRawBufferPointer, _: UInt32.Type, _ mask: UInt32) -> Bool {
-    var hit: UInt32 = 0
-    for i in 0..<(bytes.count / 4) {
-      let x = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
-      hit |= (x & mask) ^ mask == 0 ? 1 : 0
+    anyZeroLane(bytes, mask: UInt64(mask) &* 0x0000_0001_0000_0001, ones: 0x0000_0001_0000_0001, signs: 0x8000_0000_8000_0000)
+      || tail(bytes, UInt32.self) { $0 & mask == mask }
+  }
+
+  /// Over the whole 64-bit words of `bytes` (little-endian lanes).
+  @inline(__always)
+  private static func anyZeroLane(_ bytes: UnsafeRawBufferPointer, mask: UInt64, ones: UInt64, signs: UInt64) -> Bool {
+    var found: UInt64 = 0
+    for i in 0..<(bytes.count / 8) {
+      let d = (UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self)) & mask) ^ mask
+      found |= (d &- ones) & ~d & signs
     }
-    return hit != 0
+    return found != 0
+  }
+
+  /// The elements after the last whole 64-bit word.
+  @inline(__always)
+  private static func tail<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, _: T.Type, _ hit: (T) -> Bool) -> Bool {
+    let width = MemoryLayout<T>.size
+    var offset = bytes.count / 8 * 8
+    while offset + width <= bytes.count {
+      if hit(T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))) { return true }
+      offset += width
+    }
+    return false
   }
 }

@@ -154,6 +154,33 @@ final class SampleSegment: Sendable {
     return complete ? values : nil
   }
 
+  /// Copies byte ranges of the file at `source`, back to back, to `offset` onward. The
+  /// kernel moves the bytes (`sendfile`), so they never pass through user space; the copy
+  /// uses its own descriptor (its own file position) and may run beside reads and writes.
+  func copy(from source: String, ranges: [Range<Int>], to offset: Int64) throws {
+    let input = Foundation.open(source, O_RDONLY | O_CLOEXEC)
+    guard input >= 0 else { throw StoreError.segmentIO(path: source, reason: String(cString: strerror(errno))) }
+    defer { close(input) }
+    let output = Foundation.open(path, O_WRONLY | O_CLOEXEC)
+    guard output >= 0 else { throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno))) }
+    defer { close(output) }
+    guard lseek(output, off_t(offset), SEEK_SET) == off_t(offset) else {
+      throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno)))
+    }
+    for range in ranges {
+      var position = off_t(range.lowerBound)
+      var left = range.count
+      while left > 0 {
+        let n = sendfile(output, input, &position, min(left, 1 << 30))
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else {
+          throw StoreError.segmentIO(path: path, reason: n == 0 ? "\(source) ended early" : String(cString: strerror(errno)))
+        }
+        left -= n
+      }
+    }
+  }
+
   /// Forces written payloads to disk (`fdatasync`).
   func synchronize() throws {
     guard fdatasync(descriptor) == 0 else {

@@ -31,9 +31,16 @@ struct SegmentAppender {
 
   /// Writes `bytes` at the end and returns their offset.
   mutating func append(_ bytes: UnsafeRawBufferPointer) throws -> Int64 {
-    let offset = end
+    let offset = reserve(bytes.count)
     try segment.write(bytes, at: offset)
-    end += Int64(bytes.count)
+    return offset
+  }
+
+  /// Reserves `count` bytes at the end for a payload written separately (see
+  /// ``SampleSegment/copy(from:ranges:to:)``) and returns their offset.
+  mutating func reserve(_ count: Int) -> Int64 {
+    let offset = end
+    end += Int64(count)
     return offset
   }
 
