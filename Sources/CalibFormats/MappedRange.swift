@@ -8,8 +8,10 @@
 /// tensors. `nil` when the range cannot be mapped (the caller then reads it instead) or
 /// when the file is shorter than the range, so a truncated file never faults.
 struct MappedRange {
-  /// Ranges below this size are read with one `read` call instead.
-  static let minimumLength = 64 << 10
+  /// Ranges below this size are read with one `read` call instead: a copy of a few MiB
+  /// costs less than faulting the pages in and unmapping them, which in a process with
+  /// several threads also interrupts the other cores to flush their TLBs.
+  static let minimumLength = 4 << 20
 
   private let base: UnsafeMutableRawPointer
   private let mappedLength: Int

@@ -24,14 +24,12 @@ public struct SampleInfo: Sendable, Equatable {
 }
 
 extension CalibrationStore {
-  /// Inserts the row of a sample whose payload `bytes` is (or is being) written to the
-  /// segment at `offset`. Returns the checksum.
-  @discardableResult
+  /// Inserts the row of a sample whose `byteCount`-byte payload is (or is being) written to
+  /// the segment at `offset`.
   func insertSample(
     _ db: Database, at offset: Int64, recordingID: Int64, moduleID: Int64, baseName: BaseName, step: Int,
-    dtype: ElementType, shape: [Int], bytes: UnsafeRawBufferPointer, nanCount: Int, infCount: Int
-  ) throws -> String {
-    let checksum = XXHash64.hex(bytes)
+    dtype: ElementType, shape: [Int], byteCount: Int, checksum: String, nanCount: Int, infCount: Int
+  ) throws {
     let statement = try db.cachedStatement(
       sql: """
         INSERT OR REPLACE INTO sample
@@ -41,9 +39,8 @@ extension CalibrationStore {
     try statement.execute(
       arguments: [
         recordingID, moduleID, baseName.rawValue, step, dtype.rawValue, TensorBlob.shapeText(shape),
-        bytes.count, checksum, nanCount, infCount, offset,
+        byteCount, checksum, nanCount, infCount, offset,
       ])
-    return checksum
   }
 
   /// The samples of a recording, in (step, module, base name) order.

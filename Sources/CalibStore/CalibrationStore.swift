@@ -53,6 +53,9 @@ public final class CalibrationStore: Sendable {
     config.busyMode = .timeout(30)
     config.prepareDatabase { db in
       try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      // Checkpoint (and fsync) every 64 MiB of WAL rather than SQLite's 1000 pages, which
+      // with 4 KiB pages would mean every couple of recorded steps.
+      try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
     }
     pool = try DatabasePool(path: path, configuration: config)
     let migrator = Self.migrator

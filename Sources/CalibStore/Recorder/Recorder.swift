@@ -145,6 +145,7 @@ public struct Recorder: Sendable {
       }
       for stepIndex in run.completedSteps..<inputs.steps.count {
         let step = inputs.steps[stepIndex]
+        let observed = step.samples.map { plan.observes($0.module, $0.baseName) }
         try store.pool.write { db in
           try store.appendingSamples(db) { appender in
             // The payloads are copied file to file in the background, back to back in
@@ -154,27 +155,25 @@ public struct Recorder: Sendable {
               segment: appender.segment, source: step.file.path,
               ranges: step.samples.map { (step.file.dataStart + $0.entry.byteRange.lowerBound)..<(step.file.dataStart + $0.entry.byteRange.upperBound) },
               offset: offsets.first ?? appender.end)
-            for (index, sample) in step.samples.enumerated() {
-              let module = sample.module
-              let base = sample.baseName
-              try step.file.withRawBytes(of: sample.entry.name) { raw in
-                let (nan, inf) = NonFiniteCount.count(raw, dtype: sample.entry.dtype)
-                if nan + inf > 0 && !request.allowNonFinite {
-                  throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
-                }
-                try store.insertSample(
-                  db, at: offsets[index], recordingID: runID, moduleID: moduleIDs[module] ?? -1, baseName: base, step: stepIndex,
-                  dtype: sample.entry.dtype, shape: sample.entry.shape, bytes: raw, nanCount: nan, infCount: inf)
-                if nan + inf == 0, plan.observes(module, base) {
-                  let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
-                  if let snapshot = try plan.calibrate(module, base, value) {
-                    try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleIDs[module] ?? -1, step: stepIndex)
-                      .insert(db, onConflict: .replace)
-                  }
-                }
-                tensors += 1
-                bytes += Int64(raw.count)
+            try step.file.forEachRawBytes(of: step.samples.map(\.entry)) { index, raw in
+              let sample = step.samples[index]
+              let (nan, inf) = NonFiniteCount.count(raw, dtype: sample.entry.dtype)
+              if nan + inf > 0 && !request.allowNonFinite {
+                throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
               }
+              let moduleID = moduleIDs[sample.module] ?? -1
+              try store.insertSample(
+                db, at: offsets[index], recordingID: runID, moduleID: moduleID, baseName: sample.baseName, step: stepIndex,
+                dtype: sample.entry.dtype, shape: sample.entry.shape, byteCount: raw.count, checksum: XXHash64.hex(raw),
+                nanCount: nan, infCount: inf)
+              if nan + inf == 0, observed[index] {
+                let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
+                if let snapshot = try plan.calibrate(sample.module, sample.baseName, value) {
+                  try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleID, step: stepIndex).insertOrReplace(db)
+                }
+              }
+              tensors += 1
+              bytes += Int64(sample.entry.byteCount)
               progress?(
                 RecordProgress(
                   step: stepIndex + 1, steps: inputs.steps.count, tensors: tensors, bytes: bytes, seconds: Date().timeIntervalSince(start)))
@@ -228,7 +227,7 @@ public struct Recorder: Sendable {
             let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
             try store.insertSample(
               db, at: try appender.append(raw), recordingID: runID, moduleID: moduleID, baseName: .weight, step: 0, dtype: entry.dtype,
-              shape: entry.shape, bytes: raw, nanCount: nan, infCount: inf)
+              shape: entry.shape, byteCount: raw.count, checksum: XXHash64.hex(raw), nanCount: nan, infCount: inf)
             count += 1
             bytes += Int64(raw.count)
             guard plan.observes(name, .weight) else { return }
@@ -240,7 +239,7 @@ public struct Recorder: Sendable {
             if let warning { warnings.append(warning) }
             if let snapshot {
               try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleID, step: 0)
-                .insert(db, onConflict: .replace)
+                .insertOrReplace(db)
             }
           }
         }

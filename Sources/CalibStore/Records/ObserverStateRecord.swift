@@ -24,6 +24,26 @@ struct ObserverStateRecord: Codable, FetchableRecord, PersistableRecord {
   var globalScale: Data?
 }
 
+extension ObserverStateRecord {
+  /// Inserts the row, replacing one with the same (run, module, base name, step), through
+  /// a cached statement: the recorder and replays write one row per observed tensor, and
+  /// `Codable` encoding of each row showed up in recording profiles.
+  func insertOrReplace(_ db: Database) throws {
+    let statement = try db.cachedStatement(
+      sql: """
+        INSERT OR REPLACE INTO observerState
+          (runID, moduleID, baseName, step, observer, kwargs, minShape, minValues, maxValues, globalRange,
+           scaleShape, scale, zeroPointDType, zeroPoint, globalScale)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """)
+    try statement.execute(
+      arguments: [
+        runID, moduleID, baseName, step, observer, kwargs, minShape, minValues, maxValues, globalRange,
+        scaleShape, scale, zeroPointDType, zeroPoint, globalScale,
+      ])
+  }
+}
+
 /// A row of table `qparams`: the final parameters of a (run, module, base name).
 struct QParamsRecord: Codable, FetchableRecord, PersistableRecord {
   static let databaseTableName = "qparams"

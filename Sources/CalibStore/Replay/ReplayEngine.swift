@@ -155,7 +155,7 @@ public struct ReplayEngine: Sendable {
           module?.weight = nil
           weightResults.withLock { $0[v][name] = module }
         }
-        try store.pool.write { db in for r in records { try r.insert(db, onConflict: .replace) } }
+        try store.pool.write { db in for r in records { try r.insertOrReplace(db) } }
       }
       for (v, modulesByName) in weightResults.withLock({ $0 }).enumerated() {
         for (name, module) in modulesByName { plans[v].modules[name] = module }
@@ -185,7 +185,7 @@ public struct ReplayEngine: Sendable {
             modules[v] = module
           }
         }
-        try store.pool.write { db in for r in records { try r.insert(db, onConflict: .replace) } }
+        try store.pool.write { db in for r in records { try r.insertOrReplace(db) } }
         results.withLock { r in for v in modules.indices { if let m = modules[v] { r[v][pair] = m } } }
         let n = done.withLock { $0 += 1; return $0 }
         progress?(ReplayProgress(pairsDone: n, pairs: pairs.count, bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start)))
