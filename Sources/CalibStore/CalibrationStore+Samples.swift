@@ -87,21 +87,31 @@ extension CalibrationStore {
   ///
   /// - Throws: ``StoreError/corruptSample(module:baseName:step:reason:)``.
   public func sampleTensor(_ sample: SampleInfo) throws -> Tensor {
+    var values: [Float] = []
+    try readSample(sample, into: &values)
+    return Tensor(shape: sample.shape, values: values)
+  }
+
+  /// Reads a sample decoded to float32 into `values`, resized to the sample's element
+  /// count. When `values` already has that size and is not shared, its storage is reused:
+  /// a replay worker decodes every step of a (module, base name) into one buffer.
+  ///
+  /// - Throws: ``StoreError/corruptSample(module:baseName:step:reason:)``.
+  func readSample(_ sample: SampleInfo, into values: inout [Float]) throws {
     let count = sample.shape.reduce(1, *)
-    let values: [Float]?
-    if let offset = sample.payloadOffset {
-      guard count * sample.dtype.byteWidth == sample.byteCount else { throw sizeMismatch(sample) }
-      guard let decoded = try requireSegment().readDecoded(at: offset, dtype: sample.dtype, count: count) else {
-        throw truncated(sample)
-      }
-      values = decoded
-    } else {
-      values = try pool.read { db in
+    guard let offset = sample.payloadOffset else {
+      let inline = try pool.read { db in
         try BlobIO.readDecoded(db, table: "sample", column: "data", rowID: sample.id, dtype: sample.dtype, count: count)
       }
+      guard let inline else { throw sizeMismatch(sample) }
+      values = inline
+      return
     }
-    guard let values else { throw sizeMismatch(sample) }
-    return Tensor(shape: sample.shape, values: values)
+    guard count * sample.dtype.byteWidth == sample.byteCount else { throw sizeMismatch(sample) }
+    if values.count != count { values = [Float](repeating: 0, count: count) }
+    let segment = try requireSegment()
+    let complete = try values.withUnsafeMutableBufferPointer { try segment.readDecoded(at: offset, dtype: sample.dtype, into: $0) }
+    guard complete else { throw truncated(sample) }
   }
 
   private func sizeMismatch(_ sample: SampleInfo) -> StoreError {

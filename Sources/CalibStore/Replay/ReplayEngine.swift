@@ -172,8 +172,10 @@ public struct ReplayEngine: Sendable {
         var modules = planSnapshot.map { $0.observes(pair.module, pair.base) ? $0.modules[pair.module] : nil }
         var records: [ObserverStateRecord] = []
         let moduleID = moduleIDs[pair.module] ?? -1
+        var buffer: [Float] = []  // every step of the pair decodes into the same storage
         for sample in (samplesByPair[pair] ?? []).sorted(by: { $0.step < $1.step }) where !sample.isNonFinite {
-          let value = try store.sampleTensor(sample)
+          try store.readSample(sample, into: &buffer)
+          let value = Tensor(shape: sample.shape, values: buffer)
           bytesRead.withLock { $0 += Int64(sample.byteCount) }
           for v in modules.indices {
             guard var module = modules[v] else { continue }

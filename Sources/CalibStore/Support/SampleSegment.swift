@@ -120,38 +120,28 @@ final class SampleSegment: Sendable {
     return complete ? bytes : nil
   }
 
-  /// Reads `count` elements of `dtype` at `offset`, decoding to float32 a chunk at a time so
-  /// the raw bytes are never held whole.
+  /// Bytes per `pread` when decoding: small enough that the chunk is still in the core's
+  /// cache when it is decoded.
+  static let decodeChunk = 256 << 10
+
+  /// Reads `out.count` elements of `dtype` at `offset` and decodes them to float32 into
+  /// `out`, a cache-sized chunk at a time, so the raw bytes are never held whole.
   ///
-  /// - Returns: `nil` when the file ends first.
-  func readDecoded(at offset: Int64, dtype: ElementType, count: Int) throws -> [Float]? {
+  /// - Returns: `false` when the file ends first (`out` is then partly filled).
+  func readDecoded(at offset: Int64, dtype: ElementType, into out: UnsafeMutableBufferPointer<Float>) throws -> Bool {
     let width = dtype.byteWidth
-    let chunkElements = max(1, Self.chunkSize / width)
-    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: min(count, chunkElements) * width, alignment: 16)
+    let chunkElements = max(1, Self.decodeChunk / width)
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: min(out.count, chunkElements) * width, alignment: 64)
     defer { scratch.deallocate() }
-    var complete = true
-    var failure: Error?
-    let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
-      var done = 0
-      while done < count && complete {
-        let n = min(chunkElements, count - done)
-        let chunk = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(n * width)])
-        do {
-          complete = try read(into: chunk, at: offset + Int64(done * width))
-        } catch {
-          failure = error
-          break
-        }
-        if complete {
-          dtype.decode(UnsafeRawBufferPointer(chunk), into: UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)]))
-          done += n
-        }
-      }
-      if done < count { UnsafeMutableBufferPointer(rebasing: out[done...]).initialize(repeating: 0) }
-      initialized = count
+    var done = 0
+    while done < out.count {
+      let n = min(chunkElements, out.count - done)
+      let chunk = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(n * width)])
+      guard try read(into: chunk, at: offset + Int64(done * width)) else { return false }
+      dtype.decode(UnsafeRawBufferPointer(chunk), into: UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)]))
+      done += n
     }
-    if let failure { throw failure }
-    return complete ? values : nil
+    return true
   }
 
   /// Copies byte ranges of the file at `source`, back to back, to `offset` onward. The
