@@ -13,7 +13,7 @@ extension CalibCommand {
           % calib check calib.sqlite
         """)
 
-    @Argument(help: "The calibration store (SQLite file).")
+    @Argument(help: .store)
     var store: String
 
     @OptionGroup var output: OutputOptions

@@ -26,7 +26,7 @@ extension CalibCommand {
       case module, status, maxAbs = "max_abs", maxRel = "max_rel", ratio, sqnrA = "sqnr_a", sqnrB = "sqnr_b", gain
     }
 
-    @Argument(help: "The calibration store (SQLite file).")
+    @Argument(help: .store)
     var store: String
 
     @Argument(help: "Run A.")

@@ -21,7 +21,7 @@ extension CalibCommand {
           % calib export calib.sqlite nvfp4 nvfp4-qparams.safetensors
         """)
 
-    @Argument(help: "The calibration store (SQLite file).")
+    @Argument(help: .store)
     var store: String
 
     @Argument(help: "The run to export.")
@@ -77,7 +77,7 @@ extension CalibCommand {
           % calib import-qparams calib.sqlite --run published ckpt/model.safetensors.index.json
         """)
 
-    @Argument(help: "The calibration store (SQLite file).")
+    @Argument(help: .store)
     var store: String
 
     @Option(help: "Name of the new run.")

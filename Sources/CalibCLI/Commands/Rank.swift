@@ -17,7 +17,7 @@ extension CalibCommand {
           % calib rank calib.sqlite w8a8 w8a8-mse --base-name input
         """)
 
-    @Argument(help: "The calibration store (SQLite file).")
+    @Argument(help: .store)
     var store: String
 
     @Argument(help: "The runs to rank (at least two).")

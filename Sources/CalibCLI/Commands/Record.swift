@@ -20,7 +20,7 @@ extension CalibCommand {
               --weights Samples/minilm/weights.safetensors Samples/minilm/step-*.safetensors
         """)
 
-    @Argument(help: "The calibration store (SQLite file; created if missing).")
+    @Argument(help: .newOrExistingStore)
     var store: String
 
     @Option(help: "Name of the new run.")

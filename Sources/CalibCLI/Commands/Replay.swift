@@ -27,7 +27,7 @@ extension CalibCommand {
               --sweep weights.num_bits=4,8 --name-prefix sweep-
         """)
 
-    @Argument(help: "The calibration store (SQLite file).")
+    @Argument(help: .store)
     var store: String
 
     @Option(help: "The run whose samples (and recipe) to start from.")

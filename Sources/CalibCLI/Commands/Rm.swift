@@ -14,7 +14,7 @@ extension CalibCommand {
           % calib rm calib.sqlite minilm-w8a8-mse
         """)
 
-    @Argument(help: "The calibration store (SQLite file).")
+    @Argument(help: .store)
     var store: String
 
     @Argument(help: "The runs to delete.")

@@ -14,7 +14,7 @@ extension CalibCommand {
           % calib runs calib.sqlite
         """)
 
-    @Argument(help: "The calibration store (SQLite file).")
+    @Argument(help: .store)
     var store: String
 
     @OptionGroup var output: OutputOptions

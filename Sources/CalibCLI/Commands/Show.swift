@@ -19,7 +19,7 @@ extension CalibCommand {
           % calib show calib.sqlite w8a8 --module 'encoder.layer.0.*' --format json
         """)
 
-    @Argument(help: "The calibration store (SQLite file).")
+    @Argument(help: .store)
     var store: String
 
     @Argument(help: "The run to show.")
