@@ -88,3 +88,17 @@ struct ElementTypeTests {
     #expect(ElementType.f32.decode(ElementType.f32.encode([.nan]))[0].isNaN)
   }
 }
+
+@Suite("bf16 decode")
+struct BFloat16DecodeTests {
+  /// Lengths around the 16-element vector step, every bit pattern class included.
+  @Test func vectorAndTailAgreeWithTheDefinition() {
+    var rng = SystemRandomNumberGenerator()
+    for count in [0, 1, 15, 16, 17, 31, 32, 33, 100] {
+      let bits = (0..<count).map { _ in UInt16.random(in: 0...UInt16.max, using: &rng) }
+      let bytes = bits.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+      let decoded = bytes.withUnsafeBytes { ElementType.bf16.decode($0) }
+      #expect(decoded.map(\.bitPattern) == bits.map { UInt32($0) << 16 })
+    }
+  }
+}
