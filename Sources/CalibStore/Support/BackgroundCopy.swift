@@ -9,8 +9,13 @@ final class BackgroundCopy: Sendable {
   private let failure = Mutex<(any Error)?>(nil)
   private let waited = Atomic<Bool>(false)
 
+  /// A serial queue of its own: such queues get a thread even when every thread of the
+  /// global pool is busy (or blocked waiting for this very copy, as a recorder running
+  /// inside a Swift concurrency task would be).
+  private static let queue = DispatchQueue(label: "CalibStore.BackgroundCopy", qos: .userInitiated)
+
   init(segment: SampleSegment, source: String, ranges: [Range<Int>], offset: Int64) {
-    DispatchQueue.global(qos: .userInitiated).async { [self] in
+    Self.queue.async { [self] in
       do {
         try segment.copy(from: source, ranges: ranges, to: offset)
       } catch {
