@@ -182,6 +182,31 @@ private let inf = Float.infinity
     #expect(Float8E4M3.rounded(.nan).isNaN)
   }
 
+  /// The bit-level rounding against its definition, `rint(|x| / q) · q` with the binade's
+  /// quantum `q`, at every midpoint between codes, one float32 ulp either side, and on
+  /// random magnitudes from float32 subnormals to 464.
+  @Test func e4m3RoundingMatchesItsDefinition() {
+    func definition(_ x: Float) -> Float {
+      let m = x.magnitude
+      let q = Float(sign: .plus, exponent: Swift.max(m.exponent, -6) - 3, significand: 1)
+      let r = (m / q).rounded(.toNearestOrEven) * q
+      return x.sign == .minus ? -r : r
+    }
+    var inputs: [Float] = [0, -0.0, .leastNonzeroMagnitude, .leastNormalMagnitude, 0x1p-6, 0x1p-7, 0x1p-9, 0x1p-10, 464, 448, 0x1.Fp-7]
+    let codes = (0...0x7E).map { Float8E4M3.decode(UInt8($0)) }
+    for (a, b) in zip(codes, codes.dropFirst()) {
+      let mid = (a + b) / 2
+      inputs += [mid, mid.nextUp, mid.nextDown]
+    }
+    var rng = SystemRandomNumberGenerator()
+    for _ in 0..<200_000 {
+      inputs.append(Float(bitPattern: UInt32.random(in: 0...Float(464).bitPattern, using: &rng)))
+    }
+    for x in inputs + inputs.map({ -$0 }) {
+      #expect(Float8E4M3.rounded(x).bitPattern == definition(x).bitPattern, "\(x)")
+    }
+  }
+
   @Test func e4m3MidpointsRoundToEven() {
     // pos = codes[:127]; mids = (pos[:-1] + pos[1:]) / 2
     // r = mids.to(torch.float8_e4m3fn).view(torch.uint8): r[i] in (i, i+1) and r[i] even for

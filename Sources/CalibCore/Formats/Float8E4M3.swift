@@ -19,15 +19,27 @@ public enum Float8E4M3 {
   public static let epsilon: Float = 0.125
 
   /// Rounds a float32 to the nearest E4M3FN value and returns it as a float32.
+  ///
+  /// The result is `rint(|x| / q) · q` with the sign of `x`, where the quantum `q` is
+  /// `2^(e - 3)` for `|x|` in binade `e ≥ -6` and `2^-9` below. Both cases are computed
+  /// without a division or a libm call:
+  /// - normals: round the float32 bits to nearest even at mantissa bit 20 (keeping three
+  ///   mantissa bits); a carry out of the mantissa moves to the next binade, as it should;
+  /// - below `2^-6`: `(|x| + 2^14) - 2^14`, since float32 values near `2^14` are exactly
+  ///   `2^-9` apart, so the addition itself rounds to nearest even.
   @inlinable
   public static func rounded(_ x: Float) -> Float {
     if x.isNaN { return x }
     let magnitude = x.magnitude
     if magnitude > 464 { return .nan }  // 464 ties to even (448); beyond rounds to NaN
-    // Quantum of the binade: normals have 3 mantissa bits; below 2^-6 the spacing is 2^-9.
-    let exponent = max(magnitude.exponent, -6)
-    let quantum = Float(sign: .plus, exponent: exponent - 3, significand: 1)
-    let snapped = (magnitude / quantum).rounded(.toNearestOrEven) * quantum
+    let snapped: Float
+    if magnitude >= 0x1p-6 {
+      let bits = magnitude.bitPattern
+      let rounded = (bits &+ 0x7FFFF &+ ((bits >> 20) & 1)) & ~UInt32(0xFFFFF)
+      snapped = Float(bitPattern: rounded)
+    } else {
+      snapped = (magnitude + 0x1p14) - 0x1p14
+    }
     return x.sign == .minus ? -snapped : snapped
   }
 

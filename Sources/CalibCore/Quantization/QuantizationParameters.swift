@@ -113,6 +113,7 @@ struct QParamKernel: Sendable {
     if let d = scaleDType { s = d.rounded(s) }
     if usesMX { s = MXScale.decode(exponent: s) }
     if s == 0 { s = epsilon }
-    return (s, zpDType.rounded(zp))
+    // A symmetric zero point is +0, which every zero-point dtype keeps as it is.
+    return (s, symmetric ? 0 : zpDType.rounded(zp))
   }
 }
