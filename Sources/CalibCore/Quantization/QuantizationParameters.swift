@@ -39,26 +39,44 @@ extension QuantizationArgs {
     if !symmetric && isFP4 { throw QuantizationArgsError.asymmetricFP4 }
     let kernel = QParamKernel(self, globalScale: globalScale)
     let n = min.elementCount
-    var scales = [Float](repeating: 0, count: n)
-    var zeros = [Float](repeating: 0, count: n)
-    // Element-wise, so chunks can run in parallel with identical results.
-    let chunk = 1 << 16
-    if n > 0 {
-      min.values.withUnsafeBufferPointer { mins in
-        max.values.withUnsafeBufferPointer { maxs in
-          scales.withUnsafeMutableBufferPointer { s in
-            zeros.withUnsafeMutableBufferPointer { z in
+    // Every slot is written by exactly one chunk; no zero fill first (it would be a serial
+    // pass over both outputs).
+    var zeros: [Float] = []
+    let scales = [Float](unsafeUninitializedCapacity: n) { s, scaleCount in
+      zeros = [Float](unsafeUninitializedCapacity: n) { z, zeroCount in
+        // Element-wise, so chunks can run in parallel with identical results.
+        let chunk = 1 << 16
+        if n > 0 {
+          min.values.withUnsafeBufferPointer { mins in
+            max.values.withUnsafeBufferPointer { maxs in
               let (lo, hi) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
               let (sp, zp) = (SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
               ParallelWork.forEach((n + chunk - 1) / chunk) { c in
-                for i in (c * chunk)..<Swift.min(n, (c + 1) * chunk) {
+                var i = c * chunk
+                let end = Swift.min(n, (c + 1) * chunk)
+                if kernel.hasVectorPath {
+                  let (mins, maxs) = (UnsafeRawPointer(lo.base), UnsafeRawPointer(hi.base))
+                  let (out, zeroOut) = (UnsafeMutableRawPointer(sp.base), UnsafeMutableRawPointer(zp.base))
+                  while i + 8 <= end {
+                    let scale = kernel.scales(
+                      min: mins.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                      max: maxs.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+                    out.storeBytes(of: scale, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                    zeroOut.storeBytes(of: SIMD8<Float>(), toByteOffset: i * 4, as: SIMD8<Float>.self)
+                    i += 8
+                  }
+                }
+                while i < end {
                   (sp[i], zp[i]) = kernel.scaleAndZeroPoint(min: lo[i], max: hi[i])
+                  i += 1
                 }
               }
             }
           }
         }
+        zeroCount = n
       }
+      scaleCount = n
     }
     let shape = min.shape.isEmpty ? [1] : min.shape
     return QuantizationParameters(
