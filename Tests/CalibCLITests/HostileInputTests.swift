@@ -99,6 +99,19 @@ import Testing
     }
   }
 
+  @Test func aStoreWithoutItsPayloadFileIsOneClearLine() async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    await calibSucceeds(["record", store, "--run", "good", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights] + BundledSample.steps)
+    try FileManager.default.moveItem(atPath: store + "-samples", toPath: dir.path("elsewhere"))
+    for arguments in [["runs", store], ["check", store], ["replay", store, "--from", "good", "--name", "x", "--observer", "mse"]] {
+      let r = await calib(arguments)
+      #expect(r.exitCode != 0)
+      #expect(r.stderr == "Error: \(store)-samples is missing: it holds the sample data of \(store); keep (or copy) the two files together\n")
+    }
+    #expect(!FileManager.default.fileExists(atPath: store + "-samples"), "nothing recreated it")
+  }
+
   @Test func readOnlyStoreIsRefusedForWriting() async throws {
     let dir = try TemporaryDirectory()
     let store = dir.path("s.sqlite")
