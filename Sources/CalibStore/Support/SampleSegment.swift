@@ -40,9 +40,15 @@ final class SampleSegment: Sendable {
     if !fm.fileExists(atPath: path) {
       if endOffset > headerSize { throw StoreError.segmentMissing(path: path, store: storePath) }
       guard writable else { return nil }
-      let segment = try SampleSegment(path: path, flags: O_RDWR | O_CREAT | O_EXCL)
-      try segment.write(header(token: token), at: 0)
-      return segment
+      // Another process opening the same new store may create it first; then it is opened
+      // as an existing file below.
+      do {
+        let segment = try SampleSegment(path: path, flags: O_RDWR | O_CREAT | O_EXCL)
+        try segment.write(header(token: token), at: 0)
+        return segment
+      } catch where fm.fileExists(atPath: path) {
+        // fall through
+      }
     }
     if writable {
       let mode = (try? fm.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0o644
