@@ -64,10 +64,12 @@ public struct Recipe: Sendable {
   private static func findModifier(_ node: Any?) -> [String: Any]? {
     if let dict = node as? [String: Any] {
       if let m = dict["QuantizationModifier"] as? [String: Any] { return m }
+      // A modifier's own mapping before its children: its config_groups would otherwise
+      // be found as a bare object, without the modifier's ignore list.
+      if dict["config_groups"] != nil || dict["scheme"] != nil { return dict }
       for key in dict.keys.sorted() {
         if let found = findModifier(dict[key]) { return found }
       }
-      if dict["config_groups"] != nil || dict["scheme"] != nil { return dict }
       if !dict.isEmpty, dict.values.allSatisfy({ ($0 as? [String: Any])?["targets"] != nil }) {
         return ["config_groups": dict]
       }
@@ -142,10 +144,12 @@ public struct Recipe: Sendable {
   ///   ``RecipeError/moduleInTwoGroups(source:module:groups:)``.
   public func schemes(for modules: [(name: String, type: String?)]) throws -> [String: QuantizationScheme] {
     var assigned: [String: (group: String, scheme: QuantizationScheme)] = [:]
-    let candidates = try modules.filter { m in try !ignore.contains { try Self.matches($0, m, source) } }
+    let ignored = try ignore.map { try RecipeTarget($0, source: source) }
+    let candidates = modules.filter { m in !ignored.contains { $0.matches(m) } }
     for group in groups {
       for target in group.scheme.targets {
-        let matched = try candidates.filter { try Self.matches(target, $0, source) }
+        let pattern = try RecipeTarget(target, source: source)
+        let matched = candidates.filter { pattern.matches($0) }
         if matched.isEmpty {
           throw RecipeError.targetMatchesNothing(source: source, group: group.name, target: target)
         }
@@ -158,20 +162,5 @@ public struct Recipe: Sendable {
       }
     }
     return assigned.mapValues(\.scheme)
-  }
-
-  static func matches(_ target: String, _ module: (name: String, type: String?), _ source: String) throws
-    -> Bool
-  {
-    if target.hasPrefix("re:") {
-      let regex: Regex<AnyRegexOutput>
-      do {
-        regex = try Regex(String(target.dropFirst(3)))
-      } catch {
-        throw RecipeError.invalidRegex(source: source, target: target)
-      }
-      return module.name.prefixMatch(of: regex) != nil
-    }
-    return target == module.name || target == module.type
   }
 }
