@@ -1,7 +1,7 @@
 import CalibCore
 import CalibFormats
 import CalibMigrations
-import CalibStore
+@testable import CalibStore
 import CalibTestSupport
 import Foundation
 import GRDB
@@ -57,6 +57,25 @@ import Testing
     let inline = try DatabaseQueue(path: r.path).read { db in try Int.fetchOne(db, sql: "SELECT sum(length(data)) FROM sample") }
     #expect(inline == 0)
     #expect(try store.check().isEmpty)
+  }
+
+  /// The kernel copy and its buffered fallback (for file systems without `sendfile`
+  /// between files) place the same ranges at the same offsets.
+  @Test(arguments: [true, false])
+  func copiesRangesBackToBack(kernelCopy: Bool) throws {
+    let r = try Recorded()
+    let source = r.dir.path("source.bin")
+    let bytes = (0..<1_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7919) }
+    FileManager.default.createFile(atPath: source, contents: Data(bytes))
+    let segment = try CalibrationStore(path: r.path).requireSegment()
+    let at = Int64(r.segmentSize) + 10
+    let ranges = [5..<300_005, 0..<0, 700_000..<1_000_000, 17..<18]
+    try segment.copy(from: source, ranges: ranges, to: at, kernelCopy: kernelCopy)
+    let expected = ranges.flatMap { bytes[$0] }
+    #expect(try segment.bytes(at: at, count: expected.count) == expected)
+    #expect(throws: StoreError.self) {
+      try segment.copy(from: source, ranges: [999_990..<1_000_010], to: at, kernelCopy: kernelCopy)
+    }
   }
 
   @Test func aMissingSegmentIsAClearErrorAndNothingIsWritten() throws {

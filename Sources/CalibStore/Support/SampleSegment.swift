@@ -151,30 +151,54 @@ final class SampleSegment: Sendable {
   }
 
   /// Copies byte ranges of the file at `source`, back to back, to `offset` onward. The
-  /// kernel moves the bytes (`sendfile`), so they never pass through user space; the copy
-  /// uses its own descriptor (its own file position) and may run beside reads and writes.
-  func copy(from source: String, ranges: [Range<Int>], to offset: Int64) throws {
+  /// kernel moves the bytes (`sendfile`), so they never pass through user space; where a
+  /// file system refuses that, or when `kernelCopy` is false, they go through a small
+  /// buffer instead. The copy uses its own descriptors and may run beside reads and writes.
+  func copy(from source: String, ranges: [Range<Int>], to offset: Int64, kernelCopy: Bool = true) throws {
     let input = Foundation.open(source, O_RDONLY | O_CLOEXEC)
     guard input >= 0 else { throw StoreError.segmentIO(path: source, reason: String(cString: strerror(errno))) }
     defer { close(input) }
     let output = Foundation.open(path, O_WRONLY | O_CLOEXEC)
     guard output >= 0 else { throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno))) }
     defer { close(output) }
-    guard lseek(output, off_t(offset), SEEK_SET) == off_t(offset) else {
-      throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno)))
-    }
+    var useKernel = kernelCopy
+    var target = offset
     for range in ranges {
       var position = off_t(range.lowerBound)
       var left = range.count
       while left > 0 {
-        let n = sendfile(output, input, &position, min(left, 1 << 30))
+        var n: Int
+        if useKernel {
+          guard lseek(output, off_t(target), SEEK_SET) == off_t(target) else {
+            throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno)))
+          }
+          n = sendfile(output, input, &position, min(left, 1 << 30))
+          if n < 0 && [EINVAL, ENOSYS, EOPNOTSUPP, EXDEV].contains(errno) {
+            useKernel = false
+            continue
+          }
+        } else {
+          n = try bufferedCopy(input, at: Int64(position), count: min(left, Self.decodeChunk), to: target)
+          position += off_t(n)
+        }
         if n < 0 && errno == EINTR { continue }
         guard n > 0 else {
           throw StoreError.segmentIO(path: path, reason: n == 0 ? "\(source) ended early" : String(cString: strerror(errno)))
         }
         left -= n
+        target += Int64(n)
       }
     }
+  }
+
+  /// Reads up to `count` bytes of `input` at `position` and writes them at `target`;
+  /// returns how many (0 at the end of `input`, -1 with `errno` on a read error).
+  private func bufferedCopy(_ input: Int32, at position: Int64, count: Int, to target: Int64) throws -> Int {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
+    defer { buffer.deallocate() }
+    let n = pread(input, buffer.baseAddress, count, off_t(position))
+    if n > 0 { try write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), at: target) }
+    return n
   }
 
   /// Forces written payloads to disk (`fdatasync`).
