@@ -186,7 +186,7 @@ public struct Recorder: Sendable {
       }
       try store.pool.write { db in
         // Completion promises durable samples: synchronize the segment before marking it.
-        try store.appendingSamples(db, synchronize: true) { _ in }
+        try store.synchronizeSamples(db)
         for (module, base, observer, args, params) in plan.finalParameters() {
           try store.writeFinal(db, runID: runID, moduleID: moduleIDs[module] ?? -1, base: base, observer: observer, args: args, parameters: params)
         }

@@ -3,8 +3,9 @@ import Foundation
 internal import GRDB
 internal import GRDBSQLite
 
-/// Incremental BLOB I/O (`sqlite3_blob_open`/`read`/`write`) so sample payloads stream in
-/// and out in chunks instead of being bound or fetched as one value.
+/// Incremental BLOB reads (`sqlite3_blob_open`/`read`), so the inline payloads of schema
+/// v001 samples stream out in chunks instead of being fetched as one value. (Since v002,
+/// payloads are written to the payload file, ``SampleSegment``.)
 enum BlobIO {
   /// Bytes moved per `sqlite3_blob_*` call.
   static let chunkSize = 4 << 20
@@ -14,39 +15,21 @@ enum BlobIO {
   }
 
   /// Opens a BLOB handle; the caller closes it.
-  private static func open(_ db: Database, _ table: String, _ column: String, _ rowID: Int64, writable: Bool) throws
+  private static func open(_ db: Database, _ table: String, _ column: String, _ rowID: Int64) throws
     -> (OpaquePointer, OpaquePointer)
   {
     guard let connection = db.sqliteConnection else { throw Failure(description: "database is closed") }
     var blob: OpaquePointer?
-    let rc = sqlite3_blob_open(connection, "main", table, column, rowID, writable ? 1 : 0, &blob)
+    let rc = sqlite3_blob_open(connection, "main", table, column, rowID, 0, &blob)
     guard rc == SQLITE_OK, let blob else {
       throw Failure(description: "cannot open blob: \(String(cString: sqlite3_errmsg(connection)))")
     }
     return (connection, blob)
   }
 
-  /// Writes `bytes` into the BLOB column of a row whose value was created as
-  /// `zeroblob(bytes.count)`.
-  static func write(
-    _ db: Database, table: String, column: String, rowID: Int64, bytes: UnsafeRawBufferPointer
-  ) throws {
-    let (connection, blob) = try open(db, table, column, rowID, writable: true)
-    defer { sqlite3_blob_close(blob) }
-    var offset = 0
-    while offset < bytes.count {
-      let n = min(chunkSize, bytes.count - offset)
-      let wrc = sqlite3_blob_write(blob, bytes.baseAddress! + offset, Int32(n), Int32(offset))
-      guard wrc == SQLITE_OK else {
-        throw Failure(description: "blob write failed: \(String(cString: sqlite3_errmsg(connection)))")
-      }
-      offset += n
-    }
-  }
-
   /// Reads a whole BLOB into a new buffer, chunk by chunk.
   static func read(_ db: Database, table: String, column: String, rowID: Int64) throws -> [UInt8] {
-    let (connection, blob) = try open(db, table, column, rowID, writable: false)
+    let (connection, blob) = try open(db, table, column, rowID)
     defer { sqlite3_blob_close(blob) }
     let count = Int(sqlite3_blob_bytes(blob))
     var out = [UInt8](repeating: 0, count: count)
@@ -71,7 +54,7 @@ enum BlobIO {
   static func readDecoded(_ db: Database, table: String, column: String, rowID: Int64, dtype: ElementType, count: Int) throws
     -> [Float]?
   {
-    let (connection, blob) = try open(db, table, column, rowID, writable: false)
+    let (connection, blob) = try open(db, table, column, rowID)
     defer { sqlite3_blob_close(blob) }
     let width = dtype.byteWidth
     guard Int(sqlite3_blob_bytes(blob)) == count * width else { return nil }

@@ -64,4 +64,10 @@ extension CalibrationStore {
     try appender.finish(db, synchronize: synchronize)
     return result
   }
+
+  /// Makes every payload written so far durable (`fdatasync`) and records that in
+  /// `syncedOffset`. Call inside a write transaction.
+  func synchronizeSamples(_ db: Database) throws {
+    try appendingSamples(db, synchronize: true) { _ in }
+  }
 }
