@@ -58,8 +58,9 @@ final class SampleSegment: Sendable {
     var found = [UInt8](repeating: 0, count: Int(headerSize))
     let n = found.withUnsafeMutableBytes { pread(segment.descriptor, $0.baseAddress, $0.count, 0) }
     if n == headerSize && found == header(token: token) { return segment }
-    if n == 0 && endOffset <= headerSize && writable {
-      try segment.write(header(token: token), at: 0)  // created, then interrupted before its header
+    if n == 0 && endOffset <= headerSize {
+      // Created, then interrupted before its header; nothing references it yet.
+      if writable { try segment.write(header(token: token), at: 0) }
       return segment
     }
     throw StoreError.segmentMismatch(path: path, store: storePath)
