@@ -16,7 +16,8 @@ extension SafetensorsFile {
   /// one reused buffer; tensors of ``MappedRange/minimumLength`` or more are mapped.
   ///
   /// - Throws: ``FormatError/truncatedData(path:tensor:expected:actual:)`` when the file
-  ///   has shrunk since it was opened, or what `body` throws.
+  ///   has shrunk since it was opened, ``FormatError/unreadable(path:reason:)`` on a read
+  ///   error, or what `body` throws.
   public func forEachRawBytes(of entries: [TensorEntry], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FormatError.unreadable(path: path, reason: String(cString: strerror(errno))) }
@@ -42,7 +43,8 @@ extension SafetensorsFile {
         span += entries[end].byteCount
         end += 1
       }
-      let got = readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<span]), at: dataStart + first.byteRange.lowerBound)
+      guard let got = PositionalRead.fill(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<span]), at: Int64(dataStart + first.byteRange.lowerBound))
+      else { throw FormatError.unreadable(path: path, reason: String(cString: strerror(errno))) }
       for k in i..<end {
         let start = entries[k].byteRange.lowerBound - first.byteRange.lowerBound
         guard got >= start + entries[k].byteCount else {
@@ -52,17 +54,5 @@ extension SafetensorsFile {
       }
       i = end
     }
-  }
-
-  /// `pread`s until `buffer` is full or the file ends; returns the bytes read.
-  private func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
-    var done = 0
-    while done < buffer.count {
-      let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-      if n < 0 && errno == EINTR { continue }
-      if n <= 0 { break }
-      done += n
-    }
-    return done
   }
 }

@@ -104,15 +104,10 @@ final class SampleSegment: Sendable {
   ///
   /// - Returns: `false` when the file ends first (a truncated segment).
   func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Bool {
-    var done = 0
-    while done < buffer.count {
-      let r = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-      if r < 0 && errno == EINTR { continue }
-      guard r >= 0 else { throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno))) }
-      if r == 0 { return false }
-      done += r
+    guard let n = PositionalRead.fill(descriptor, buffer, at: offset) else {
+      throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno)))
     }
-    return true
+    return n == buffer.count
   }
 
   /// Reads `count` bytes at `offset`.
