@@ -6,6 +6,7 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .library(name: "CalibCore", targets: ["CalibCore"]),
+    .library(name: "CalibLifecycle", targets: ["CalibLifecycle"]),
     .library(name: "CalibFormats", targets: ["CalibFormats"]),
     .library(name: "CalibStore", targets: ["CalibStore"]),
     .library(name: "CalibCLI", targets: ["CalibCLI"]),
@@ -20,6 +21,7 @@ let package = Package(
   targets: [
     // MARK: Libraries
     .target(name: "CalibCore"),
+    .target(name: "CalibLifecycle", dependencies: ["CalibCore"]),
     .target(name: "CalibFormats", dependencies: ["CalibCore"]),
     .target(
       name: "CalibMigrations", path: "Migrations",
@@ -27,7 +29,7 @@ let package = Package(
     .target(
       name: "CalibStore",
       dependencies: [
-        "CalibCore", "CalibFormats", "CalibMigrations",
+        "CalibCore", "CalibLifecycle", "CalibFormats", "CalibMigrations",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "Yams", package: "Yams"),

@@ -96,18 +96,33 @@ extension CalibrationStore {
     }.sorted { ($0.module, $0.baseName, $0.step ?? 0) < ($1.module, $1.baseName, $1.step ?? 0) }
   }
 
-  func writeFinal(
-    _ db: Database, runID: Int64, moduleID: Int64, base: BaseName, observer: String?,
-    args: QuantizationArgs, parameters p: ModuleParameters
-  ) throws {
-    let argsJSON = String(decoding: try JSONEncoder.sorted.encode(args), as: UTF8.self)
+  func writeFinal(_ db: Database, runID: Int64, moduleID: Int64, _ final: FinalParameters) throws {
+    let p = final.parameters
+    let argsJSON = String(decoding: try JSONEncoder.sorted.encode(final.args), as: UTF8.self)
     try QParamsRecord(
-      runID: runID, moduleID: moduleID, baseName: base.rawValue, observer: observer, args: argsJSON,
+      runID: runID, moduleID: moduleID, baseName: final.baseName.rawValue, observer: final.observer.rawValue, args: argsJSON,
       scaleShape: p.scale.map { TensorBlob.shapeText($0.shape) },
       scale: p.scale.map { TensorBlob.data($0.values) }, zeroPointDType: p.zeroPointDType?.rawValue,
       zeroPoint: p.zeroPoint.map { TensorBlob.data($0.values) },
       globalScale: p.globalScale.map { TensorBlob.data([$0]) }
     ).insert(db, onConflict: .replace)
+  }
+
+  /// The latest recorded state of each (module, base name) of a run before `beforeStep`
+  /// (weights: their step-0 state), to resume a recording from there.
+  func latestStates(_ db: Database, runID: Int64, beforeStep: Int) throws -> [(PairKey, ObserverState, ModuleParameters)] {
+    let rows = try Row.fetchAll(
+      db,
+      sql: """
+        SELECT o.*, m.name AS module FROM observerState o JOIN module m ON m.id = o.moduleID
+        WHERE o.runID = ? AND (o.baseName = 'weight' OR o.step < ?)
+        ORDER BY o.step
+        """, arguments: [runID, beforeStep])
+    return rows.compactMap { row in
+      guard let base = BaseName(rawValue: row["baseName"]) else { return nil }
+      let (state, params) = Self.decodeState(row)
+      return (PairKey(module: row["module"], base: base), state, params)
+    }
   }
 }
 

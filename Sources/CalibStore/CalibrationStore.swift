@@ -1,3 +1,4 @@
+@_exported import CalibLifecycle
 import CalibMigrations
 import Foundation
 internal import GRDB

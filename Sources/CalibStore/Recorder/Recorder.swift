@@ -1,5 +1,6 @@
 import CalibCore
 import CalibFormats
+import CalibLifecycle
 import Foundation
 internal import GRDB
 
@@ -107,7 +108,7 @@ public struct Recorder: Sendable {
     guard let recipeInput = request.recipe ?? existing.flatMap({ r in r.recipe.map { ($0, "recipe of \(r.name)") } })
     else { throw InputError.recipeChanged(run: request.runName) }
     let recipe = try Recipe(text: recipeInput.text, source: recipeInput.source)
-    var plan = try CalibrationPlan(recipe: recipe, inputs: inputs)
+    var lifecycle = CalibrationLifecycle(variants: [try CalibrationPlan(recipe: recipe, inputs: inputs)])
 
     // Create (or reopen) the run and its modules.
     var run = try store.pool.write { db -> RunRecord in
@@ -126,126 +127,142 @@ public struct Recorder: Sendable {
       return run
     }
     let runID = run.id ?? -1
+    var counts = RecordCounts(start: start, steps: inputs.steps.count, progress: progress)
     var warnings: [String] = []
-    var tensors = 0
-    var bytes: Int64 = 0
     do {
       let moduleIDs = try store.pool.write { db in
         try Dictionary(uniqueKeysWithValues: inputs.modules.map { ($0.name, try store.moduleID(db, name: $0.name, type: $0.type)) })
       }
+      let writer = StateWriter(store: store, runIDs: [runID], moduleIDs: moduleIDs, buffered: true)
       if run.weightsDone || run.completedSteps > 0 {
-        try plan.restore(from: store, runID: runID, moduleIDs: moduleIDs, beforeStep: run.completedSteps)
+        let states = try store.pool.read { db in try store.latestStates(db, runID: runID, beforeStep: run.completedSteps) }
+        for (pair, state, params) in states { lifecycle.restore(variant: 0, pair, state: state, parameters: params) }
       }
       if !run.weightsDone {
-        let (w, n, b) = try writeWeightPhase(&plan, inputs: inputs, runID: runID, moduleIDs: moduleIDs)
-        warnings += w
-        tensors += n
-        bytes += b
+        warnings = try recordWeights(&lifecycle, inputs: inputs, runID: runID, moduleIDs: moduleIDs, writer: writer, counts: &counts)
         run.weightsDone = true
       }
+      var lanes = Dictionary(uniqueKeysWithValues: lifecycle.activationLanes().map { ($0.pair, $0) })
       for stepIndex in run.completedSteps..<inputs.steps.count {
-        let step = inputs.steps[stepIndex]
-        let observed = step.samples.map { plan.observes($0.module, $0.baseName) }
-        try store.pool.write { db in
-          try store.appendingSamples(db) { appender in
-            // The payloads are copied file to file in the background, back to back in
-            // sample order, while this thread checksums, counts and observes them.
-            let offsets = step.samples.map { appender.reserve($0.entry.byteCount) }
-            let copy = BackgroundCopy(
-              segment: appender.segment, source: step.file.path,
-              ranges: step.samples.map { (step.file.dataStart + $0.entry.byteRange.lowerBound)..<(step.file.dataStart + $0.entry.byteRange.upperBound) },
-              offset: offsets.first ?? appender.end)
-            try step.file.forEachRawBytes(of: step.samples.map(\.entry)) { index, raw in
-              let sample = step.samples[index]
-              let (nan, inf) = NonFiniteCount.count(raw, dtype: sample.entry.dtype)
-              if nan + inf > 0 && !request.allowNonFinite {
-                throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
-              }
-              let moduleID = moduleIDs[sample.module] ?? -1
-              try store.insertSample(
-                db, at: offsets[index], recordingID: runID, moduleID: moduleID, baseName: sample.baseName, step: stepIndex,
-                dtype: sample.entry.dtype, shape: sample.entry.shape, byteCount: raw.count, checksum: XXHash64.hex(raw),
-                nanCount: nan, infCount: inf)
-              if nan + inf == 0, observed[index] {
-                let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
-                if let snapshot = try plan.calibrate(sample.module, sample.baseName, value) {
-                  try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleID, step: stepIndex).insertOrReplace(db)
-                }
-              }
-              tensors += 1
-              bytes += Int64(sample.entry.byteCount)
-              progress?(
-                RecordProgress(
-                  step: stepIndex + 1, steps: inputs.steps.count, tensors: tensors, bytes: bytes, seconds: Date().timeIntervalSince(start)))
-            }
-            try copy.wait()
-          }
-          try db.execute(sql: "UPDATE run SET completedSteps = ? WHERE id = ?", arguments: [stepIndex + 1, runID])
-        }
+        try recordStep(
+          stepIndex, inputs: inputs, lanes: &lanes, runID: runID, moduleIDs: moduleIDs, writer: writer,
+          allowNonFinite: request.allowNonFinite, counts: &counts)
         run.completedSteps = stepIndex + 1
       }
+      lifecycle.absorb(Array(lanes.values))
+      let finals = lifecycle.finish()
       try store.pool.write { db in
         // Completion promises durable samples: synchronize the segment before marking it.
         try store.synchronizeSamples(db)
-        for (module, base, observer, args, params) in plan.finalParameters() {
-          try store.writeFinal(db, runID: runID, moduleID: moduleIDs[module] ?? -1, base: base, observer: observer, args: args, parameters: params)
-        }
+        try writer.writeFinal(db, finals)
         try db.execute(sql: "UPDATE run SET status = 'complete' WHERE id = ?", arguments: [runID])
       }
-      plan.freezeAll()
     } catch {
       try? store.setStatus(.failed, ofRun: request.runName)
       throw error
     }
     return RecordSummary(
-      run: request.runName, steps: inputs.steps.count, tensors: tensors, bytes: bytes,
+      run: request.runName, steps: inputs.steps.count, tensors: counts.tensors, bytes: counts.bytes,
       seconds: Date().timeIntervalSince(start), warnings: warnings)
   }
 
-  /// Weight global scales, the fused minimum, then weight scales — and the weight samples.
-  private func writeWeightPhase(
-    _ plan: inout CalibrationPlan, inputs: RecordingInputs, runID: Int64, moduleIDs: [String: Int64]
-  ) throws -> ([String], Int, Int64) {
-    var warnings: [String] = []
-    var count = 0
-    var bytes: Int64 = 0
-    let weightModules = plan.modulesWithWeightArgs
-    for name in weightModules {
-      guard let (file, entry) = inputs.weights[name] else { continue }
-      try plan.updateWeightGlobalScale(name, weight: try file.tensor(entry.name))
-    }
-    plan.fuseGlobalScales()
+  /// The weight phase, in one transaction: every weight a replay may need is stored as a
+  /// sample, then the lifecycle calibrates the weights the recipe quantizes.
+  private func recordWeights(
+    _ lifecycle: inout CalibrationLifecycle, inputs: RecordingInputs, runID: Int64, moduleIDs: [String: Int64],
+    writer: StateWriter, counts: inout RecordCounts
+  ) throws -> [String] {
     // Weights of quantized modules and of every sampled module are kept, so a replay can
     // quantize weights the recording's recipe left alone.
     let sampled = Set(inputs.steps.flatMap { $0.samples.map(\.module) })
-    let stored = Set(weightModules).union(sampled).filter { inputs.weights[$0] != nil }.sorted()
-    try store.pool.write { db in
+    let quantized = Set(lifecycle.variants[0].modules.values.filter { $0.scheme.weights != nil }.map(\.name))
+    let stored = quantized.union(sampled).filter { inputs.weights[$0] != nil }.sorted()
+    return try store.pool.write { db in
+      var nonFinite: [String: InputError] = [:]
       try store.appendingSamples(db) { appender in
         for name in stored {
           guard let (file, entry) = inputs.weights[name], let moduleID = moduleIDs[name] else { continue }
           try file.withRawBytes(of: entry.name) { raw in
             let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
+            if nan + inf > 0 { nonFinite[name] = .nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf) }
             try store.insertSample(
               db, at: try appender.append(raw), recordingID: runID, moduleID: moduleID, baseName: .weight, step: 0, dtype: entry.dtype,
               shape: entry.shape, byteCount: raw.count, checksum: XXHash64.hex(raw), nanCount: nan, infCount: inf)
-            count += 1
-            bytes += Int64(raw.count)
-            guard plan.observes(name, .weight) else { return }
-            if nan + inf > 0 {
-              throw InputError.nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf)
-            }
-            let weight = Tensor(shape: entry.shape, values: entry.dtype.decode(raw))
-            let (snapshot, warning) = try plan.updateWeightScale(name, weight: weight)
-            if let warning { warnings.append(warning) }
-            if let snapshot {
-              try CalibrationStore.stateRecord(snapshot, runID: runID, moduleID: moduleID, step: 0)
-                .insertOrReplace(db)
-            }
+            counts.add(tensors: 1, bytes: raw.count)
           }
         }
       }
+      let refused = nonFinite
+      let warnings = try lifecycle.calibrateWeights(
+        loading: { name in
+          if let error = refused[name] { throw error }
+          guard let (file, entry) = inputs.weights[name] else { return nil }
+          return try file.tensor(entry.name)
+        }, workers: SerialWork(), sink: writer)
+      try writer.flush(db)
       try db.execute(sql: "UPDATE run SET weightsDone = 1 WHERE id = ?", arguments: [runID])
+      return warnings
     }
-    return (warnings, count, bytes)
+  }
+
+  /// One step, in one transaction: every tensor is stored as a sample and, when a lane
+  /// watches it, observed. The payloads are copied file to file in the background, back to
+  /// back in sample order, while this thread checksums, counts and observes them.
+  private func recordStep(
+    _ stepIndex: Int, inputs: RecordingInputs, lanes: inout [PairKey: ActivationLane], runID: Int64,
+    moduleIDs: [String: Int64], writer: StateWriter, allowNonFinite: Bool, counts: inout RecordCounts
+  ) throws {
+    let step = inputs.steps[stepIndex]
+    try store.pool.write { db in
+      try store.appendingSamples(db) { appender in
+        let offsets = step.samples.map { appender.reserve($0.entry.byteCount) }
+        let copy = BackgroundCopy(
+          segment: appender.segment, source: step.file.path,
+          ranges: step.samples.map { (step.file.dataStart + $0.entry.byteRange.lowerBound)..<(step.file.dataStart + $0.entry.byteRange.upperBound) },
+          offset: offsets.first ?? appender.end)
+        try step.file.forEachRawBytes(of: step.samples.map(\.entry)) { index, raw in
+          let sample = step.samples[index]
+          let (nan, inf) = NonFiniteCount.count(raw, dtype: sample.entry.dtype)
+          if nan + inf > 0 && !allowNonFinite {
+            throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
+          }
+          try store.insertSample(
+            db, at: offsets[index], recordingID: runID, moduleID: moduleIDs[sample.module] ?? -1, baseName: sample.baseName,
+            step: stepIndex, dtype: sample.entry.dtype, shape: sample.entry.shape, byteCount: raw.count,
+            checksum: XXHash64.hex(raw), nanCount: nan, infCount: inf)
+          let pair = PairKey(module: sample.module, base: sample.baseName)
+          if nan + inf == 0, var lane = lanes[pair] {
+            let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
+            try writer.record(try lane.observe(value, step: stepIndex))
+            lanes[pair] = lane
+          }
+          counts.add(tensors: 1, bytes: sample.entry.byteCount, step: stepIndex + 1)
+        }
+        try copy.wait()
+      }
+      try writer.flush(db)
+      try db.execute(sql: "UPDATE run SET completedSteps = ? WHERE id = ?", arguments: [stepIndex + 1, runID])
+    }
+  }
+}
+
+/// Tensors and bytes recorded so far, reported as progress.
+private struct RecordCounts {
+  let start: Date
+  let steps: Int
+  let progress: (@Sendable (RecordProgress) -> Void)?
+  var tensors = 0
+  var bytes: Int64 = 0
+
+  init(start: Date, steps: Int, progress: (@Sendable (RecordProgress) -> Void)?) {
+    self.start = start
+    self.steps = steps
+    self.progress = progress
+  }
+
+  mutating func add(tensors n: Int, bytes b: Int, step: Int = 0) {
+    tensors += n
+    bytes += Int64(b)
+    progress?(RecordProgress(step: step, steps: steps, tensors: tensors, bytes: bytes, seconds: Date().timeIntervalSince(start)))
   }
 }

@@ -84,10 +84,7 @@ public struct RecordingInputs: Sendable {
 /// Input files that do not have the shape of a recording.
 public enum InputError: Error, Equatable, CustomStringConvertible {
   case badKey(file: String, key: String)
-  case missingWeight(module: String)
-  case missingSamples(module: String, baseName: String, section: String)
   case nonFinite(file: String, key: String, nan: Int, inf: Int)
-  case layout(module: String, baseName: String, reason: String)
   case stepFilesChanged(run: String, expected: Int, given: Int)
   case recipeChanged(run: String)
 
@@ -95,14 +92,8 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
     switch self {
     case .badKey(let file, let key):
       "\(file): key '\(key)' is not <module>.<input|output|q|k|v>: write step files in the recorder's format"
-    case .missingWeight(let module):
-      "module '\(module)': the recipe quantizes its weights but no --weights file holds '\(module).weight': pass the model's safetensors with --weights"
-    case .missingSamples(let module, let base, let section):
-      "module '\(module)': the recipe sets \(section) but no '\(module).\(base)' samples were recorded: record them or remove \(section) for this module"
     case .nonFinite(let file, let key, let nan, let inf):
       "\(file): tensor '\(key)' holds \(nan) NaN and \(inf) infinite values: clean the data, or pass --allow-nonfinite to record it flagged and skip it for observers"
-    case .layout(let module, let base, let reason):
-      "module '\(module)' \(base): \(reason)"
     case .stepFilesChanged(let run, let expected, let given):
       "run \"\(run)\" has \(expected) completed steps but only \(given) step files were given: pass the same step files to --resume"
     case .recipeChanged(let run):

@@ -1,5 +1,6 @@
 import CalibCore
 import CalibFormats
+import CalibLifecycle
 import Foundation
 internal import GRDB
 import Synchronization
@@ -106,105 +107,47 @@ public struct ReplayEngine: Sendable {
     for s in samples where s.baseName != .weight && firstShapes[s.module]?[s.baseName] == nil {
       firstShapes[s.module, default: [:]][s.baseName] = s.shape
     }
-    var plans = try request.variants.map { v -> CalibrationPlan in
-      var plan = try CalibrationPlan(
-        recipe: v.recipe, modules: modules, weightShapes: weightSamples.mapValues(\.shape), sampleShapes: firstShapes)
-      plan.restrict(to: request.include)
-      return plan
+    let plans = try request.variants.map { v in
+      try CalibrationPlan(recipe: v.recipe, modules: modules, weightShapes: weightSamples.mapValues(\.shape), sampleShapes: firstShapes)
     }
-    if plans.allSatisfy({ $0.observedPairs.isEmpty }) { throw ReplayError.nothingSelected(run: request.from) }
+    var lifecycle = CalibrationLifecycle(variants: plans, include: request.include)
+    if lifecycle.isEmpty { throw ReplayError.nothingSelected(run: request.from) }
 
     let runIDs = try createRuns(request, parent: parent)
     let bytesRead = Mutex<Int64>(0)
+    let workers = ParallelWork(threads: request.threads)
+    let writer = StateWriter(store: store, runIDs: runIDs, moduleIDs: moduleIDs, buffered: false)
     do {
-      // Weights: global scales for every variant, the fused minimum, then scales.
-      let weightModules = Array(Set(plans.flatMap { $0.observedPairs.filter { $0.1 == .weight }.map(\.0) })).sorted()
-      let globals = Mutex([[String: CalibratedModule]](repeating: [:], count: plans.count))
-      let frozenPlans = plans
-      try ParallelWork.run(count: weightModules.count, threads: request.threads) { i in
-        let name = weightModules[i]
-        guard let sample = weightSamples[name] else { return }
-        let weight = try store.sampleTensor(sample)
-        bytesRead.withLock { $0 += Int64(sample.byteCount) }
-        for (v, plan) in frozenPlans.enumerated() where plan.observes(name, .weight) {
-          var module = plan.modules[name]
-          module?.weight = weight
-          _ = try module?.updateWeightGlobalScale()
-          module?.weight = nil
-          globals.withLock { $0[v][name] = module }
-        }
-      }
-      let updated = globals.withLock { $0 }
-      for v in plans.indices {
-        for (name, module) in updated[v] { plans[v].modules[name] = module }
-        plans[v].fuseGlobalScales()
-      }
-      let afterGlobals = plans
-      let weightResults = Mutex([[String: CalibratedModule]](repeating: [:], count: plans.count))
-      try ParallelWork.run(count: weightModules.count, threads: request.threads) { i in
-        let name = weightModules[i]
-        guard let sample = weightSamples[name] else { return }
-        let weight = try store.sampleTensor(sample)
-        var records: [ObserverStateRecord] = []
-        for (v, plan) in afterGlobals.enumerated() where plan.observes(name, .weight) {
-          var module = plan.modules[name]
-          module?.weight = weight
-          if let snapshot = try module?.updateWeightScaleAndZeroPoint().0, let moduleID = moduleIDs[name] {
-            records.append(CalibrationStore.stateRecord(snapshot, runID: runIDs[v], moduleID: moduleID, step: 0))
-          }
-          module?.weight = nil
-          weightResults.withLock { $0[v][name] = module }
-        }
-        try store.pool.write { db in for r in records { try r.insertOrReplace(db) } }
-      }
-      for (v, modulesByName) in weightResults.withLock({ $0 }).enumerated() {
-        for (name, module) in modulesByName { plans[v].modules[name] = module }
-      }
-
-      // Activations: one task per (module, base name), steps in recorded order.
-      let pairs = Array(Set(plans.flatMap { $0.observedPairs.filter { $0.1 != .weight }.map { PairKey(module: $0.0, base: $0.1) } })).sorted()
-      let samplesByPair = Dictionary(grouping: samples.filter { $0.baseName != .weight }) { PairKey(module: $0.module, base: $0.baseName) }
-      let planSnapshot = plans
-      let results = Mutex([[PairKey: CalibratedModule]](repeating: [:], count: plans.count))
-      let done = Mutex(0)
-      try ParallelWork.run(count: pairs.count, threads: request.threads) { i in
-        let pair = pairs[i]
-        var modules = planSnapshot.map { $0.observes(pair.module, pair.base) ? $0.modules[pair.module] : nil }
-        var records: [ObserverStateRecord] = []
-        let moduleID = moduleIDs[pair.module] ?? -1
-        var buffer: [Float] = []  // every step of the pair decodes into the same storage
-        for sample in (samplesByPair[pair] ?? []).sorted(by: { $0.step < $1.step }) where !sample.isNonFinite {
-          try store.readSample(sample, into: &buffer)
-          let value = Tensor(shape: sample.shape, values: buffer)
+      try lifecycle.calibrateWeights(
+        loading: { name in
+          guard let sample = weightSamples[name] else { return nil }
           bytesRead.withLock { $0 += Int64(sample.byteCount) }
-          for v in modules.indices {
-            guard var module = modules[v] else { continue }
-            // The output hook's fake-quantized tensor is not propagated, so only its
-            // calibration runs.
-            if let snapshot = try module.calibrateActivations(value, as: pair.base) {
-              records.append(CalibrationStore.stateRecord(snapshot, runID: runIDs[v], moduleID: moduleID, step: sample.step))
-            }
-            modules[v] = module
-          }
+          return try store.sampleTensor(sample)
+        }, workers: workers, sink: writer)
+
+      // Activations: one lane per (module, base name), fed its steps in recorded order.
+      let lanes = lifecycle.activationLanes()
+      let samplesByPair = Dictionary(grouping: samples.filter { $0.baseName != .weight }) { PairKey(module: $0.module, base: $0.baseName) }
+      let fed = Mutex([ActivationLane]())
+      try workers.forEach(lanes.count) { i in
+        var lane = lanes[i]
+        var states: [RecordedState] = []
+        var buffer: [Float] = []  // every step of the pair decodes into the same storage
+        for sample in (samplesByPair[lane.pair] ?? []).sorted(by: { $0.step < $1.step }) where !sample.isNonFinite {
+          try store.readSample(sample, into: &buffer)
+          bytesRead.withLock { $0 += Int64(sample.byteCount) }
+          states += try lane.observe(Tensor(shape: sample.shape, values: buffer), step: sample.step)
         }
-        try store.pool.write { db in for r in records { try r.insertOrReplace(db) } }
-        results.withLock { r in for v in modules.indices { if let m = modules[v] { r[v][pair] = m } } }
-        let n = done.withLock { $0 += 1; return $0 }
-        progress?(ReplayProgress(pairsDone: n, pairs: pairs.count, bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start)))
+        try writer.record(states)
+        let n = fed.withLock { $0.append(lane); return $0.count }
+        progress?(ReplayProgress(pairsDone: n, pairs: lanes.count, bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start)))
       }
-      for (v, byPair) in results.withLock({ $0 }).enumerated() {
-        for (pair, module) in byPair {
-          guard let observer = module.observers[pair.base] else { continue }
-          plans[v].modules[pair.module]?.restore(pair.base, state: observer.state, parameters: module.parameters[pair.base] ?? ModuleParameters())
-        }
-      }
+      lifecycle.absorb(fed.withLock { $0 })
+      let finals = lifecycle.finish()
       try store.pool.write { db in
-        for (v, plan) in plans.enumerated() {
-          for (module, base, observer, args, params) in plan.finalParameters() {
-            guard let moduleID = moduleIDs[module] else { continue }
-            try store.writeFinal(db, runID: runIDs[v], moduleID: moduleID, base: base, observer: observer, args: args, parameters: params)
-          }
-          try db.execute(sql: "UPDATE run SET status = 'complete', completedSteps = ? WHERE id = ?", arguments: [parent.completedSteps, runIDs[v]])
+        try writer.writeFinal(db, finals)
+        for id in runIDs {
+          try db.execute(sql: "UPDATE run SET status = 'complete', completedSteps = ? WHERE id = ?", arguments: [parent.completedSteps, id])
         }
       }
     } catch {
@@ -214,7 +157,7 @@ public struct ReplayEngine: Sendable {
       throw error
     }
     return ReplaySummary(
-      runs: request.variants.map(\.name), pairs: plans.map { $0.observedPairs.count }.reduce(0, +),
+      runs: request.variants.map(\.name), pairs: lifecycle.reportedPairCount,
       bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start))
   }
 
@@ -236,12 +179,4 @@ public struct ReplayEngine: Sendable {
       }
     }
   }
-}
-
-/// A (module, base name) pair, ordered by module then base name.
-struct PairKey: Hashable, Comparable, Sendable {
-  var module: String
-  var base: BaseName
-
-  static func < (a: Self, b: Self) -> Bool { (a.module, a.base) < (b.module, b.base) }
 }

@@ -1,13 +1,5 @@
 import CalibCore
 
-/// Where a module is in the calibration lifecycle (compressed-tensors'
-/// `QuantizationStatus`, the part calibration uses).
-public enum QuantizationStatus: Int, Sendable, Comparable, Codable {
-  case initialized, calibration, frozen
-
-  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
-}
-
 /// A module under calibration, with llm-compressor 0.10's calibration functions as
 /// methods (`initialize_observer`, `call_observer`, `update_weight_global_scale`,
 /// `update_weight_zp_scale`, `calibrate_activations`, the input/output/q/k/v hooks and

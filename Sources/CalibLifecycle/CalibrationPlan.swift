@@ -1,0 +1,127 @@
+import CalibCore
+
+/// The modules of one calibration with their schemes and initialized observers, checked
+/// against the shapes of the available samples before anything runs.
+///
+/// A plan is built from the recipe's schemes for every module, unfiltered: a
+/// `--module`/`--base-name` filter is applied later, by ``CalibrationLifecycle``, after
+/// the fused global scales are computed on the whole plan.
+public struct CalibrationPlan: Sendable {
+  /// Every module the recipe quantizes, by name, in the state the lifecycle left it.
+  public internal(set) var modules: [String: CalibratedModule] = [:]
+
+  /// Assigns the schemes, initializes observers and checks that every quantized tensor
+  /// has samples of a shape its strategy accepts.
+  ///
+  /// - Parameters:
+  ///   - schemes: the scheme of every quantized module (the recipe's resolution).
+  ///   - types: module class names, when known.
+  ///   - weightShapes: weight shape per module that has a weight.
+  ///   - sampleShapes: shape of the first sample per module and activation base name.
+  /// - Throws: ``PlanError`` naming the module and base name at fault.
+  public init(
+    schemes: [String: QuantizationScheme], types: [String: String], weightShapes: [String: [Int]],
+    sampleShapes: [String: [BaseName: [Int]]]
+  ) throws {
+    for name in schemes.keys.sorted() {
+      guard let scheme = schemes[name] else { continue }
+      var module = CalibratedModule(name: name, type: types[name], scheme: scheme)
+      for (base, args, shape) in try Self.observedTensors(
+        of: name, scheme: scheme, weightShape: weightShapes[name], sampled: sampleShapes[name] ?? [:])
+      {
+        try Self.check(args, shape: shape, module: name, base: base)
+        do {
+          try module.initializeObserver(base)
+        } catch let e as ObserverError {
+          throw PlanError.layout(module: name, baseName: base.rawValue, reason: e.description)
+        }
+      }
+      module.startCalibration()
+      modules[name] = module
+    }
+  }
+
+  /// The tensors a scheme observes on one module, with their arguments and sample shape.
+  /// An attention module observes the q/k/v states it was recorded with (at least one).
+  private static func observedTensors(
+    of name: String, scheme: QuantizationScheme, weightShape: [Int]?, sampled: [BaseName: [Int]]
+  ) throws -> [(BaseName, QuantizationArgs, [Int])] {
+    var observed: [(BaseName, QuantizationArgs, [Int])] = []
+    if let w = scheme.weights {
+      guard let shape = weightShape else { throw PlanError.missingWeight(module: name) }
+      observed.append((.weight, w, shape))
+    }
+    if let input = scheme.inputActivations, input.dynamic != .on {
+      let attention = sampled.keys.contains { $0.isAttentionState }
+      let wanted: [BaseName] = attention ? [.q, .k, .v].filter { sampled[$0] != nil } : [.input]
+      for base in wanted {
+        guard let shape = sampled[base] else {
+          throw PlanError.missingSamples(module: name, baseName: base.rawValue, section: "input_activations")
+        }
+        observed.append((base, input, shape))
+      }
+    }
+    if let output = scheme.outputActivations, output.dynamic != .on {
+      guard let shape = sampled[.output] else {
+        throw PlanError.missingSamples(module: name, baseName: "output", section: "output_activations")
+      }
+      observed.append((.output, output, shape))
+    }
+    return observed
+  }
+
+  private static func check(_ args: QuantizationArgs, shape: [Int], module: String, base: BaseName) throws {
+    if !args.symmetric && args.isFP4 {
+      throw PlanError.layout(module: module, baseName: base.rawValue, reason: QuantizationArgsError.asymmetricFP4.description)
+    }
+    if args.dynamic.isDynamic && args.dynamic != .local { return }
+    do {
+      _ = try GroupLayout(shape: shape, baseName: base, args: args)
+    } catch let e as LayoutError {
+      throw PlanError.layout(module: module, baseName: base.rawValue, reason: e.description)
+    }
+  }
+
+  /// Whether an observer watches this (module, base name).
+  public func observes(_ module: String, _ base: BaseName) -> Bool {
+    modules[module]?.observers[base] != nil
+  }
+
+  /// The (module, base name) pairs with an observer, in order.
+  public var observedPairs: [PairKey] {
+    modules.keys.sorted().flatMap { name in
+      (modules[name]?.observers.keys.sorted() ?? []).map { PairKey(module: name, base: $0) }
+    }
+  }
+
+  /// The final parameters of every observed tensor, in pair order.
+  public var finalParameters: [FinalParameters] {
+    observedPairs.compactMap { pair in
+      guard let m = modules[pair.module], let observer = m.observers[pair.base] else { return nil }
+      return FinalParameters(
+        module: pair.module, baseName: pair.base, observer: observer.kind, args: observer.args,
+        parameters: m.parameters[pair.base] ?? ModuleParameters())
+    }
+  }
+
+  /// Removes the observers of every (module, base name) `include` rejects, and modules
+  /// left with none.
+  mutating func restrict(to include: (String, BaseName) -> Bool) {
+    for name in modules.keys {
+      guard var m = modules[name] else { continue }
+      m.dropObservers { !include(name, $0) }
+      modules[name] = m.observers.isEmpty ? nil : m
+    }
+  }
+
+  /// Restores an observer's running state and the module's parameters, from a recorded
+  /// state (to resume a recording).
+  public mutating func restore(_ pair: PairKey, state: ObserverState, parameters: ModuleParameters) {
+    modules[pair.module]?.restore(pair.base, state: state, parameters: parameters)
+  }
+
+  /// `freeze_module_quantization` on every module.
+  public mutating func freezeAll() {
+    for name in modules.keys { modules[name]?.freeze() }
+  }
+}

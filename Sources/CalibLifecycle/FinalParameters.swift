@@ -1,0 +1,19 @@
+import CalibCore
+
+/// The parameters a frozen module keeps for one base name, with the observer and
+/// arguments that produced them.
+public struct FinalParameters: Sendable, Equatable {
+  public var module: String
+  public var baseName: BaseName
+  public var observer: ObserverKind
+  public var args: QuantizationArgs
+  public var parameters: ModuleParameters
+
+  public init(module: String, baseName: BaseName, observer: ObserverKind, args: QuantizationArgs, parameters: ModuleParameters) {
+    self.module = module
+    self.baseName = baseName
+    self.observer = observer
+    self.args = args
+    self.parameters = parameters
+  }
+}
