@@ -12,22 +12,28 @@ public struct SyntheticRecording {
   public let recipeFile: String
 
   public init(in directory: TemporaryDirectory, steps: Int, modules: Int, tokens: Int = 64, hidden: Int = 256) throws {
-    var rng = SplitMix64(seed: 42)
+    try self.init(in: directory, steps: steps, moduleNames: (0..<modules).map { "layers.\($0).proj" }, tokens: tokens, hidden: hidden)
+  }
+
+  /// A recording of the named Linear modules (name them `….q_proj`, `….k_proj`,
+  /// `….v_proj` to exercise fused global scales).
+  public init(in directory: TemporaryDirectory, steps: Int, moduleNames: [String], tokens: Int = 64, hidden: Int = 256, seed: UInt64 = 42) throws {
+    var rng = SplitMix64(seed: seed)
     func randomTensor(_ shape: [Int], scale: Float) -> Tensor {
       Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in rng.nextGaussian() * scale })
     }
-    var weights = SafetensorsWriter(metadata: ["module_types": "{" + (0..<modules).map { "\"layers.\($0).proj\": \"Linear\"" }.joined(separator: ", ") + "}"])
-    for m in 0..<modules {
-      weights.append(name: "layers.\(m).proj.weight", tensor: randomTensor([hidden, hidden], scale: 0.02), as: .bf16)
+    var weights = SafetensorsWriter(metadata: ["module_types": "{" + moduleNames.map { "\"\($0)\": \"Linear\"" }.joined(separator: ", ") + "}"])
+    for name in moduleNames {
+      weights.append(name: "\(name).weight", tensor: randomTensor([hidden, hidden], scale: 0.02), as: .bf16)
     }
     weightsFile = directory.path("weights.safetensors")
     try weights.write(to: weightsFile)
     var files: [String] = []
     for s in 0..<steps {
       var step = SafetensorsWriter(metadata: ["step": String(s)])
-      for m in 0..<modules {
-        step.append(name: "layers.\(m).proj.input", tensor: randomTensor([2, tokens, hidden], scale: 1 + Float(s % 5)), as: .bf16)
-        step.append(name: "layers.\(m).proj.output", tensor: randomTensor([2, tokens, hidden], scale: 0.5), as: .f32)
+      for name in moduleNames {
+        step.append(name: "\(name).input", tensor: randomTensor([2, tokens, hidden], scale: 1 + Float(s % 5)), as: .bf16)
+        step.append(name: "\(name).output", tensor: randomTensor([2, tokens, hidden], scale: 0.5), as: .f32)
       }
       let path = directory.path(String(format: "step-%04d.safetensors", s))
       try step.write(to: path)
