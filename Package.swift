@@ -25,7 +25,9 @@ let package = Package(
     .target(name: "CalibFormats", dependencies: ["CalibCore"]),
     .target(
       name: "CalibMigrations", path: "Migrations",
-      resources: [.embedInCode("v001_initial_schema.sql"), .embedInCode("v002_sample_segment.sql")]),
+      resources: [.embedInCode("v001_initial_schema.sql"), .embedInCode("v002_sample_segment.sql"),
+        .embedInCode("v003_run_identity_and_dtypes.sql"),
+      ]),
     .target(
       name: "CalibStore",
       dependencies: [

@@ -5,5 +5,6 @@ public enum CalibMigrations {
   public static let all: [(identifier: String, sql: String)] = [
     ("v001_initial_schema", String(decoding: PackageResources.v001_initial_schema_sql, as: UTF8.self)),
     ("v002_sample_segment", String(decoding: PackageResources.v002_sample_segment_sql, as: UTF8.self)),
+    ("v003_run_identity_and_dtypes", String(decoding: PackageResources.v003_run_identity_and_dtypes_sql, as: UTF8.self)),
   ]
 }

@@ -1,4 +1,4 @@
-/// Why a safetensors or `.npy` file could not be read or written.
+/// Why a safetensors file could not be read or written.
 ///
 /// Every description is a single line naming the file, the tensor where one is involved, what
 /// is wrong and what to do about it. Hostile or damaged files always surface as one of these
@@ -38,20 +38,6 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
   case truncatedData(path: String, tensor: String, expected: Int, actual: Int)
   /// No tensor of that name is in the file.
   case tensorNotFound(path: String, tensor: String)
-  /// A `.npy` file does not start with `\x93NUMPY`.
-  case npyBadMagic(path: String)
-  /// A `.npy` file has a format version other than 1.0, 2.0 or 3.0.
-  case npyUnsupportedVersion(path: String, major: Int, minor: Int)
-  /// A `.npy` file's `descr` is not a supported numeric dtype.
-  case npyUnsupportedDescr(path: String, descr: String)
-  /// A `.npy` file is stored in Fortran (column-major) order.
-  case npyFortranOrder(path: String)
-  /// A `.npy` shape has a negative dimension or an element or byte count that overflows `Int`.
-  case npyInvalidShape(path: String, shape: [Int])
-  /// A `.npy` file holds more data bytes than its dtype and shape need.
-  case npySizeMismatch(path: String, expected: Int, actual: Int)
-  /// A `.npy` file holds fewer data bytes than its dtype and shape need.
-  case npyTruncated(path: String, expected: Int, actual: Int)
   /// A tensor handed to the writer is inconsistent (byte count, shape or name).
   case invalidTensor(path: String, tensor: String, reason: String)
   /// The output file could not be written or moved into place.
@@ -104,27 +90,6 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
         + "changed or was truncated after opening, reopen it or \(reexport)"
     case .tensorNotFound(let path, let tensor):
       return "\(path): no tensor named '\(tensor)'; check the name against the file's entries"
-    case .npyBadMagic(let path):
-      return "\(path): not a .npy file (missing the \\x93NUMPY magic); "
-        + "save the array with numpy.save"
-    case .npyUnsupportedVersion(let path, let major, let minor):
-      return "\(path): .npy format version \(major).\(minor) is not supported (1.0, 2.0, 3.0 "
-        + "are); save the array with numpy.save"
-    case .npyUnsupportedDescr(let path, let descr):
-      return "\(path): .npy dtype '\(descr)' is not supported (f2, f4, f8, i1, u1, i4, i8, b1 "
-        + "are); convert the array with astype before saving"
-    case .npyFortranOrder(let path):
-      return "\(path): .npy array is in Fortran order, which is not supported; "
-        + "save numpy.ascontiguousarray(a) instead"
-    case .npyInvalidShape(let path, let shape):
-      return "\(path): .npy shape \(shape) has a negative dimension or too many elements; "
-        + "\(reexport)"
-    case .npySizeMismatch(let path, let expected, let actual):
-      return "\(path): .npy data is \(actual) bytes but its dtype and shape need \(expected); "
-        + "the file is corrupt, \(reexport)"
-    case .npyTruncated(let path, let expected, let actual):
-      return "\(path): .npy data is only \(actual) of the \(expected) bytes its dtype and shape "
-        + "need; the file is truncated, \(reexport)"
     case .invalidTensor(let path, let tensor, let reason):
       return "\(path): cannot write tensor '\(tensor)': \(reason); fix the tensor before writing"
     case .writeFailed(let path, let reason):

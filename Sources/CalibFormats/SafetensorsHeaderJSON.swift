@@ -1,3 +1,4 @@
+import CalibCore
 import Foundation
 
 /// The safetensors header JSON as decoded, before validation.
@@ -21,13 +22,13 @@ struct SafetensorsHeaderJSON: Decodable {
     var problem: String?
 
     init(from decoder: any Decoder) {
-      guard let container = try? decoder.container(keyedBy: Key.self) else {
+      guard let container = try? decoder.container(keyedBy: AnyCodingKey.self) else {
         problem = "entry is not a JSON object"
         return
       }
       var problem: String?
       func field<T: Decodable>(_ name: String, _ type: T.Type, _ expected: String) -> T? {
-        let key = Key(name)
+        let key = AnyCodingKey(name)
         guard container.contains(key) else {
           problem = problem ?? "entry has no \"\(name)\""
           return nil
@@ -45,17 +46,8 @@ struct SafetensorsHeaderJSON: Decodable {
     }
   }
 
-  /// A coding key for arbitrary object keys.
-  struct Key: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ string: String) { stringValue = string }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-  }
-
   init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: Key.self)
+    let container = try decoder.container(keyedBy: AnyCodingKey.self)
     for key in container.allKeys {
       if key.stringValue == "__metadata__" {
         if (try? container.decodeNil(forKey: key)) == true { continue }

@@ -53,7 +53,7 @@ public struct SafetensorsWriter: Sendable {
     if !metadata.isEmpty {
       json += "\"__metadata__\":{"
       json += metadata.keys.sorted().map { key in
-        Self.quoted(key) + ":" + Self.quoted(metadata[key] ?? "")
+        JSONString.quoted(key) + ":" + JSONString.quoted(metadata[key] ?? "")
       }.joined(separator: ",")
       json += "}"
       first = false
@@ -65,7 +65,7 @@ public struct SafetensorsWriter: Sendable {
       let end = offset + tensor.bytes.count
       if !first { json += "," }
       first = false
-      json += Self.quoted(tensor.name) + ":{\"dtype\":\"" + tensor.dtype.rawValue
+      json += JSONString.quoted(tensor.name) + ":{\"dtype\":\"" + tensor.dtype.rawValue
       json += "\",\"shape\":[" + tensor.shape.map(String.init).joined(separator: ",")
       json += "],\"data_offsets\":[\(offset),\(end)]}"
       offset = end
@@ -146,24 +146,5 @@ public struct SafetensorsWriter: Sendable {
         reason: "\(tensor.bytes.count) bytes given but \(tensor.dtype.rawValue) shape "
           + "\(tensor.shape) needs \(counts.bytes)")
     }
-  }
-
-  /// The JSON string literal for `text`, escaping quotes, backslashes and control characters.
-  private static func quoted(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      case _ where scalar.value < 0x20:
-        let hex = String(scalar.value, radix: 16)
-        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: result.unicodeScalars.append(scalar)
-      }
-    }
-    return result + "\""
   }
 }

@@ -25,7 +25,7 @@ extension CalibrationStore {
         if let offset = row["payloadOffset"] as Int64? {
           payload = try requireSegment().bytes(at: offset, count: declared)
         } else {
-          payload = try BlobIO.read(db, table: "sample", column: "data", rowID: row["id"])
+          payload = try InlineSampleIO.read(db, table: "sample", column: "data", rowID: row["id"])
         }
         let expected = (TensorBlob.shape(row["shape"]) ?? [-1]).reduce(1, *)
           * (ElementType(rawValue: row["dtype"])?.byteWidth ?? -1)

@@ -15,6 +15,11 @@ public struct RunSummary: Sendable, Equatable, Codable {
   public var note: String?
   public var settingsDiff: String?
   public var recipe: String?
+  /// The observers' arithmetic (`float32` for runs written before schema v003).
+  public var arithmetic: Arithmetic
+  /// Whether the run is in progress but the process writing it is gone (killed): it
+  /// will never finish. `calib rm` removes it; a replay of the same name replaces it.
+  public var isStale: Bool
 }
 
 extension CalibrationStore {
@@ -40,7 +45,9 @@ extension CalibrationStore {
           status: RunStatus(rawValue: row["status"]) ?? .failed,
           modules: max(row["qModules"] as Int, row["oModules"] as Int),
           steps: row["completedSteps"], sampleBytes: row["bytes"], createdAt: row["createdAt"],
-          note: row["note"], settingsDiff: row["settingsDiff"], recipe: row["recipe"])
+          note: row["note"], settingsDiff: row["settingsDiff"], recipe: row["recipe"],
+          arithmetic: (row["arithmetic"] as String?).flatMap(Arithmetic.init(rawValue:)) ?? .float32,
+          isStale: row["status"] == RunStatus.inProgress.rawValue && RunOwner.isGone(row["owner"]))
       }
     }
   }
@@ -68,29 +75,50 @@ extension CalibrationStore {
   ///
   /// - Throws: ``StoreError/runNotFound(_:store:)``, or ``StoreError/runInUse(_:dependents:)``
   ///   when replayed runs still read this recording's samples.
-  public func deleteRun(named name: String) throws {
-    try pool.write { db in
-      let run = try requireRun(db, named: name)
-      let dependents = try String.fetchAll(
-        db, sql: "SELECT name FROM run WHERE recordingID = ? AND id != ? ORDER BY id", arguments: [run.id, run.id])
-      if !dependents.isEmpty { throw StoreError.runInUse(name, dependents: dependents) }
-      try db.execute(sql: "UPDATE run SET parentID = NULL WHERE parentID = ?", arguments: [run.id])
-      try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [run.id])
-      guard hasPayloadOffsets else { return }
-      // Payloads at the end of the segment that no row references any more are given back;
-      // those of a recording followed by others stay until the file is rewritten.
-      let end = try Int64.fetchOne(db, sql: "SELECT max(payloadOffset + byteCount) FROM sample WHERE payloadOffset IS NOT NULL")
-      let kept = max(end ?? 0, SampleSegment.headerSize)
-      try db.execute(
-        sql: "UPDATE sampleSegment SET endOffset = min(endOffset, ?1), syncedOffset = min(syncedOffset, ?1)", arguments: [kept])
+  public func deleteRun(named name: String, force: Bool = false) throws {
+    try pool.write { db in try deleteRunRows(db, run: try requireRun(db, named: name), force: force) }
+    try givePayloadSpaceBack()
+  }
+
+  /// Deletes a run's rows (its states, parameters and, for a recording, its samples).
+  ///
+  /// - Throws: ``StoreError/runInUse(_:dependents:)`` for a recording that other runs
+  ///   read, ``StoreError/runBeingWritten(_:store:)`` for a run in progress whose writer
+  ///   is still running, unless `force`.
+  func deleteRunRows(_ db: Database, run: RunRecord, force: Bool) throws {
+    let dependents = try String.fetchAll(
+      db, sql: "SELECT name FROM run WHERE recordingID = ? AND id != ? ORDER BY id", arguments: [run.id, run.id])
+    if !dependents.isEmpty { throw StoreError.runInUse(run.name, dependents: dependents) }
+    if run.status == .inProgress && !force && run.owner != RunOwner.current && !RunOwner.isGone(run.owner) {
+      throw StoreError.runBeingWritten(run.name, store: path)
     }
-    // Bytes past the committed end belong to no row; cutting them while holding the write
-    // lock cannot race an append.
+    try db.execute(sql: "UPDATE run SET parentID = NULL WHERE parentID = ?", arguments: [run.id])
+    try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [run.id])
+    guard hasPayloadOffsets else { return }
+    // Payloads at the end of the segment that no row references any more are given back;
+    // those of a recording followed by others stay until the file is rewritten.
+    let end = try Int64.fetchOne(db, sql: "SELECT max(payloadOffset + byteCount) FROM sample WHERE payloadOffset IS NOT NULL")
+    let kept = max(end ?? 0, SampleSegment.headerSize)
+    try db.execute(
+      sql: "UPDATE sampleSegment SET endOffset = min(endOffset, ?1), syncedOffset = min(syncedOffset, ?1)", arguments: [kept])
+  }
+
+  /// Cuts the payload file to its committed end: bytes past it belong to no row, and
+  /// cutting them while holding the write lock cannot race an append.
+  func givePayloadSpaceBack() throws {
     try pool.write { db in
       if let segment, let end = try Int64.fetchOne(db, sql: "SELECT endOffset FROM sampleSegment") {
         try segment.truncate(to: end)
       }
     }
+  }
+
+  /// Checks, inside a write transaction, that the run a long command writes still exists
+  /// and is still in progress: ids are never reused, so a removed run is never mistaken
+  /// for a newer one.
+  func requireLive(_ db: Database, runID: Int64, name: String) throws {
+    let status = try String.fetchOne(db, sql: "SELECT status FROM run WHERE id = ?", arguments: [runID])
+    if status != RunStatus.inProgress.rawValue { throw StoreError.runGone(name, store: path) }
   }
 
   /// Sets a run's status (and, when given, its note).

@@ -77,7 +77,7 @@ extension CalibrationStore {
   ///   file ends before the payload.
   public func sampleBytes(_ sample: SampleInfo) throws -> [UInt8] {
     guard let offset = sample.payloadOffset else {
-      return try pool.read { db in try BlobIO.read(db, table: "sample", column: "data", rowID: sample.id) }
+      return try pool.read { db in try InlineSampleIO.read(db, table: "sample", column: "data", rowID: sample.id) }
     }
     guard let bytes = try requireSegment().bytes(at: offset, count: sample.byteCount) else { throw truncated(sample) }
     return bytes
@@ -101,7 +101,7 @@ extension CalibrationStore {
     let count = sample.shape.reduce(1, *)
     guard let offset = sample.payloadOffset else {
       let inline = try pool.read { db in
-        try BlobIO.readDecoded(db, table: "sample", column: "data", rowID: sample.id, dtype: sample.dtype, count: count)
+        try InlineSampleIO.readDecoded(db, table: "sample", column: "data", rowID: sample.id, dtype: sample.dtype, count: count)
       }
       guard let inline else { throw sizeMismatch(sample) }
       values = inline

@@ -11,6 +11,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
   case segmentMissing(path: String, store: String)
   case segmentMismatch(path: String, store: String)
   case segmentIO(path: String, reason: String)
+  case runGone(String, store: String)
+  case runBeingWritten(String, store: String)
 
   public var description: String {
     switch self {
@@ -36,6 +38,10 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "\(path) does not belong to \(store) (its header names another store): put the store's own -samples file beside it"
     case .segmentIO(let path, let reason):
       "\(path): \(reason): check the disk and the file's permissions"
+    case .runGone(let name, let store):
+      "run \"\(name)\" was removed from \(store) while this command was using it: nothing more was written; run the command again"
+    case .runBeingWritten(let name, let store):
+      "run \"\(name)\" in \(store) is still being written by another calib process: wait for it, or pass --force to remove it (the writer then stops)"
     }
   }
 }

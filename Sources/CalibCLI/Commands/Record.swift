@@ -44,6 +44,9 @@ extension CalibCommand {
     @Flag(help: "Replace an existing run of the same name (refused while replayed runs use its samples).")
     var replace = false
 
+    @Option(help: ArgumentHelp("model: every operation in the samples' dtype, as torch computes in a bf16/f16 model (what oneshot writes); float32: samples upcast first.", valueName: "model|float32"))
+    var arithmetic: Arithmetic = .model
+
     @Option(help: "A free-text note stored with the run.")
     var note: String?
 
@@ -72,6 +75,7 @@ extension CalibCommand {
       request.resume = resume
       request.replace = replace
       request.note = note
+      request.arithmetic = arithmetic
       let line = ProgressLine(console: console, quiet: quiet)
       let summary = try Recorder(store: s).record(request) { p in
         line.update("step \(p.step)/\(p.steps)  tensors \(p.tensors)  \(ByteCount.format(p.bytes))  \(throughput(p.bytes, p.seconds))")

@@ -56,6 +56,9 @@ extension CalibCommand {
     @Option(help: "Prefix of the run names a sweep makes.")
     var namePrefix = ""
 
+    @Option(help: ArgumentHelp("The observers' arithmetic (default: the parent run's): model or float32.", valueName: "model|float32"))
+    var arithmetic: Arithmetic?
+
     @Option(help: "Worker threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -114,7 +117,8 @@ extension CalibCommand {
           differences: differences)
       }
       let filters = self.filters
-      let request = ReplayRequest(from: from, variants: variants, include: { filters.includes($0, $1) }, threads: threads)
+      var request = ReplayRequest(from: from, variants: variants, include: { filters.includes($0, $1) }, threads: threads)
+      request.arithmetic = arithmetic
       let line = ProgressLine(console: console, quiet: quiet)
       let summary = try engine.replay(request) { p in
         let eta = p.pairsDone > 0 ? p.seconds / Double(p.pairsDone) * Double(p.pairs - p.pairsDone) : 0

@@ -7,8 +7,10 @@ extension CalibCommand {
     static let configuration = CommandConfiguration(
       abstract: "List the runs in a store.",
       discussion: """
-        One row per run: name, kind, parent, status, modules, completed steps, sample bytes \
-        and creation time.
+        One row per run: name, kind, parent, status, arithmetic, modules, completed steps, \
+        sample bytes and creation time. A run in progress whose command was killed shows \
+        as "in_progress (stale)": remove it with 'calib rm' (a replay of the same name \
+        replaces it).
 
         Example:
           % calib runs calib.sqlite
@@ -28,16 +30,18 @@ extension CalibCommand {
           .object([
             ("name", .string(r.name)), ("kind", .string(r.kind.rawValue)),
             ("parent", r.parent.map { .string($0) } ?? .null), ("recording", r.recording.map { .string($0) } ?? .null),
-            ("status", .string(r.status.rawValue)), ("modules", .int(r.modules)), ("steps", .int(r.steps)),
+            ("status", .string(r.status.rawValue)), ("stale", .bool(r.isStale)), ("arithmetic", .string(r.arithmetic.rawValue)),
+            ("modules", .int(r.modules)), ("steps", .int(r.steps)),
             ("sample_bytes", .int(Int(r.sampleBytes))), ("created", .string(r.createdAt)),
             ("settings", r.settingsDiff.map { .string($0) } ?? .null), ("note", r.note.map { .string($0) } ?? .null),
           ])
         }).render(indent: 2) + "\n")
       case .table, .csv:
-        var table = TextTable(headers: ["name", "kind", "parent", "status", "modules", "steps", "sample_bytes", "created"])
+        var table = TextTable(headers: ["name", "kind", "parent", "status", "arithmetic", "modules", "steps", "sample_bytes", "created"])
         for r in runs {
           table.rows.append([
-            r.name, r.kind.rawValue, r.parent ?? "-", r.status.rawValue, String(r.modules), String(r.steps),
+            r.name, r.kind.rawValue, r.parent ?? "-", r.status.rawValue + (r.isStale ? " (stale)" : ""), r.arithmetic.rawValue,
+            String(r.modules), String(r.steps),
             output.format == .csv ? String(r.sampleBytes) : ByteCount.format(r.sampleBytes), r.createdAt,
           ])
         }

@@ -1,22 +1,26 @@
 import ArgumentParser
 import CalibCore
+import CalibStore
 
 /// A `--module` filter: a glob over the full module name (`*` and `?`), or a regular
 /// expression after `re:` (matched from the start, as in recipes).
 public struct ModulePattern: ExpressibleByArgument, Sendable {
   public let text: String
+  private let regex: ModuleRegex?
 
+  /// `nil` (an argument error) for an invalid `re:` expression.
   public init?(argument: String) {
-    if argument.hasPrefix("re:"), (try? Regex(String(argument.dropFirst(3)))) == nil { return nil }
+    do {
+      regex = try ModuleRegex(argument)
+    } catch {
+      return nil
+    }
     text = argument
   }
 
   /// Whether `name` matches.
   public func matches(_ name: String) -> Bool {
-    if text.hasPrefix("re:") {
-      guard let regex = try? Regex(String(text.dropFirst(3))) else { return false }
-      return name.prefixMatch(of: regex) != nil
-    }
+    if let regex { return regex.matches(name) }
     return Self.glob(Array(text), Array(name))
   }
 
@@ -44,6 +48,8 @@ public struct ModulePattern: ExpressibleByArgument, Sendable {
 }
 
 extension BaseName: ExpressibleByArgument {}
+
+extension Arithmetic: ExpressibleByArgument {}
 
 /// The `--module` and `--base-name` filters shared by the reading commands.
 public struct FilterOptions: ParsableArguments, Sendable {

@@ -1,4 +1,5 @@
 import CalibCore
+import CalibFormats
 
 /// A JSON value with full control over number output: floats print as the shortest text
 /// that reads back to the same float32, and non-finite numbers as the strings "nan",
@@ -22,7 +23,7 @@ indirect enum JSONValue: Sendable {
     case .int(let i): return String(i)
     case .float(let f): return Self.number(f.isFinite ? f.description : nil, f)
     case .double(let d): return d.isFinite ? d.description : Self.number(nil, Float(d))
-    case .string(let s): return Self.quote(s)
+    case .string(let s): return JSONString.quoted(s)
     case .array(let items):
       if items.isEmpty { return "[]" }
       if items.allSatisfy(\.isScalar) { return "[" + items.map { $0.render() }.joined(separator: ", ") + "]" }
@@ -30,7 +31,7 @@ indirect enum JSONValue: Sendable {
     case .object(let pairs):
       if pairs.isEmpty { return "{}" }
       let sep = indent == nil ? ":" : ": "
-      return "{" + nl + pairs.map { pad(level + 1) + Self.quote($0.0) + sep + $0.1.render(indent: indent, level: level + 1) }
+      return "{" + nl + pairs.map { pad(level + 1) + JSONString.quoted($0.0) + sep + $0.1.render(indent: indent, level: level + 1) }
         .joined(separator: "," + nl) + nl + pad(level) + "}"
     }
   }
@@ -45,22 +46,6 @@ indirect enum JSONValue: Sendable {
   private static func number(_ finite: String?, _ f: Float) -> String {
     if let finite { return finite }
     return f.isNaN ? "\"nan\"" : (f > 0 ? "\"inf\"" : "\"-inf\"")
-  }
-
-  static func quote(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case let c where c.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16)
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out + "\""
   }
 
   /// `{"shape": [...], "dtype": "...", "values": [...]}` for a tensor, or null.

@@ -1,12 +1,3 @@
-/// A coding key for any string, used to reject fields compressed-tensors would reject.
-struct AnyCodingKey: CodingKey {
-  var stringValue: String
-  var intValue: Int? { nil }
-  init(_ string: String) { stringValue = string }
-  init?(stringValue: String) { self.stringValue = stringValue }
-  init?(intValue: Int) { nil }
-}
-
 extension QuantizationArgs: Codable {
   /// The JSON field names, in compressed-tensors' order.
   public static let fieldNames = [

@@ -13,8 +13,11 @@ public struct RecordRequest: Sendable {
   public var stepFiles: [String]
   public var allowNonFinite = false
   public var resume = false
-  /// Delete an existing run of the same name first (refused while replays use it).
+  /// Replace an existing run of the same name: the new run is recorded under a temporary
+  /// name and swapped in only when complete (refused while replays use the old one).
   public var replace = false
+  /// The arithmetic of the observers.
+  public var arithmetic = Arithmetic.model
   public var note: String?
 
   public init(
@@ -46,20 +49,20 @@ public struct RecordSummary: Sendable {
   public var warnings: [String]
 }
 
-/// Records a calibration session into a store, following llm-compressor 0.10's lifecycle
-/// (QUANT_SEMANTICS §6.3):
+/// Records a calibration session into a store: the samples go to the store, and the
+/// ``CalibrationLifecycle`` (llm-compressor 0.10's lifecycle) observes them.
 ///
-/// 1. observers are initialized per module and base name from the recipe's schemes;
-/// 2. weight global scales (TENSOR_GROUP) for all targets, then the fused minimum for
-///    q/k/v and gate/up projections, then weight scales and zero points — once, before any
-///    step (one transaction, "step 0" of base name `weight`);
-/// 3. each step file in order, one transaction per step: every tensor is stored as a
-///    sample and, when an observer watches it, observed (inputs and q/k/v calibrate,
-///    outputs calibrate and are fake-quantized); the state after each call is recorded;
-/// 4. the final parameters are written and the run marked complete.
+/// 1. The weight phase, one transaction: every weight a replay may need is stored as a
+///    sample, then the lifecycle calibrates the weights (global scales, the fused minimum,
+///    scales). Its states are step 0 of base name `weight`.
+/// 2. Each step file in order, one transaction per step: every tensor is stored as a
+///    sample and, when a lane watches it, observed; the state after each call is recorded.
+/// 3. The final parameters are written and the run marked complete.
 ///
-/// A failure marks the run failed; a crash leaves it in progress. Either way every
-/// completed step is intact and ``record(_:progress:)`` with `resume` continues it.
+/// Each transaction first checks that the run still exists and is in progress, so a run
+/// removed under the recorder stops it cleanly. A failure marks the run failed; a crash
+/// leaves it in progress (stale). Either way every completed step is intact, and
+/// `resume` continues it after checking that the input files are unchanged.
 public struct Recorder: Sendable {
   public let store: CalibrationStore
 
@@ -69,96 +72,35 @@ public struct Recorder: Sendable {
 
   /// Records (or resumes) a run.
   ///
-  /// - Throws: ``StoreError``, ``RecipeError``, ``InputError``, ``FormatError`` or
-  ///   ``ObserverError``; nothing is written when the inputs or recipe are invalid.
+  /// - Throws: ``StoreError``, ``RecipeError``, ``PlanError``, ``InputError``,
+  ///   ``FormatError`` or ``ObserverError``; nothing is written when the inputs or recipe
+  ///   are invalid, and a run being replaced is untouched unless the new one completes.
   public func record(_ request: RecordRequest, progress: (@Sendable (RecordProgress) -> Void)? = nil)
     throws -> RecordSummary
   {
     let start = Date()
     let inputs = try RecordingInputs(stepFiles: request.stepFiles, weightFiles: request.weightFiles)
-    var existing = try store.pool.read { db in try store.runRecord(db, named: request.runName) }
-    if existing != nil && request.replace && !request.resume {
-      _ = try CalibrationPlan(recipe: try Recipe(text: request.recipe?.text ?? "", source: request.recipe?.source ?? ""), inputs: inputs)
-      try store.deleteRun(named: request.runName)
-      existing = nil
-    }
-    if let existing, !request.resume { throw StoreError.runAlreadyExists(existing.name) }
-    if request.resume {
-      guard let existing else { throw StoreError.runNotFound(request.runName, store: store.path) }
-      guard existing.kind == .recorded, existing.status != .complete else {
-        throw StoreError.runNotResumable(existing.name, status: existing.status.rawValue)
-      }
-      if let given = request.recipe, given.text != existing.recipe { throw InputError.recipeChanged(run: existing.name) }
-      if existing.completedSteps > request.stepFiles.count {
-        throw InputError.stepFilesChanged(run: existing.name, expected: existing.completedSteps, given: request.stepFiles.count)
-      }
-    }
-    if request.resume, var resumed = existing, let id = resumed.id {
-      // After a power loss, the unsynchronized tail of the payloads may not have reached
-      // the disk: resume from the first step whose samples fail their checksum.
-      let lost = try store.verifyUnsyncedSamples(recordingID: id)
-      if lost.contains(where: { $0.baseName == .weight }) {
-        resumed.weightsDone = false
-        resumed.completedSteps = 0
-      } else if let first = lost.map(\.step).min() {
-        resumed.completedSteps = min(resumed.completedSteps, first)
-      }
-      existing = resumed
-    }
+    let existing = try existingRun(for: request, inputs: inputs)
     guard let recipeInput = request.recipe ?? existing.flatMap({ r in r.recipe.map { ($0, "recipe of \(r.name)") } })
     else { throw InputError.recipeChanged(run: request.runName) }
     let recipe = try Recipe(text: recipeInput.text, source: recipeInput.source)
     var lifecycle = CalibrationLifecycle(variants: [try CalibrationPlan(recipe: recipe, inputs: inputs)])
+    let replacing = existing != nil && request.replace && !request.resume
+    if existing != nil && !request.resume && !replacing { throw StoreError.runAlreadyExists(request.runName) }
+    if replacing, let old = existing { try checkReplaceable(old) }
 
-    // Create (or reopen) the run and its modules.
-    var run = try store.pool.write { db -> RunRecord in
-      var run = existing ?? RunRecord(name: request.runName, kind: .recorded, recipe: recipeInput.text, note: request.note)
-      if run.id == nil {
-        do {
-          try run.insert(db)
-        } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
-          throw StoreError.runAlreadyExists(request.runName)
-        }
-      }
-      run.status = .inProgress
-      try db.execute(
-        sql: "UPDATE run SET status = 'in_progress', recordingID = id, completedSteps = ?, weightsDone = ? WHERE id = ?",
-        arguments: [run.completedSteps, run.weightsDone, run.id])
-      return run
-    }
-    let runID = run.id ?? -1
+    var run = try openRun(
+      request.resume ? existing : nil, name: replacing ? Self.replacementName(request.runName) : request.runName,
+      recipe: recipeInput.text, request: request)
     var counts = RecordCounts(start: start, steps: inputs.steps.count, progress: progress)
-    var warnings: [String] = []
+    let warnings: [String]
     do {
-      let moduleIDs = try store.pool.write { db in
-        try Dictionary(uniqueKeysWithValues: inputs.modules.map { ($0.name, try store.moduleID(db, name: $0.name, type: $0.type)) })
-      }
-      let writer = StateWriter(store: store, runIDs: [runID], moduleIDs: moduleIDs, buffered: true)
-      if run.weightsDone || run.completedSteps > 0 {
-        let states = try store.pool.read { db in try store.latestStates(db, runID: runID, beforeStep: run.completedSteps) }
-        for (pair, state, params) in states { lifecycle.restore(variant: 0, pair, state: state, parameters: params) }
-      }
-      if !run.weightsDone {
-        warnings = try recordWeights(&lifecycle, inputs: inputs, runID: runID, moduleIDs: moduleIDs, writer: writer, counts: &counts)
-        run.weightsDone = true
-      }
-      var lanes = Dictionary(uniqueKeysWithValues: lifecycle.activationLanes().map { ($0.pair, $0) })
-      for stepIndex in run.completedSteps..<inputs.steps.count {
-        try recordStep(
-          stepIndex, inputs: inputs, lanes: &lanes, runID: runID, moduleIDs: moduleIDs, writer: writer,
-          allowNonFinite: request.allowNonFinite, counts: &counts)
-        run.completedSteps = stepIndex + 1
-      }
-      lifecycle.absorb(Array(lanes.values))
-      let finals = lifecycle.finish()
-      try store.pool.write { db in
-        // Completion promises durable samples: synchronize the segment before marking it.
-        try store.synchronizeSamples(db)
-        try writer.writeFinal(db, finals)
-        try db.execute(sql: "UPDATE run SET status = 'complete' WHERE id = ?", arguments: [runID])
-      }
+      warnings = try calibrate(&run, &lifecycle, inputs: inputs, allowNonFinite: request.allowNonFinite, counts: &counts)
+      if replacing { try swapIn(run, replacing: request.runName) }
     } catch {
-      try? store.setStatus(.failed, ofRun: request.runName)
+      try? store.pool.write { db in
+        try db.execute(sql: "UPDATE run SET status = 'failed', owner = NULL WHERE id = ? AND status = 'in_progress'", arguments: [run.id])
+      }
       throw error
     }
     return RecordSummary(
@@ -166,28 +108,141 @@ public struct Recorder: Sendable {
       seconds: Date().timeIntervalSince(start), warnings: warnings)
   }
 
+  /// The run of the request's name, checked for resuming: resumable, same recipe, same
+  /// input files; and, after a power loss, set back to the first step whose payloads did
+  /// not reach the disk.
+  private func existingRun(for request: RecordRequest, inputs: RecordingInputs) throws -> RunRecord? {
+    let found = try store.pool.read { db in try store.runRecord(db, named: request.runName) }
+    guard request.resume else { return found }
+    guard var run = found, let id = run.id else { throw StoreError.runNotFound(request.runName, store: store.path) }
+    guard run.kind == .recorded, run.status != .complete else {
+      throw StoreError.runNotResumable(run.name, status: run.status.rawValue)
+    }
+    if let given = request.recipe, given.text != run.recipe { throw InputError.recipeChanged(run: run.name) }
+    if run.completedSteps > request.stepFiles.count {
+      throw InputError.stepFilesChanged(run: run.name, expected: run.completedSteps, given: request.stepFiles.count)
+    }
+    let (recorded, weightModules) = try store.pool.read { db in
+      (try store.recordedInputs(db, runID: id), try store.weightSampleModules(db, recordingID: id))
+    }
+    try InputFingerprint.verify(inputs, against: recorded, weightModules: weightModules, run: run.name)
+    let lost = try store.verifyUnsyncedSamples(recordingID: id)
+    if lost.contains(where: { $0.baseName == .weight }) {
+      run.weightsDone = false
+      run.completedSteps = 0
+    } else if let first = lost.map(\.step).min() {
+      run.completedSteps = min(run.completedSteps, first)
+    }
+    return run
+  }
+
+  /// Refuses to start replacing a run that could not be removed at the end.
+  private func checkReplaceable(_ old: RunRecord) throws {
+    let dependents = try store.pool.read { db in
+      try String.fetchAll(db, sql: "SELECT name FROM run WHERE recordingID = ? AND id != ? ORDER BY id", arguments: [old.id, old.id])
+    }
+    if !dependents.isEmpty { throw StoreError.runInUse(old.name, dependents: dependents) }
+  }
+
+  /// The name a replacement is recorded under until it is swapped in. A replacement left
+  /// by a killed command is stale and is removed by the next one.
+  static func replacementName(_ name: String) -> String { "\(name) (replacement in progress)" }
+
+  /// Inserts the run (or reopens a resumed one) in progress, owned by this process.
+  private func openRun(_ resumed: RunRecord?, name: String, recipe: String, request: RecordRequest) throws -> RunRecord {
+    try store.pool.write { db -> RunRecord in
+      var run = resumed ?? RunRecord(name: name, kind: .recorded, recipe: recipe, note: request.note, arithmetic: request.arithmetic)
+      if run.id == nil {
+        if let stale = try store.runRecord(db, named: name), name != request.runName {
+          try store.deleteRunRows(db, run: stale, force: false)
+        }
+        do {
+          try run.insert(db)
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
+          throw StoreError.runAlreadyExists(request.runName)
+        }
+      }
+      run.status = .inProgress
+      run.owner = RunOwner.current
+      try db.execute(
+        sql: "UPDATE run SET status = 'in_progress', owner = ?, recordingID = id, completedSteps = ?, weightsDone = ? WHERE id = ?",
+        arguments: [run.owner, run.completedSteps, run.weightsDone, run.id])
+      return run
+    }
+  }
+
+  /// Swaps a complete replacement in for the run it replaces, in one transaction, then
+  /// gives back the old run's payload space.
+  private func swapIn(_ replacement: RunRecord, replacing name: String) throws {
+    try store.pool.write { db in
+      if let old = try store.runRecord(db, named: name) { try store.deleteRunRows(db, run: old, force: true) }
+      try db.execute(sql: "UPDATE run SET name = ? WHERE id = ?", arguments: [name, replacement.id])
+    }
+    try store.givePayloadSpaceBack()
+  }
+
+  /// The lifecycle over the inputs, from where the run stands: the weight phase unless
+  /// done, the remaining steps, then the final parameters.
+  private func calibrate(
+    _ run: inout RunRecord, _ lifecycle: inout CalibrationLifecycle, inputs: RecordingInputs, allowNonFinite: Bool,
+    counts: inout RecordCounts
+  ) throws -> [String] {
+    let runID = run.id ?? -1
+    let moduleIDs = try store.pool.write { db in
+      try Dictionary(uniqueKeysWithValues: inputs.modules.map { ($0.name, try store.moduleID(db, name: $0.name, type: $0.type)) })
+    }
+    let writer = StateWriter(store: store, run: (runID, run.name), moduleIDs: moduleIDs, buffered: true)
+    if run.weightsDone || run.completedSteps > 0 {
+      let states = try store.pool.read { [run] db in try store.latestStates(db, runID: runID, beforeStep: run.completedSteps) }
+      for (pair, state, params) in states { lifecycle.restore(variant: 0, pair, state: state, parameters: params) }
+    }
+    var warnings: [String] = []
+    if !run.weightsDone {
+      warnings = try recordWeights(&lifecycle, inputs: inputs, writer: writer, counts: &counts)
+      run.weightsDone = true
+    }
+    var lanes = Dictionary(uniqueKeysWithValues: lifecycle.activationLanes().map { ($0.pair, $0) })
+    for stepIndex in run.completedSteps..<inputs.steps.count {
+      try recordStep(stepIndex, inputs: inputs, lanes: &lanes, writer: writer, allowNonFinite: allowNonFinite, counts: &counts)
+      run.completedSteps = stepIndex + 1
+    }
+    lifecycle.absorb(Array(lanes.values))
+    let finals = lifecycle.finish()
+    try store.pool.write { db in
+      try store.requireLive(db, runID: runID, name: run.name)
+      // Completion promises durable samples: synchronize the segment before marking it.
+      try store.synchronizeSamples(db)
+      try writer.writeFinal(db, finals)
+      try db.execute(sql: "UPDATE run SET status = 'complete', owner = NULL WHERE id = ?", arguments: [runID])
+    }
+    return warnings
+  }
+
   /// The weight phase, in one transaction: every weight a replay may need is stored as a
   /// sample, then the lifecycle calibrates the weights the recipe quantizes.
   private func recordWeights(
-    _ lifecycle: inout CalibrationLifecycle, inputs: RecordingInputs, runID: Int64, moduleIDs: [String: Int64],
-    writer: StateWriter, counts: inout RecordCounts
+    _ lifecycle: inout CalibrationLifecycle, inputs: RecordingInputs, writer: StateWriter, counts: inout RecordCounts
   ) throws -> [String] {
+    let (runID, runName) = writer.run
     // Weights of quantized modules and of every sampled module are kept, so a replay can
     // quantize weights the recording's recipe left alone.
-    let sampled = Set(inputs.steps.flatMap { $0.samples.map(\.module) })
     let quantized = Set(lifecycle.variants[0].modules.values.filter { $0.scheme.weights != nil }.map(\.name))
-    let stored = quantized.union(sampled).filter { inputs.weights[$0] != nil }.sorted()
+    let stored = inputs.storedWeights(quantized: quantized)
     return try store.pool.write { db in
+      try store.requireLive(db, runID: runID, name: runName)
       var nonFinite: [String: InputError] = [:]
+      var fingerprints = inputs.weightFiles.map { InputFingerprint(path: $0.path, byteCount: $0.fileSize) }
       try store.appendingSamples(db) { appender in
         for name in stored {
-          guard let (file, entry) = inputs.weights[name], let moduleID = moduleIDs[name] else { continue }
+          guard let (file, entry) = inputs.weights[name], let moduleID = writer.moduleIDs[name] else { continue }
           try file.withRawBytes(of: entry.name) { raw in
             let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
             if nan + inf > 0 { nonFinite[name] = .nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf) }
+            let checksum = XXHash64.hex(raw)
+            fingerprints[inputs.weightFileIndex(of: file)].add(entry, checksum: checksum)
             try store.insertSample(
               db, at: try appender.append(raw), recordingID: runID, moduleID: moduleID, baseName: .weight, step: 0, dtype: entry.dtype,
-              shape: entry.shape, byteCount: raw.count, checksum: XXHash64.hex(raw), nanCount: nan, infCount: inf)
+              shape: entry.shape, byteCount: raw.count, checksum: checksum, nanCount: nan, infCount: inf)
             counts.add(tensors: 1, bytes: raw.count)
           }
         }
@@ -200,6 +255,7 @@ public struct Recorder: Sendable {
           return try file.tensor(entry.name)
         }, workers: SerialWork(), sink: writer)
       try writer.flush(db)
+      try store.recordInputs(db, runID: runID, role: .weights, fingerprints.enumerated().map { ($0, $1) })
       try db.execute(sql: "UPDATE run SET weightsDone = 1 WHERE id = ?", arguments: [runID])
       return warnings
     }
@@ -209,27 +265,34 @@ public struct Recorder: Sendable {
   /// watches it, observed. The payloads are copied file to file in the background, back to
   /// back in sample order, while this thread checksums, counts and observes them.
   private func recordStep(
-    _ stepIndex: Int, inputs: RecordingInputs, lanes: inout [PairKey: ActivationLane], runID: Int64,
-    moduleIDs: [String: Int64], writer: StateWriter, allowNonFinite: Bool, counts: inout RecordCounts
+    _ stepIndex: Int, inputs: RecordingInputs, lanes: inout [PairKey: ActivationLane], writer: StateWriter,
+    allowNonFinite: Bool, counts: inout RecordCounts
   ) throws {
+    let (runID, runName) = writer.run
     let step = inputs.steps[stepIndex]
+    var fingerprint = InputFingerprint(path: step.file.path, byteCount: step.file.fileSize)
     try store.pool.write { db in
+      try store.requireLive(db, runID: runID, name: runName)
       try store.appendingSamples(db) { appender in
         let offsets = step.samples.map { appender.reserve($0.entry.byteCount) }
         let copy = BackgroundCopy(
           segment: appender.segment, source: step.file.path,
           ranges: step.samples.map { (step.file.dataStart + $0.entry.byteRange.lowerBound)..<(step.file.dataStart + $0.entry.byteRange.upperBound) },
           offset: offsets.first ?? appender.end)
+        // The copy is waited for on every path: it writes into space this step reserved.
+        defer { try? copy.wait() }
         try step.file.forEachRawBytes(of: step.samples.map(\.entry)) { index, raw in
           let sample = step.samples[index]
           let (nan, inf) = NonFiniteCount.count(raw, dtype: sample.entry.dtype)
           if nan + inf > 0 && !allowNonFinite {
             throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
           }
+          let checksum = XXHash64.hex(raw)
+          fingerprint.add(sample.entry, checksum: checksum)
           try store.insertSample(
-            db, at: offsets[index], recordingID: runID, moduleID: moduleIDs[sample.module] ?? -1, baseName: sample.baseName,
+            db, at: offsets[index], recordingID: runID, moduleID: writer.moduleIDs[sample.module] ?? -1, baseName: sample.baseName,
             step: stepIndex, dtype: sample.entry.dtype, shape: sample.entry.shape, byteCount: raw.count,
-            checksum: XXHash64.hex(raw), nanCount: nan, infCount: inf)
+            checksum: checksum, nanCount: nan, infCount: inf)
           let pair = PairKey(module: sample.module, base: sample.baseName)
           if nan + inf == 0, var lane = lanes[pair] {
             let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
@@ -241,6 +304,7 @@ public struct Recorder: Sendable {
         try copy.wait()
       }
       try writer.flush(db)
+      try store.recordInputs(db, runID: runID, role: .step, [(stepIndex, fingerprint)])
       try db.execute(sql: "UPDATE run SET completedSteps = ? WHERE id = ?", arguments: [stepIndex + 1, runID])
     }
   }

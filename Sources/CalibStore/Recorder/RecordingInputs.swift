@@ -14,6 +14,8 @@ public struct RecordingInputs: Sendable {
   }
 
   public let steps: [Step]
+  /// The weights files, in the order given.
+  public let weightFiles: [SafetensorsFile]
   /// Weight tensors by module name (2-D `<module>.weight` keys only).
   public let weights: [String: (file: SafetensorsFile, entry: TensorEntry)]
   /// Module class names: from metadata, else `Linear` for modules with input/output
@@ -42,8 +44,10 @@ public struct RecordingInputs: Sendable {
       steps.append(Step(file: file, samples: samples))
     }
     var weights: [String: (SafetensorsFile, TensorEntry)] = [:]
+    var files: [SafetensorsFile] = []
     for path in weightFiles {
       let file = try SafetensorsFile(path: path)
+      files.append(file)
       types.merge(Self.moduleTypes(file), uniquingKeysWith: { a, _ in a })
       for entry in file.entries where entry.name.hasSuffix(".weight") && entry.shape.count == 2 {
         weights[String(entry.name.dropLast(7))] = (file, entry)
@@ -55,6 +59,7 @@ public struct RecordingInputs: Sendable {
       }
     }
     self.steps = steps
+    self.weightFiles = files
     self.weights = weights
     self.moduleTypes = types
   }
@@ -73,31 +78,23 @@ public struct RecordingInputs: Sendable {
     return names.sorted().map { ($0, moduleTypes[$0]) }
   }
 
+  /// The position of a weights file among ``weightFiles``.
+  func weightFileIndex(of file: SafetensorsFile) -> Int {
+    weightFiles.firstIndex { $0.path == file.path } ?? 0
+  }
+
+  /// The modules whose weights a recording keeps, sorted: those the recipe quantizes and
+  /// those of every sampled module (so a replay can quantize weights the recording's
+  /// recipe left alone), where a weights file has them.
+  func storedWeights(quantized: Set<String>) -> [String] {
+    let sampled = Set(steps.flatMap { $0.samples.map(\.module) })
+    return quantized.union(sampled).filter { weights[$0] != nil }.sorted()
+  }
+
   /// The base names a module has samples for (in any step).
   public func sampledBases(of module: String) -> Set<BaseName> {
     var bases = Set<BaseName>()
     for step in steps { for s in step.samples where s.module == module { bases.insert(s.baseName) } }
     return bases
-  }
-}
-
-/// Input files that do not have the shape of a recording.
-public enum InputError: Error, Equatable, CustomStringConvertible {
-  case badKey(file: String, key: String)
-  case nonFinite(file: String, key: String, nan: Int, inf: Int)
-  case stepFilesChanged(run: String, expected: Int, given: Int)
-  case recipeChanged(run: String)
-
-  public var description: String {
-    switch self {
-    case .badKey(let file, let key):
-      "\(file): key '\(key)' is not <module>.<input|output|q|k|v>: write step files in the recorder's format"
-    case .nonFinite(let file, let key, let nan, let inf):
-      "\(file): tensor '\(key)' holds \(nan) NaN and \(inf) infinite values: clean the data, or pass --allow-nonfinite to record it flagged and skip it for observers"
-    case .stepFilesChanged(let run, let expected, let given):
-      "run \"\(run)\" has \(expected) completed steps but only \(given) step files were given: pass the same step files to --resume"
-    case .recipeChanged(let run):
-      "run \"\(run)\" was recorded with another recipe: resume without --recipe, or record a new run"
-    }
   }
 }

@@ -10,28 +10,39 @@ internal import GRDB
 /// each report is written in a transaction of its own (a replay's workers).
 final class StateWriter: CalibrationSink {
   let store: CalibrationStore
-  let runIDs: [Int64]
+  /// The run of each variant.
+  let runs: [(id: Int64, name: String)]
   let moduleIDs: [String: Int64]
   let buffered: Bool
   private let pending = Mutex([ObserverStateRecord]())
 
-  init(store: CalibrationStore, runIDs: [Int64], moduleIDs: [String: Int64], buffered: Bool) {
+  init(store: CalibrationStore, runs: [(id: Int64, name: String)], moduleIDs: [String: Int64], buffered: Bool) {
     self.store = store
-    self.runIDs = runIDs
+    self.runs = runs
     self.moduleIDs = moduleIDs
     self.buffered = buffered
   }
 
+  convenience init(store: CalibrationStore, run: (id: Int64, name: String), moduleIDs: [String: Int64], buffered: Bool) {
+    self.init(store: store, runs: [run], moduleIDs: moduleIDs, buffered: buffered)
+  }
+
+  /// The run of a single-variant writer (a recording).
+  var run: (id: Int64, name: String) { runs[0] }
+
   func record(_ states: [RecordedState]) throws {
     let rows = states.compactMap { s in
       moduleIDs[s.snapshot.module].map {
-        CalibrationStore.stateRecord(s.snapshot, runID: runIDs[s.variant], moduleID: $0, step: s.step)
+        CalibrationStore.stateRecord(s.snapshot, runID: runs[s.variant].id, moduleID: $0, step: s.step)
       }
     }
     if buffered {
       pending.withLock { $0 += rows }
     } else if !rows.isEmpty {
-      try store.pool.write { db in for r in rows { try r.insertOrReplace(db) } }
+      try store.pool.write { db in
+        for v in Set(states.map(\.variant)).sorted() { try store.requireLive(db, runID: runs[v].id, name: runs[v].name) }
+        for r in rows { try r.insertOrReplace(db) }
+      }
     }
   }
 
@@ -43,9 +54,10 @@ final class StateWriter: CalibrationSink {
   /// Writes final parameters, each under its variant's run, in the caller's transaction.
   func writeFinal(_ db: Database, _ finals: [[FinalParameters]]) throws {
     for (v, variantFinals) in finals.enumerated() {
+      try store.requireLive(db, runID: runs[v].id, name: runs[v].name)
       for final in variantFinals {
         guard let moduleID = moduleIDs[final.module] else { continue }
-        try store.writeFinal(db, runID: runIDs[v], moduleID: moduleID, final)
+        try store.writeFinal(db, runID: runs[v].id, moduleID: moduleID, final)
       }
     }
   }

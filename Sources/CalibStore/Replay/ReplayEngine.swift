@@ -29,6 +29,8 @@ public struct ReplayRequest: Sendable {
   /// Which (module, base name) pairs to replay.
   public var include: @Sendable (String, BaseName) -> Bool
   public var threads: Int
+  /// The observers' arithmetic; `nil` keeps the parent run's.
+  public var arithmetic: Arithmetic?
 
   public init(from: String, variants: [ReplayVariant], include: @escaping @Sendable (String, BaseName) -> Bool = { _, _ in true }, threads: Int) {
     self.from = from
@@ -92,67 +94,27 @@ public struct ReplayEngine: Sendable {
     -> ReplaySummary
   {
     let start = Date()
-    let (parent, samples, modules, moduleIDs) = try store.pool.read {
-      db -> (RunRecord, [SampleInfo], [(name: String, type: String?)], [String: Int64]) in
-      let parent = try store.requireRun(db, named: request.from)
-      guard parent.status == .complete else { throw ReplayError.recordingIncomplete(run: parent.name) }
-      let samples = try store.fetchSamples(db, recordingID: parent.recordingID ?? parent.id ?? -1)
-      var types: [String: String?] = [:]
-      for s in samples { types[s.module] = s.moduleType }
-      let ids = try ModuleRecord.fetchAll(db).reduce(into: [String: Int64]()) { $0[$1.name] = $1.id }
-      return (parent, samples, types.keys.sorted().map { ($0, types[$0] ?? nil) }, ids)
-    }
-    let weightSamples = Dictionary(samples.filter { $0.baseName == .weight }.map { ($0.module, $0) }, uniquingKeysWith: { a, _ in a })
-    var firstShapes: [String: [BaseName: [Int]]] = [:]
-    for s in samples where s.baseName != .weight && firstShapes[s.module]?[s.baseName] == nil {
-      firstShapes[s.module, default: [:]][s.baseName] = s.shape
-    }
+    let recording = try StoredRecording(store: store, run: request.from)
     let plans = try request.variants.map { v in
-      try CalibrationPlan(recipe: v.recipe, modules: modules, weightShapes: weightSamples.mapValues(\.shape), sampleShapes: firstShapes)
+      try CalibrationPlan(
+        recipe: v.recipe, modules: recording.modules, weightShapes: recording.weights.mapValues(\.shape),
+        sampleShapes: recording.firstShapes)
     }
     var lifecycle = CalibrationLifecycle(variants: plans, include: request.include)
     if lifecycle.isEmpty { throw ReplayError.nothingSelected(run: request.from) }
 
-    let runIDs = try createRuns(request, parent: parent)
+    let runs = try createRuns(request, parent: recording.run)
+    let writer = StateWriter(store: store, runs: runs, moduleIDs: recording.moduleIDs, buffered: false)
     let bytesRead = Mutex<Int64>(0)
-    let workers = ParallelWork(threads: request.threads)
-    let writer = StateWriter(store: store, runIDs: runIDs, moduleIDs: moduleIDs, buffered: false)
     do {
-      try lifecycle.calibrateWeights(
-        loading: { name in
-          guard let sample = weightSamples[name] else { return nil }
-          bytesRead.withLock { $0 += Int64(sample.byteCount) }
-          return try store.sampleTensor(sample)
-        }, workers: workers, sink: writer)
-
-      // Activations: one lane per (module, base name), fed its steps in recorded order.
-      let lanes = lifecycle.activationLanes()
-      let samplesByPair = Dictionary(grouping: samples.filter { $0.baseName != .weight }) { PairKey(module: $0.module, base: $0.baseName) }
-      let fed = Mutex([ActivationLane]())
-      try workers.forEach(lanes.count) { i in
-        var lane = lanes[i]
-        var states: [RecordedState] = []
-        var buffer: [Float] = []  // every step of the pair decodes into the same storage
-        for sample in (samplesByPair[lane.pair] ?? []).sorted(by: { $0.step < $1.step }) where !sample.isNonFinite {
-          try store.readSample(sample, into: &buffer)
-          bytesRead.withLock { $0 += Int64(sample.byteCount) }
-          states += try lane.observe(Tensor(shape: sample.shape, values: buffer), step: sample.step)
-        }
-        try writer.record(states)
-        let n = fed.withLock { $0.append(lane); return $0.count }
-        progress?(ReplayProgress(pairsDone: n, pairs: lanes.count, bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start)))
-      }
-      lifecycle.absorb(fed.withLock { $0 })
-      let finals = lifecycle.finish()
-      try store.pool.write { db in
-        try writer.writeFinal(db, finals)
-        for id in runIDs {
-          try db.execute(sql: "UPDATE run SET status = 'complete', completedSteps = ? WHERE id = ?", arguments: [parent.completedSteps, id])
-        }
+      try replayLanes(&lifecycle, recording: recording, writer: writer, threads: request.threads, bytesRead: bytesRead) { done, total in
+        progress?(ReplayProgress(pairsDone: done, pairs: total, bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start)))
       }
     } catch {
       try? store.pool.write { db in
-        for id in runIDs { try db.execute(sql: "UPDATE run SET status = 'failed' WHERE id = ?", arguments: [id]) }
+        for run in runs {
+          try db.execute(sql: "UPDATE run SET status = 'failed', owner = NULL WHERE id = ? AND status = 'in_progress'", arguments: [run.id])
+        }
       }
       throw error
     }
@@ -161,21 +123,61 @@ public struct ReplayEngine: Sendable {
       bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start))
   }
 
+  /// The lifecycle on the stored samples: weights, then one lane per (module, base name)
+  /// on the workers, each fed its steps in recorded order, then the final parameters.
+  private func replayLanes(
+    _ lifecycle: inout CalibrationLifecycle, recording: StoredRecording, writer: StateWriter, threads: Int,
+    bytesRead: borrowing Mutex<Int64>, progress: @Sendable (Int, Int) -> Void
+  ) throws {
+    let workers = ParallelWork(threads: threads)
+    try lifecycle.calibrateWeights(
+      loading: { name in
+        guard let sample = recording.weights[name] else { return nil }
+        bytesRead.withLock { $0 += Int64(sample.byteCount) }
+        return try store.sampleTensor(sample)
+      }, workers: workers, sink: writer)
+    let lanes = lifecycle.activationLanes()
+    let fed = Mutex([ActivationLane]())
+    try workers.forEach(lanes.count) { i in
+      var lane = lanes[i]
+      var states: [RecordedState] = []
+      var buffer: [Float] = []  // every step of the pair decodes into the same storage
+      for sample in recording.activations[lane.pair] ?? [] where !sample.isNonFinite {
+        try store.readSample(sample, into: &buffer)
+        bytesRead.withLock { $0 += Int64(sample.byteCount) }
+        states += try lane.observe(Tensor(shape: sample.shape, values: buffer), step: sample.step)
+      }
+      try writer.record(states)
+      progress(fed.withLock { $0.append(lane); return $0.count }, lanes.count)
+    }
+    lifecycle.absorb(fed.withLock { $0 })
+    let finals = lifecycle.finish()
+    try store.pool.write { db in
+      try writer.writeFinal(db, finals)
+      for run in writer.runs {
+        try db.execute(
+          sql: "UPDATE run SET status = 'complete', owner = NULL, completedSteps = ? WHERE id = ?",
+          arguments: [recording.run.completedSteps, run.id])
+      }
+    }
+  }
+
   /// Inserts the new runs (in progress). An unfinished replayed run of the same name is
   /// replaced, so an interrupted replay can simply be retried.
-  private func createRuns(_ request: ReplayRequest, parent: RunRecord) throws -> [Int64] {
+  private func createRuns(_ request: ReplayRequest, parent: RunRecord) throws -> [(id: Int64, name: String)] {
     try store.pool.write { db in
       try request.variants.map { v in
         if let old = try store.runRecord(db, named: v.name) {
           guard old.kind == .replayed, old.status != .complete else { throw StoreError.runAlreadyExists(v.name) }
-          try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [old.id])
+          try store.deleteRunRows(db, run: old, force: false)
         }
         let diff = try JSONSerialization.data(withJSONObject: v.differences, options: [.withoutEscapingSlashes])
         var run = RunRecord(
           name: v.name, kind: .replayed, parentID: parent.id, recordingID: parent.recordingID ?? parent.id,
-          settingsDiff: String(decoding: diff, as: UTF8.self), recipe: v.recipeText)
+          settingsDiff: String(decoding: diff, as: UTF8.self), recipe: v.recipeText,
+          arithmetic: request.arithmetic ?? parent.arithmetic)
         try run.insert(db)
-        return run.id ?? db.lastInsertedRowID
+        return (run.id ?? db.lastInsertedRowID, v.name)
       }
     }
   }

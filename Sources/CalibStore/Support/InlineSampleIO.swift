@@ -6,7 +6,7 @@ internal import GRDBSQLite
 /// Incremental BLOB reads (`sqlite3_blob_open`/`read`), so the inline payloads of schema
 /// v001 samples stream out in chunks instead of being fetched as one value. (Since v002,
 /// payloads are written to the payload file, ``SampleSegment``.)
-enum BlobIO {
+enum InlineSampleIO {
   /// Bytes moved per `sqlite3_blob_*` call.
   static let chunkSize = 4 << 20
 

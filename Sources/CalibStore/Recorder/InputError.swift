@@ -1,0 +1,23 @@
+/// Input files that do not have the shape of a recording.
+public enum InputError: Error, Equatable, CustomStringConvertible {
+  case badKey(file: String, key: String)
+  case nonFinite(file: String, key: String, nan: Int, inf: Int)
+  case stepFilesChanged(run: String, expected: Int, given: Int)
+  case recipeChanged(run: String)
+  case inputChanged(run: String, file: String)
+
+  public var description: String {
+    switch self {
+    case .badKey(let file, let key):
+      "\(file): key '\(key)' is not <module>.<input|output|q|k|v>: write step files in the recorder's format"
+    case .nonFinite(let file, let key, let nan, let inf):
+      "\(file): tensor '\(key)' holds \(nan) NaN and \(inf) infinite values: clean the data, or pass --allow-nonfinite to record it flagged and skip it for observers"
+    case .stepFilesChanged(let run, let expected, let given):
+      "run \"\(run)\" has \(expected) completed steps but only \(given) step files were given: pass the same step files to --resume"
+    case .inputChanged(let run, let file):
+      "run \"\(run)\" was recorded from another \(file): its size or content changed; resume with the files the run was recorded from, or record a new run"
+    case .recipeChanged(let run):
+      "run \"\(run)\" was recorded with another recipe: resume without --recipe, or record a new run"
+    }
+  }
+}
