@@ -89,7 +89,7 @@ extension CalibrationStore {
     let dependents = try String.fetchAll(
       db, sql: "SELECT name FROM run WHERE recordingID = ? AND id != ? ORDER BY id", arguments: [run.id, run.id])
     if !dependents.isEmpty { throw StoreError.runInUse(run.name, dependents: dependents) }
-    if run.status == .inProgress && !force && run.owner != RunOwner.current && !RunOwner.isGone(run.owner) {
+    if run.status == .inProgress && !force && !RunOwner.isGone(run.owner) {
       throw StoreError.runBeingWritten(run.name, store: path)
     }
     try db.execute(sql: "UPDATE run SET parentID = NULL WHERE parentID = ?", arguments: [run.id])
