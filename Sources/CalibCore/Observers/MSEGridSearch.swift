@@ -17,13 +17,20 @@
 /// far, so ties keep the earlier, wider range. After `patience` consecutive steps in which
 /// no parameter improved, the search stops (patience is global, as in the reference).
 ///
-/// Precision: QDQ is computed in float32 exactly as torch does (eight lanes at a time, see
-/// ``IntegerQDQ``). The power is `d · d` for norm 2 (exact), a vectorized
-/// `2^(p·log2 d)` within 4 ulp of the correctly rounded value for 1.2 ≤ norm ≤ 4 (see
-/// ``FastPower``), and `powf` otherwise. Errors are summed in double (per lane, float32
-/// partial sums of up to 8 terms first), then rounded to float32 for the comparison.
-/// torch sums in a blocked float32 order, so an error can differ in its last bits and a
-/// near-tie may pick the neighbouring shrink factor.
+/// Precision: QDQ is computed exactly as torch does in the values' dtype D (eight lanes at
+/// a time, see ``IntegerQDQ``). In bf16 and f16, torch's op sequence rounds
+/// `fake_quantize(...).to(D)`, `q - x`, and `|q - x| ^ norm` each to D (the exponent itself
+/// taken in D: 2.4 becomes 2.40625 in bf16), then sums in float32 and rounds the sum once
+/// to D — so errors are coarse and exact ties between neighbouring shrink factors are
+/// common; a tie keeps the earlier, wider range, as torch's `err < best` does. Candidate
+/// ranges are `r(p · mn₀)`, the float32 product rounded to D.
+///
+/// The power is `d · d` for norm 2 (exact), a vectorized `2^(p·log2 d)` within 4 ulp of
+/// the correctly rounded value for 1.2 ≤ norm ≤ 4 (see ``FastPower``), and `powf`
+/// otherwise. Errors are summed in double (per lane, float32 partial sums of up to 8
+/// terms first), then rounded to float32 (and to D) for the comparison. torch sums in a
+/// blocked float32 order, so an error can differ in its last bits and a near-tie may pick
+/// the neighbouring shrink factor.
 ///
 /// NaN policy: callers refuse non-finite values before searching.
 /// Determinism: the work is split by parameter, or for very large parameters into fixed
@@ -187,7 +194,9 @@ public struct MSEGridSearch: Sendable {
     _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q,
     _ rounding: R.Type
   ) -> [Float] {
-    let norm = Float(settings.norm)
+    // torch's `pow_(scalar)` on a bf16 or f16 tensor takes the exponent in that dtype
+    // (2.4 acts as 2.40625 in bf16, as 2.400390625 in f16), then computes in float32.
+    let norm = R.dtype.rounded(Float(settings.norm))
     if norm == 2 { return table(values, layout, steps, candidates, qdq, SquarePower(), R.self) }
     if let fast = FastPower(norm: norm) { return table(values, layout, steps, candidates, qdq, fast, R.self) }
     return table(values, layout, steps, candidates, qdq, ScalarPower(norm: norm), R.self)
