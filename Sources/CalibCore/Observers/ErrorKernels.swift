@@ -30,6 +30,8 @@ let roundingMagic: Float = 12_582_912
 protocol LaneQDQ: Sendable {
   /// The largest |level - zero point| a dequantized value can have, in scale units.
   var levelReach: Float { get }
+  /// Whether results are already in the values' dtype (so `.to(D)` needs no rounding).
+  var returnsValueDType: Bool { get }
   func qdq(_ x: Lanes, scale s: Lanes, zeroPoint zp: Lanes, scalarScale: Float, scalarZeroPoint: Float) -> Lanes
 }
 
@@ -43,6 +45,7 @@ struct IntegerQDQ<R: LaneRounding>: LaneQDQ {
   let lowerBound: Float
   let upperBound: Float
   let levelReach: Float
+  var returnsValueDType: Bool { true }
 
   init?(_ args: QuantizationArgs) {
     guard args.type == .int else { return nil }
@@ -69,6 +72,7 @@ struct SymmetricIntegerQDQ<R: LaneRounding>: LaneQDQ {
   let lowerBound: Float
   let upperBound: Float
   let levelReach: Float
+  var returnsValueDType: Bool { true }
 
   init?(_ args: QuantizationArgs) {
     guard args.symmetric, let integer = IntegerQDQ<R>(args) else { return nil }
@@ -100,6 +104,7 @@ func clampLanes(_ y: Lanes, _ lower: Float, _ upper: Float) -> Lanes {
 struct ScalarQDQ: LaneQDQ {
   let quantizer: FakeQuantizer
   let levelReach: Float
+  var returnsValueDType: Bool { quantizer.valueDType == quantizer.effectiveScaleDType }
 
   init(_ args: QuantizationArgs, valueDType: FloatDType = .float32, scaleDType: FloatDType = .float32) {
     quantizer = FakeQuantizer(args, valueDType: valueDType, scaleDType: scaleDType)

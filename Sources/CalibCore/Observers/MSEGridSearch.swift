@@ -66,13 +66,44 @@ public struct MSEGridSearch: Sendable {
     if count == 0 { return (rawMin, rawMax) }
 
     let factors = (0..<steps).map { settings.shrinkFactor($0) }
-    let candidates = Candidates(
-      args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale,
-      factors: factors, rawMin: rawMin, rawMax: rawMax, dtype: dtype)
-    let errors = errorTable(values, layout: layout, args: args, steps: steps, candidates: candidates)
+    // The table is computed in blocks of steps so that a search the reference stops early
+    // (after `patience` steps improving no parameter — common for few parameters, and in
+    // bf16, whose coarse errors tie often) skips the steps it never evaluates.
+    let block = Swift.max(4, Int(Swift.min(settings.patience, 16)))
+    var errors: [Float] = []
+    errors.reserveCapacity(steps * count)
+    var best = [Float](repeating: dtype.greatestFiniteMagnitude, count: count)
+    var stale = 0.0
+    var computed = 0
+    search: while computed < steps {
+      let end = Swift.min(steps, computed + block)
+      let candidates = Candidates(
+        args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale,
+        factors: Array(factors[computed..<end]), rawMin: rawMin, rawMax: rawMax, dtype: dtype)
+      let part = errorTable(values, layout: layout, args: args, steps: end - computed, candidates: candidates)
+      errors += part
+      for i in 0..<(end - computed) {
+        var improved = false
+        for q in 0..<count where part[i * count + q] < best[q] {
+          best[q] = part[i * count + q]
+          improved = true
+        }
+        if improved {
+          stale = 0
+        } else {
+          stale += 1
+          if stale >= settings.patience {
+            computed = end
+            break search
+          }
+        }
+      }
+      computed = end
+    }
 
     return select(
-      errors, steps: steps, count: count, factors: factors, rawMin: rawMin, rawMax: rawMax, dtype: dtype)
+      errors, steps: computed, count: count, factors: Array(factors[0..<computed]), rawMin: rawMin,
+      rawMax: rawMax, dtype: dtype)
   }
 
   /// Parameters per block of the selection passes.
@@ -361,7 +392,8 @@ public struct MSEGridSearch: Sendable {
   static func difference<Q: LaneQDQ, R: LaneRounding>(
     _ x: Lanes, _ s: Lanes, _ zp: Lanes, _ scale: Float, _ zeroPoint: Float, _ qdq: Q, _ rounding: R.Type
   ) -> Lanes {
-    let out = R.round(qdq.qdq(x, scale: s, zeroPoint: zp, scalarScale: scale, scalarZeroPoint: zeroPoint))
+    var out = qdq.qdq(x, scale: s, zeroPoint: zp, scalarScale: scale, scalarZeroPoint: zeroPoint)
+    if !qdq.returnsValueDType { out = R.round(out) }
     return Lanes(bits: R.round(out - x).bits & LaneBits(repeating: 0x7FFF_FFFF))
   }
 

@@ -99,8 +99,12 @@ extension TorchDType {
 
 /// Rounding of eight lanes to one dtype, chosen at compile time so that the float32
 /// instance compiles to nothing and the hot loops specialize per dtype.
+///
+/// `round` is for the MSE search's kernels, whose lanes are never NaN (non-finite input is
+/// refused first), so it skips the NaN blend of ``FloatDType/rounded(_:)-(SIMD8<Float>)``.
 protocol LaneRounding: Sendable {
   static var dtype: FloatDType { get }
+  /// Rounds NaN-free lanes to the dtype.
   static func round(_ x: SIMD8<Float>) -> SIMD8<Float>
 }
 
@@ -110,10 +114,14 @@ enum Float32Lanes: LaneRounding {
   @inline(__always) static func round(_ x: SIMD8<Float>) -> SIMD8<Float> { x }
 }
 
-/// bfloat16 round to nearest even on the bits.
+/// bfloat16 round to nearest even on the bits: `(bits + 0x7FFF + bit16) & 0xFFFF0000`.
 enum BFloat16Lanes: LaneRounding {
   static var dtype: FloatDType { .bfloat16 }
-  @inline(__always) static func round(_ x: SIMD8<Float>) -> SIMD8<Float> { BFloat16.rounded(x) }
+  @inline(__always) static func round(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let b = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+    let r = (b &+ SIMD8(repeating: 0x7FFF) &+ ((b &>> 16) & SIMD8(repeating: 1))) & SIMD8(repeating: 0xFFFF_0000)
+    return unsafeBitCast(r, to: SIMD8<Float>.self)
+  }
 }
 
 /// float16 round to nearest even with subnormals and overflow to ±∞.
