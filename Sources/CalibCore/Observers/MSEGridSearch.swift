@@ -40,6 +40,8 @@
 /// from memory once and reused for all steps while in L1.
 public struct MSEGridSearch: Sendable {
   public var settings: ObserverSettings
+  /// Whether the search may spread over all cores (results are the same either way).
+  public var runsInParallel = true
 
   public init(settings: ObserverSettings) {
     self.settings = settings
@@ -133,7 +135,7 @@ public struct MSEGridSearch: Sendable {
       let errors = SharedPointer(table.baseAddress!)
       improvedIn.withUnsafeMutableBufferPointer { flags in
         let improved = SharedPointer(flags.baseAddress!)
-        ParallelWork.forEach(blocks) { b in
+        ParallelWork.forEach(blocks, parallel: runsInParallel) { b in
           let first = b * block
           let width = Swift.min(count, first + block) - first
           withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
@@ -170,7 +172,7 @@ public struct MSEGridSearch: Sendable {
       bestMin.withUnsafeMutableBufferPointer { mins in
         bestMax.withUnsafeMutableBufferPointer { maxs in
           let (outMin, outMax) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
-          ParallelWork.forEach(blocks) { b in
+          ParallelWork.forEach(blocks, parallel: runsInParallel) { b in
             let first = b * block
             let width = Swift.min(count, first + block) - first
             withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
@@ -277,7 +279,7 @@ public struct MSEGridSearch: Sendable {
     let perParameter = Swift.max(1, layout.runCount * layout.runLength)
     let perItem = Swift.max(1, Self.itemElements / perParameter)
     let items = (count + perItem - 1) / perItem
-    ParallelWork.forEach(items) { item in
+    ParallelWork.forEach(items, parallel: runsInParallel) { item in
       var scales = [Float](repeating: 0, count: steps)
       var zeros = [Float](repeating: 0, count: steps)
       var sums = [Double](repeating: 0, count: steps)
@@ -345,7 +347,7 @@ public struct MSEGridSearch: Sendable {
           guard let slots = buffer.baseAddress.map(SharedPointer.init) else { return }
           let sp = SharedPointer(scales.baseAddress!)
           let zp = SharedPointer(zeros.baseAddress!)
-          ParallelWork.forEach(chunks) { c in
+          ParallelWork.forEach(chunks, parallel: runsInParallel) { c in
             let q = chunkOwners[c]
             Self.runErrors(
               source.readOnly + chunkStarts[c], chunkLengths[c], steps: steps,

@@ -36,6 +36,10 @@ public struct Observer: Sendable {
   public let settings: ObserverSettings
   /// The running statistics; assign to restore a saved observer.
   public var state = ObserverState()
+  /// Whether an observation may spread its hot loops over all cores (the default). A
+  /// caller that already runs many observers in parallel sets this to `false` so its own
+  /// thread count bounds the total. Results are identical either way.
+  public var runsInParallel = true
 
   /// Builds an observer, validating its kwargs (taken from `args.observerKwargs`).
   ///
@@ -97,7 +101,8 @@ public struct Observer: Sendable {
     do {
       return try args.quantizationParameters(
         min: Tensor(shape: layout.qparamShape, values: mn, dtype: dtype),
-        max: Tensor(shape: layout.qparamShape, values: mx, dtype: dtype), globalScale: globalScale)
+        max: Tensor(shape: layout.qparamShape, values: mx, dtype: dtype), globalScale: globalScale,
+        parallel: runsInParallel)
     } catch let e as QuantizationArgsError {
       throw ObserverError.arguments(e)
     }
@@ -134,7 +139,7 @@ public struct Observer: Sendable {
   private func currentRange(
     _ value: Tensor, layout: GroupLayout, globalScale: Float?, optimizingGlobalScale: Bool
   ) throws -> ([Float], [Float]) {
-    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout)
+    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
     if RangeReduction.containsNonFinite(mn, mx) {
       var count = 0
       var first = -1
@@ -146,7 +151,9 @@ public struct Observer: Sendable {
     }
     guard kind.searchesMSE else { return (mn, mx) }
     do {
-      let result = try MSEGridSearch(settings: settings).search(
+      var search = MSEGridSearch(settings: settings)
+      search.runsInParallel = runsInParallel
+      let result = try search.search(
         value.values, layout: layout, args: args, globalScale: globalScale,
         optimizingGlobalScale: optimizingGlobalScale, rawMin: mn, rawMax: mx, dtype: value.dtype)
       return (result.min, result.max)

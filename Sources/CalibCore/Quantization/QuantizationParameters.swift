@@ -52,10 +52,12 @@ extension QuantizationArgs {
   /// The scale is returned in S (``QuantizationParameters/scaleDType``). A 0-d input gives
   /// shape `[1]`, like the reference.
   ///
+  /// - Parameter parallel: whether large inputs may spread over all cores (results are
+  ///   the same either way).
   /// - Throws: ``QuantizationArgsError/asymmetricFP4`` for asymmetric FP4.
-  public func quantizationParameters(min: Tensor, max: Tensor, globalScale: Float? = nil) throws
-    -> QuantizationParameters
-  {
+  public func quantizationParameters(
+    min: Tensor, max: Tensor, globalScale: Float? = nil, parallel: Bool = true
+  ) throws -> QuantizationParameters {
     precondition(min.shape == max.shape, "min shape \(min.shape) != max shape \(max.shape)")
     if !symmetric && isFP4 { throw QuantizationArgsError.asymmetricFP4 }
     let kernel = QParamKernel(self, globalScale: globalScale, dtype: min.dtype.promoted(with: max.dtype))
@@ -72,7 +74,7 @@ extension QuantizationArgs {
             max.values.withUnsafeBufferPointer { maxs in
               let (lo, hi) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
               let (sp, zp) = (SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
-              ParallelWork.forEach((n + chunk - 1) / chunk) { c in
+              ParallelWork.forEach((n + chunk - 1) / chunk, parallel: parallel) { c in
                 var i = c * chunk
                 let end = Swift.min(n, (c + 1) * chunk)
                 if kernel.hasVectorPath {
