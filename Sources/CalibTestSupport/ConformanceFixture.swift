@@ -168,6 +168,12 @@ public struct ConformanceFixture: Sendable {
   /// Runs one case in the set's arithmetic and returns a line per mismatch, values and
   /// dtypes alike.
   public func check(_ c: ConformanceCase) throws -> [String] {
+    try checkCounting(c).failures
+  }
+
+  /// ``check(_:)``, also counting the entries accepted only by the MSE rule (0 when the
+  /// case is bit-identical throughout).
+  public func checkCounting(_ c: ConformanceCase) throws -> (failures: [String], tolerated: Int) {
     let args = try c.arguments()
     var observer = try Observer(baseName: c.baseName, args: args)
     var produced: [String: Tensor] = [:]
@@ -199,14 +205,15 @@ public struct ConformanceFixture: Sendable {
         stepDTypes["qdq_dtype"] = out.dtype.torchName
       }
     }
-    var failures = try compare(c, produced: produced)
+    var tolerated = 0
+    var failures = try compare(c, produced: produced, skipping: [], tolerated: &tolerated)
     for (step, want) in c.stepDTypes.enumerated() {
       for (what, name) in want.sorted(by: { $0.key < $1.key }) where what.hasSuffix("_dtype") {
         let got = step < dtypes.count ? dtypes[step][what] : nil
         if got != name { failures.append("\(c.id)/\(step)/\(what): \(got ?? "not produced") != \(name)") }
       }
     }
-    return failures
+    return (failures, tolerated)
   }
 
   /// Compares produced tensors (keyed `<case>/<step>/<what>`) with every expected tensor
@@ -226,6 +233,15 @@ public struct ConformanceFixture: Sendable {
   public func compare(_ c: ConformanceCase, produced: [String: Tensor], skipping: Set<String> = []) throws
     -> [String]
   {
+    var tolerated = 0
+    return try compare(c, produced: produced, skipping: skipping, tolerated: &tolerated)
+  }
+
+  /// ``compare(_:produced:skipping:)``, adding to `tolerated` the entries that are not
+  /// bit-identical but within the MSE rule.
+  public func compare(
+    _ c: ConformanceCase, produced: [String: Tensor], skipping: Set<String>, tolerated: inout Int
+  ) throws -> [String] {
     let kind = try ObserverKind(registryName: c.observer)
     let tolerantCase = kind.searchesMSE
     let grid = try ObserverSettings(kind: kind, kwargs: try c.arguments().observerKwargs).grid
@@ -272,6 +288,7 @@ public struct ConformanceFixture: Sendable {
             allowed = abs(a - b) <= 1
           }
         }
+        if allowed { tolerated += 1 }
         if !allowed && reported < 20 {
           reported += 1
           failures.append("\(entry.name)[\(i)]: \(a) != \(b)")
