@@ -1,5 +1,15 @@
 /// Round-to-nearest-even narrowing of float32 to bfloat16 and float16, returned as
 /// float32 (the value the narrower dtype would hold).
+///
+/// Everything here works on the float32 bit pattern with integer operations (no
+/// conversion instructions, no libm), scalar and eight lanes at a time, so the model-dtype
+/// arithmetic of ``FloatDType`` costs a few integer operations per element:
+/// ```
+/// bf16  bits := (bits + 0x7FFF + bit16) AND 0xFFFF0000          carry may reach +inf
+/// f16   |x| ≥ 2⁻¹⁴: bits := (bits + 0x0FFF + bit13) AND NOT 0x1FFF, above 65504 → inf
+///       |x| < 2⁻¹⁴: (|x| + 0.5) - 0.5   float32 near 0.5 is 2⁻²⁴ apart: the f16 subnormal step
+/// ```
+/// NaN stays NaN (its payload is not preserved, as torch's casts do not preserve it).
 public enum BFloat16 {
   /// The bfloat16 value nearest to `x` (ties to even); NaN stays NaN, overflow gives ±∞.
   @inlinable
@@ -16,12 +26,52 @@ public enum BFloat16 {
     return UInt16(truncatingIfNeeded: (b &+ roundingBias) >> 16)
   }
 
+  /// ``rounded(_:)`` for eight lanes; NaN lanes are kept as they are.
+  @inlinable
+  public static func rounded(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let b = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+    let r = (b &+ SIMD8(repeating: 0x7FFF) &+ ((b &>> 16) & SIMD8(repeating: 1))) & SIMD8(repeating: 0xFFFF_0000)
+    return unsafeBitCast(r, to: SIMD8<Float>.self).replacing(with: x, where: x .!= x)
+  }
+
   /// The float16 value nearest to `x` (ties to even), clamped to ±65504 first as
   /// `round_to_quantized_type_dtype` does; NaN stays NaN.
   @inlinable
   public static func roundedToHalf(_ x: Float) -> Float {
     if x.isNaN { return x }
-    let clamped = Swift.min(Swift.max(x, -65504), 65504)
-    return Float(Float16(clamped))
+    return halfRounded(Swift.min(Swift.max(x, -65504), 65504))
+  }
+
+  /// The float16 value nearest to `x` (ties to even), as torch's cast to `float16`:
+  /// magnitudes from 65520 up (and ±∞) give ±∞, below 2⁻¹⁴ the subnormal grid of step
+  /// 2⁻²⁴ applies (2⁻²⁵ ties to 0); NaN stays NaN.
+  @inlinable
+  public static func halfRounded(_ x: Float) -> Float {
+    if x.isNaN { return x }
+    let magnitude = x.magnitude
+    let snapped: Float
+    if magnitude >= 0x1p-14 {
+      let b = magnitude.bitPattern
+      let r = (b &+ 0x0FFF &+ ((b >> 13) & 1)) & ~UInt32(0x1FFF)
+      snapped = r > 0x477F_E000 ? .infinity : Float(bitPattern: r)
+    } else {
+      snapped = (magnitude + 0.5) - 0.5
+    }
+    return x.sign == .minus ? -snapped : snapped
+  }
+
+  /// ``halfRounded(_:)`` for eight lanes.
+  @inlinable
+  public static func halfRounded(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+    let sign = bits & SIMD8(repeating: 0x8000_0000)
+    let m = bits & SIMD8(repeating: 0x7FFF_FFFF)
+    var normal = (m &+ SIMD8(repeating: 0x0FFF) &+ ((m &>> 13) & SIMD8(repeating: 1))) & SIMD8(repeating: ~UInt32(0x1FFF))
+    normal.replace(with: 0x7F80_0000, where: normal .> SIMD8(repeating: 0x477F_E000))
+    let magnitude = unsafeBitCast(m, to: SIMD8<Float>.self)
+    let half = SIMD8<Float>(repeating: 0.5)
+    let small = unsafeBitCast((magnitude + half) - half, to: SIMD8<UInt32>.self)
+    let snapped = small.replacing(with: normal, where: m .>= SIMD8(repeating: 0x3880_0000))
+    return unsafeBitCast(snapped | sign, to: SIMD8<Float>.self).replacing(with: x, where: x .!= x)
   }
 }

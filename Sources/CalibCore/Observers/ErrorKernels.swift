@@ -30,52 +30,59 @@ let roundingMagic: Float = 12_582_912
 protocol LaneQDQ: Sendable {
   /// The largest |level - zero point| a dequantized value can have, in scale units.
   var levelReach: Float { get }
+  /// Whether results are already in the values' dtype (so `.to(D)` needs no rounding).
+  var returnsValueDType: Bool { get }
   func qdq(_ x: Lanes, scale s: Lanes, zeroPoint zp: Lanes, scalarScale: Float, scalarZeroPoint: Float) -> Lanes
 }
 
-/// Integer levels: `((clamp(x / s + zp, q_min, q_max) rounded) - zp) · s` in the exact
-/// float32 order of ``FakeQuantizer``. Valid while |q_min|, |q_max| ≤ 2^22, where the
-/// rounding trick is exact (int types up to 23 bits).
-struct IntegerQDQ: LaneQDQ {
+/// Integer levels: `r(r(round(clamp(r(r(x / s) + zp), q_min, q_max)) - zp) · s)` in the
+/// exact order of ``FakeQuantizer``, where `r` rounds to the values' (and scales') dtype
+/// `R` — nothing for float32. Valid while |q_min|, |q_max| ≤ 2^22, where the rounding
+/// trick is exact (int types up to 23 bits); the rounded level is an integer that `R`
+/// holds exactly (bf16 and f16 values at or above 2^8 and 2^11 are already integers).
+struct IntegerQDQ<R: LaneRounding>: LaneQDQ {
   // Scalars, splatted at use (see ``FastPower``).
   let lowerBound: Float
   let upperBound: Float
   let levelReach: Float
+  var returnsValueDType: Bool { true }
 
   init?(_ args: QuantizationArgs) {
     guard args.type == .int else { return nil }
     let range = QuantizedRange(args)
     let limit: Float = 4_194_304  // 2^22
     guard range.lowerBound.magnitude <= limit && range.upperBound.magnitude <= limit else { return nil }
-    lowerBound = range.lowerBound
-    upperBound = range.upperBound
+    // `torch.clamp` takes its 0-d float32 bounds in the tensor's dtype.
+    lowerBound = R.dtype.rounded(range.lowerBound)
+    upperBound = R.dtype.rounded(range.upperBound)
     levelReach = Swift.max(range.lowerBound.magnitude, range.upperBound.magnitude)
   }
 
   @inline(__always)
   func qdq(_ x: Lanes, scale s: Lanes, zeroPoint zp: Lanes, scalarScale: Float, scalarZeroPoint: Float) -> Lanes {
     let magic = Lanes(repeating: roundingMagic)
-    let level = (clampLanes(x / s + zp, lowerBound, upperBound) + magic) - magic
-    return (level - zp) * s
+    let level = (clampLanes(R.round(R.round(x / s) + zp), lowerBound, upperBound) + magic) - magic
+    return R.round(R.round(level - zp) * s)
   }
 }
 
 /// ``IntegerQDQ`` for symmetric arguments, whose zero point is always 0: adding and
 /// subtracting it only turns -0.0 into +0.0, which cannot change |QDQ(x) - x|.
-struct SymmetricIntegerQDQ: LaneQDQ {
+struct SymmetricIntegerQDQ<R: LaneRounding>: LaneQDQ {
   let lowerBound: Float
   let upperBound: Float
   let levelReach: Float
+  var returnsValueDType: Bool { true }
 
   init?(_ args: QuantizationArgs) {
-    guard args.symmetric, let integer = IntegerQDQ(args) else { return nil }
+    guard args.symmetric, let integer = IntegerQDQ<R>(args) else { return nil }
     (lowerBound, upperBound, levelReach) = (integer.lowerBound, integer.upperBound, integer.levelReach)
   }
 
   @inline(__always)
   func qdq(_ x: Lanes, scale s: Lanes, zeroPoint zp: Lanes, scalarScale: Float, scalarZeroPoint: Float) -> Lanes {
     let magic = Lanes(repeating: roundingMagic)
-    return ((clampLanes(x / s, lowerBound, upperBound) + magic) - magic) * s
+    return R.round(((clampLanes(R.round(x / s), lowerBound, upperBound) + magic) - magic) * s)
   }
 }
 
@@ -92,13 +99,15 @@ func clampLanes(_ y: Lanes, _ lower: Float, _ upper: Float) -> Lanes {
   return out
 }
 
-/// Any other type (FP8, FP4, very wide ints): ``FakeQuantizer`` lane by lane.
+/// Any other type (FP8, FP4, very wide ints) or dtype mix (a float32 effective scale on
+/// bf16 values): ``FakeQuantizer`` lane by lane, returning values in the scale's dtype.
 struct ScalarQDQ: LaneQDQ {
   let quantizer: FakeQuantizer
   let levelReach: Float
+  var returnsValueDType: Bool { quantizer.valueDType == quantizer.effectiveScaleDType }
 
-  init(_ args: QuantizationArgs) {
-    quantizer = FakeQuantizer(args)
+  init(_ args: QuantizationArgs, valueDType: FloatDType = .float32, scaleDType: FloatDType = .float32) {
+    quantizer = FakeQuantizer(args, valueDType: valueDType, scaleDType: scaleDType)
     let range = QuantizedRange(args)
     levelReach = Swift.max(range.lowerBound.magnitude, range.upperBound.magnitude)
   }

@@ -17,13 +17,20 @@
 /// far, so ties keep the earlier, wider range. After `patience` consecutive steps in which
 /// no parameter improved, the search stops (patience is global, as in the reference).
 ///
-/// Precision: QDQ is computed in float32 exactly as torch does (eight lanes at a time, see
-/// ``IntegerQDQ``). The power is `d · d` for norm 2 (exact), a vectorized
-/// `2^(p·log2 d)` within 4 ulp of the correctly rounded value for 1.2 ≤ norm ≤ 4 (see
-/// ``FastPower``), and `powf` otherwise. Errors are summed in double (per lane, float32
-/// partial sums of up to 8 terms first), then rounded to float32 for the comparison.
-/// torch sums in a blocked float32 order, so an error can differ in its last bits and a
-/// near-tie may pick the neighbouring shrink factor.
+/// Precision: QDQ is computed exactly as torch does in the values' dtype D (eight lanes at
+/// a time, see ``IntegerQDQ``). In bf16 and f16, torch's op sequence rounds
+/// `fake_quantize(...).to(D)`, `q - x`, and `|q - x| ^ norm` each to D (the exponent itself
+/// taken in D: 2.4 becomes 2.40625 in bf16), then sums in float32 and rounds the sum once
+/// to D — so errors are coarse and exact ties between neighbouring shrink factors are
+/// common; a tie keeps the earlier, wider range, as torch's `err < best` does. Candidate
+/// ranges are `r(p · mn₀)`, the float32 product rounded to D.
+///
+/// The power is `d · d` for norm 2 (exact), a vectorized `2^(p·log2 d)` within 4 ulp of
+/// the correctly rounded value for 1.2 ≤ norm ≤ 4 (see ``FastPower``), and `powf`
+/// otherwise. Errors are summed in double (per lane, float32 partial sums of up to 8
+/// terms first), then rounded to float32 (and to D) for the comparison. torch sums in a
+/// blocked float32 order, so an error can differ in its last bits and a near-tie may pick
+/// the neighbouring shrink factor.
 ///
 /// NaN policy: callers refuse non-finite values before searching.
 /// Determinism: the work is split by parameter, or for very large parameters into fixed
@@ -33,6 +40,8 @@
 /// from memory once and reused for all steps while in L1.
 public struct MSEGridSearch: Sendable {
   public var settings: ObserverSettings
+  /// Whether the search may spread over all cores (results are the same either way).
+  public var runsInParallel = true
 
   public init(settings: ObserverSettings) {
     self.settings = settings
@@ -45,9 +54,11 @@ public struct MSEGridSearch: Sendable {
   ///   - optimizingGlobalScale: recompute the global scale from each candidate range
   ///     (the search behind `get_global_scale`).
   ///   - rawMin: per-parameter minimum of `values` (already reduced by the caller).
+  ///   - dtype: the values' dtype D, in which every step is computed (see the type's
+  ///     notes); the returned ranges are in D.
   public func search(
     _ values: [Float], layout: GroupLayout, args: QuantizationArgs, globalScale: Float?,
-    optimizingGlobalScale: Bool, rawMin: [Float], rawMax: [Float]
+    optimizingGlobalScale: Bool, rawMin: [Float], rawMax: [Float], dtype: FloatDType = .float32
   ) throws -> (min: [Float], max: [Float]) {
     let steps = settings.searchSteps
     let count = layout.count
@@ -57,12 +68,45 @@ public struct MSEGridSearch: Sendable {
     if count == 0 { return (rawMin, rawMax) }
 
     let factors = (0..<steps).map { settings.shrinkFactor($0) }
-    let candidates = Candidates(
-      args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale,
-      factors: factors, rawMin: rawMin, rawMax: rawMax)
-    let errors = errorTable(values, layout: layout, args: args, steps: steps, candidates: candidates)
+    // The table is computed step by step so that a search the reference stops early
+    // (after `patience` steps improving no parameter — common for few parameters, and in
+    // bf16, whose coarse errors tie often) evaluates exactly the steps the reference does.
+    // Each step re-reads the values once, which costs far less than its arithmetic.
+    let block = 1
+    var errors: [Float] = []
+    errors.reserveCapacity(steps * count)
+    var best = [Float](repeating: dtype.greatestFiniteMagnitude, count: count)
+    var stale = 0.0
+    var computed = 0
+    search: while computed < steps {
+      let end = Swift.min(steps, computed + block)
+      let candidates = Candidates(
+        args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale,
+        factors: Array(factors[computed..<end]), rawMin: rawMin, rawMax: rawMax, dtype: dtype)
+      let part = errorTable(values, layout: layout, args: args, steps: end - computed, candidates: candidates)
+      errors += part
+      for i in 0..<(end - computed) {
+        var improved = false
+        for q in 0..<count where part[i * count + q] < best[q] {
+          best[q] = part[i * count + q]
+          improved = true
+        }
+        if improved {
+          stale = 0
+        } else {
+          stale += 1
+          if stale >= settings.patience {
+            computed = end
+            break search
+          }
+        }
+      }
+      computed = end
+    }
 
-    return select(errors, steps: steps, count: count, factors: factors, rawMin: rawMin, rawMax: rawMax)
+    return select(
+      errors, steps: computed, count: count, factors: Array(factors[0..<computed]), rawMin: rawMin,
+      rawMax: rawMax, dtype: dtype)
   }
 
   /// Parameters per block of the selection passes.
@@ -70,7 +114,7 @@ public struct MSEGridSearch: Sendable {
 
   /// The reference's sequential scan over an error table, in two parallel passes:
   /// ```
-  /// best := FLT_MAX per parameter; stale := 0
+  /// best := finfo(D).max per parameter; stale := 0
   /// for each step i: improved := any parameter with errors[i] < best (then best := errors[i])
   ///                  stale := improved ? 0 : stale + 1; stop once stale ≥ patience
   /// ```
@@ -78,8 +122,10 @@ public struct MSEGridSearch: Sendable {
   /// finds, per block of parameters, the steps at which any of them improves; the global
   /// stop step follows from those flags; pass two replays each parameter up to it.
   func select(
-    _ errors: [Float], steps: Int, count: Int, factors: [Float], rawMin: [Float], rawMax: [Float]
+    _ errors: [Float], steps: Int, count: Int, factors: [Float], rawMin: [Float], rawMax: [Float],
+    dtype: FloatDType = .float32
   ) -> (min: [Float], max: [Float]) {
+    let initial = dtype.greatestFiniteMagnitude
     let block = Self.selectionBlock
     let blocks = (count + block - 1) / block
     var improvedIn = [Bool](repeating: false, count: blocks * steps)
@@ -90,11 +136,11 @@ public struct MSEGridSearch: Sendable {
       let errors = SharedPointer(table.baseAddress!)
       improvedIn.withUnsafeMutableBufferPointer { flags in
         let improved = SharedPointer(flags.baseAddress!)
-        ParallelWork.forEach(blocks) { b in
+        ParallelWork.forEach(blocks, parallel: runsInParallel) { b in
           let first = b * block
           let width = Swift.min(count, first + block) - first
           withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
-            best.initialize(repeating: .greatestFiniteMagnitude)
+            best.initialize(repeating: initial)
             for i in 0..<steps {
               var any = false
               let row = errors.readOnly + i * count + first
@@ -127,18 +173,18 @@ public struct MSEGridSearch: Sendable {
       bestMin.withUnsafeMutableBufferPointer { mins in
         bestMax.withUnsafeMutableBufferPointer { maxs in
           let (outMin, outMax) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
-          ParallelWork.forEach(blocks) { b in
+          ParallelWork.forEach(blocks, parallel: runsInParallel) { b in
             let first = b * block
             let width = Swift.min(count, first + block) - first
             withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
-              best.initialize(repeating: .greatestFiniteMagnitude)
+              best.initialize(repeating: initial)
               for i in 0...lastStep {
                 let row = errors.readOnly + i * count + first
                 let p = factors[i]
                 for k in 0..<width where row[k] < best[k] {
                   best[k] = row[k]
-                  outMin[first + k] = p * rawMin[first + k]
-                  outMax[first + k] = p * rawMax[first + k]
+                  outMin[first + k] = dtype.rounded(p * rawMin[first + k])
+                  outMax[first + k] = dtype.rounded(p * rawMax[first + k])
                 }
               }
             }
@@ -149,27 +195,45 @@ public struct MSEGridSearch: Sendable {
     return (bestMin, bestMax)
   }
 
-  /// Σ |QDQ(x) - x|^norm for every (step, parameter), as float32, step-major.
+  /// Σ |QDQ(x) - x|^norm for every (step, parameter), in D, step-major.
   func errorTable(
     _ values: [Float], layout: GroupLayout, args: QuantizationArgs, steps: Int,
     candidates: Candidates
   ) -> [Float] {
-    if let symmetric = SymmetricIntegerQDQ(args) {
-      return errorTable(values, layout, steps, candidates, symmetric)
+    switch candidates.dtype {
+    case .float32: errorTable(values, layout, args, steps, candidates, Float32Lanes.self)
+    case .bfloat16: errorTable(values, layout, args, steps, candidates, BFloat16Lanes.self)
+    case .float16: errorTable(values, layout, args, steps, candidates, Float16Lanes.self)
     }
-    if let integer = IntegerQDQ(args) {
-      return errorTable(values, layout, steps, candidates, integer)
-    }
-    return errorTable(values, layout, steps, candidates, ScalarQDQ(args))
   }
 
-  private func errorTable<Q: LaneQDQ>(
-    _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q
+  private func errorTable<R: LaneRounding>(
+    _ values: [Float], _ layout: GroupLayout, _ args: QuantizationArgs, _ steps: Int,
+    _ candidates: Candidates, _ rounding: R.Type
   ) -> [Float] {
-    let norm = Float(settings.norm)
-    if norm == 2 { return table(values, layout, steps, candidates, qdq, SquarePower()) }
-    if let fast = FastPower(norm: norm) { return table(values, layout, steps, candidates, qdq, fast) }
-    return table(values, layout, steps, candidates, qdq, ScalarPower(norm: norm))
+    // The lane kernels compute in D, which is C and S unless a float32 global scale
+    // promotes the scale (then the scalar quantizer takes the dtypes apart).
+    let scaleInD = R.self == Float32Lanes.self || candidates.scaleDType == R.dtype
+    if scaleInD, let symmetric = SymmetricIntegerQDQ<R>(args) {
+      return errorTable(values, layout, steps, candidates, symmetric, R.self)
+    }
+    if scaleInD, let integer = IntegerQDQ<R>(args) {
+      return errorTable(values, layout, steps, candidates, integer, R.self)
+    }
+    let scalar = ScalarQDQ(args, valueDType: R.dtype, scaleDType: candidates.scaleDType)
+    return errorTable(values, layout, steps, candidates, scalar, R.self)
+  }
+
+  private func errorTable<Q: LaneQDQ, R: LaneRounding>(
+    _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q,
+    _ rounding: R.Type
+  ) -> [Float] {
+    // torch's `pow_(scalar)` on a bf16 or f16 tensor takes the exponent in that dtype
+    // (2.4 acts as 2.40625 in bf16, as 2.400390625 in f16), then computes in float32.
+    let norm = R.dtype.rounded(Float(settings.norm))
+    if norm == 2 { return table(values, layout, steps, candidates, qdq, SquarePower(), R.self) }
+    if let fast = FastPower(norm: norm) { return table(values, layout, steps, candidates, qdq, fast, R.self) }
+    return table(values, layout, steps, candidates, qdq, ScalarPower(norm: norm), R.self)
   }
 
   /// Elements per chunk when one parameter is split (16 KiB: stays in L1 for all steps).
@@ -179,9 +243,9 @@ public struct MSEGridSearch: Sendable {
   /// Elements per work item when whole parameters are handed out.
   static let itemElements = 1 << 14
 
-  private func table<Q: LaneQDQ, P: LanePower>(
+  private func table<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q,
-    _ power: P
+    _ power: P, _ rounding: R.Type
   ) -> [Float] {
     let count = layout.count
     let perParameter = Swift.max(1, layout.runCount * layout.runLength)
@@ -196,9 +260,9 @@ public struct MSEGridSearch: Sendable {
         }
         let source = SharedPointer(base)
         if perParameter >= Self.splitThreshold {
-          chunkedParameters(source, layout, steps, candidates, qdq, power, into: errors)
+          chunkedParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
         } else {
-          wholeParameters(source, layout, steps, candidates, qdq, power, into: errors)
+          wholeParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
         }
       }
       initialized = steps * count
@@ -208,15 +272,15 @@ public struct MSEGridSearch: Sendable {
 
   /// Small parameters: blocks of whole parameters per work item; each (step, parameter)
   /// sum runs over the parameter's runs in order.
-  private func wholeParameters<Q: LaneQDQ, P: LanePower>(
+  private func wholeParameters<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ source: SharedPointer<Float>, _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates,
-    _ qdq: Q, _ power: P, into errors: SharedPointer<Float>
+    _ qdq: Q, _ power: P, _ rounding: R.Type, into errors: SharedPointer<Float>
   ) {
     let count = layout.count
     let perParameter = Swift.max(1, layout.runCount * layout.runLength)
     let perItem = Swift.max(1, Self.itemElements / perParameter)
     let items = (count + perItem - 1) / perItem
-    ParallelWork.forEach(items) { item in
+    ParallelWork.forEach(items, parallel: runsInParallel) { item in
       var scales = [Float](repeating: 0, count: steps)
       var zeros = [Float](repeating: 0, count: steps)
       var sums = [Double](repeating: 0, count: steps)
@@ -234,9 +298,10 @@ public struct MSEGridSearch: Sendable {
               layout.forEachRun(of: q) { start, length in
                 Self.runErrors(
                   source.readOnly + start, length, steps: steps, scales: sp, zeros: zp, reach: reach, qdq,
-                  power, into: out)
+                  power, R.self, into: out)
               }
-              for i in 0..<steps { errors[i * count + q] = Float(out[i]) }
+              // torch's sum rounds once, to D.
+              for i in 0..<steps { errors[i * count + q] = R.dtype.rounded(Float(out[i])) }
             }
           }
         }
@@ -246,9 +311,9 @@ public struct MSEGridSearch: Sendable {
 
   /// Large parameters: every run is cut into fixed chunks; each chunk's per-step sums get
   /// their own slots and are added up per parameter in chunk order afterwards.
-  private func chunkedParameters<Q: LaneQDQ, P: LanePower>(
+  private func chunkedParameters<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ source: SharedPointer<Float>, _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates,
-    _ qdq: Q, _ power: P, into errors: SharedPointer<Float>
+    _ qdq: Q, _ power: P, _ rounding: R.Type, into errors: SharedPointer<Float>
   ) {
     let count = layout.count
     let chunk = Self.chunkElements
@@ -283,12 +348,12 @@ public struct MSEGridSearch: Sendable {
           guard let slots = buffer.baseAddress.map(SharedPointer.init) else { return }
           let sp = SharedPointer(scales.baseAddress!)
           let zp = SharedPointer(zeros.baseAddress!)
-          ParallelWork.forEach(chunks) { c in
+          ParallelWork.forEach(chunks, parallel: runsInParallel) { c in
             let q = chunkOwners[c]
             Self.runErrors(
               source.readOnly + chunkStarts[c], chunkLengths[c], steps: steps,
               scales: sp.readOnly + q * steps, zeros: zp.readOnly + q * steps,
-              reach: candidates.magnitude(q), qdq, power, into: slots.base + c * steps)
+              reach: candidates.magnitude(q), qdq, power, R.self, into: slots.base + c * steps)
           }
         }
       }
@@ -299,7 +364,7 @@ public struct MSEGridSearch: Sendable {
       for i in 0..<steps { sums[q * steps + i] += partial[c * steps + i] }
     }
     for q in 0..<count {
-      for i in 0..<steps { errors[i * count + q] = Float(sums[q * steps + i]) }
+      for i in 0..<steps { errors[i * count + q] = R.dtype.rounded(Float(sums[q * steps + i])) }
     }
   }
 
@@ -307,9 +372,9 @@ public struct MSEGridSearch: Sendable {
   /// its scale and zero point. `reach` bounds |x|; if some step's differences could leave
   /// the power's range, the run uses ``ScalarPower``.
   @inline(__always)
-  static func runErrors<Q: LaneQDQ, P: LanePower>(
+  static func runErrors<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>,
-    zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P,
+    zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type,
     into sums: UnsafeMutablePointer<Double>
   ) {
     for i in 0..<steps {
@@ -317,20 +382,22 @@ public struct MSEGridSearch: Sendable {
       let s = Double(scales[i])
       let bound = (Double(reach) + (Double(qdq.levelReach) + Double(zeros[i].magnitude)) * s) * 1.01
       if !power.handles(upTo: bound) {
-        stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), into: sums)
+        stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), R.self, into: sums)
         return
       }
     }
-    stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, power, into: sums)
+    stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: sums)
   }
 
-  /// |QDQ(x) - x| lane-wise.
+  /// |QDQ(x) - x| lane-wise, in D: `fake_quantize(...).to(D)`, then `q -= x` and
+  /// `q.abs_()` on the D tensor.
   @inline(__always)
-  static func difference<Q: LaneQDQ>(
-    _ x: Lanes, _ s: Lanes, _ zp: Lanes, _ scale: Float, _ zeroPoint: Float, _ qdq: Q
+  static func difference<Q: LaneQDQ, R: LaneRounding>(
+    _ x: Lanes, _ s: Lanes, _ zp: Lanes, _ scale: Float, _ zeroPoint: Float, _ qdq: Q, _ rounding: R.Type
   ) -> Lanes {
-    let out = qdq.qdq(x, scale: s, zeroPoint: zp, scalarScale: scale, scalarZeroPoint: zeroPoint)
-    return Lanes(bits: (out - x).bits & LaneBits(repeating: 0x7FFF_FFFF))
+    var out = qdq.qdq(x, scale: s, zeroPoint: zp, scalarScale: scale, scalarZeroPoint: zeroPoint)
+    if !qdq.returnsValueDType { out = R.round(out) }
+    return Lanes(bits: R.round(out - x).bits & LaneBits(repeating: 0x7FFF_FFFF))
   }
 
   /// Vectors summed in float32 per lane before the lanes' partial sums move to double.
@@ -353,9 +420,10 @@ public struct MSEGridSearch: Sendable {
   /// scalar code. Hence the fill and drain loops below, whose trip counts the optimizer
   /// cannot bound (see `opaqueTwo`) so it does not unroll them.
   @inline(never)
-  static func stepSums<Q: LaneQDQ, P: LanePower>(
+  static func stepSums<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>,
-    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, into out: UnsafeMutablePointer<Double>
+    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type,
+    into out: UnsafeMutablePointer<Double>
   ) {
     let width = Lanes.scalarCount
     let raw = UnsafeRawPointer(p)
@@ -380,7 +448,7 @@ public struct MSEGridSearch: Sendable {
       while j < opaqueTwo {
         second = power.middle(first)
         let x = raw.loadUnaligned(fromByteOffset: j &* width &* 4, as: Lanes.self)
-        first = power.begin(difference(x, s, zp, scales[0], zeros[0], qdq))
+        first = power.begin(difference(x, s, zp, scales[0], zeros[0], qdq, R.self))
         j &+= 1
       }
       for i in 0..<steps {
@@ -395,9 +463,9 @@ public struct MSEGridSearch: Sendable {
           // Inner trip count not a constant, so the loop is not unrolled into copies.
           while j < end {
             let x = raw.loadUnaligned(fromByteOffset: j &* width &* 4, as: Lanes.self)
-            let nextFirst = power.begin(difference(x, s, zp, scale, zeroPoint, qdq))
+            let nextFirst = power.begin(difference(x, s, zp, scale, zeroPoint, qdq, R.self))
             let nextSecond = power.middle(first)
-            partial += power.finish(second)
+            partial += R.round(power.finish(second))
             first = nextFirst
             second = nextSecond
             j &+= 1
@@ -414,7 +482,7 @@ public struct MSEGridSearch: Sendable {
       // discarded).
       var d = 0
       while d < opaqueTwo {
-        partial += power.finish(second)
+        partial += R.round(power.finish(second))
         second = power.middle(first)
         d &+= 1
       }
@@ -426,7 +494,7 @@ public struct MSEGridSearch: Sendable {
         let s = Lanes(repeating: scales[i])
         let zp = Lanes(repeating: zeros[i])
         let x = raw.loadUnaligned(as: Lanes.self)
-        out[i] += total(LaneSums(power.finish(power.middle(power.begin(difference(x, s, zp, scales[i], zeros[i], qdq))))))
+        out[i] += total(LaneSums(R.round(power.finish(power.middle(power.begin(difference(x, s, zp, scales[i], zeros[i], qdq, R.self)))))))
       }
     }
     let full = vectors &* width
@@ -440,7 +508,7 @@ public struct MSEGridSearch: Sendable {
       for i in 0..<steps {
         let s = Lanes(repeating: scales[i])
         let zp = Lanes(repeating: zeros[i])
-        var t = power.finish(power.middle(power.begin(difference(tail, s, zp, scales[i], zeros[i], qdq))))
+        var t = R.round(power.finish(power.middle(power.begin(difference(tail, s, zp, scales[i], zeros[i], qdq, R.self)))))
         t.replace(with: 0, where: padded)
         out[i] += total(LaneSums(t))
       }
@@ -457,18 +525,24 @@ struct Candidates: Sendable {
   let factors: [Float]
   let rawMin: [Float]
   let rawMax: [Float]
+  /// D: the values' dtype.
+  let dtype: FloatDType
+  /// The dtype of the effective scales: D, or float32 under a (float32) global scale.
+  let scaleDType: FloatDType
 
   init(
     args: QuantizationArgs, globalScale: Float?, optimizingGlobalScale: Bool, factors: [Float],
-    rawMin: [Float], rawMax: [Float]
+    rawMin: [Float], rawMax: [Float], dtype: FloatDType = .float32
   ) {
     self.args = args
     self.globalScale = globalScale
     self.optimizingGlobalScale = optimizingGlobalScale
-    kernel = QParamKernel(args, globalScale: globalScale)
+    kernel = QParamKernel(args, globalScale: globalScale, dtype: dtype)
     self.factors = factors
     self.rawMin = rawMin
     self.rawMax = rawMax
+    self.dtype = dtype
+    scaleDType = globalScale == nil && !optimizingGlobalScale ? dtype : .float32
   }
 
   /// The largest |x| of parameter `q`.
@@ -480,11 +554,12 @@ struct Candidates: Sendable {
   @inline(__always)
   func parameters(step i: Int, _ q: Int) -> (Float, Float) {
     let p = factors[i]
-    let smn = p * rawMin[q]
-    let smx = p * rawMax[q]
+    // `p * min_val` with a Python float p: float32 product, rounded to D.
+    let smn = dtype.rounded(p * rawMin[q])
+    let smx = dtype.rounded(p * rawMax[q])
     if optimizingGlobalScale {
-      let g = GlobalScale.generate(min: smn, max: smx)
-      let (s, zp) = QParamKernel(args, globalScale: g).scaleAndZeroPoint(min: smn, max: smx)
+      let g = GlobalScale.generate(min: smn, max: smx, dtype: dtype)
+      let (s, zp) = QParamKernel(args, globalScale: g, dtype: dtype).scaleAndZeroPoint(min: smn, max: smx)
       return (s / g, zp)
     }
     let (s, zp) = kernel.scaleAndZeroPoint(min: smn, max: smx)

@@ -6,14 +6,20 @@
 /// ```
 /// memoryless      state := (mn, mx)                  (not kept)
 /// static          state := (min(old, mn), max(old, mx))     NaN propagates
-/// moving average  state := first ? (mn, mx) : old · f32(1 - c) + new · f32(c)
-///                 (each product and the sum rounded to float32; c == 1 overwrites)
+/// moving average  state := first ? (mn, mx) : r(r(old · f32(1 - c)) + r(new · f32(c)))
+///                 (c == 1 overwrites)
 /// ```
 /// then `calculate_qparams(state, args, global scale)`. The global-scale path keeps a
 /// separate whole-tensor state with the same rule and returns `generate_gparam` of it.
 ///
-/// Precision: float32 throughout, as the reference on float32 input; the MSE search sums
-/// its errors in double (see ``MSEGridSearch``).
+/// Precision: the arithmetic follows the observed tensor's ``Tensor/dtype`` D, as torch
+/// on a tensor of that dtype: every elementwise operation is computed in float32 and its
+/// result rounded to D (`r` above; nothing for float32). The moving average is
+/// llm-compressor 0.10's `_lerp`, `input * (1.0 - weight) + end * weight` — not
+/// `torch.lerp` — so in bf16 a small constant often leaves the state where it was (the
+/// product rounds back to the old value and the addend is below half an ulp). min/max
+/// are exact, and the running state is kept in D. The MSE search sums its errors in
+/// double (see ``MSEGridSearch``).
 /// NaN policy: a value holding NaN or ±∞ is refused with ``ObserverError/nonFinite(count:firstIndex:shape:)``
 /// and leaves the state unchanged. Empty values are skipped (`nil`), as the reference
 /// skips MoE experts that saw no tokens.
@@ -30,6 +36,10 @@ public struct Observer: Sendable {
   public let settings: ObserverSettings
   /// The running statistics; assign to restore a saved observer.
   public var state = ObserverState()
+  /// Whether an observation may spread its hot loops over all cores (the default). A
+  /// caller that already runs many observers in parallel sets this to `false` so its own
+  /// thread count bounds the total. Results are identical either way.
+  public var runsInParallel = true
 
   /// Builds an observer, validating its kwargs (taken from `args.observerKwargs`).
   ///
@@ -75,20 +85,24 @@ public struct Observer: Sendable {
       throw ObserverError.layout(e)
     }
     var (mn, mx) = try currentRange(value, layout: layout, globalScale: globalScale, optimizingGlobalScale: false)
+    var dtype = value.dtype
     if accumulates {
       if let old = state.minValues, let oldMax = state.maxValues {
         guard old.shape == layout.qparamShape else {
           throw ObserverError.shapeChanged(running: old.shape, observed: layout.qparamShape)
         }
-        (mn, mx) = accumulate(old: (old.values, oldMax.values), new: (mn, mx))
+        // A state kept in another dtype promotes the update (torch's type promotion).
+        dtype = dtype.promoted(with: old.dtype)
+        (mn, mx) = accumulate(old: (old.values, oldMax.values), new: (mn, mx), dtype: dtype)
       }
-      state.minValues = Tensor(shape: layout.qparamShape, values: mn)
-      state.maxValues = Tensor(shape: layout.qparamShape, values: mx)
+      state.minValues = Tensor(shape: layout.qparamShape, values: mn, dtype: dtype)
+      state.maxValues = Tensor(shape: layout.qparamShape, values: mx, dtype: dtype)
     }
     do {
       return try args.quantizationParameters(
-        min: Tensor(shape: layout.qparamShape, values: mn),
-        max: Tensor(shape: layout.qparamShape, values: mx), globalScale: globalScale)
+        min: Tensor(shape: layout.qparamShape, values: mn, dtype: dtype),
+        max: Tensor(shape: layout.qparamShape, values: mx, dtype: dtype), globalScale: globalScale,
+        parallel: runsInParallel)
     } catch let e as QuantizationArgsError {
       throw ObserverError.arguments(e)
     }
@@ -105,23 +119,27 @@ public struct Observer: Sendable {
     whole.strategy = .tensor
     let layout = try GroupLayout(shape: [value.elementCount], baseName: .input, args: whole)
     var (mn, mx) = try currentRange(value, layout: layout, globalScale: nil, optimizingGlobalScale: true)
+    var dtype = value.dtype
     if accumulates, let oldMin = state.globalMin, let oldMax = state.globalMax {
-      (mn, mx) = accumulate(old: ([oldMin], [oldMax]), new: (mn, mx))
+      dtype = dtype.promoted(with: state.globalDType)
+      (mn, mx) = accumulate(old: ([oldMin], [oldMax]), new: (mn, mx), dtype: dtype)
     }
     state.globalMin = mn[0]
     state.globalMax = mx[0]
+    state.globalDType = dtype
     if !accumulates {
       state.globalMin = nil
       state.globalMax = nil
+      state.globalDType = .float32
     }
-    return GlobalScale.generate(min: mn[0], max: mx[0])
+    return GlobalScale.generate(min: mn[0], max: mx[0], dtype: dtype)
   }
 
   /// This observation's range: min/max, or the MSE search from it.
   private func currentRange(
     _ value: Tensor, layout: GroupLayout, globalScale: Float?, optimizingGlobalScale: Bool
   ) throws -> ([Float], [Float]) {
-    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout)
+    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
     if RangeReduction.containsNonFinite(mn, mx) {
       var count = 0
       var first = -1
@@ -133,17 +151,21 @@ public struct Observer: Sendable {
     }
     guard kind.searchesMSE else { return (mn, mx) }
     do {
-      let result = try MSEGridSearch(settings: settings).search(
+      var search = MSEGridSearch(settings: settings)
+      search.runsInParallel = runsInParallel
+      let result = try search.search(
         value.values, layout: layout, args: args, globalScale: globalScale,
-        optimizingGlobalScale: optimizingGlobalScale, rawMin: mn, rawMax: mx)
+        optimizingGlobalScale: optimizingGlobalScale, rawMin: mn, rawMax: mx, dtype: value.dtype)
       return (result.min, result.max)
     } catch let e as QuantizationArgsError {
       throw ObserverError.arguments(e)
     }
   }
 
-  /// Folds a new range into the old one by this observer's accumulation rule.
-  private func accumulate(old: ([Float], [Float]), new: ([Float], [Float])) -> ([Float], [Float]) {
+  /// Folds a new range into the old one by this observer's accumulation rule, in `dtype`.
+  private func accumulate(
+    old: ([Float], [Float]), new: ([Float], [Float]), dtype: FloatDType
+  ) -> ([Float], [Float]) {
     switch kind {
     case .staticMinMax:
       return (
@@ -153,11 +175,13 @@ public struct Observer: Sendable {
     case .minMax, .mse:
       let c = settings.averagingConstant
       if c == 1 { return new }
+      // Python computes 1 - c in double; torch takes each scalar operand as float32.
       let keep = Float(1 - c)
       let take = Float(c)
+      let r = dtype.rounded as (Float) -> Float
       return (
-        zip(old.0, new.0).map { $0 * keep + $1 * take },
-        zip(old.1, new.1).map { $0 * keep + $1 * take }
+        zip(old.0, new.0).map { r(r($0 * keep) + r($1 * take)) },
+        zip(old.1, new.1).map { r(r($0 * keep) + r($1 * take)) }
       )
     case .memorylessMinMax, .memorylessMSE:
       return new

@@ -3,7 +3,8 @@
 /// for the global scale. `nil` until the first observation; always `nil` for memoryless
 /// observers.
 public struct ObserverState: Sendable, Equatable, Codable {
-  /// Running minimum per parameter (`past_min_vals`), shaped like the scale.
+  /// Running minimum per parameter (`past_min_vals`), shaped like the scale, in the dtype
+  /// torch keeps it in (the observed dtype: bf16 for bf16 inputs).
   public var minValues: Tensor?
   /// Running maximum per parameter (`past_max_vals`).
   public var maxValues: Tensor?
@@ -11,20 +12,47 @@ public struct ObserverState: Sendable, Equatable, Codable {
   public var globalMin: Float?
   /// Running whole-tensor maximum for the global scale (`past_global_max_vals`).
   public var globalMax: Float?
+  /// The dtype torch keeps ``globalMin`` and ``globalMax`` in (the observed dtype).
+  public var globalDType: FloatDType = .float32
 
   public init(
     minValues: Tensor? = nil, maxValues: Tensor? = nil, globalMin: Float? = nil,
-    globalMax: Float? = nil
+    globalMax: Float? = nil, globalDType: FloatDType = .float32
   ) {
     self.minValues = minValues
     self.maxValues = maxValues
     self.globalMin = globalMin
     self.globalMax = globalMax
+    self.globalDType = globalDType
+  }
+
+  private enum CodingKeys: String, CodingKey { case minValues, maxValues, globalMin, globalMax, globalDType }
+
+  /// Decodes a state; `globalDType` may be absent (float32), as in states saved before it.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      minValues: try c.decodeIfPresent(Tensor.self, forKey: .minValues),
+      maxValues: try c.decodeIfPresent(Tensor.self, forKey: .maxValues),
+      globalMin: try c.decodeIfPresent(Float.self, forKey: .globalMin),
+      globalMax: try c.decodeIfPresent(Float.self, forKey: .globalMax),
+      globalDType: try c.decodeIfPresent(FloatDType.self, forKey: .globalDType) ?? .float32)
+  }
+
+  /// Encodes a state; `globalDType` only when it is not float32.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encodeIfPresent(minValues, forKey: .minValues)
+    try c.encodeIfPresent(maxValues, forKey: .maxValues)
+    try c.encodeIfPresent(globalMin, forKey: .globalMin)
+    try c.encodeIfPresent(globalMax, forKey: .globalMax)
+    if globalDType != .float32 { try c.encode(globalDType, forKey: .globalDType) }
   }
 }
 
 extension Tensor: Codable {
-  private enum CodingKeys: String, CodingKey { case shape, values }
+  // `dtype` is written only when it is not float32, so float32 encodings are unchanged.
+  private enum CodingKeys: String, CodingKey { case shape, values, dtype }
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -34,12 +62,18 @@ extension Tensor: Codable {
       throw DecodingError.dataCorruptedError(
         forKey: .values, in: c, debugDescription: "shape \(shape) does not match \(values.count) values")
     }
-    self.init(shape: shape, values: values)
+    let dtype = try c.decodeIfPresent(FloatDType.self, forKey: .dtype) ?? .float32
+    guard dtype == .float32 || values.allSatisfy(dtype.represents) else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .values, in: c, debugDescription: "values not representable in \(dtype)")
+    }
+    self.init(shape: shape, values: values, dtype: dtype)
   }
 
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(shape, forKey: .shape)
     try c.encode(values, forKey: .values)
+    if dtype != .float32 { try c.encode(dtype, forKey: .dtype) }
   }
 }

@@ -1,12 +1,15 @@
 import Dispatch
 import Synchronization
 
-/// Whether observers may spread one observation over all cores.
+/// A process-wide switch that keeps observers' hot loops on the calling thread.
 ///
-/// An observation runs its hot loops on every core by default. A caller that already runs
-/// many observations in parallel (the replay engine, one per module and base name) turns
-/// this off for its duration, so `--threads` bounds the total and no core is oversubscribed.
-/// Results are identical either way.
+/// > Note: Superseded by the explicit settings ``Observer/runsInParallel``,
+/// > ``MSEGridSearch/runsInParallel`` and the `parallel:` parameters of
+/// > ``RangeReduction/minMax(_:layout:parallel:)`` and
+/// > ``QuantizationArgs/quantizationParameters(min:max:globalScale:parallel:)``, which
+/// > affect only their own caller. Kept as a compatibility shim for callers that still wrap
+/// > their work in ``serially(_:)``: while any such call runs, every observation in the
+/// > process runs serially. Results are identical either way.
 public enum ObserverParallelism {
   private static let serialDepth = Atomic<Int>(0)
 
@@ -26,10 +29,11 @@ public enum ObserverParallelism {
 /// on the thread count) and write each item's result to its own slot, so every result is
 /// the same whether the items run on one thread or many.
 enum ParallelWork {
-  /// Runs `body(0..<iterations)` on the shared pool, or inline when there is one item.
-  static func forEach(_ iterations: Int, _ body: @Sendable (Int) -> Void) {
+  /// Runs `body(0..<iterations)` on the shared pool, or inline when there is one item,
+  /// when `parallel` is false, or inside ``ObserverParallelism/serially(_:)``.
+  static func forEach(_ iterations: Int, parallel: Bool = true, _ body: @Sendable (Int) -> Void) {
     if iterations <= 0 { return }
-    if iterations == 1 || ObserverParallelism.isSerial {
+    if iterations == 1 || !parallel || ObserverParallelism.isSerial {
       for i in 0..<iterations { body(i) }
       return
     }

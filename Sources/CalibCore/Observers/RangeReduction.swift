@@ -23,7 +23,10 @@ public enum RangeReduction {
 
   /// The minimum and maximum of each parameter's elements. A zero-padded BLOCK edge
   /// includes 0.
-  public static func minMax(_ values: [Float], layout: GroupLayout) -> ([Float], [Float]) {
+  ///
+  /// - Parameter parallel: whether the work may spread over all cores (results are the
+  ///   same either way).
+  public static func minMax(_ values: [Float], layout: GroupLayout, parallel: Bool = true) -> ([Float], [Float]) {
     let count = layout.count
     if count == 0 || values.isEmpty {
       return ([Float](repeating: .infinity, count: count), [Float](repeating: -.infinity, count: count))
@@ -43,12 +46,12 @@ public enum RangeReduction {
             // Every run must lie inside the value (the layout was built from its shape).
             precondition((count - 1) * stride + length <= buffer.count, "layout exceeds the value")
             if count == 1 {
-              (out.mins[0], out.maxs[0]) = wholeRun(source, length)
+              (out.mins[0], out.maxs[0]) = wholeRun(source, length, parallel: parallel)
             } else {
-              stridedRuns(source, count: count, stride: stride, length: length, into: out)
+              stridedRuns(source, count: count, stride: stride, length: length, parallel: parallel, into: out)
             }
           } else {
-            anyLayout(source, layout: layout, into: out)
+            anyLayout(source, layout: layout, parallel: parallel, into: out)
           }
         }
         highCount = count
@@ -59,10 +62,10 @@ public enum RangeReduction {
   }
 
   /// The minimum and maximum of all elements (NaN if any is NaN); (+∞, -∞) when empty.
-  public static func minMax(_ values: [Float]) -> (Float, Float) {
+  public static func minMax(_ values: [Float], parallel: Bool = true) -> (Float, Float) {
     values.withUnsafeBufferPointer { buffer in
       guard let base = buffer.baseAddress else { return (.infinity, -.infinity) }
-      return wholeRun(SharedPointer(base), buffer.count)
+      return wholeRun(SharedPointer(base), buffer.count, parallel: parallel)
     }
   }
 
@@ -98,14 +101,14 @@ public enum RangeReduction {
 
   /// One run of `n` elements: split into fixed chunks reduced in parallel, then combined
   /// (NaN wins; otherwise min of mins, max of maxes — exact in any order).
-  static func wholeRun(_ source: SharedPointer<Float>, _ n: Int) -> (Float, Float) {
+  static func wholeRun(_ source: SharedPointer<Float>, _ n: Int, parallel: Bool) -> (Float, Float) {
     let chunk = chunkElements
     let chunks = (n + chunk - 1) / chunk
     if chunks <= 1 { return exactRun(source.readOnly, n) }
     var partial = [Float](repeating: 0, count: 2 * chunks)
     partial.withUnsafeMutableBufferPointer { buffer in
       let slots = SharedPointer(buffer.baseAddress!)  // non-nil: chunks > 1
-      ParallelWork.forEach(chunks) { c in
+      ParallelWork.forEach(chunks, parallel: parallel) { c in
         let start = c * chunk
         let (lo, hi) = exactRun(source.readOnly + start, Swift.min(chunk, n - start))
         slots[2 * c] = lo
@@ -126,11 +129,12 @@ public enum RangeReduction {
   /// `count` parameters, parameter `q` owning `length` elements from `q · stride`: blocks
   /// of parameters run in parallel, each written to its own slots.
   static func stridedRuns(
-    _ source: SharedPointer<Float>, count: Int, stride: Int, length: Int, into out: RangeOutput
+    _ source: SharedPointer<Float>, count: Int, stride: Int, length: Int, parallel: Bool,
+    into out: RangeOutput
   ) {
     let perItem = Swift.max(1, chunkElements / Swift.max(length, 1))
     let items = (count + perItem - 1) / perItem
-    ParallelWork.forEach(items) { item in
+    ParallelWork.forEach(items, parallel: parallel) { item in
       let first = item * perItem
       let end = Swift.min(count, first + perItem)
       let p = source.readOnly
@@ -149,12 +153,14 @@ public enum RangeReduction {
 
   /// Layouts with several runs per parameter or ragged BLOCK edges: each parameter walks
   /// its runs with the exact loop; blocks of parameters run in parallel.
-  static func anyLayout(_ source: SharedPointer<Float>, layout: GroupLayout, into out: RangeOutput) {
+  static func anyLayout(
+    _ source: SharedPointer<Float>, layout: GroupLayout, parallel: Bool, into out: RangeOutput
+  ) {
     let count = layout.count
     let perParameter = Swift.max(1, layout.runCount * layout.runLength)
     let perItem = Swift.max(1, chunkElements / perParameter)
     let items = (count + perItem - 1) / perItem
-    ParallelWork.forEach(items) { item in
+    ParallelWork.forEach(items, parallel: parallel) { item in
       let p = source.readOnly
       for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
         var lo = Float.infinity
@@ -247,50 +253,90 @@ public enum RangeReduction {
   /// min and max but poison the sum.
   @inline(__always)
   static func fastRun(_ p: UnsafePointer<Float>, _ n: Int) -> (Float, Float, Float) {
-    var a = load(p, 0), b = load(p, 8), c = load(p, 16), d = load(p, 24)
-    var lo0 = a, lo1 = b, lo2 = c, lo3 = d
-    var hi0 = a, hi1 = b, hi2 = c, hi3 = d
-    var s0 = a, s1 = b
-    s0 += c
-    s1 += d
-    var i = 32
-    while i &+ 32 <= n {
-      a = load(p, i)
-      b = load(p, i &+ 8)
-      c = load(p, i &+ 16)
-      d = load(p, i &+ 24)
-      lo0 = lower(a, lo0)
-      lo1 = lower(b, lo1)
-      lo2 = lower(c, lo2)
-      lo3 = lower(d, lo3)
-      hi0 = upper(a, hi0)
-      hi1 = upper(b, hi1)
-      hi2 = upper(c, hi2)
-      hi3 = upper(d, hi3)
-      s0 += a + c
-      s1 += b + d
-      i &+= 32
-    }
+    var lo = (load(p, 0), load(p, 8), load(p, 16), load(p, 24))
+    var hi = lo
+    var sum = SideSum()
+    sum.absorb(lo.0, lo.1, lo.2, lo.3)
+    var i = fourWay(p, n, from: 32, &lo, &hi, &sum)
     while i &+ 8 <= n {
-      a = load(p, i)
-      lo0 = lower(a, lo0)
-      hi0 = upper(a, hi0)
-      s0 += a
+      let a = load(p, i)
+      lo.0 = lower(a, lo.0)
+      hi.0 = upper(a, hi.0)
+      sum.s0 += a
       i &+= 8
     }
     if i < n {
       // The last 8 elements overlap ones already seen, which min and max tolerate; the
       // sum only needs to stay non-finite exactly when some element is.
-      a = load(p, n &- 8)
-      lo1 = lower(a, lo1)
-      hi1 = upper(a, hi1)
-      s1 += a - a
+      let a = load(p, n &- 8)
+      lo.1 = lower(a, lo.1)
+      hi.1 = upper(a, hi.1)
+      sum.s1 += a - a
     }
-    lo0 = lower(lo1, lo0)
-    lo2 = lower(lo3, lo2)
-    hi0 = upper(hi1, hi0)
-    hi2 = upper(hi3, hi2)
-    return (lowest(lower(lo2, lo0)), highest(upper(hi2, hi0)), (s0 + s1).sum())
+    return (lowest(lower4Way(lo)), highest(upper4Way(hi)), (sum.s0 + sum.s1).sum())
+  }
+
+  /// What ``fourWay(_:_:from:_:_:_:)`` tracks besides the minimum and maximum.
+  protocol Witness {
+    mutating func absorb(_ a: V, _ b: V, _ c: V, _ d: V)
+  }
+
+  /// A side sum that is non-finite exactly when some element is (or the sum overflows):
+  /// two adds per 32 elements, cheaper than tracking NaN lanes.
+  struct SideSum: Witness {
+    var s0 = V()
+    var s1 = V()
+    @inline(__always) mutating func absorb(_ a: V, _ b: V, _ c: V, _ d: V) {
+      s0 += a + c
+      s1 += b + d
+    }
+  }
+
+  /// The lanes that saw a NaN (which never wins a comparison, so min and max skip it).
+  struct NaNLanes: Witness {
+    var mask = SIMDMask<V.MaskStorage>(repeating: false)
+    @inline(__always) mutating func absorb(_ a: V, _ b: V, _ c: V, _ d: V) {
+      mask .|= (a .!= a) .| (b .!= b) .| (c .!= c) .| (d .!= d)
+    }
+  }
+
+  /// The one four-accumulator loop: folds 32 elements at a time from `start` into four
+  /// SIMD8 minima and maxima (independent dependency chains; minps/maxps via
+  /// ``lower(_:_:)`` and ``upper(_:_:)`` — the generic `pointwiseMin` does not vectorize)
+  /// and into `witness`. Returns the index it stopped at (fewer than 32 elements left).
+  @inline(__always)
+  static func fourWay<W: Witness>(
+    _ p: UnsafePointer<Float>, _ n: Int, from start: Int, _ lo: inout (V, V, V, V),
+    _ hi: inout (V, V, V, V), _ witness: inout W
+  ) -> Int {
+    var i = start
+    while i &+ 32 <= n {
+      let a = load(p, i)
+      let b = load(p, i &+ 8)
+      let c = load(p, i &+ 16)
+      let d = load(p, i &+ 24)
+      lo.0 = lower(a, lo.0)
+      lo.1 = lower(b, lo.1)
+      lo.2 = lower(c, lo.2)
+      lo.3 = lower(d, lo.3)
+      hi.0 = upper(a, hi.0)
+      hi.1 = upper(b, hi.1)
+      hi.2 = upper(c, hi.2)
+      hi.3 = upper(d, hi.3)
+      witness.absorb(a, b, c, d)
+      i &+= 32
+    }
+    return i
+  }
+
+  /// The lane-wise minimum of four accumulators.
+  @inline(__always) static func lower4Way(_ v: (V, V, V, V)) -> V {
+    lower(lower(v.3, v.2), lower(v.1, v.0))
+  }
+
+  /// The lane-wise maximum of four accumulators.
+  @inline(__always) static func upper4Way(_ v: (V, V, V, V)) -> V {
+    upper(upper(v.3, v.2), upper(v.1, v.0))
   }
 
   /// Parameters `first..<end` with 16 elements each at `stride`; false when some element
@@ -329,49 +375,26 @@ public enum RangeReduction {
     return clean
   }
 
-  /// Folds one contiguous run into `lo`/`hi`, recording whether a NaN was seen.
-  ///
-  /// Four SIMD8 accumulators break the dependency chains (minps/maxps via ``lower(_:_:)``
-  /// and ``upper(_:_:)``; the generic `pointwiseMin` does not vectorize). NaN lanes never
-  /// win a comparison, so they are tracked separately.
+  /// Folds one contiguous run into `lo`/`hi`, recording whether a NaN was seen: the
+  /// four-way loop with NaN tracking (``fourWay(_:_:from:_:_:_:)``), then the tail one by
+  /// one.
   @inline(__always)
   static func runMinMax(
     _ p: UnsafePointer<Float>, _ n: Int, _ lo: inout Float, _ hi: inout Float,
     _ sawNaN: inout Bool
   ) {
-    let width = V.scalarCount
     var i = 0
-    if n >= 4 * width {
-      var lo0 = V(repeating: .infinity), lo1 = lo0, lo2 = lo0, lo3 = lo0
-      var hi0 = V(repeating: -.infinity), hi1 = hi0, hi2 = hi0, hi3 = hi0
-      var nan = SIMDMask<V.MaskStorage>(repeating: false)
-      while i + 4 * width <= n {
-        let a = load(p, i)
-        let b = load(p, i + width)
-        let c = load(p, i + 2 * width)
-        let d = load(p, i + 3 * width)
-        lo0 = lower(a, lo0)
-        lo1 = lower(b, lo1)
-        lo2 = lower(c, lo2)
-        lo3 = lower(d, lo3)
-        hi0 = upper(a, hi0)
-        hi1 = upper(b, hi1)
-        hi2 = upper(c, hi2)
-        hi3 = upper(d, hi3)
-        nan .|= (a .!= a) .| (b .!= b) .| (c .!= c) .| (d .!= d)
-        i += 4 * width
-      }
-      lo0 = lower(lo1, lo0)
-      lo2 = lower(lo3, lo2)
-      lo0 = lower(lo2, lo0)
-      hi0 = upper(hi1, hi0)
-      hi2 = upper(hi3, hi2)
-      hi0 = upper(hi2, hi0)
-      let l = lowest(lo0)
-      let h = highest(hi0)
+    if n >= 32 {
+      let infinity = V(repeating: .infinity)
+      var lows = (infinity, infinity, infinity, infinity)
+      var highs = (-infinity, -infinity, -infinity, -infinity)
+      var nan = NaNLanes()
+      i = fourWay(p, n, from: 0, &lows, &highs, &nan)
+      let l = lowest(lower4Way(lows))
+      let h = highest(upper4Way(highs))
       if l < lo { lo = l }
       if h > hi { hi = h }
-      if any(nan) { sawNaN = true }
+      if any(nan.mask) { sawNaN = true }
     }
     while i < n {
       let x = p[i]

@@ -1,7 +1,8 @@
 /// `calculate_qparams` eight elements at a time for the common case: symmetric, no MX
-/// exponent, float32 or FP8 scales (int/FP8 per-channel and group weights, NVFP4). Lane
-/// for lane it performs the scalar kernel's float32 operations in the same order, so the
-/// scales are bit-identical (a NaN scale is the canonical NaN, as the scalar path makes).
+/// exponent, float32 or FP8 scales (int/FP8 per-channel and group weights, NVFP4), in any
+/// ``FloatDType``. Lane for lane it performs the scalar kernel's operations and roundings
+/// in the same order, so the scales are bit-identical (a NaN scale is the canonical NaN,
+/// as the scalar path makes).
 extension QParamKernel {
   typealias Lanes = SIMD8<Float>
   typealias Bits = SIMD8<UInt32>
@@ -22,7 +23,7 @@ extension QParamKernel {
     let b = Self.magnitude(mx)
     var amax = a.replacing(with: b, where: b .> a)
     amax.replace(with: .nan, where: (mn .!= mn) .| (mx .!= mx))
-    var s = amax / Lanes(repeating: halfWidth)
+    var s = dtype.rounded(amax / Lanes(repeating: halfWidth))
     if let g = globalScale { s = Lanes(repeating: g) * s }
     if scaleDType == .float8E4M3FN { s = Self.roundedToFloat8(s) }
     s.replace(with: epsilon, where: s .== zero)

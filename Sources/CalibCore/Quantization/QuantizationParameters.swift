@@ -1,43 +1,66 @@
-/// The scale and zero point of a quantized tensor, optionally with its NVFP4 global scale.
+/// The scale and zero point of a quantized tensor, with the dtypes torch returns them in.
 ///
-/// Values are float32 for both; the zero point's values lie on the grid of
-/// ``zeroPointDType`` (int8 by default), as the reference returns it in that dtype.
+/// Values are stored as float32 for both; the scale's values lie on the grid of
+/// ``scaleDType`` (the scale tensor's ``Tensor/dtype`` says the same for float dtypes) and
+/// the zero point's on the grid of ``zeroPointDType`` (int8 by default), as the reference
+/// returns them in those dtypes.
+///
+/// For example, bf16 ranges give a bf16 scale, except under an NVFP4 global scale, whose
+/// float32 tensor promotes the local scales to float32:
+/// ```swift
+/// let p = try args.quantizationParameters(min: mn, max: mx)   // mn, mx: .bfloat16
+/// p.scaleDType  // .bfloat16
+/// ```
 public struct QuantizationParameters: Sendable, Equatable {
   public var scale: Tensor
   public var zeroPoint: Tensor
   public var zeroPointDType: TorchDType
+  /// The dtype torch returns the scale in: the ranges' dtype, or float32 when a global
+  /// scale multiplied it (`global_scale * scales` with a float32 `(1,)` tensor).
+  public var scaleDType: TorchDType
 
-  public init(scale: Tensor, zeroPoint: Tensor, zeroPointDType: TorchDType) {
+  /// The dtype of a global scale: `generate_gparam` always returns float32 (computed in
+  /// the observed dtype, then converted).
+  public static let globalScaleDType: TorchDType = .float32
+
+  public init(
+    scale: Tensor, zeroPoint: Tensor, zeroPointDType: TorchDType, scaleDType: TorchDType = .float32
+  ) {
     self.scale = scale
     self.zeroPoint = zeroPoint
     self.zeroPointDType = zeroPointDType
+    self.scaleDType = scaleDType
   }
 }
 
 extension QuantizationArgs {
   /// Computes scales and zero points from ranges: compressed-tensors 0.14
-  /// `calculate_qparams`, element by element in float32.
+  /// `calculate_qparams`, element by element in the ranges' dtype D (`min.dtype`).
   ///
+  /// `r(·)` marks where torch rounds a float32 result to D (nothing for float32):
   /// ```
-  /// mn := min(mn, 0); mx := max(mx, 0)           (0 must be representable; NaN propagates)
-  /// symmetric:  s := max(|mn|, |mx|) / (range / 2)      (MX: power-of-two exponent)
+  /// mn := min(mn, 0); mx := max(mx, 0)           exact (0 must be representable; NaN propagates)
+  /// symmetric:  s := r(max(|mn|, |mx|) / (range / 2))   (MX: power-of-two exponent, exact)
   ///             zp := 0
-  /// asymmetric: s := (mx - mn) / range;  zp := clamp(q_min - mn / s, q_min, q_max)
-  /// s := g · s                  when a global scale g is given
-  /// s := round(s, scale_dtype)  when set (FP8: clamp ±448, nearest even)
-  /// MX: s := 2^(s - 127)
-  /// s := eps(scale_dtype or float32) where s == 0 exactly
+  /// asymmetric: s := r(r(mx - mn) / range);  zp := clamp(r(q_min - r(mn / s)), q_min, q_max)
+  /// s := g · s                  when a global scale g is given: float32 from here on (S)
+  /// s := round(s, scale_dtype)  when set (FP8: clamp ±448, nearest even), kept in S
+  /// MX: s := 2^(s - 127)        in S
+  /// s := eps(scale_dtype or S) where s == 0 exactly   (f32 2⁻²³, bf16 2⁻⁷, f16 2⁻¹⁰)
   /// zp := round(zp, zp_dtype)
   /// ```
-  /// A 0-d input gives shape `[1]`, like the reference.
+  /// The scale is returned in S (``QuantizationParameters/scaleDType``). A 0-d input gives
+  /// shape `[1]`, like the reference.
   ///
+  /// - Parameter parallel: whether large inputs may spread over all cores (results are
+  ///   the same either way).
   /// - Throws: ``QuantizationArgsError/asymmetricFP4`` for asymmetric FP4.
-  public func quantizationParameters(min: Tensor, max: Tensor, globalScale: Float? = nil) throws
-    -> QuantizationParameters
-  {
+  public func quantizationParameters(
+    min: Tensor, max: Tensor, globalScale: Float? = nil, parallel: Bool = true
+  ) throws -> QuantizationParameters {
     precondition(min.shape == max.shape, "min shape \(min.shape) != max shape \(max.shape)")
     if !symmetric && isFP4 { throw QuantizationArgsError.asymmetricFP4 }
-    let kernel = QParamKernel(self, globalScale: globalScale)
+    let kernel = QParamKernel(self, globalScale: globalScale, dtype: min.dtype.promoted(with: max.dtype))
     let n = min.elementCount
     // Every slot is written by exactly one chunk; no zero fill first (it would be a serial
     // pass over both outputs).
@@ -51,7 +74,7 @@ extension QuantizationArgs {
             max.values.withUnsafeBufferPointer { maxs in
               let (lo, hi) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
               let (sp, zp) = (SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
-              ParallelWork.forEach((n + chunk - 1) / chunk) { c in
+              ParallelWork.forEach((n + chunk - 1) / chunk, parallel: parallel) { c in
                 var i = c * chunk
                 let end = Swift.min(n, (c + 1) * chunk)
                 if kernel.hasVectorPath {
@@ -80,8 +103,9 @@ extension QuantizationArgs {
     }
     let shape = min.shape.isEmpty ? [1] : min.shape
     return QuantizationParameters(
-      scale: Tensor(shape: shape, values: scales), zeroPoint: Tensor(shape: shape, values: zeros),
-      zeroPointDType: zpDType)
+      scale: Tensor(shape: shape, values: scales, dtype: kernel.scaleArithmetic),
+      zeroPoint: Tensor(shape: shape, values: zeros), zeroPointDType: zpDType,
+      scaleDType: kernel.scaleArithmetic.torchDType)
   }
 }
 
@@ -98,9 +122,13 @@ struct QParamKernel: Sendable {
   let scaleDType: TorchDType?
   let zpDType: TorchDType
   let epsilon: Float
+  /// D: the dtype of the ranges, in which the scale and zero point are computed.
+  let dtype: FloatDType
+  /// S: the dtype of the returned scale, D or float32 under a global scale.
+  let scaleArithmetic: FloatDType
 
   @usableFromInline
-  init(_ args: QuantizationArgs, globalScale: Float?) {
+  init(_ args: QuantizationArgs, globalScale: Float?, dtype: FloatDType = .float32) {
     symmetric = args.symmetric
     usesMX = args.usesMXScales
     range = QuantizedRange(args)
@@ -109,7 +137,10 @@ struct QParamKernel: Sendable {
     self.globalScale = globalScale
     scaleDType = args.scaleDType
     zpDType = args.zpDType
-    epsilon = (args.scaleDType ?? .float32).epsilon
+    self.dtype = dtype
+    scaleArithmetic = globalScale == nil ? dtype : .float32
+    // `torch.tensor(eps, dtype=scales.dtype)`: the eps of scale_dtype, or of S, stored in S.
+    epsilon = scaleArithmetic.rounded((args.scaleDType ?? scaleArithmetic.torchDType).epsilon)
   }
 
   @usableFromInline
@@ -120,16 +151,19 @@ struct QParamKernel: Sendable {
     var zp: Float
     if symmetric {
       let amax = propagatingMax(mn.magnitude, mx.magnitude)
-      s = usesMX ? MXScale.exponent(ofAbsoluteMaximum: amax) : amax / halfWidth
+      // The MX exponent is an integer (or ±∞, NaN) of at most 8 bits: exact in every D.
+      // round_to_power_2 on bf16 bits adds 1 << 5 to a value whose float32 bits end in 16
+      // zeros, which is the float32 computation.
+      s = usesMX ? MXScale.exponent(ofAbsoluteMaximum: amax) : dtype.rounded(amax / halfWidth)
       zp = 0
     } else {
-      s = (mx - mn) / width
-      zp = range.lowerBound - mn / s
+      s = dtype.rounded(dtype.rounded(mx - mn) / width)
+      zp = dtype.rounded(range.lowerBound - dtype.rounded(mn / s))
       if !zp.isNaN { zp = Swift.min(Swift.max(zp, range.lowerBound), range.upperBound) }
     }
     if let g = globalScale { s = g * s }
-    if let d = scaleDType { s = d.rounded(s) }
-    if usesMX { s = MXScale.decode(exponent: s) }
+    if let d = scaleDType { s = scaleArithmetic.rounded(d.rounded(s)) }
+    if usesMX { s = scaleArithmetic.rounded(MXScale.decode(exponent: s)) }
     if s == 0 { s = epsilon }
     // A symmetric zero point is +0, which every zero-point dtype keeps as it is.
     return (s, symmetric ? 0 : zpDType.rounded(zp))
