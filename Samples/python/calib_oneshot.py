@@ -620,28 +620,31 @@ def _versions() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def cpu_datafree() -> Iterator[None]:
-    """Let oneshot's data-free pipeline run on a host without CUDA.
+def cpu_dispatch() -> Iterator[None]:
+    """Let oneshot's data-free and basic pipelines run on a host without CUDA.
 
-    In llm-compressor 0.10.0 the data-free pipeline starts with compressed-tensors'
+    In llm-compressor 0.10.0 both pipelines start with compressed-tensors'
     ``dispatch_model``, which raises ``MemoryError("Did not find any devices to dispatch
     model to")`` when no accelerator exists. On such a host the model already sits on the
-    CPU, so this replaces that call with a no-op for the block; no number changes.
-    Does nothing when CUDA is available.
+    CPU, so this replaces that call with a no-op for the block; no number changes. Does
+    nothing when CUDA is available. (The sequential pipeline needs no help.)
     """
     import torch
 
     if torch.cuda.is_available():
         yield
         return
+    import llmcompressor.pipelines.basic.pipeline as basic
     import llmcompressor.pipelines.data_free.pipeline as data_free
 
-    original = data_free.dispatch_model
-    data_free.dispatch_model = lambda model, *args, **kwargs: model
+    originals = [(m, m.dispatch_model) for m in (basic, data_free)]
+    for module, _ in originals:
+        module.dispatch_model = lambda model, *args, **kwargs: model
     try:
         yield
     finally:
-        data_free.dispatch_model = original
+        for module, original in originals:
+            module.dispatch_model = original
 
 
 @contextlib.contextmanager
@@ -718,7 +721,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    prepare_directory(args.out)  # fail before loading anything
+    try:
+        prepare_directory(args.out)  # fail before loading anything
+    except RecordingError as error:
+        print(f"calib_oneshot: error: {error}", file=sys.stderr)
+        return 2
 
     import torch
     from llmcompressor import oneshot
@@ -735,7 +742,7 @@ def main(argv=None) -> int:
         kwargs["pipeline"] = args.pipeline
     if args.save:
         kwargs.update(output_dir=str(args.save), save_compressed=True)
-    with recording(args.out) as writer, cpu_datafree():
+    with recording(args.out) as writer, cpu_dispatch():
         oneshot(**kwargs)
     m = writer.manifest()
     files = sum(len(s["files"]) for s in m["steps"])

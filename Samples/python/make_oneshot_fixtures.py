@@ -190,7 +190,7 @@ def make_fixture(model_kind: str, recipe: str, out: Path, work: Path, pipeline: 
         kwargs["pipeline"] = pipeline
     torch.manual_seed(0)
     start = time.monotonic()
-    with calib_oneshot.recording(case / "recording") as writer, calib_oneshot.cpu_datafree():
+    with calib_oneshot.recording(case / "recording") as writer, calib_oneshot.cpu_dispatch():
         oneshot(**kwargs)
     seconds = time.monotonic() - start
     manifest = writer.manifest()
