@@ -1,3 +1,4 @@
+import CalibFormats
 import CalibStore
 import CalibTestSupport
 import Foundation
@@ -224,5 +225,51 @@ extension RecordingManifestTests {
     #expect(
       throws: RecordingManifestError.unreadableRecipe(file: r.manifestPath, field: "recipe", path: "recipe.yaml")
     ) { try r.load() }
+  }
+}
+
+// MARK: - Committed fixtures
+
+extension RecordingManifestTests {
+  /// `Tests/Fixtures/oneshot/<model>-<recipe>/recording`, written by calib_oneshot.py.
+  static let oneshotFixtures: [String] = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("Fixtures/oneshot")
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+    return names.sorted().map { root.appendingPathComponent($0).appendingPathComponent("recording").path }
+      .filter { FileManager.default.fileExists(atPath: $0 + "/manifest.json") }
+  }()
+
+  @Test func oneshotFixturesExist() {
+    #expect(Self.oneshotFixtures.count == 8)
+  }
+
+  @Test(arguments: oneshotFixtures)
+  func oneshotFixtureLoadsAndItsFilesAreTodaysRecordingFormat(_ directory: String) throws {
+    let m = try RecordingManifest.load(directory: directory)
+    #expect(m.producer == "calib_oneshot.py")
+    #expect(m.modelDType == "bfloat16")
+    #expect(m.recipeText?.contains("QuantizationModifier") == true)
+    #expect(m.stepFiles.count == m.steps.reduce(0) { $0 + $1.files.count })
+    // Every step file carries its manifest step number; a key appears once per step.
+    for step in m.steps {
+      var keys = Set<String>()
+      for name in step.files {
+        let file = try SafetensorsFile(path: m.directory + "/" + name)
+        #expect(file.metadata["step"] == String(step.step))
+        for entry in file.entries { #expect(keys.insert(entry.name).inserted, "\(entry.name) twice") }
+      }
+    }
+    // The step and weight files are what today's recorder input reader accepts.
+    let inputs = try RecordingInputs(stepFiles: m.stepFiles, weightFiles: m.weightFiles)
+    #expect(inputs.steps.count == m.stepFiles.count)
+    #expect(!inputs.weights.isEmpty)
+    for module in m.uncalibrated.keys {
+      #expect(inputs.weights[module] != nil, "uncalibrated \(module) still has its weight")
+      #expect(inputs.sampledBases(of: module).isEmpty)
+    }
+    if directory.contains("/mixtral-"), !m.steps.isEmpty {
+      #expect(m.uncalibrated.count == 12)
+    }
   }
 }
