@@ -25,12 +25,16 @@ import Testing
 
     static let defaultFiles = [
       "recipe.yaml", "weights.safetensors", "step-0000-layer-000.safetensors",
-      "step-0000-layer-001.safetensors", "step-0001-layer-000.safetensors", "step-0001-layer-001.safetensors",
+      "step-0000-layer-001.safetensors", "step-0001-layer-000.safetensors",
+      "step-0001-layer-001.safetensors",
     ]
-    static let recipe = "quant_stage:\n  quant_modifiers:\n    QuantizationModifier:\n      scheme: NVFP4\n"
+    static let recipe =
+      "quant_stage:\n  quant_modifiers:\n    QuantizationModifier:\n      scheme: NVFP4\n"
 
     func load() throws -> RecordingManifest { try RecordingManifest.load(directory: dir.url.path) }
-    var manifestPath: String { dir.url.standardizedFileURL.appendingPathComponent("manifest.json").path }
+    var manifestPath: String {
+      dir.url.standardizedFileURL.appendingPathComponent("manifest.json").path
+    }
   }
 
   static let valid = """
@@ -79,9 +83,11 @@ extension RecordingManifestTests {
     #expect(m.weightFiles == [root + "/weights.safetensors"])
     // Flattened in step order, each step's files in manifest order, "./" standardized away.
     #expect(
-      m.stepFiles == [
-        "step-0000-layer-000", "step-0000-layer-001", "step-0001-layer-000", "step-0001-layer-001",
-      ].map { root + "/" + $0 + ".safetensors" })
+      m.stepFiles
+        == [
+          "step-0000-layer-000", "step-0000-layer-001", "step-0001-layer-000",
+          "step-0001-layer-001",
+        ].map { root + "/" + $0 + ".safetensors" })
     #expect(m.recipeText == Recording.recipe)
   }
 
@@ -116,7 +122,8 @@ extension RecordingManifestTests {
   @Test func relativeDirectoryIsMadeAbsolute() throws {
     let r = try Recording(manifest: Self.valid)
     // A path relative to the working directory (not changed: tests run in parallel).
-    let depth = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL
+    let depth =
+      URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL
       .pathComponents.count - 1
     let relative = String(repeating: "../", count: depth) + r.dir.url.path.dropFirst()
     let m = try RecordingManifest.load(directory: relative)
@@ -143,19 +150,25 @@ extension RecordingManifestTests {
     ErrorCase(id: "newer version", manifest: manifest("\"version\": 1", "\"version\": 2")) {
       .unsupportedVersion(file: $0, found: 2, supported: 1)
     },
-    ErrorCase(id: "missing weights", manifest: manifest("\"weights\": [\"weights.safetensors\"],", "")) {
+    ErrorCase(
+      id: "missing weights", manifest: manifest("\"weights\": [\"weights.safetensors\"],", "")
+    ) {
       .unreadable(file: $0, field: "weights", reason: "missing")
     },
     ErrorCase(id: "step is a string", manifest: manifest("\"step\": 1,", "\"step\": \"1\",")) {
       .unreadable(file: $0, field: "steps[0].step", reason: "expected an integer")
     },
-    ErrorCase(id: "file is a number", manifest: manifest("\"./step-0000-layer-001.safetensors\"", "3")) {
+    ErrorCase(
+      id: "file is a number", manifest: manifest("\"./step-0000-layer-001.safetensors\"", "3")
+    ) {
       .unreadable(file: $0, field: "steps[1].files[1]", reason: "expected a string")
     },
     ErrorCase(id: "not JSON", manifest: "{\"format\": ") {
       .unreadable(file: $0, field: "(root)", reason: "not valid JSON")
     },
-    ErrorCase(id: "absolute path", manifest: manifest("[\"weights.safetensors\"]", "[\"/etc/passwd\"]")) {
+    ErrorCase(
+      id: "absolute path", manifest: manifest("[\"weights.safetensors\"]", "[\"/etc/passwd\"]")
+    ) {
       .pathOutsideDirectory(file: $0, field: "weights[0]", path: "/etc/passwd")
     },
     ErrorCase(
@@ -166,15 +179,21 @@ extension RecordingManifestTests {
     },
     ErrorCase(
       id: "missing file",
-      manifest: manifest("\"step-0001-layer-001.safetensors\"", "\"step-0001-layer-002.safetensors\"")
-    ) { .missingFile(file: $0, field: "steps[0].files[1]", path: "step-0001-layer-002.safetensors") },
+      manifest: manifest(
+        "\"step-0001-layer-001.safetensors\"", "\"step-0001-layer-002.safetensors\"")
+    ) {
+      .missingFile(file: $0, field: "steps[0].files[1]", path: "step-0001-layer-002.safetensors")
+    },
     ErrorCase(id: "directory as file", manifest: manifest("[\"weights.safetensors\"]", "[\".\"]")) {
       .missingFile(file: $0, field: "weights[0]", path: ".")
     },
     ErrorCase(
       id: "file listed twice",
-      manifest: manifest("\"./step-0000-layer-001.safetensors\"", "\"step-0001-layer-000.safetensors\"")
-    ) { .duplicateFile(file: $0, field: "steps[1].files[1]", path: "step-0001-layer-000.safetensors") },
+      manifest: manifest(
+        "\"./step-0000-layer-001.safetensors\"", "\"step-0001-layer-000.safetensors\"")
+    ) {
+      .duplicateFile(file: $0, field: "steps[1].files[1]", path: "step-0001-layer-000.safetensors")
+    },
     ErrorCase(id: "negative step", manifest: manifest("\"step\": 0,", "\"step\": -1,")) {
       .negativeStep(file: $0, field: "steps[1].step", step: -1)
     },
@@ -210,7 +229,8 @@ extension RecordingManifestTests {
   @Test func symbolicLinkOutOfTheDirectoryIsRefused() throws {
     let outside = try TemporaryDirectory()
     #expect(FileManager.default.createFile(atPath: outside.path("w.safetensors"), contents: Data()))
-    let r = try Recording(manifest: Self.manifest("[\"weights.safetensors\"]", "[\"link.safetensors\"]"))
+    let r = try Recording(
+      manifest: Self.manifest("[\"weights.safetensors\"]", "[\"link.safetensors\"]"))
     try FileManager.default.createSymbolicLink(
       atPath: r.dir.path("link.safetensors"), withDestinationPath: outside.path("w.safetensors"))
     #expect(
@@ -223,7 +243,8 @@ extension RecordingManifestTests {
     let r = try Recording(manifest: Self.valid)
     try Data([0xFF, 0xFE, 0x00, 0xC3]).write(to: URL(fileURLWithPath: r.dir.path("recipe.yaml")))
     #expect(
-      throws: RecordingManifestError.unreadableRecipe(file: r.manifestPath, field: "recipe", path: "recipe.yaml")
+      throws: RecordingManifestError.unreadableRecipe(
+        file: r.manifestPath, field: "recipe", path: "recipe.yaml")
     ) { try r.load() }
   }
 }
@@ -233,11 +254,14 @@ extension RecordingManifestTests {
 extension RecordingManifestTests {
   /// `Tests/Fixtures/oneshot/<model>-<recipe>/recording`, written by calib_oneshot.py.
   static let oneshotFixtures: [String] = {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent()
       .appendingPathComponent("Fixtures/oneshot")
     let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
-    return names.sorted().map { root.appendingPathComponent($0).appendingPathComponent("recording").path }
-      .filter { FileManager.default.fileExists(atPath: $0 + "/manifest.json") }
+    return names.sorted().map {
+      root.appendingPathComponent($0).appendingPathComponent("recording").path
+    }
+    .filter { FileManager.default.fileExists(atPath: $0 + "/manifest.json") }
   }()
 
   @Test func oneshotFixturesExist() {
@@ -257,7 +281,9 @@ extension RecordingManifestTests {
       for name in step.files {
         let file = try SafetensorsFile(path: m.directory + "/" + name)
         #expect(file.metadata["step"] == String(step.step))
-        for entry in file.entries { #expect(keys.insert(entry.name).inserted, "\(entry.name) twice") }
+        for entry in file.entries {
+          #expect(keys.insert(entry.name).inserted, "\(entry.name) twice")
+        }
       }
     }
     // The step and weight files are what today's recorder input reader accepts.

@@ -63,12 +63,12 @@ public struct RecordingManifest: Sendable, Decodable {
   public let format: String
   /// The manifest version (1).
   public let version: Int
-  /// The program that wrote the recording, e.g. `calib_oneshot.py`.
+  /// The program that wrote the recording, such as `calib_oneshot.py`.
   public let producer: String?
   /// The llm-compressor calibration pipeline that ran: `sequential`, `basic`, `datafree`
   /// or `independent`.
   public let pipeline: String?
-  /// The model's parameter dtype, e.g. `bfloat16`.
+  /// The model's parameter dtype, such as `bfloat16`.
   public let modelDType: String?
   /// The resolved recipe oneshot ran (YAML), relative to the directory.
   public let recipe: String?
@@ -82,9 +82,11 @@ public struct RecordingManifest: Sendable, Decodable {
   public let sampleOrder: [Int]?
   /// Samples per calibration batch, when known.
   public let batchSize: Int?
-  /// Modules with an activation observer that never received a tensor (for example MoE
-  /// experts no token was routed to) → the base names it missed (`input`, `output`, `q`,
-  /// `k`, `v`). Their activation qparams in oneshot's checkpoint are uninitialised.
+  /// The activation observers that never received a tensor, by module.
+  ///
+  /// Maps a module (for example an MoE expert no token was routed to) to the base names it
+  /// missed (`input`, `output`, `q`, `k`, `v`). Their activation qparams in oneshot's
+  /// checkpoint are uninitialised.
   public let uncalibrated: [String: [String]]
   /// Versions of the packages that produced the recording (`llmcompressor`, ...).
   public let versions: [String: String]
@@ -134,7 +136,8 @@ public struct RecordingManifest: Sendable, Decodable {
   /// For example:
   ///
   /// ```swift
-  /// let manifest = try RecordingManifest.load(directory: "Tests/Fixtures/oneshot/llama-w8a8/recording")
+  /// let manifest = try RecordingManifest.load(
+  ///   directory: "Tests/Fixtures/oneshot/llama-w8a8/recording")
   /// print(manifest.stepFiles.count, manifest.weightFiles, manifest.recipeText ?? "")
   /// ```
   ///
@@ -187,7 +190,8 @@ public struct RecordingManifest: Sendable, Decodable {
         throw RecordingManifestError.duplicateStep(file: file, field: field, step: entry.step)
       }
       guard !entry.files.isEmpty else {
-        throw RecordingManifestError.emptyStep(file: file, field: "steps[\(i)].files", step: entry.step)
+        throw RecordingManifestError.emptyStep(
+          file: file, field: "steps[\(i)].files", step: entry.step)
       }
       let files = try entry.files.enumerated().map { j, path in
         try resolver.resolve(path, field: "steps[\(i)].files[\(j)]")
@@ -222,9 +226,12 @@ public struct RecordingManifest: Sendable, Decodable {
     case .keyNotFound(let key, let context):
       return .unreadable(file: file, field: field(context.codingPath + [key]), reason: "missing")
     case .typeMismatch(let type, let context):
-      return .unreadable(file: file, field: field(context.codingPath), reason: "expected \(Self.jsonName(type))")
+      return .unreadable(
+        file: file, field: field(context.codingPath), reason: "expected \(Self.jsonName(type))")
     case .valueNotFound(let type, let context):
-      return .unreadable(file: file, field: field(context.codingPath), reason: "expected \(Self.jsonName(type)), found null")
+      return .unreadable(
+        file: file, field: field(context.codingPath),
+        reason: "expected \(Self.jsonName(type)), found null")
     case .dataCorrupted(let context):
       return .unreadable(
         file: file, field: field(context.codingPath),
@@ -261,7 +268,8 @@ private struct PathResolver {
     // Lexical check first: an absolute path or one that climbs above the root with ".."
     // is rejected even when it happens to point back inside.
     guard !relative.isEmpty, !relative.hasPrefix("/"), !relative.hasPrefix("~") else {
-      throw RecordingManifestError.pathOutsideDirectory(file: manifest, field: field, path: relative)
+      throw RecordingManifestError.pathOutsideDirectory(
+        file: manifest, field: field, path: relative)
     }
     var depth = 0
     for component in relative.split(separator: "/", omittingEmptySubsequences: true) {
@@ -271,18 +279,21 @@ private struct PathResolver {
       default: depth += 1
       }
       guard depth >= 0 else {
-        throw RecordingManifestError.pathOutsideDirectory(file: manifest, field: field, path: relative)
+        throw RecordingManifestError.pathOutsideDirectory(
+          file: manifest, field: field, path: relative)
       }
     }
     let url = root.appendingPathComponent(relative).standardizedFileURL
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory),
+      !isDirectory.boolValue
     else {
       throw RecordingManifestError.missingFile(file: manifest, field: field, path: relative)
     }
     // A symbolic link inside the directory must not lead out of it.
     guard url.resolvingSymlinksInPath().path.hasPrefix(realRoot + "/") else {
-      throw RecordingManifestError.pathOutsideDirectory(file: manifest, field: field, path: relative)
+      throw RecordingManifestError.pathOutsideDirectory(
+        file: manifest, field: field, path: relative)
     }
     guard seen.insert(url.path).inserted else {
       throw RecordingManifestError.duplicateFile(file: manifest, field: field, path: relative)

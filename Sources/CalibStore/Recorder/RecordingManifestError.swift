@@ -35,9 +35,11 @@ public enum RecordingManifestError: Error, Equatable, CustomStringConvertible {
     case .unsupportedFormat(let file, let found):
       "\(file): field 'format' is '\(found)', not 'calib-recording': this is not a calib recording"
     case .unsupportedVersion(let file, let found, let supported):
-      "\(file): field 'version' is \(found) but this calib reads version \(supported): use a matching calib or calib_oneshot.py"
+      "\(file): field 'version' is \(found) but this calib reads version \(supported): "
+        + "use a matching calib or calib_oneshot.py"
     case .pathOutsideDirectory(let file, let field, let path):
-      "\(file): field '\(field)': path '\(path)' is not inside the recording directory: use a relative path without '..'"
+      "\(file): field '\(field)': path '\(path)' is not inside the recording directory: "
+        + "use a relative path without '..'"
     case .missingFile(let file, let field, let path):
       "\(file): field '\(field)': file '\(path)' does not exist: copy the whole recording directory"
     case .duplicateFile(let file, let field, let path):
