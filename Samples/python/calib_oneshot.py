@@ -54,6 +54,12 @@ Pipelines
   in the module name (the decoder layer) changes: ``step-0003-part-000.safetensors``...
 * ``datafree`` (oneshot's default for weight-only recipes) and any weight-only recipe:
   no activations reach an observer, so ``"steps": []`` and only weights are written.
+* ``independent`` (oneshot's ``pipeline`` default) runs one of the above per modifier
+  (e.g. SmoothQuant, then QuantizationModifier); the manifest names the pipeline under
+  which the observers ran, and ``sample_order`` is taken from that pass over the data.
+
+On a host without CUDA, llm-compressor 0.10.0's ``basic`` and ``datafree`` pipelines fail
+in ``dispatch_model``; wrap oneshot in ``cpu_dispatch()`` too (the command line does).
 
 A file is also cut when its tensors exceed ``max_file_bytes`` (default 256 MiB; the
 part number is then appended, ``step-0003-layer-001-part-001``). Memory use is one
