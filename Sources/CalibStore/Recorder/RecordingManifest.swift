@@ -109,6 +109,12 @@ public struct RecordingManifest: Sendable, Decodable {
     case batchSize = "batch_size"
   }
 
+  /// Decodes the manifest's JSON fields; use ``load(directory:)``, which also validates
+  /// them and resolves the paths.
+  ///
+  /// Optional fields may be missing or `null`; unknown fields are ignored.
+  ///
+  /// - Throws: `DecodingError` for a missing required field or a field of the wrong type.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     format = try c.decode(String.self, forKey: .format)

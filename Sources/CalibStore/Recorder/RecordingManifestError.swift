@@ -26,6 +26,7 @@ public enum RecordingManifestError: Error, Equatable, CustomStringConvertible {
   /// The recipe file is not UTF-8 text.
   case unreadableRecipe(file: String, field: String, path: String)
 
+  /// The one-line message the command line prints.
   public var description: String {
     switch self {
     case .missingManifest(let file):
