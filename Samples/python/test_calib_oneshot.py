@@ -267,3 +267,26 @@ def test_fixture_is_a_consistent_recording(case):
     assert set(uncal["checkpoint_keys"]) <= set(expected)
     if "mixtral" in case.name and m["steps"]:
         assert m["uncalibrated"], "the MoE fixtures must cover experts without tokens"
+
+
+# ------------------------------------------------------------------ sampler tap and layer groups
+def test_sampler_tap_keeps_each_pass_and_survives_deepcopy():
+    import copy
+
+    passes = []
+    tap = calib_oneshot._SamplerTap([3, 1, 2], batch_size=1, passes=passes)
+    assert next(iter(tap)) == 3  # a partial pass (oneshot's tracing sample)
+    clone = copy.deepcopy(tap)  # oneshot copies data loaders
+    assert list(clone) == [3, 1, 2]
+    assert passes == [[3], [3, 1, 2]]
+    assert len(tap) == 3
+    with pytest.raises(AttributeError):
+        tap.__missing_dunder__
+
+
+@pytest.mark.parametrize("name, group", [
+    ("model.layers.12.mlp.experts.3.w1", 12), ("model.layers.0", 0), ("lm_head", None),
+    ("encoder.layer.5.attention.self", 5),
+])
+def test_layer_group_is_the_first_number(name, group):
+    assert calib_oneshot._layer_group(name) == group
