@@ -290,3 +290,36 @@ def test_sampler_tap_keeps_each_pass_and_survives_deepcopy():
 ])
 def test_layer_group_is_the_first_number(name, group):
     assert calib_oneshot._layer_group(name) == group
+
+
+# ------------------------------------------------------------------ end to end (reference env only)
+@pytest.mark.parametrize("case", ["llama-fp8-kv", "mixtral-w8a8"])
+def test_oneshot_reproduces_the_committed_fixture(tmp_path, case):
+    """Runs oneshot under recording() again and compares with the fixture bit for bit.
+
+    Skipped unless llm-compressor is importable. The reference env has no pytest (and
+    must not get one); use a venv with pytest that sees the reference env's packages:
+
+        python3.11 -m venv /tmp/pt && /tmp/pt/bin/pip install pytest
+        echo ~/.calib-reference/lib/python3.11/site-packages \
+            > /tmp/pt/lib/python3.11/site-packages/calib-reference.pth
+        /tmp/pt/bin/python -m pytest Samples/python/test_calib_oneshot.py -k oneshot_reproduces
+
+    About a minute on 2 cores.
+    """
+    pytest.importorskip("llmcompressor")
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file as load_torch
+
+    import make_oneshot_fixtures
+
+    model, recipe = case.split("-", 1)
+    make_oneshot_fixtures.make_fixture(model, recipe, tmp_path / "out", tmp_path / "work", None)
+    new, old = tmp_path / "out" / case / "recording", FIXTURES / case / "recording"
+    assert json.loads((new / "manifest.json").read_text()) == json.loads((old / "manifest.json").read_text())
+    assert (new / "recipe.yaml").read_text() == (old / "recipe.yaml").read_text()
+    for f in sorted(p.name for p in old.glob("*.safetensors")):
+        a, b = load_torch(str(old / f)), load_torch(str(new / f))
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), f"{f}: {key}"
