@@ -34,13 +34,16 @@ import numpy as np
 NUMPY_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))
 
 
-def write_step(path, tensors: Mapping[str, Any], step: int, module_types: Mapping[str, str]) -> Path:
+def write_step(path, tensors: Mapping[str, Any], step: int, module_types: Mapping[str, str],
+               extra_metadata: Mapping[str, str] | None = None) -> Path:
     """Write one calibration step to ``path``.
 
     ``tensors`` maps full keys (``"<module>.<base_name>"``) to numpy arrays or
-    torch tensors. Returns the path written.
+    torch tensors. ``extra_metadata`` adds string entries to the header (``step``
+    and ``module_types`` cannot be overridden). Returns the path written.
     """
-    metadata = {"step": str(int(step)), "module_types": _types_json(module_types)}
+    metadata = {str(k): str(v) for k, v in (extra_metadata or {}).items()}
+    metadata.update({"step": str(int(step)), "module_types": _types_json(module_types)})
     return _save(path, tensors, metadata)
 
 

