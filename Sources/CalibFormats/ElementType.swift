@@ -1,3 +1,5 @@
+import CalibCore
+
 /// The element type of a stored tensor, spelled as the safetensors `dtype` string.
 ///
 /// Every element type decodes exactly (or, for `F64`, `I32` and `I64`, with round to nearest
@@ -45,6 +47,29 @@ public enum ElementType: String, Sendable, CaseIterable, Codable {
     switch self {
     case .f32, .f16, .bf16, .f64, .f8E4M3: return true
     case .i8, .u8, .i32, .i64, .bool: return false
+    }
+  }
+}
+
+extension ElementType {
+  /// The safetensors type of a model dtype.
+  public init(_ dtype: FloatDType) {
+    switch dtype {
+    case .float32: self = .f32
+    case .bfloat16: self = .bf16
+    case .float16: self = .f16
+    }
+  }
+
+  /// The dtype a model computes in when its tensors are of this type: bf16, f16 and f32
+  /// as they are; `nil` for the others (a model does not calibrate in them, and their
+  /// samples are computed on in float32).
+  public var modelDType: FloatDType? {
+    switch self {
+    case .f32: .float32
+    case .bf16: .bfloat16
+    case .f16: .float16
+    default: nil
     }
   }
 }

@@ -1,3 +1,5 @@
+import CalibCore
+
 /// The arithmetic a run's observers use.
 ///
 /// - `model`: every operation in the samples' dtype (bf16, f16 or float32), rounded the
@@ -9,4 +11,15 @@
 public enum Arithmetic: String, Sendable, Codable, CaseIterable {
   case model
   case float32
+}
+
+extension Arithmetic {
+  /// The dtype observers compute in for samples of `sampleDType` (`nil`: a dtype no model
+  /// computes in, taken as float32).
+  public func dtype(forSamplesOf sampleDType: FloatDType?) -> FloatDType {
+    switch self {
+    case .model: sampleDType ?? .float32
+    case .float32: .float32
+    }
+  }
 }

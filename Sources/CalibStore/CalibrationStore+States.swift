@@ -31,19 +31,23 @@ extension CalibrationStore {
       scale: s.parameters.scale.map { TensorBlob.data($0.values) },
       zeroPointDType: s.parameters.zeroPointDType?.rawValue,
       zeroPoint: s.parameters.zeroPoint.map { TensorBlob.data($0.values) },
-      globalScale: s.parameters.globalScale.map { TensorBlob.data([$0]) })
+      globalScale: s.parameters.globalScale.map { TensorBlob.data([$0]) },
+      scaleDType: s.parameters.scale?.dtype.torchName,
+      rangeDType: (s.state.minValues?.dtype ?? (s.state.globalMin != nil ? s.state.globalDType : nil))?.torchName)
   }
 
   static func decodeState(_ row: Row) -> (ObserverState, ModuleParameters) {
     let minShape: String? = row["minShape"]
     let range = (row["globalRange"] as Data?).map(TensorBlob.values)
+    let rangeDType: String? = row["rangeDType"]
     let state = ObserverState(
-      minValues: TensorBlob.tensor(shape: minShape, data: row["minValues"]),
-      maxValues: TensorBlob.tensor(shape: minShape, data: row["maxValues"]),
-      globalMin: range?.first, globalMax: range?.last)
+      minValues: TensorBlob.tensor(shape: minShape, data: row["minValues"], dtype: rangeDType),
+      maxValues: TensorBlob.tensor(shape: minShape, data: row["maxValues"], dtype: rangeDType),
+      globalMin: range?.first, globalMax: range?.last,
+      globalDType: rangeDType.flatMap(TorchDType.init(name:)).flatMap(FloatDType.init) ?? .float32)
     let scaleShape: String? = row["scaleShape"]
     let params = ModuleParameters(
-      scale: TensorBlob.tensor(shape: scaleShape, data: row["scale"]),
+      scale: TensorBlob.tensor(shape: scaleShape, data: row["scale"], dtype: row["scaleDType"]),
       zeroPoint: TensorBlob.tensor(shape: scaleShape, data: row["zeroPoint"]),
       zeroPointDType: (row["zeroPointDType"] as String?).flatMap(TorchDType.init(rawValue:)),
       globalScale: (row["globalScale"] as Data?).flatMap { TensorBlob.values($0).first })
@@ -104,7 +108,7 @@ extension CalibrationStore {
       scaleShape: p.scale.map { TensorBlob.shapeText($0.shape) },
       scale: p.scale.map { TensorBlob.data($0.values) }, zeroPointDType: p.zeroPointDType?.rawValue,
       zeroPoint: p.zeroPoint.map { TensorBlob.data($0.values) },
-      globalScale: p.globalScale.map { TensorBlob.data([$0]) }
+      globalScale: p.globalScale.map { TensorBlob.data([$0]) }, scaleDType: p.scale?.dtype.torchName, calibrated: true
     ).insert(db, onConflict: .replace)
   }
 

@@ -8,8 +8,8 @@ import Testing
 /// states and final parameters to recording directly with T.
 @Suite struct ReplayEquivalenceTests {
   /// Every conformance case, replayed from a recording made with another observer.
-  @Test func everyConformanceCaseReplaysLikeADirectRecording() throws {
-    let fixture = try ConformanceFixture.load()
+  @Test(arguments: try ConformanceFixture.loadAll())
+  func everyConformanceCaseReplaysLikeADirectRecording(fixture: ConformanceFixture) throws {
     let dir = try TemporaryDirectory()
     let store = try CalibrationStore(path: dir.path("store.sqlite"))
     let weights = fixture.weightsFile
@@ -19,8 +19,11 @@ import Testing
       let target = try c.recipeJSON()
       let other = try c.recipeJSON(observer: otherObserver(c))
       #expect(other != target, "case \(c.id): the recording recipe must differ")
-      _ = try Recorder(store: store).record(RecordRequest(runName: "direct-\(c.id)", recipe: (target, "t.json"), weightFiles: [weights], stepFiles: files))
-      _ = try Recorder(store: store).record(RecordRequest(runName: "base-\(c.id)", recipe: (other, "s.json"), weightFiles: [weights], stepFiles: files))
+      for (name, recipe) in [("direct-\(c.id)", target), ("base-\(c.id)", other)] {
+        var request = RecordRequest(runName: name, recipe: (recipe, "\(name).json"), weightFiles: [weights], stepFiles: files)
+        request.arithmetic = fixture.recordingArithmetic
+        _ = try Recorder(store: store).record(request)
+      }
       let recipe = try Recipe(text: target, source: "t.json")
       _ = try ReplayEngine(store: store).replay(ReplayRequest(
         from: "base-\(c.id)", variants: [ReplayVariant(name: "replay-\(c.id)", recipe: recipe, recipeText: target, differences: [])], threads: 2))

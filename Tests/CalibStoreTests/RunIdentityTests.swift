@@ -47,7 +47,7 @@ import Testing
     try store.pool.write { db in try db.execute(sql: "UPDATE run SET status = 'in_progress' WHERE id = ?", arguments: [id]) }
     try store.deleteRun(named: "a", force: true)
     try record(store, "newcomer", input)
-    let writer = StateWriter(store: store, run: (id, "a"), moduleIDs: ["layers.0.proj": 1], buffered: false)
+    let writer = StateWriter(store: store, run: (id, "a"), moduleIDs: ["layers.0.proj": 1], buffered: false, arithmetic: .model)
     let snapshot = ObserverSnapshot(module: "layers.0.proj", baseName: .input, observer: nil, kwargs: [:], state: ObserverState(), parameters: ModuleParameters())
     #expect(throws: StoreError.runGone("a", store: store.path)) {
       try writer.record([RecordedState(variant: 0, step: 0, snapshot: snapshot)])

@@ -13,9 +13,10 @@ extension CalibCommand {
         Writes OUT as safetensors with <module>.weight_scale, .weight_zero_point (asymmetric \
         only), .weight_global_scale, .input_scale, .input_zero_point, .input_global_scale, \
         .output_scale, … and <attention module>.q_scale/k_scale/v_scale. NVFP4 local scales are \
-        FP8 E4M3, MXFP4 scales uint8 exponents, global scales float32; other scales float32 \
-        (exact) or, with --scale-dtype model, the recorded model dtype as a checkpoint holds \
-        them. --format json writes the same tensors as JSON to OUT ('-' for stdout).
+        FP8 E4M3, MXFP4 scales uint8 exponents, global scales float32; other scales in the \
+        dtype torch returned them in (bf16 for a bf16 model in model arithmetic), or converted \
+        with --scale-dtype float32 (exact) or model (the recorded model dtype, as a \
+        checkpoint holds them). --format json writes the same tensors as JSON to OUT ('-' for stdout).
 
         Example:
           % calib export calib.sqlite nvfp4 nvfp4-qparams.safetensors
@@ -30,8 +31,8 @@ extension CalibCommand {
     @Argument(help: "Output file (safetensors, or JSON with --format json; '-' for stdout).")
     var out: String
 
-    @Option(help: "Dtype of int/FP8 scales: float32 (exact) or model (the recorded model dtype).")
-    var scaleDtype: ExportScaleDType = .float32
+    @Option(help: "Dtype of int/FP8 scales: stored (as the run computed them), float32 (exact) or model (the recorded model dtype).")
+    var scaleDtype: ExportScaleDType = .stored
 
     @OptionGroup var output: OutputOptions
 

@@ -10,10 +10,12 @@ extension CalibCommand {
       abstract: "Show a run's final quantization parameters (and per-step states with --steps).",
       discussion: """
         --format json is the scripting contract: an array with one object per (module, base \
-        name) holding module, base_name, observer, args (compressed-tensors JSON), and scale, \
-        zero_point, global_scale, each null or {"shape", "dtype", "values"}; with --steps a \
-        "steps" array of {step, scale, zero_point, global_scale, min_vals, max_vals}. \
-        Non-finite numbers are the strings "nan", "inf", "-inf".
+        name) holding module, base_name, arithmetic (model or float32), observer, args \
+        (compressed-tensors JSON), and scale, zero_point, global_scale, each null or \
+        {"shape", "dtype", "values"} with dtype the one torch returns (bfloat16 scales for \
+        bf16 samples in model arithmetic); with --steps a "steps" array of {step, scale, \
+        zero_point, global_scale, min_vals, max_vals}. Non-finite numbers are the strings \
+        "nan", "inf", "-inf".
 
         Example:
           % calib show calib.sqlite w8a8 --module 'encoder.layer.0.*' --format json
@@ -34,15 +36,18 @@ extension CalibCommand {
 
     func run() async throws {
       let s = try CalibrationStore(path: store, readOnly: true)
-      _ = try s.run(named: run)
+      let summary = try s.run(named: run)
       let finals = try s.finalQParams(ofRun: run).filter { filters.includes($0.module, $0.baseName) }
       let states = steps ? try s.stepStates(ofRun: run).filter { filters.includes($0.module, $0.baseName) } : []
       let console = Console.current
       switch output.format {
       case .json:
-        console.out(JSONValue.array(finals.map { f in jsonEntry(f, steps: steps ? states.filter { $0.module == f.module && $0.baseName == f.baseName } : nil) }).render(indent: 2) + "\n")
+        console.out(JSONValue.array(finals.map { f in
+          jsonEntry(f, arithmetic: summary.arithmetic, steps: steps ? states.filter { $0.module == f.module && $0.baseName == f.baseName } : nil)
+        }).render(indent: 2) + "\n")
       case .table, .csv:
-        var table = TextTable(headers: ["module", "base", "observer", "step", "shape", "scale_min", "scale_max", "scale_mean", "zp_min", "zp_max", "global_scale"])
+        console.err("run \(run): \(summary.arithmetic.rawValue) arithmetic\n")
+        var table = TextTable(headers: ["module", "base", "observer", "step", "shape", "scale_dtype", "scale_min", "scale_max", "scale_mean", "zp_min", "zp_max", "global_scale"])
         let entries = steps ? states : finals
         for e in entries { table.rows.append(row(e)) }
         console.out(table.render(output.format))
@@ -56,14 +61,14 @@ extension CalibCommand {
       let mean = scale.isEmpty ? nil : Float(scale.reduce(0.0) { $0 + Double($1) } / Double(scale.count))
       return [
         e.module, e.baseName.rawValue, e.observer ?? "-", e.step.map(String.init) ?? "final",
-        e.parameters.scale.map { "\($0.shape)" } ?? "-", f(scale.min()), f(scale.max()), f(mean), f(zp.min()), f(zp.max()),
+        e.parameters.scale.map { "\($0.shape)" } ?? "-", e.parameters.scale?.dtype.rawValue ?? "-", f(scale.min()), f(scale.max()), f(mean), f(zp.min()), f(zp.max()),
         f(e.parameters.globalScale),
       ]
     }
 
-    private func jsonEntry(_ e: QParamsEntry, steps: [QParamsEntry]?) -> JSONValue {
+    private func jsonEntry(_ e: QParamsEntry, arithmetic: Arithmetic, steps: [QParamsEntry]?) -> JSONValue {
       var pairs: [(String, JSONValue)] = [
-        ("module", .string(e.module)), ("base_name", .string(e.baseName.rawValue)),
+        ("module", .string(e.module)), ("base_name", .string(e.baseName.rawValue)), ("arithmetic", .string(arithmetic.rawValue)),
         ("observer", e.observer.map { .string($0) } ?? .null),
         ("args", e.argsJSON.flatMap { JSONValue.parse($0) } ?? .null),
       ]
@@ -71,8 +76,8 @@ extension CalibCommand {
       if let steps {
         pairs.append(("steps", .array(steps.map { st in
           .object([("step", .int(st.step ?? 0))] + parameterPairs(st) + [
-            ("min_vals", JSONValue.tensor(st.state.minValues, dtype: "float32")),
-            ("max_vals", JSONValue.tensor(st.state.maxValues, dtype: "float32")),
+            ("min_vals", JSONValue.tensor(st.state.minValues, dtype: st.state.minValues?.dtype.rawValue ?? "float32")),
+            ("max_vals", JSONValue.tensor(st.state.maxValues, dtype: st.state.maxValues?.dtype.rawValue ?? "float32")),
           ])
         })))
       }
@@ -82,7 +87,7 @@ extension CalibCommand {
     private func parameterPairs(_ e: QParamsEntry) -> [(String, JSONValue)] {
       let zpType = (e.parameters.zeroPointDType?.rawValue ?? "torch.int8").replacingOccurrences(of: "torch.", with: "")
       return [
-        ("scale", JSONValue.tensor(e.parameters.scale, dtype: "float32")),
+        ("scale", JSONValue.tensor(e.parameters.scale, dtype: e.parameters.scale?.dtype.rawValue ?? "float32")),
         ("zero_point", JSONValue.tensor(e.parameters.zeroPoint, dtype: zpType)),
         ("global_scale", JSONValue.tensor(e.parameters.globalScale.map { Tensor(shape: [1], values: [$0]) }, dtype: "float32")),
       ]

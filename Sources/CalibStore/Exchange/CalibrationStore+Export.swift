@@ -5,6 +5,9 @@ internal import GRDB
 
 /// The dtype of exported scales that are not FP8 (NVFP4) or MX exponents (MXFP4).
 public enum ExportScaleDType: String, Sendable, CaseIterable {
+  /// The dtype torch returned the scale in, as the run stored it: bf16 for bf16 samples
+  /// in model arithmetic, float32 in float32 arithmetic.
+  case stored
   /// float32: exactly the calibrated values (export → import round-trips bit for bit).
   case float32
   /// The recorded model dtype (bf16/f16/f32), as a checkpoint of that model holds them.
@@ -14,11 +17,11 @@ public enum ExportScaleDType: String, Sendable, CaseIterable {
 extension CalibrationStore {
   /// The final parameters of a run as compressed-tensors checkpoint tensors:
   /// - scales: FP8 E4M3 when `scale_dtype` is FP8 (NVFP4), uint8 exponents `127 + log2(s)`
-  ///   for MX scales, otherwise float32 or the recorded model dtype;
+  ///   for MX scales, otherwise their stored dtype, float32 or the recorded model dtype;
   /// - zero points (asymmetric only) in `zp_dtype` (int16/int32 as I32);
   /// - global scales float32 of shape [1].
   /// The metadata holds each parameter's arguments (`calib_args`) so an import restores them.
-  public func exportTensors(ofRun run: String, scaleDType: ExportScaleDType = .float32) throws
+  public func exportTensors(ofRun run: String, scaleDType: ExportScaleDType = .stored) throws
     -> (tensors: [RawTensor], metadata: [String: String])
   {
     let finals = try finalQParams(ofRun: run)
@@ -37,7 +40,12 @@ extension CalibrationStore {
           let exponents = scale.values.map { $0 > 0 && $0.isFinite ? Float(127 + Int($0.exponent)) : ($0.isInfinite ? 255 : 0) }
           tensors.append(RawTensor(name: name, tensor: Tensor(shape: scale.shape, values: exponents), as: .u8))
         } else {
-          let dtype = scaleDType == .model ? (modelTypes[e.module] ?? .f32) : .f32
+          let dtype: ElementType =
+            switch scaleDType {
+            case .stored: ElementType(scale.dtype)
+            case .float32: .f32
+            case .model: modelTypes[e.module] ?? .f32
+            }
           tensors.append(RawTensor(name: name, tensor: scale, as: dtype))
         }
         if !a.symmetric, let zp = p.zeroPoint {

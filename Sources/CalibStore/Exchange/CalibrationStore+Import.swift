@@ -111,6 +111,7 @@ extension CalibrationStore {
       if try runRecord(db, named: name) != nil { throw StoreError.runAlreadyExists(name) }
       var run = RunRecord(name: name, kind: .imported, recipe: nil, note: note ?? "imported from \(given.joined(separator: ", "))")
       run.status = .complete
+      run.owner = nil
       run.weightsDone = true
       try run.insert(db)
       for (key, p) in entries {
@@ -121,7 +122,7 @@ extension CalibrationStore {
           observer: Self.decodeArgs(args)?.observer, args: args ?? "null",
           scaleShape: p.scale.map { TensorBlob.shapeText($0.shape) }, scale: p.scale.map { TensorBlob.data($0.values) },
           zeroPointDType: p.zeroPointDType?.rawValue, zeroPoint: p.zeroPoint.map { TensorBlob.data($0.values) },
-          globalScale: p.globalScale.map { TensorBlob.data([$0]) }
+          globalScale: p.globalScale.map { TensorBlob.data([$0]) }, scaleDType: p.scale?.dtype.torchName, calibrated: true
         ).insert(db)
       }
     }

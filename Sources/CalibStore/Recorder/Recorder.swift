@@ -191,7 +191,7 @@ public struct Recorder: Sendable {
     let moduleIDs = try store.pool.write { db in
       try Dictionary(uniqueKeysWithValues: inputs.modules.map { ($0.name, try store.moduleID(db, name: $0.name, type: $0.type)) })
     }
-    let writer = StateWriter(store: store, run: (runID, run.name), moduleIDs: moduleIDs, buffered: true)
+    let writer = StateWriter(store: store, run: (runID, run.name), moduleIDs: moduleIDs, buffered: true, arithmetic: run.arithmetic)
     if run.weightsDone || run.completedSteps > 0 {
       let states = try store.pool.read { [run] db in try store.latestStates(db, runID: runID, beforeStep: run.completedSteps) }
       for (pair, state, params) in states { lifecycle.restore(variant: 0, pair, state: state, parameters: params) }
@@ -224,6 +224,7 @@ public struct Recorder: Sendable {
     _ lifecycle: inout CalibrationLifecycle, inputs: RecordingInputs, writer: StateWriter, counts: inout RecordCounts
   ) throws -> [String] {
     let (runID, runName) = writer.run
+    let arithmetic = writer.arithmetic
     // Weights of quantized modules and of every sampled module are kept, so a replay can
     // quantize weights the recording's recipe left alone.
     let quantized = Set(lifecycle.variants[0].modules.values.filter { $0.scheme.weights != nil }.map(\.name))
@@ -252,7 +253,9 @@ public struct Recorder: Sendable {
         loading: { name in
           if let error = refused[name] { throw error }
           guard let (file, entry) = inputs.weights[name] else { return nil }
-          return try file.tensor(entry.name)
+          var weight = try file.tensor(entry.name)
+          weight.dtype = arithmetic.dtype(forSamplesOf: entry.dtype.modelDType)
+          return weight
         }, workers: SerialWork(), sink: writer)
       try writer.flush(db)
       try store.recordInputs(db, runID: runID, role: .weights, fingerprints.enumerated().map { ($0, $1) })
@@ -269,6 +272,7 @@ public struct Recorder: Sendable {
     allowNonFinite: Bool, counts: inout RecordCounts
   ) throws {
     let (runID, runName) = writer.run
+    let arithmetic = writer.arithmetic
     let step = inputs.steps[stepIndex]
     var fingerprint = InputFingerprint(path: step.file.path, byteCount: step.file.fileSize)
     try store.pool.write { db in
@@ -295,7 +299,9 @@ public struct Recorder: Sendable {
             checksum: checksum, nanCount: nan, infCount: inf)
           let pair = PairKey(module: sample.module, base: sample.baseName)
           if nan + inf == 0, var lane = lanes[pair] {
-            let value = Tensor(shape: sample.entry.shape, values: sample.entry.dtype.decode(raw))
+            let value = Tensor(
+              shape: sample.entry.shape, values: sample.entry.dtype.decode(raw),
+              dtype: arithmetic.dtype(forSamplesOf: sample.entry.dtype.modelDType))
             try writer.record(try lane.observe(value, step: stepIndex))
             lanes[pair] = lane
           }

@@ -14,17 +14,20 @@ final class StateWriter: CalibrationSink {
   let runs: [(id: Int64, name: String)]
   let moduleIDs: [String: Int64]
   let buffered: Bool
+  /// The observers' arithmetic, the same for every run of a replay.
+  let arithmetic: Arithmetic
   private let pending = Mutex([ObserverStateRecord]())
 
-  init(store: CalibrationStore, runs: [(id: Int64, name: String)], moduleIDs: [String: Int64], buffered: Bool) {
+  init(store: CalibrationStore, runs: [(id: Int64, name: String)], moduleIDs: [String: Int64], buffered: Bool, arithmetic: Arithmetic) {
     self.store = store
+    self.arithmetic = arithmetic
     self.runs = runs
     self.moduleIDs = moduleIDs
     self.buffered = buffered
   }
 
-  convenience init(store: CalibrationStore, run: (id: Int64, name: String), moduleIDs: [String: Int64], buffered: Bool) {
-    self.init(store: store, runs: [run], moduleIDs: moduleIDs, buffered: buffered)
+  convenience init(store: CalibrationStore, run: (id: Int64, name: String), moduleIDs: [String: Int64], buffered: Bool, arithmetic: Arithmetic) {
+    self.init(store: store, runs: [run], moduleIDs: moduleIDs, buffered: buffered, arithmetic: arithmetic)
   }
 
   /// The run of a single-variant writer (a recording).

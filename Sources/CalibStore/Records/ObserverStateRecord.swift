@@ -22,6 +22,10 @@ struct ObserverStateRecord: Codable, FetchableRecord, PersistableRecord {
   var zeroPointDType: String?
   var zeroPoint: Data?
   var globalScale: Data?
+  /// The scale's torch dtype (`torch.bfloat16`, …); `nil` in rows before v003 (float32).
+  var scaleDType: String?
+  /// The dtype of the running ranges (min/max and the global range).
+  var rangeDType: String?
 }
 
 extension ObserverStateRecord {
@@ -33,13 +37,13 @@ extension ObserverStateRecord {
       sql: """
         INSERT OR REPLACE INTO observerState
           (runID, moduleID, baseName, step, observer, kwargs, minShape, minValues, maxValues, globalRange,
-           scaleShape, scale, zeroPointDType, zeroPoint, globalScale)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     try statement.execute(
       arguments: [
         runID, moduleID, baseName, step, observer, kwargs, minShape, minValues, maxValues, globalRange,
-        scaleShape, scale, zeroPointDType, zeroPoint, globalScale,
+        scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType,
       ])
   }
 }
@@ -58,4 +62,7 @@ struct QParamsRecord: Codable, FetchableRecord, PersistableRecord {
   var zeroPointDType: String?
   var zeroPoint: Data?
   var globalScale: Data?
+  var scaleDType: String?
+  /// `false` for an activation whose observer received no samples (v003).
+  var calibrated: Bool
 }

@@ -104,7 +104,9 @@ public struct ReplayEngine: Sendable {
     if lifecycle.isEmpty { throw ReplayError.nothingSelected(run: request.from) }
 
     let runs = try createRuns(request, parent: recording.run)
-    let writer = StateWriter(store: store, runs: runs, moduleIDs: recording.moduleIDs, buffered: false)
+    let writer = StateWriter(
+      store: store, runs: runs, moduleIDs: recording.moduleIDs, buffered: false,
+      arithmetic: request.arithmetic ?? recording.run.arithmetic)
     let bytesRead = Mutex<Int64>(0)
     do {
       try replayLanes(&lifecycle, recording: recording, writer: writer, threads: request.threads, bytesRead: bytesRead) { done, total in
@@ -134,7 +136,9 @@ public struct ReplayEngine: Sendable {
       loading: { name in
         guard let sample = recording.weights[name] else { return nil }
         bytesRead.withLock { $0 += Int64(sample.byteCount) }
-        return try store.sampleTensor(sample)
+        var weight = try store.sampleTensor(sample)
+        weight.dtype = writer.arithmetic.dtype(forSamplesOf: sample.dtype.modelDType)
+        return weight
       }, workers: workers, sink: writer)
     let lanes = lifecycle.activationLanes()
     let fed = Mutex([ActivationLane]())
@@ -145,7 +149,8 @@ public struct ReplayEngine: Sendable {
       for sample in recording.activations[lane.pair] ?? [] where !sample.isNonFinite {
         try store.readSample(sample, into: &buffer)
         bytesRead.withLock { $0 += Int64(sample.byteCount) }
-        states += try lane.observe(Tensor(shape: sample.shape, values: buffer), step: sample.step)
+        let value = Tensor(shape: sample.shape, values: buffer, dtype: writer.arithmetic.dtype(forSamplesOf: sample.dtype.modelDType))
+        states += try lane.observe(value, step: sample.step)
       }
       try writer.record(states)
       progress(fed.withLock { $0.append(lane); return $0.count }, lanes.count)

@@ -40,10 +40,13 @@ enum TensorBlob {
 
   /// A tensor from a shape text and a BLOB, or `nil` when either is missing or they
   /// disagree.
-  static func tensor(shape: String?, data: Data?) -> Tensor? {
+  /// - Parameter dtype: a torch dtype name; values it cannot hold (a damaged row) are
+  ///   read as float32 rather than trusted.
+  static func tensor(shape: String?, data: Data?, dtype: String? = nil) -> Tensor? {
     guard let shape, let data, let dims = Self.shape(shape) else { return nil }
     let values = values(data)
     guard dims.reduce(1, *) == values.count else { return nil }
-    return Tensor(shape: dims, values: values)
+    let floatDType = dtype.flatMap(TorchDType.init(name:)).flatMap(FloatDType.init) ?? .float32
+    return Tensor(shape: dims, values: values, dtype: values.allSatisfy(floatDType.represents) ? floatDType : .float32)
   }
 }
