@@ -13,6 +13,13 @@ public struct CalibrationPlan: Sendable {
   /// Assigns the schemes, initializes observers and checks that every quantized tensor
   /// has samples of a shape its strategy accepts.
   ///
+  /// An activation that this module has no samples of, while other modules have samples
+  /// of that base name (an MoE expert that got no tokens), keeps its observer and stays
+  /// uncalibrated; when no module has such samples, the recording lacks them and the plan
+  /// fails. A module with attention states and no weight (an attention module that a
+  /// `Linear`-style target also matches) skips weight quantization, as compressed-tensors
+  /// does.
+  ///
   /// - Parameters:
   ///   - schemes: the scheme of every quantized module (the recipe's resolution).
   ///   - types: module class names, when known.
@@ -23,13 +30,18 @@ public struct CalibrationPlan: Sendable {
     schemes: [String: QuantizationScheme], types: [String: String], weightShapes: [String: [Int]],
     sampleShapes: [String: [BaseName: [Int]]]
   ) throws {
+    let recorded = Set(sampleShapes.values.flatMap(\.keys))
     for name in schemes.keys.sorted() {
       guard let scheme = schemes[name] else { continue }
       var module = CalibratedModule(name: name, type: types[name], scheme: scheme)
-      for (base, args, shape) in try Self.observedTensors(
-        of: name, scheme: scheme, weightShape: weightShapes[name], sampled: sampleShapes[name] ?? [:])
+      let sampled = sampleShapes[name] ?? [:]
+      let attention = sampled.keys.contains { $0.isAttentionState } || (types[name]?.hasSuffix("Attention") ?? false)
+      for (base, args) in try Self.observedTensors(
+        of: name, scheme: scheme, hasWeight: weightShapes[name] != nil, attention: attention, sampled: sampled, recorded: recorded)
       {
-        try Self.check(args, shape: shape, module: name, base: base)
+        if let shape = base == .weight ? weightShapes[name] : sampled[base] {
+          try Self.check(args, shape: shape, module: name, base: base)
+        }
         do {
           try module.initializeObserver(base)
         } catch let e as ObserverError {
@@ -41,32 +53,41 @@ public struct CalibrationPlan: Sendable {
     }
   }
 
-  /// The tensors a scheme observes on one module, with their arguments and sample shape.
-  /// An attention module observes the q/k/v states it was recorded with (at least one).
+  /// The tensors a scheme observes on one module, with their arguments. An attention
+  /// module observes the q/k/v states it was recorded with under `input_activations`, and
+  /// k and v under a KV-cache scheme.
   private static func observedTensors(
-    of name: String, scheme: QuantizationScheme, weightShape: [Int]?, sampled: [BaseName: [Int]]
-  ) throws -> [(BaseName, QuantizationArgs, [Int])] {
-    var observed: [(BaseName, QuantizationArgs, [Int])] = []
+    of name: String, scheme: QuantizationScheme, hasWeight: Bool, attention: Bool, sampled: [BaseName: [Int]],
+    recorded: Set<BaseName>
+  ) throws -> [(BaseName, QuantizationArgs)] {
+    var observed: [(BaseName, QuantizationArgs)] = []
     if let w = scheme.weights {
-      guard let shape = weightShape else { throw PlanError.missingWeight(module: name) }
-      observed.append((.weight, w, shape))
+      if hasWeight {
+        observed.append((.weight, w))
+      } else if !attention {
+        throw PlanError.missingWeight(module: name)
+      }
     }
-    if let input = scheme.inputActivations, input.dynamic != .on {
-      let attention = sampled.keys.contains { $0.isAttentionState }
-      let wanted: [BaseName] = attention ? [.q, .k, .v].filter { sampled[$0] != nil } : [.input]
-      for base in wanted {
-        guard let shape = sampled[base] else {
-          throw PlanError.missingSamples(module: name, baseName: base.rawValue, section: "input_activations")
+    func activation(_ base: BaseName, _ args: QuantizationArgs, section: String) throws {
+      guard args.dynamic != .on else { return }
+      guard sampled[base] != nil || recorded.contains(base) else {
+        throw PlanError.missingSamples(module: name, baseName: base.rawValue, section: section)
+      }
+      observed.append((base, args))
+    }
+    if let input = scheme.inputActivations {
+      if attention {
+        for base in [BaseName.q, .k, .v] where sampled[base] != nil && (base == .q || scheme.kvCache == nil) {
+          try activation(base, input, section: "input_activations")
         }
-        observed.append((base, input, shape))
+      } else {
+        try activation(.input, input, section: "input_activations")
       }
     }
-    if let output = scheme.outputActivations, output.dynamic != .on {
-      guard let shape = sampled[.output] else {
-        throw PlanError.missingSamples(module: name, baseName: "output", section: "output_activations")
-      }
-      observed.append((.output, output, shape))
+    if let kv = scheme.kvCache, attention {
+      for base in [BaseName.k, .v] { try activation(base, kv, section: "kv_cache_scheme") }
     }
+    if let output = scheme.outputActivations { try activation(.output, output, section: "output_activations") }
     return observed
   }
 
@@ -98,9 +119,10 @@ public struct CalibrationPlan: Sendable {
   public var finalParameters: [FinalParameters] {
     observedPairs.compactMap { pair in
       guard let m = modules[pair.module], let observer = m.observers[pair.base] else { return nil }
+      let parameters = m.parameters[pair.base] ?? ModuleParameters()
       return FinalParameters(
         module: pair.module, baseName: pair.base, observer: observer.kind, args: observer.args,
-        parameters: m.parameters[pair.base] ?? ModuleParameters())
+        parameters: parameters, calibrated: pair.base == .weight || !parameters.isEmpty)
     }
   }
 

@@ -16,6 +16,8 @@ public struct QParamsEntry: Sendable, Equatable {
   public var argsJSON: String?
   public var state: ObserverState
   public var parameters: ModuleParameters
+  /// `false` for an activation whose observer received no samples (final entries only).
+  public var calibrated = true
 }
 
 extension CalibrationStore {
@@ -70,7 +72,7 @@ extension CalibrationStore {
         return QParamsEntry(
           module: row["module"], moduleType: row["moduleType"], baseName: base, step: nil,
           observer: row["observer"], kwargs: [:], argsJSON: row["args"], state: ObserverState(),
-          parameters: params)
+          parameters: params, calibrated: (row["calibrated"] as Bool?) ?? true)
       }.sorted { ($0.module, $0.baseName) < ($1.module, $1.baseName) }
     }
   }
@@ -108,7 +110,7 @@ extension CalibrationStore {
       scaleShape: p.scale.map { TensorBlob.shapeText($0.shape) },
       scale: p.scale.map { TensorBlob.data($0.values) }, zeroPointDType: p.zeroPointDType?.rawValue,
       zeroPoint: p.zeroPoint.map { TensorBlob.data($0.values) },
-      globalScale: p.globalScale.map { TensorBlob.data([$0]) }, scaleDType: p.scale?.dtype.torchName, calibrated: true
+      globalScale: p.globalScale.map { TensorBlob.data([$0]) }, scaleDType: p.scale?.dtype.torchName, calibrated: final.calibrated
     ).insert(db, onConflict: .replace)
   }
 

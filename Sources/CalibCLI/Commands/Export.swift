@@ -34,11 +34,14 @@ extension CalibCommand {
     @Option(help: "Dtype of int/FP8 scales: stored (as the run computed them), float32 (exact) or model (the recorded model dtype).")
     var scaleDtype: ExportScaleDType = .stored
 
+    @Option(help: ArgumentHelp("Activations whose observers got no samples (MoE experts without tokens): refuse (default), skip, or sibling-max (the layer's experts' largest scale, what vLLM's fused MoE uses).", valueName: "policy"))
+    var uncalibrated: UncalibratedPolicy = .refuse
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
       let s = try CalibrationStore(path: store, readOnly: true)
-      let (tensors, metadata) = try s.exportTensors(ofRun: run, scaleDType: scaleDtype)
+      let (tensors, metadata) = try s.exportTensors(ofRun: run, scaleDType: scaleDtype, uncalibrated: uncalibrated)
       let console = Console.current
       if output.format == .json {
         let text = JSONValue.array(tensors.map { t in
@@ -114,3 +117,5 @@ extension CalibCommand {
 }
 
 extension ExportScaleDType: ExpressibleByArgument {}
+
+extension UncalibratedPolicy: ExpressibleByArgument {}

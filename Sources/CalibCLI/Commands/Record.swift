@@ -8,12 +8,18 @@ extension CalibCommand {
     static let configuration = CommandConfiguration(
       abstract: "Record a calibration session (samples, per-step observer states, final qparams).",
       discussion: """
-        Step files are safetensors dumps, one per calibration step, with keys \
-        <module>.<input|output|q|k|v>; weights come from --weights files with keys \
-        <module>.weight (a Hugging Face model.safetensors works as it is). The recipe is an \
-        llm-compressor QuantizationModifier recipe (YAML or JSON) or a bare config_groups \
-        mapping. Weights are calibrated once before the first step, then each step's \
-        activations in file order, one transaction per step.
+        Step files are safetensors dumps with keys <module>.<input|output|q|k|v>: one file \
+        per calibration step, or several per step when each has a 'step' metadata entry \
+        (a sequential pipeline writes one per layer). Weights come from --weights files \
+        with keys <module>.weight (a Hugging Face model.safetensors works as it is). The \
+        recipe is an llm-compressor QuantizationModifier recipe (YAML or JSON) or a bare \
+        config_groups mapping. Weights are calibrated once before the first step, then each \
+        step's activations, one transaction per step. A recording of weights alone (no \
+        step files) is valid.
+
+        A directory written by Samples/python/calib_oneshot.py (with its manifest.json) \
+        records everything it lists, its recipe included: calib record STORE --run NAME \
+        DIR. --recipe overrides the manifest's recipe.
 
         Example:
           % calib record calib.sqlite --run w8a8 --recipe Samples/recipes/w8a8-static.yaml \\
@@ -32,7 +38,7 @@ extension CalibCommand {
     @Option(help: ArgumentHelp("Safetensors file with <module>.weight tensors; repeatable.", valueName: "file"))
     var weights: [String] = []
 
-    @Argument(help: "Step files (safetensors), in calibration order.")
+    @Argument(help: "Step files (safetensors), in calibration order; or one recording directory with a manifest.json.")
     var steps: [String] = []
 
     @Flag(help: "Record samples holding NaN or ±inf (flagged) and skip them for observers.")
@@ -55,9 +61,18 @@ extension CalibCommand {
 
     @OptionGroup var output: OutputOptions
 
+    /// A recording directory given as the only positional argument.
+    private var directory: String? {
+      var isDirectory: ObjCBool = false
+      guard steps.count == 1, FileManager.default.fileExists(atPath: steps[0], isDirectory: &isDirectory), isDirectory.boolValue
+      else { return nil }
+      return steps[0]
+    }
+
     func validate() throws {
-      if steps.isEmpty { throw ValidationError("give at least one step file") }
-      if recipe == nil && !resume { throw ValidationError("--recipe is required (except with --resume)") }
+      if directory != nil { return }
+      if steps.isEmpty && weights.isEmpty { throw ValidationError("give step files, --weights files, or a recording directory") }
+      if recipe == nil && !resume { throw ValidationError("--recipe is required (except with --resume or a recording directory)") }
       if replace && resume { throw ValidationError("--replace and --resume cannot be combined: --resume continues the run, --replace starts it over") }
     }
 
@@ -69,8 +84,20 @@ extension CalibCommand {
         }
         return (text, path)
       }
-      let s = try CalibrationStore(path: store)
       var request = RecordRequest(runName: run, recipe: recipeInput, weightFiles: weights, stepFiles: steps)
+      if let directory {
+        let manifest = try RecordingManifest.load(directory: directory)
+        request.stepFiles = manifest.stepFiles
+        request.weightFiles = manifest.weightFiles + weights
+        request.moduleTypes = manifest.moduleTypes
+        if recipeInput == nil && !resume, let recipe = manifest.recipe, let text = manifest.recipeText {
+          request.recipe = (text, (directory as NSString).appendingPathComponent(recipe))
+        }
+        if request.recipe == nil && !resume {
+          throw ValidationError("\(directory)/\(RecordingManifest.fileName) names no recipe: give one with --recipe")
+        }
+      }
+      let s = try CalibrationStore(path: store)
       request.allowNonFinite = allowNonfinite
       request.resume = resume
       request.replace = replace

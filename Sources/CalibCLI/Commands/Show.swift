@@ -10,7 +10,8 @@ extension CalibCommand {
       abstract: "Show a run's final quantization parameters (and per-step states with --steps).",
       discussion: """
         --format json is the scripting contract: an array with one object per (module, base \
-        name) holding module, base_name, arithmetic (model or float32), observer, args \
+        name) holding module, base_name, arithmetic (model or float32), calibrated (false \
+        for an activation whose observer received no samples: it has no scale), observer, args \
         (compressed-tensors JSON), and scale, zero_point, global_scale, each null or \
         {"shape", "dtype", "values"} with dtype the one torch returns (bfloat16 scales for \
         bf16 samples in model arithmetic); with --steps a "steps" array of {step, scale, \
@@ -60,7 +61,7 @@ extension CalibCommand {
       func f(_ x: Float?) -> String { x.map { $0.description } ?? "-" }
       let mean = scale.isEmpty ? nil : Float(scale.reduce(0.0) { $0 + Double($1) } / Double(scale.count))
       return [
-        e.module, e.baseName.rawValue, e.observer ?? "-", e.step.map(String.init) ?? "final",
+        e.module, e.baseName.rawValue, (e.observer ?? "-") + (e.calibrated ? "" : " (uncalibrated)"), e.step.map(String.init) ?? "final",
         e.parameters.scale.map { "\($0.shape)" } ?? "-", e.parameters.scale?.dtype.rawValue ?? "-", f(scale.min()), f(scale.max()), f(mean), f(zp.min()), f(zp.max()),
         f(e.parameters.globalScale),
       ]
@@ -69,6 +70,7 @@ extension CalibCommand {
     private func jsonEntry(_ e: QParamsEntry, arithmetic: Arithmetic, steps: [QParamsEntry]?) -> JSONValue {
       var pairs: [(String, JSONValue)] = [
         ("module", .string(e.module)), ("base_name", .string(e.baseName.rawValue)), ("arithmetic", .string(arithmetic.rawValue)),
+        ("calibrated", .bool(e.calibrated)),
         ("observer", e.observer.map { .string($0) } ?? .null),
         ("args", e.argsJSON.flatMap { JSONValue.parse($0) } ?? .null),
       ]

@@ -10,6 +10,10 @@ public struct QuantizationScheme: Sendable, Hashable {
   public var inputActivations: QuantizationArgs?
   public var outputActivations: QuantizationArgs?
   public var format: String?
+  /// The recipe's `kv_cache_scheme`, on attention modules: the arguments of the key and
+  /// value states (not a scheme field in compressed-tensors, which keeps it beside the
+  /// config groups; not encoded).
+  public var kvCache: QuantizationArgs?
 
   /// Creates and validates a scheme.
   ///
@@ -39,12 +43,14 @@ public struct QuantizationScheme: Sendable, Hashable {
   }
 
   /// The arguments that govern a base name: `weights` for weight, `output_activations`
-  /// for output, `input_activations` for input and the attention states q, k, v.
+  /// for output, `input_activations` for input and the query state q, and the KV cache's
+  /// (else `input_activations`) for the key and value states k, v.
   public func arguments(for baseName: BaseName) -> QuantizationArgs? {
     switch baseName {
     case .weight: weights
     case .output: outputActivations
-    case .input, .q, .k, .v: inputActivations
+    case .input, .q: inputActivations
+    case .k, .v: kvCache ?? inputActivations
     }
   }
 }

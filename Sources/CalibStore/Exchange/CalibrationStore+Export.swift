@@ -21,10 +21,12 @@ extension CalibrationStore {
   /// - zero points (asymmetric only) in `zp_dtype` (int16/int32 as I32);
   /// - global scales float32 of shape [1].
   /// The metadata holds each parameter's arguments (`calib_args`) so an import restores them.
-  public func exportTensors(ofRun run: String, scaleDType: ExportScaleDType = .stored) throws
+  ///
+  /// - Throws: ``ExportError`` for uncalibrated activations under the `refuse` policy.
+  public func exportTensors(ofRun run: String, scaleDType: ExportScaleDType = .stored, uncalibrated: UncalibratedPolicy = .refuse) throws
     -> (tensors: [RawTensor], metadata: [String: String])
   {
-    let finals = try finalQParams(ofRun: run)
+    let finals = try uncalibrated.resolve(try finalQParams(ofRun: run), run: run)
     let modelTypes = try modelDTypes(ofRun: run)
     var tensors: [RawTensor] = []
     var args: [String: String] = [:]

@@ -31,6 +31,9 @@ public struct Recipe: Sendable {
   public let source: String
   public var groups: [Group]
   public var ignore: [String]
+  /// The modifier's `kv_cache_scheme`: arguments for the key and value states of every
+  /// attention module (class name ending in `Attention`).
+  public var kvCacheScheme: QuantizationArgs?
 
   /// Parses a recipe.
   ///
@@ -50,7 +53,13 @@ public struct Recipe: Sendable {
     }
     ignore = (modifier["ignore"] as? [Any])?.compactMap { $0 as? String } ?? []
     groups = try Self.groups(in: modifier, source: source)
-    if groups.isEmpty { throw RecipeError.noQuantizationConfig(source: source) }
+    if let kv = modifier["kv_cache_scheme"], !(kv is NSNull) {
+      guard let object = kv as? [String: Any] else {
+        throw RecipeError.invalidGroup(source: source, group: "kv_cache_scheme", reason: "expected a mapping of quantization arguments")
+      }
+      kvCacheScheme = try Self.decodeArguments(object, group: "kv_cache_scheme", source: source)
+    }
+    if groups.isEmpty && kvCacheScheme == nil { throw RecipeError.noQuantizationConfig(source: source) }
   }
 
   /// Creates a recipe from groups directly (for replays that override settings).
@@ -122,9 +131,17 @@ public struct Recipe: Sendable {
   private static func decodeScheme(_ object: [String: Any], group: String, source: String) throws
     -> QuantizationScheme
   {
+    try decode(QuantizationScheme.self, object, group: group, source: source)
+  }
+
+  private static func decodeArguments(_ object: [String: Any], group: String, source: String) throws -> QuantizationArgs {
+    try decode(QuantizationArgs.self, object, group: group, source: source)
+  }
+
+  private static func decode<T: Decodable>(_ type: T.Type, _ object: [String: Any], group: String, source: String) throws -> T {
     do {
       let data = try JSONSerialization.data(withJSONObject: object)
-      return try JSONDecoder().decode(QuantizationScheme.self, from: data)
+      return try JSONDecoder().decode(T.self, from: data)
     } catch let e as QuantizationArgsError {
       throw RecipeError.invalidGroup(source: source, group: group, reason: e.description)
     } catch let e as ObserverError {
@@ -161,6 +178,14 @@ public struct Recipe: Sendable {
         }
       }
     }
-    return assigned.mapValues(\.scheme)
+    var schemes = assigned.mapValues(\.scheme)
+    if let kv = kvCacheScheme {
+      for m in candidates where m.type?.hasSuffix("Attention") ?? false {
+        var scheme = try schemes[m.name] ?? QuantizationScheme(targets: [])
+        scheme.kvCache = kv
+        schemes[m.name] = scheme
+      }
+    }
+    return schemes
   }
 }

@@ -5,6 +5,8 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
   case stepFilesChanged(run: String, expected: Int, given: Int)
   case recipeChanged(run: String)
   case inputChanged(run: String, file: String)
+  case badStep(file: String, value: String)
+  case duplicateSample(key: String, files: [String])
 
   public var description: String {
     switch self {
@@ -14,6 +16,10 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
       "\(file): tensor '\(key)' holds \(nan) NaN and \(inf) infinite values: clean the data, or pass --allow-nonfinite to record it flagged and skip it for observers"
     case .stepFilesChanged(let run, let expected, let given):
       "run \"\(run)\" has \(expected) completed steps but only \(given) step files were given: pass the same step files to --resume"
+    case .badStep(let file, let value):
+      "\(file): metadata 'step' is '\(value)', not a non-negative integer: write the step number the file belongs to, or no 'step' at all"
+    case .duplicateSample(let key, let files):
+      "'\(key)' appears in two files of one step (\(files.joined(separator: " and "))): each step file holds a sample once"
     case .inputChanged(let run, let file):
       "run \"\(run)\" was recorded from another \(file): its size or content changed; resume with the files the run was recorded from, or record a new run"
     case .recipeChanged(let run):

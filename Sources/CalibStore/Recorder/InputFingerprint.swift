@@ -51,11 +51,11 @@ struct InputFingerprint: Equatable {
           .sorted { $0.key < $1.key }.map(\.value.entry)
         given = try reading(file, entries: kept)
       case .step:
-        guard input.position < inputs.steps.count else {
+        guard input.position < inputs.stepFiles.count else {
           throw InputError.inputChanged(run: run, file: "step file \(input.position + 1) (\(input.path))")
         }
-        let file = inputs.steps[input.position].file
-        given = try reading(file, entries: inputs.steps[input.position].samples.map(\.entry))
+        let file = inputs.stepFiles[input.position]
+        given = try reading(file, entries: file.entries)
       }
       if given.byteCount != input.byteCount || given.checksum != input.checksum {
         throw InputError.inputChanged(run: run, file: given.path)

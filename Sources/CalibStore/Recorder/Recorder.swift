@@ -11,6 +11,8 @@ public struct RecordRequest: Sendable {
   public var recipe: (text: String, source: String)?
   public var weightFiles: [String]
   public var stepFiles: [String]
+  /// Module class names known beforehand (a recording manifest's).
+  public var moduleTypes: [String: String] = [:]
   public var allowNonFinite = false
   public var resume = false
   /// Replace an existing run of the same name: the new run is recorded under a temporary
@@ -79,7 +81,7 @@ public struct Recorder: Sendable {
     throws -> RecordSummary
   {
     let start = Date()
-    let inputs = try RecordingInputs(stepFiles: request.stepFiles, weightFiles: request.weightFiles)
+    let inputs = try RecordingInputs(stepFiles: request.stepFiles, weightFiles: request.weightFiles, moduleTypes: request.moduleTypes)
     let existing = try existingRun(for: request, inputs: inputs)
     guard let recipeInput = request.recipe ?? existing.flatMap({ r in r.recipe.map { ($0, "recipe of \(r.name)") } })
     else { throw InputError.recipeChanged(run: request.runName) }
@@ -119,8 +121,8 @@ public struct Recorder: Sendable {
       throw StoreError.runNotResumable(run.name, status: run.status.rawValue)
     }
     if let given = request.recipe, given.text != run.recipe { throw InputError.recipeChanged(run: run.name) }
-    if run.completedSteps > request.stepFiles.count {
-      throw InputError.stepFilesChanged(run: run.name, expected: run.completedSteps, given: request.stepFiles.count)
+    if run.completedSteps > inputs.steps.count {
+      throw InputError.stepFilesChanged(run: run.name, expected: run.completedSteps, given: inputs.steps.count)
     }
     let (recorded, weightModules) = try store.pool.read { db in
       (try store.recordedInputs(db, runID: id), try store.weightSampleModules(db, recordingID: id))
@@ -208,6 +210,7 @@ public struct Recorder: Sendable {
     }
     lifecycle.absorb(Array(lanes.values))
     let finals = lifecycle.finish()
+    if let warning = Self.uncalibratedWarning(finals[0]) { warnings.append(warning) }
     try store.pool.write { db in
       try store.requireLive(db, runID: runID, name: run.name)
       // Completion promises durable samples: synchronize the segment before marking it.
@@ -216,6 +219,16 @@ public struct Recorder: Sendable {
       try db.execute(sql: "UPDATE run SET status = 'complete', owner = NULL WHERE id = ?", arguments: [runID])
     }
     return warnings
+  }
+
+  /// One line for the activation observers that received no samples, if any: how many,
+  /// and a few of them.
+  static func uncalibratedWarning(_ finals: [FinalParameters]) -> String? {
+    let missing = finals.filter { !$0.calibrated }.map { "\($0.module).\($0.baseName.rawValue)" }
+    guard !missing.isEmpty else { return nil }
+    let examples = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? ", …" : "")
+    return "\(missing.count) activation observer(s) received no samples and stay uncalibrated (\(examples)): "
+      + "'calib export' refuses them unless --uncalibrated skip or sibling-max"
   }
 
   /// The weight phase, in one transaction: every weight a replay may need is stored as a
@@ -264,55 +277,70 @@ public struct Recorder: Sendable {
     }
   }
 
-  /// One step, in one transaction: every tensor is stored as a sample and, when a lane
-  /// watches it, observed. The payloads are copied file to file in the background, back to
-  /// back in sample order, while this thread checksums, counts and observes them.
+  /// One step, in one transaction: every tensor of its files is stored as a sample and,
+  /// when a lane watches it, observed.
   private func recordStep(
     _ stepIndex: Int, inputs: RecordingInputs, lanes: inout [PairKey: ActivationLane], writer: StateWriter,
     allowNonFinite: Bool, counts: inout RecordCounts
   ) throws {
     let (runID, runName) = writer.run
-    let arithmetic = writer.arithmetic
-    let step = inputs.steps[stepIndex]
-    var fingerprint = InputFingerprint(path: step.file.path, byteCount: step.file.fileSize)
     try store.pool.write { db in
       try store.requireLive(db, runID: runID, name: runName)
+      var fingerprints: [(Int, InputFingerprint)] = []
       try store.appendingSamples(db) { appender in
-        let offsets = step.samples.map { appender.reserve($0.entry.byteCount) }
-        let copy = BackgroundCopy(
-          segment: appender.segment, source: step.file.path,
-          ranges: step.samples.map { (step.file.dataStart + $0.entry.byteRange.lowerBound)..<(step.file.dataStart + $0.entry.byteRange.upperBound) },
-          offset: offsets.first ?? appender.end)
-        // The copy is waited for on every path: it writes into space this step reserved.
-        defer { try? copy.wait() }
-        try step.file.forEachRawBytes(of: step.samples.map(\.entry)) { index, raw in
-          let sample = step.samples[index]
-          let (nan, inf) = NonFiniteCount.count(raw, dtype: sample.entry.dtype)
-          if nan + inf > 0 && !allowNonFinite {
-            throw InputError.nonFinite(file: step.file.path, key: sample.entry.name, nan: nan, inf: inf)
-          }
-          let checksum = XXHash64.hex(raw)
-          fingerprint.add(sample.entry, checksum: checksum)
-          try store.insertSample(
-            db, at: offsets[index], recordingID: runID, moduleID: writer.moduleIDs[sample.module] ?? -1, baseName: sample.baseName,
-            step: stepIndex, dtype: sample.entry.dtype, shape: sample.entry.shape, byteCount: raw.count,
-            checksum: checksum, nanCount: nan, infCount: inf)
-          let pair = PairKey(module: sample.module, base: sample.baseName)
-          if nan + inf == 0, var lane = lanes[pair] {
-            let value = Tensor(
-              shape: sample.entry.shape, values: sample.entry.dtype.decode(raw),
-              dtype: arithmetic.dtype(forSamplesOf: sample.entry.dtype.modelDType))
-            try writer.record(try lane.observe(value, step: stepIndex))
-            lanes[pair] = lane
-          }
-          counts.add(tensors: 1, bytes: sample.entry.byteCount, step: stepIndex + 1)
+        for index in inputs.steps[stepIndex].files {
+          let fingerprint = try recordStepFile(
+            inputs.stepFiles[index], step: stepIndex, into: &appender, db: db, lanes: &lanes, writer: writer,
+            allowNonFinite: allowNonFinite, counts: &counts)
+          fingerprints.append((index, fingerprint))
         }
-        try copy.wait()
       }
       try writer.flush(db)
-      try store.recordInputs(db, runID: runID, role: .step, [(stepIndex, fingerprint)])
+      try store.recordInputs(db, runID: runID, role: .step, fingerprints)
       try db.execute(sql: "UPDATE run SET completedSteps = ? WHERE id = ?", arguments: [stepIndex + 1, runID])
     }
+  }
+
+  /// One file of a step: its payloads are copied file to file in the background, back to
+  /// back in entry order, while this thread checksums, counts and observes them.
+  ///
+  /// - Returns: the file's fingerprint.
+  private func recordStepFile(
+    _ file: SafetensorsFile, step stepIndex: Int, into appender: inout SegmentAppender, db: Database,
+    lanes: inout [PairKey: ActivationLane], writer: StateWriter, allowNonFinite: Bool, counts: inout RecordCounts
+  ) throws -> InputFingerprint {
+    var fingerprint = InputFingerprint(path: file.path, byteCount: file.fileSize)
+    let entries = file.entries
+    let offsets = entries.map { appender.reserve($0.byteCount) }
+    let copy = BackgroundCopy(
+      segment: appender.segment, source: file.path,
+      ranges: entries.map { (file.dataStart + $0.byteRange.lowerBound)..<(file.dataStart + $0.byteRange.upperBound) },
+      offset: offsets.first ?? appender.end)
+    // The copy is waited for on every path: it writes into space this step reserved.
+    defer { try? copy.wait() }
+    try file.forEachRawBytes(of: entries) { index, raw in
+      let entry = entries[index]
+      let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
+      if nan + inf > 0 && !allowNonFinite {
+        throw InputError.nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf)
+      }
+      let checksum = XXHash64.hex(raw)
+      fingerprint.add(entry, checksum: checksum)
+      let pair = try SampleKey.pair(entry.name, file: file.path)
+      try store.insertSample(
+        db, at: offsets[index], recordingID: writer.run.id, moduleID: writer.moduleIDs[pair.module] ?? -1, baseName: pair.base,
+        step: stepIndex, dtype: entry.dtype, shape: entry.shape, byteCount: raw.count, checksum: checksum, nanCount: nan,
+        infCount: inf)
+      if nan + inf == 0, var lane = lanes[pair] {
+        let value = Tensor(
+          shape: entry.shape, values: entry.dtype.decode(raw), dtype: writer.arithmetic.dtype(forSamplesOf: entry.dtype.modelDType))
+        try writer.record(try lane.observe(value, step: stepIndex))
+        lanes[pair] = lane
+      }
+      counts.add(tensors: 1, bytes: entry.byteCount, step: stepIndex + 1)
+    }
+    try copy.wait()
+    return fingerprint
   }
 }
 

@@ -1,18 +1,26 @@
 import CalibCore
 import CalibFormats
+import CalibLifecycle
 import Foundation
 
 /// The step files and weight files of a recording, opened and checked before anything is
 /// written: every key parsed as `<module>.<base name>`, module classes read from the
 /// `module_types` metadata (or inferred), weights indexed by module.
+///
+/// A step may span several files (a sequential pipeline writes one per layer): when every
+/// step file has a `step` metadata entry, files are grouped by it, in step order; without
+/// it, each file is one step, in the order given.
 public struct RecordingInputs: Sendable {
-  /// One step file.
+  /// One calibration step: the samples of one or more files.
   public struct Step: Sendable {
-    public let file: SafetensorsFile
-    /// `(entry, module, base name)` in file order.
-    public let samples: [(entry: TensorEntry, module: String, baseName: BaseName)]
+    /// Indices into ``RecordingInputs/stepFiles``, in the order given.
+    public let files: [Int]
+    /// `(file, entry, module, base name)` in file order.
+    public let samples: [(file: Int, entry: TensorEntry, module: String, baseName: BaseName)]
   }
 
+  /// Every step file, in the order given.
+  public let stepFiles: [SafetensorsFile]
   public let steps: [Step]
   /// The weights files, in the order given.
   public let weightFiles: [SafetensorsFile]
@@ -25,29 +33,38 @@ public struct RecordingInputs: Sendable {
   /// Opens and validates the files.
   ///
   /// - Throws: ``FormatError`` for unreadable files, ``InputError`` for keys that are not
-  ///   `<module>.<input|output|q|k|v>`.
-  public init(stepFiles: [String], weightFiles: [String]) throws {
-    var types: [String: String] = [:]
-    var steps: [Step] = []
-    for path in stepFiles {
-      let file = try SafetensorsFile(path: path)
+  ///   `<module>.<input|output|q|k|v>`, a `step` metadata entry that is not a
+  ///   non-negative integer, or a sample that two files of one step both hold.
+  /// - Parameter moduleTypes: class names known beforehand (a recording manifest's); the
+  ///   files' metadata adds to them.
+  public init(stepFiles: [String], weightFiles: [String], moduleTypes known: [String: String] = [:]) throws {
+    var types = known
+    let files = try stepFiles.map { try SafetensorsFile(path: $0) }
+    var samples: [[(file: Int, entry: TensorEntry, module: String, baseName: BaseName)]] = []
+    for (index, file) in files.enumerated() {
       types.merge(Self.moduleTypes(file), uniquingKeysWith: { a, _ in a })
-      var samples: [(TensorEntry, String, BaseName)] = []
-      for entry in file.entries {
-        guard let dot = entry.name.lastIndex(of: "."),
-          let base = BaseName(rawValue: String(entry.name[entry.name.index(after: dot)...])), base != .weight
-        else {
-          throw InputError.badKey(file: path, key: entry.name)
+      samples.append(try file.entries.map { entry in
+        let pair = try SampleKey.pair(entry.name, file: file.path)
+        return (index, entry, pair.module, pair.base)
+      })
+    }
+    let steps = try Self.group(files).map { indices in
+      Step(files: indices, samples: indices.flatMap { samples[$0] })
+    }
+    for step in steps {
+      var seen: [String: Int] = [:]
+      for s in step.samples {
+        if let other = seen[s.entry.name], other != s.file {
+          throw InputError.duplicateSample(key: s.entry.name, files: [files[other].path, files[s.file].path])
         }
-        samples.append((entry, String(entry.name[..<dot]), base))
+        seen[s.entry.name] = s.file
       }
-      steps.append(Step(file: file, samples: samples))
     }
     var weights: [String: (SafetensorsFile, TensorEntry)] = [:]
-    var files: [SafetensorsFile] = []
+    var weightFileList: [SafetensorsFile] = []
     for path in weightFiles {
       let file = try SafetensorsFile(path: path)
-      files.append(file)
+      weightFileList.append(file)
       types.merge(Self.moduleTypes(file), uniquingKeysWith: { a, _ in a })
       for entry in file.entries where entry.name.hasSuffix(".weight") && entry.shape.count == 2 {
         weights[String(entry.name.dropLast(7))] = (file, entry)
@@ -58,10 +75,24 @@ public struct RecordingInputs: Sendable {
         types[s.module] = s.baseName.isAttentionState ? "Attention" : "Linear"
       }
     }
+    self.stepFiles = files
     self.steps = steps
-    self.weightFiles = files
+    self.weightFiles = weightFileList
     self.weights = weights
     self.moduleTypes = types
+  }
+
+  /// The files of each step: grouped by `step` metadata when every file has it, one file
+  /// per step otherwise.
+  private static func group(_ files: [SafetensorsFile]) throws -> [[Int]] {
+    let numbers = try files.map { file -> Int? in
+      guard let text = file.metadata["step"] else { return nil }
+      guard let n = Int(text), n >= 0 else { throw InputError.badStep(file: file.path, value: text) }
+      return n
+    }
+    guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else { return files.indices.map { [$0] } }
+    let byStep = Dictionary(grouping: files.indices) { numbers[$0] ?? 0 }
+    return byStep.keys.sorted().map { byStep[$0] ?? [] }
   }
 
   private static func moduleTypes(_ file: SafetensorsFile) -> [String: String] {
@@ -96,5 +127,17 @@ public struct RecordingInputs: Sendable {
     var bases = Set<BaseName>()
     for step in steps { for s in step.samples where s.module == module { bases.insert(s.baseName) } }
     return bases
+  }
+}
+
+/// Step-file keys: `<module>.<input|output|q|k|v>`.
+enum SampleKey {
+  /// The (module, base name) a key names.
+  ///
+  /// - Throws: ``InputError/badKey(file:key:)`` for any other key.
+  static func pair(_ key: String, file: String) throws -> PairKey {
+    guard let dot = key.lastIndex(of: "."), let base = BaseName(rawValue: String(key[key.index(after: dot)...])), base != .weight
+    else { throw InputError.badKey(file: file, key: key) }
+    return PairKey(module: String(key[..<dot]), base: base)
   }
 }

@@ -1,0 +1,62 @@
+import CalibFormats
+import CalibTestSupport
+import Foundation
+import Testing
+
+/// `calib record DIR` + `calib export` of a recording made inside llm-compressor's
+/// `oneshot` (Samples/python/calib_oneshot.py) gives the checkpoint oneshot saved, bit for
+/// bit and dtype for dtype, for every module that received tokens; experts that got none
+/// are reported as uncalibrated, never exported as made-up numbers.
+@Suite struct OneshotParityTests {
+  static let fixtures: [String] = {
+    let root = repositoryRoot.appendingPathComponent("Tests/Fixtures/oneshot")
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+    return names.filter { !$0.hasSuffix(".md") }.sorted()
+  }()
+
+  @Test(arguments: fixtures)
+  func recordAndExportGiveTheCheckpoint(fixture: String) async throws {
+    let root = repositoryRoot.appendingPathComponent("Tests/Fixtures/oneshot/\(fixture)")
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    let out = dir.path("out.safetensors")
+    let uncalibrated = try JSONSerialization.jsonObject(
+      with: Data(contentsOf: root.appendingPathComponent("expected-uncalibrated.json"))) as? [String: Any]
+    let garbage = Set(uncalibrated?["checkpoint_keys"] as? [String] ?? [])
+    let silent = (uncalibrated?["modules"] as? [String: Any] ?? [:]).isEmpty
+
+    await calibSucceeds(["record", store, "--run", "r", root.appendingPathComponent("recording").path, "-q"])
+    if !silent {
+      let refused = await calib(["export", store, "r", out])
+      #expect(refused.exitCode != 0 && refused.stderr.contains("uncalibrated"))
+    }
+    await calibSucceeds(["export", store, "r", out, "--uncalibrated", "skip"])
+
+    let expected = try SafetensorsFile(path: root.appendingPathComponent("expected.safetensors").path)
+    let got = try SafetensorsFile(path: out)
+    var problems: [String] = []
+    for entry in expected.entries where !garbage.contains(entry.name) {
+      guard let mine = got.entry(named: entry.name) else {
+        problems.append("\(entry.name): not exported")
+        continue
+      }
+      if mine.dtype != entry.dtype || mine.shape != entry.shape {
+        problems.append("\(entry.name): \(mine.dtype) \(mine.shape), oneshot \(entry.dtype) \(entry.shape)")
+      } else if try got.rawBytes(of: entry.name) != expected.rawBytes(of: entry.name) {
+        problems.append("\(entry.name): values differ")
+      }
+    }
+    let extra = got.entries.map(\.name).filter { expected.entry(named: $0) == nil }
+    #expect(problems.isEmpty, "\(fixture):\n\(problems.prefix(20).joined(separator: "\n"))")
+    #expect(extra.isEmpty, "\(fixture): exported beyond the checkpoint: \(extra.prefix(5))")
+    #expect(got.entries.filter { garbage.contains($0.name) }.isEmpty, "uncalibrated entries were exported")
+
+    // Every uncalibrated entry is a row of its own in `show`, with no scale.
+    let shown = try #require(
+      try JSONSerialization.jsonObject(with: Data(await calibSucceeds(["show", store, "r", "--format", "json"]).stdout.utf8)) as? [[String: Any]])
+    let flagged = shown.filter { ($0["calibrated"] as? Bool) == false }
+    #expect(flagged.count == garbage.count)
+    #expect(flagged.allSatisfy { $0["scale"] is NSNull })
+    #expect(shown.filter { ($0["calibrated"] as? Bool) == true }.count == shown.count - flagged.count)
+  }
+}
