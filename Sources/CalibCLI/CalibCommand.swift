@@ -10,7 +10,7 @@ public struct CalibCommand: AsyncParsableCommand {
     version: CalibVersion.current,
     subcommands: [
       Record.self, Replay.self, Runs.self, Show.self, Diff.self, Rank.self, Export.self, ImportQParams.self,
-      Check.self, Rm.self,
+      Check.self, Rm.self, Gc.self,
     ])
 
   public init() {}

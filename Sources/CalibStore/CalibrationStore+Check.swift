@@ -6,6 +6,21 @@ extension CalibrationStore {
   /// Checks SQLite's integrity and every sample against its checksum and shape; returns
   /// one line per problem (empty when the store is sound).
   public func check(progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [String] {
+    try readingPayloads { try checkRows(progress: progress) }
+  }
+
+  /// Bytes at the end of the payload file that no row references: what a killed
+  /// recording, or a removal while readers were open, leaves. ``givePayloadSpaceBack()``
+  /// (`calib gc`) gives them back.
+  public func unreferencedTailBytes() throws -> Int64 {
+    guard hasPayloadOffsets, let segment else { return 0 }
+    let referenced = try pool.read { db in
+      try Int64.fetchOne(db, sql: "SELECT max(payloadOffset + byteCount) FROM sample WHERE payloadOffset IS NOT NULL")
+    }
+    return max(0, segment.size - max(referenced ?? 0, SampleSegment.headerSize))
+  }
+
+  private func checkRows(progress: (@Sendable (Int, Int) -> Void)?) throws -> [String] {
     try pool.read { db in
       var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
       problems += try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { row in

@@ -75,9 +75,12 @@ extension CalibrationStore {
   ///
   /// - Throws: ``StoreError/runNotFound(_:store:)``, or ``StoreError/runInUse(_:dependents:)``
   ///   when replayed runs still read this recording's samples.
+  ///
+  /// Payload space at the end of the payload file is given back (see
+  /// ``givePayloadSpaceBack()``).
   public func deleteRun(named name: String, force: Bool = false) throws {
     try pool.write { db in try deleteRunRows(db, run: try requireRun(db, named: name), force: force) }
-    try givePayloadSpaceBack()
+    _ = try givePayloadSpaceBack()
   }
 
   /// Deletes a run's rows (its states, parameters and, for a recording, its samples).
@@ -94,23 +97,40 @@ extension CalibrationStore {
     }
     try db.execute(sql: "UPDATE run SET parentID = NULL WHERE parentID = ?", arguments: [run.id])
     try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [run.id])
-    guard hasPayloadOffsets else { return }
-    // Payloads at the end of the segment that no row references any more are given back;
-    // those of a recording followed by others stay until the file is rewritten.
-    let end = try Int64.fetchOne(db, sql: "SELECT max(payloadOffset + byteCount) FROM sample WHERE payloadOffset IS NOT NULL")
-    let kept = max(end ?? 0, SampleSegment.headerSize)
-    try db.execute(
-      sql: "UPDATE sampleSegment SET endOffset = min(endOffset, ?1), syncedOffset = min(syncedOffset, ?1)", arguments: [kept])
   }
 
-  /// Cuts the payload file to its committed end: bytes past it belong to no row, and
-  /// cutting them while holding the write lock cannot race an append.
-  func givePayloadSpaceBack() throws {
-    try pool.write { db in
-      if let segment, let end = try Int64.fetchOne(db, sql: "SELECT endOffset FROM sampleSegment") {
-        try segment.truncate(to: end)
+  /// Gives back the payload file's unreferenced tail: the bytes after the last payload
+  /// any row references (removed recordings at the end, an interrupted step's leftovers).
+  /// A removed recording followed by others leaves a hole until those are removed too.
+  ///
+  /// Nothing is given back while a reader (replay, diff, rank, check) holds the file:
+  /// it may still read the removed rows' bytes, and a new recording must not overwrite
+  /// them. The space is then given back by the next `rm` or `calib gc`.
+  ///
+  /// - Returns: the bytes given back, or `nil` when readers held the file.
+  @discardableResult
+  public func givePayloadSpaceBack() throws -> Int64? {
+    guard hasPayloadOffsets, let segment else { return 0 }
+    return try segment.ifNoReaders {
+      try pool.write { db -> Int64 in
+        let referenced = try Int64.fetchOne(db, sql: "SELECT max(payloadOffset + byteCount) FROM sample WHERE payloadOffset IS NOT NULL")
+        let kept = max(referenced ?? 0, SampleSegment.headerSize)
+        let size = segment.size
+        // Cut the file and make the cut durable before the smaller end is committed: an
+        // append after the commit then writes into space that is really free.
+        if size > kept { try segment.truncate(to: kept) }
+        try db.execute(
+          sql: "UPDATE sampleSegment SET endOffset = min(endOffset, ?1), syncedOffset = min(syncedOffset, ?1)", arguments: [kept])
+        return max(0, size - kept)
       }
     }
+  }
+
+  /// Runs `body` as a reader of payloads: removed runs' payload space is not given back
+  /// until it returns, so offsets fetched inside it stay valid.
+  public func readingPayloads<T>(_ body: () throws -> T) rethrows -> T {
+    guard let segment else { return try body() }
+    return try segment.whileReading(body)
   }
 
   /// Checks, inside a write transaction, that the run a long command writes still exists

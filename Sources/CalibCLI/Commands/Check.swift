@@ -7,7 +7,10 @@ extension CalibCommand {
     static let configuration = CommandConfiguration(
       abstract: "Check SQLite integrity and every sample's checksum.",
       discussion: """
-        Prints one line per problem and exits 1 when there is any.
+        Prints one line per problem and exits 1 when there is any. Bytes at the end of the \
+        payload file that no run references (a killed recording, or a removal while a \
+        reader was open) are reported on stderr, not as a problem: 'calib gc' gives them \
+        back.
 
         Example:
           % calib check calib.sqlite
@@ -19,8 +22,13 @@ extension CalibCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-      let problems = try CalibrationStore(path: store, readOnly: true).check()
+      let s = try CalibrationStore(path: store, readOnly: true)
+      let problems = try s.check()
+      let tail = try s.unreferencedTailBytes()
       let console = Console.current
+      if tail > 0 {
+        console.err("\(store): \(ByteCount.format(tail)) at the end of its payload file belong to no run: 'calib gc \(store)' gives them back\n")
+      }
       switch output.format {
       case .json:
         console.out(JSONValue.object([("ok", .bool(problems.isEmpty)), ("problems", .array(problems.map { .string($0) }))]).render(indent: 2) + "\n")

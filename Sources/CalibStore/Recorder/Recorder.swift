@@ -180,7 +180,7 @@ public struct Recorder: Sendable {
       if let old = try store.runRecord(db, named: name) { try store.deleteRunRows(db, run: old, force: true) }
       try db.execute(sql: "UPDATE run SET name = ? WHERE id = ?", arguments: [name, replacement.id])
     }
-    try store.givePayloadSpaceBack()
+    _ = try store.givePayloadSpaceBack()
   }
 
   /// The lifecycle over the inputs, from where the run stands: the weight phase unless

@@ -86,8 +86,11 @@ public struct ReplayEngine: Sendable {
   public func replay(_ request: ReplayRequest, progress: (@Sendable (ReplayProgress) -> Void)? = nil) throws
     -> ReplaySummary
   {
-    // Parallel across pairs only: `threads` bounds the cores used.
-    try ObserverParallelism.serially { try replaySerialObservers(request, progress: progress) }
+    // Parallel across pairs only: `threads` bounds the cores used. Payloads read stay
+    // valid while the replay runs, even if their recording is removed meanwhile.
+    try store.readingPayloads {
+      try ObserverParallelism.serially { try replaySerialObservers(request, progress: progress) }
+    }
   }
 
   private func replaySerialObservers(_ request: ReplayRequest, progress: (@Sendable (ReplayProgress) -> Void)?) throws

@@ -197,6 +197,12 @@ final class SampleSegment: Sendable {
     return n
   }
 
+  /// The file's size in bytes.
+  var size: Int64 {
+    var info = stat()
+    return fstat(descriptor, &info) == 0 ? Int64(info.st_size) : 0
+  }
+
   /// Forces written payloads to disk (`fdatasync`).
   func synchronize() throws {
     guard fdatasync(descriptor) == 0 else {
@@ -204,10 +210,28 @@ final class SampleSegment: Sendable {
     }
   }
 
-  /// Cuts the file to `length` bytes (after removing the recordings at its end).
+  /// Cuts the file to `length` bytes (after removing the recordings at its end) and makes
+  /// the cut durable before any append can reuse the space.
   func truncate(to length: Int64) throws {
-    guard ftruncate(descriptor, off_t(length)) == 0 else {
+    guard ftruncate(descriptor, off_t(length)) == 0, fsync(descriptor) == 0 else {
       throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno)))
     }
+  }
+
+  /// Runs `body` holding a shared lock on the file (`flock`): readers hold it while they
+  /// read payloads at offsets they fetched, so no space they read is given back and
+  /// overwritten under them.
+  func whileReading<T>(_ body: () throws -> T) rethrows -> T {
+    while flock(descriptor, LOCK_SH) != 0 && errno == EINTR {}
+    defer { flock(descriptor, LOCK_UN) }
+    return try body()
+  }
+
+  /// Runs `body` holding the exclusive lock, if no reader holds the shared one; returns
+  /// `nil` without running it otherwise.
+  func ifNoReaders<T>(_ body: () throws -> T) rethrows -> T? {
+    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return nil }
+    defer { flock(descriptor, LOCK_UN) }
+    return try body()
   }
 }

@@ -1,0 +1,31 @@
+import ArgumentParser
+import CalibStore
+
+extension CalibCommand {
+  /// `calib gc STORE`: gives back payload space no run references.
+  struct Gc: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Give back payload space that no run references.",
+      discussion: """
+        Cuts the payload file (<store>-samples) after the last payload a run references: \
+        what a killed recording, or an 'rm' while a replay, diff or rank was reading, \
+        leaves behind. Space is not given back while such a reader is open; run it again \
+        when they are done. 'calib rm' does the same after removing runs.
+
+        Example:
+          % calib gc calib.sqlite
+        """)
+
+    @Argument(help: .store)
+    var store: String
+
+    func run() async throws {
+      let s = try CalibrationStore(path: store)
+      guard let freed = try s.givePayloadSpaceBack() else {
+        Console.current.err("\(store): a reader is open on its payload file; nothing was given back: run 'calib gc' again when it is done\n")
+        throw ExitCode.failure
+      }
+      Console.current.err("\(store): gave back \(ByteCount.format(freed))\n")
+    }
+  }
+}
