@@ -78,12 +78,14 @@ public struct MSEGridSearch: Sendable {
     var best = [Float](repeating: dtype.greatestFiniteMagnitude, count: count)
     var stale = 0.0
     var computed = 0
+    let powerTable = dtype == .bfloat16 ? powerTableForBFloat16() : nil
     search: while computed < steps {
       let end = Swift.min(steps, computed + block)
       let candidates = Candidates(
         args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale,
         factors: Array(factors[computed..<end]), rawMin: rawMin, rawMax: rawMax, dtype: dtype)
-      let part = errorTable(values, layout: layout, args: args, steps: end - computed, candidates: candidates)
+      let part = errorTable(
+        values, layout: layout, args: args, steps: end - computed, candidates: candidates, powerTable: powerTable)
       errors += part
       for i in 0..<(end - computed) {
         var improved = false
@@ -195,39 +197,47 @@ public struct MSEGridSearch: Sendable {
     return (bestMin, bestMax)
   }
 
+  /// The bf16 power table for this search's norm, or `nil` where the power is exact
+  /// anyway (norm 2).
+  func powerTableForBFloat16() -> BFloat16PowerTable? {
+    let norm = BFloat16.rounded(Float(settings.norm))
+    return norm == 2 ? nil : BFloat16PowerTable(norm: norm)
+  }
+
   /// Σ |QDQ(x) - x|^norm for every (step, parameter), in D, step-major.
   func errorTable(
     _ values: [Float], layout: GroupLayout, args: QuantizationArgs, steps: Int,
-    candidates: Candidates
+    candidates: Candidates, powerTable: BFloat16PowerTable? = nil
   ) -> [Float] {
     switch candidates.dtype {
-    case .float32: errorTable(values, layout, args, steps, candidates, Float32Lanes.self)
-    case .bfloat16: errorTable(values, layout, args, steps, candidates, BFloat16Lanes.self)
-    case .float16: errorTable(values, layout, args, steps, candidates, Float16Lanes.self)
+    case .float32: errorTable(values, layout, args, steps, candidates, Float32Lanes.self, nil)
+    case .bfloat16: errorTable(values, layout, args, steps, candidates, BFloat16Lanes.self, powerTable)
+    case .float16: errorTable(values, layout, args, steps, candidates, Float16Lanes.self, nil)
     }
   }
 
   private func errorTable<R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ args: QuantizationArgs, _ steps: Int,
-    _ candidates: Candidates, _ rounding: R.Type
+    _ candidates: Candidates, _ rounding: R.Type, _ powerTable: BFloat16PowerTable?
   ) -> [Float] {
     // The lane kernels compute in D, which is C and S unless a float32 global scale
     // promotes the scale (then the scalar quantizer takes the dtypes apart).
     let scaleInD = R.self == Float32Lanes.self || candidates.scaleDType == R.dtype
     if scaleInD, let symmetric = SymmetricIntegerQDQ<R>(args) {
-      return errorTable(values, layout, steps, candidates, symmetric, R.self)
+      return errorTable(values, layout, steps, candidates, symmetric, R.self, powerTable)
     }
     if scaleInD, let integer = IntegerQDQ<R>(args) {
-      return errorTable(values, layout, steps, candidates, integer, R.self)
+      return errorTable(values, layout, steps, candidates, integer, R.self, powerTable)
     }
     let scalar = ScalarQDQ(args, valueDType: R.dtype, scaleDType: candidates.scaleDType)
-    return errorTable(values, layout, steps, candidates, scalar, R.self)
+    return errorTable(values, layout, steps, candidates, scalar, R.self, powerTable)
   }
 
   private func errorTable<Q: LaneQDQ, R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q,
-    _ rounding: R.Type
+    _ rounding: R.Type, _ powerTable: BFloat16PowerTable?
   ) -> [Float] {
+    if let powerTable { return table(values, layout, steps, candidates, qdq, powerTable, R.self) }
     // torch's `pow_(scalar)` on a bf16 or f16 tensor takes the exponent in that dtype
     // (2.4 acts as 2.40625 in bf16, as 2.400390625 in f16), then computes in float32.
     let norm = R.dtype.rounded(Float(settings.norm))
