@@ -25,9 +25,10 @@
 /// common; a tie keeps the earlier, wider range, as torch's `err < best` does. Candidate
 /// ranges are `r(p · mn₀)`, the float32 product rounded to D.
 ///
-/// The power is `d · d` for norm 2 (exact), a vectorized `2^(p·log2 d)` within 4 ulp of
-/// the correctly rounded value for 1.2 ≤ norm ≤ 4 (see ``FastPower``), and `powf`
-/// otherwise. Errors are summed in double (per lane, float32 partial sums of up to 8
+/// The power is `d · d` for norm 2 (exact); in bf16, `r(powf(d, norm))` from a table
+/// indexed by d's 16 bits (``BFloat16PowerTable``); otherwise a vectorized
+/// `2^(p·log2 d)` within 4 ulp of the correctly rounded value for 1.2 ≤ norm ≤ 4 (see
+/// ``FastPower``), and `powf` beyond. Errors are summed in double (per lane, float32 partial sums of up to 8
 /// terms first), then rounded to float32 (and to D) for the comparison. torch sums in a
 /// blocked float32 order, so an error can differ in its last bits and a near-tie may pick
 /// the neighbouring shrink factor.
@@ -36,8 +37,9 @@
 /// Determinism: the work is split by parameter, or for very large parameters into fixed
 /// chunks whose partial sums are combined in chunk order; the selection scan is split by
 /// blocks of parameters. No result depends on the thread count.
-/// Complexity: O(n · steps), in parallel; every parameter's elements (or chunk) are read
-/// from memory once and reused for all steps while in L1.
+/// Complexity: O(n · steps evaluated), in parallel, one pass over the values per step;
+/// the table is computed step by step and the search ends where the reference's patience
+/// ends it, so no step the reference skips is computed.
 public struct MSEGridSearch: Sendable {
   public var settings: ObserverSettings
   /// Whether the search may spread over all cores (results are the same either way).
