@@ -394,7 +394,9 @@ public struct MSEGridSearch: Sendable {
       let s = Double(scales[i])
       let bound = (Double(reach) + (Double(qdq.levelReach) + Double(zeros[i].magnitude)) * s) * 1.01
       if !power.handles(upTo: bound) {
-        stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), R.self, into: sums)
+        stepSums(
+          p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), R.self,
+          into: sums)
         return
       }
     }
@@ -506,7 +508,8 @@ public struct MSEGridSearch: Sendable {
         let s = Lanes(repeating: scales[i])
         let zp = Lanes(repeating: zeros[i])
         let x = raw.loadUnaligned(as: Lanes.self)
-        out[i] += total(LaneSums(R.round(power.finish(power.middle(power.begin(difference(x, s, zp, scales[i], zeros[i], qdq, R.self)))))))
+        let d = difference(x, s, zp, scales[i], zeros[i], qdq, R.self)
+        out[i] += total(LaneSums(R.round(power.finish(power.middle(power.begin(d))))))
       }
     }
     let full = vectors &* width
@@ -520,7 +523,8 @@ public struct MSEGridSearch: Sendable {
       for i in 0..<steps {
         let s = Lanes(repeating: scales[i])
         let zp = Lanes(repeating: zeros[i])
-        var t = R.round(power.finish(power.middle(power.begin(difference(tail, s, zp, scales[i], zeros[i], qdq, R.self)))))
+        let d = difference(tail, s, zp, scales[i], zeros[i], qdq, R.self)
+        var t = R.round(power.finish(power.middle(power.begin(d))))
         t.replace(with: 0, where: padded)
         out[i] += total(LaneSums(t))
       }
