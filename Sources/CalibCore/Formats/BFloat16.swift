@@ -30,7 +30,8 @@ public enum BFloat16 {
   @inlinable
   public static func rounded(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let b = unsafeBitCast(x, to: SIMD8<UInt32>.self)
-    let r = (b &+ SIMD8(repeating: 0x7FFF) &+ ((b &>> 16) & SIMD8(repeating: 1))) & SIMD8(repeating: 0xFFFF_0000)
+    let lsb = (b &>> 16) & SIMD8(repeating: 1)
+    let r = (b &+ SIMD8(repeating: 0x7FFF) &+ lsb) & SIMD8(repeating: 0xFFFF_0000)
     return unsafeBitCast(r, to: SIMD8<Float>.self).replacing(with: x, where: x .!= x)
   }
 
@@ -66,7 +67,8 @@ public enum BFloat16 {
     let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
     let sign = bits & SIMD8(repeating: 0x8000_0000)
     let m = bits & SIMD8(repeating: 0x7FFF_FFFF)
-    var normal = (m &+ SIMD8(repeating: 0x0FFF) &+ ((m &>> 13) & SIMD8(repeating: 1))) & SIMD8(repeating: ~UInt32(0x1FFF))
+    let lsb = (m &>> 13) & SIMD8(repeating: 1)
+    var normal = (m &+ SIMD8(repeating: 0x0FFF) &+ lsb) & SIMD8(repeating: ~UInt32(0x1FFF))
     normal.replace(with: 0x7F80_0000, where: normal .> SIMD8(repeating: 0x477F_E000))
     let magnitude = unsafeBitCast(m, to: SIMD8<Float>.self)
     let half = SIMD8<Float>(repeating: 0.5)

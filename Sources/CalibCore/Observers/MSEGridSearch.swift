@@ -25,9 +25,10 @@
 /// common; a tie keeps the earlier, wider range, as torch's `err < best` does. Candidate
 /// ranges are `r(p · mn₀)`, the float32 product rounded to D.
 ///
-/// The power is `d · d` for norm 2 (exact), a vectorized `2^(p·log2 d)` within 4 ulp of
-/// the correctly rounded value for 1.2 ≤ norm ≤ 4 (see ``FastPower``), and `powf`
-/// otherwise. Errors are summed in double (per lane, float32 partial sums of up to 8
+/// The power is `d · d` for norm 2 (exact); in bf16, `r(powf(d, norm))` from a table
+/// indexed by d's 16 bits (``BFloat16PowerTable``); otherwise a vectorized
+/// `2^(p·log2 d)` within 4 ulp of the correctly rounded value for 1.2 ≤ norm ≤ 4 (see
+/// ``FastPower``), and `powf` beyond. Errors are summed in double (per lane, float32 partial sums of up to 8
 /// terms first), then rounded to float32 (and to D) for the comparison. torch sums in a
 /// blocked float32 order, so an error can differ in its last bits and a near-tie may pick
 /// the neighbouring shrink factor.
@@ -36,8 +37,9 @@
 /// Determinism: the work is split by parameter, or for very large parameters into fixed
 /// chunks whose partial sums are combined in chunk order; the selection scan is split by
 /// blocks of parameters. No result depends on the thread count.
-/// Complexity: O(n · steps), in parallel; every parameter's elements (or chunk) are read
-/// from memory once and reused for all steps while in L1.
+/// Complexity: O(n · steps evaluated), in parallel, one pass over the values per step;
+/// the table is computed step by step and the search ends where the reference's patience
+/// ends it, so no step the reference skips is computed.
 public struct MSEGridSearch: Sendable {
   public var settings: ObserverSettings
   /// Whether the search may spread over all cores (results are the same either way).
@@ -78,12 +80,14 @@ public struct MSEGridSearch: Sendable {
     var best = [Float](repeating: dtype.greatestFiniteMagnitude, count: count)
     var stale = 0.0
     var computed = 0
+    let powerTable = dtype == .bfloat16 ? powerTableForBFloat16() : nil
     search: while computed < steps {
       let end = Swift.min(steps, computed + block)
       let candidates = Candidates(
         args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale,
         factors: Array(factors[computed..<end]), rawMin: rawMin, rawMax: rawMax, dtype: dtype)
-      let part = errorTable(values, layout: layout, args: args, steps: end - computed, candidates: candidates)
+      let part = errorTable(
+        values, layout: layout, args: args, steps: end - computed, candidates: candidates, powerTable: powerTable)
       errors += part
       for i in 0..<(end - computed) {
         var improved = false
@@ -195,39 +199,47 @@ public struct MSEGridSearch: Sendable {
     return (bestMin, bestMax)
   }
 
+  /// The bf16 power table for this search's norm, or `nil` where the power is exact
+  /// anyway (norm 2).
+  func powerTableForBFloat16() -> BFloat16PowerTable? {
+    let norm = BFloat16.rounded(Float(settings.norm))
+    return norm == 2 ? nil : BFloat16PowerTable(norm: norm)
+  }
+
   /// Σ |QDQ(x) - x|^norm for every (step, parameter), in D, step-major.
   func errorTable(
     _ values: [Float], layout: GroupLayout, args: QuantizationArgs, steps: Int,
-    candidates: Candidates
+    candidates: Candidates, powerTable: BFloat16PowerTable? = nil
   ) -> [Float] {
     switch candidates.dtype {
-    case .float32: errorTable(values, layout, args, steps, candidates, Float32Lanes.self)
-    case .bfloat16: errorTable(values, layout, args, steps, candidates, BFloat16Lanes.self)
-    case .float16: errorTable(values, layout, args, steps, candidates, Float16Lanes.self)
+    case .float32: errorTable(values, layout, args, steps, candidates, Float32Lanes.self, nil)
+    case .bfloat16: errorTable(values, layout, args, steps, candidates, BFloat16Lanes.self, powerTable)
+    case .float16: errorTable(values, layout, args, steps, candidates, Float16Lanes.self, nil)
     }
   }
 
   private func errorTable<R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ args: QuantizationArgs, _ steps: Int,
-    _ candidates: Candidates, _ rounding: R.Type
+    _ candidates: Candidates, _ rounding: R.Type, _ powerTable: BFloat16PowerTable?
   ) -> [Float] {
     // The lane kernels compute in D, which is C and S unless a float32 global scale
     // promotes the scale (then the scalar quantizer takes the dtypes apart).
     let scaleInD = R.self == Float32Lanes.self || candidates.scaleDType == R.dtype
     if scaleInD, let symmetric = SymmetricIntegerQDQ<R>(args) {
-      return errorTable(values, layout, steps, candidates, symmetric, R.self)
+      return errorTable(values, layout, steps, candidates, symmetric, R.self, powerTable)
     }
     if scaleInD, let integer = IntegerQDQ<R>(args) {
-      return errorTable(values, layout, steps, candidates, integer, R.self)
+      return errorTable(values, layout, steps, candidates, integer, R.self, powerTable)
     }
     let scalar = ScalarQDQ(args, valueDType: R.dtype, scaleDType: candidates.scaleDType)
-    return errorTable(values, layout, steps, candidates, scalar, R.self)
+    return errorTable(values, layout, steps, candidates, scalar, R.self, powerTable)
   }
 
   private func errorTable<Q: LaneQDQ, R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q,
-    _ rounding: R.Type
+    _ rounding: R.Type, _ powerTable: BFloat16PowerTable?
   ) -> [Float] {
+    if let powerTable { return table(values, layout, steps, candidates, qdq, powerTable, R.self) }
     // torch's `pow_(scalar)` on a bf16 or f16 tensor takes the exponent in that dtype
     // (2.4 acts as 2.40625 in bf16, as 2.400390625 in f16), then computes in float32.
     let norm = R.dtype.rounded(Float(settings.norm))
@@ -382,7 +394,9 @@ public struct MSEGridSearch: Sendable {
       let s = Double(scales[i])
       let bound = (Double(reach) + (Double(qdq.levelReach) + Double(zeros[i].magnitude)) * s) * 1.01
       if !power.handles(upTo: bound) {
-        stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), R.self, into: sums)
+        stepSums(
+          p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), R.self,
+          into: sums)
         return
       }
     }
@@ -494,7 +508,8 @@ public struct MSEGridSearch: Sendable {
         let s = Lanes(repeating: scales[i])
         let zp = Lanes(repeating: zeros[i])
         let x = raw.loadUnaligned(as: Lanes.self)
-        out[i] += total(LaneSums(R.round(power.finish(power.middle(power.begin(difference(x, s, zp, scales[i], zeros[i], qdq, R.self)))))))
+        let d = difference(x, s, zp, scales[i], zeros[i], qdq, R.self)
+        out[i] += total(LaneSums(R.round(power.finish(power.middle(power.begin(d))))))
       }
     }
     let full = vectors &* width
@@ -508,7 +523,8 @@ public struct MSEGridSearch: Sendable {
       for i in 0..<steps {
         let s = Lanes(repeating: scales[i])
         let zp = Lanes(repeating: zeros[i])
-        var t = R.round(power.finish(power.middle(power.begin(difference(tail, s, zp, scales[i], zeros[i], qdq, R.self)))))
+        let d = difference(tail, s, zp, scales[i], zeros[i], qdq, R.self)
+        var t = R.round(power.finish(power.middle(power.begin(d))))
         t.replace(with: 0, where: padded)
         out[i] += total(LaneSums(t))
       }

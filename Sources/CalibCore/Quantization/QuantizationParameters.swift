@@ -52,6 +52,10 @@ extension QuantizationArgs {
   /// The scale is returned in S (``QuantizationParameters/scaleDType``). A 0-d input gives
   /// shape `[1]`, like the reference.
   ///
+  /// > Note: For MX arguments with float16 ranges, compressed-tensors 0.14 fails
+  /// > (`round_to_power_2` accepts only bf16 and float32 scales); CalibCore computes the
+  /// > exponent from the value as for the other dtypes.
+  ///
   /// - Parameter parallel: whether large inputs may spread over all cores (results are
   ///   the same either way).
   /// - Throws: ``QuantizationArgsError/asymmetricFP4`` for asymmetric FP4.

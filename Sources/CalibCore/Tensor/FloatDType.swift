@@ -119,7 +119,8 @@ enum BFloat16Lanes: LaneRounding {
   static var dtype: FloatDType { .bfloat16 }
   @inline(__always) static func round(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let b = unsafeBitCast(x, to: SIMD8<UInt32>.self)
-    let r = (b &+ SIMD8(repeating: 0x7FFF) &+ ((b &>> 16) & SIMD8(repeating: 1))) & SIMD8(repeating: 0xFFFF_0000)
+    let lsb = (b &>> 16) & SIMD8(repeating: 1)
+    let r = (b &+ SIMD8(repeating: 0x7FFF) &+ lsb) & SIMD8(repeating: 0xFFFF_0000)
     return unsafeBitCast(r, to: SIMD8<Float>.self)
   }
 }
