@@ -52,6 +52,12 @@ public struct CalibratedModule: Sendable {
     status = .frozen
   }
 
+  /// Whether the observers spread one observation over threads (the default); a replay
+  /// that runs many modules at once keeps each observation on its worker.
+  mutating func setObserversRunInParallel(_ parallel: Bool) {
+    for base in observers.keys { observers[base]?.runsInParallel = parallel }
+  }
+
   /// Removes the observers of the base names `drop` selects (to replay a subset).
   mutating func dropObservers(where drop: (BaseName) -> Bool) {
     for base in observers.keys where drop(base) {

@@ -142,6 +142,12 @@ public struct CalibrationPlan: Sendable {
     modules[pair.module]?.restore(pair.base, state: state, parameters: parameters)
   }
 
+  /// Keeps every observation on the thread that makes it (for sources that already run
+  /// modules in parallel); results are the same either way.
+  public mutating func runObserversSerially() {
+    for name in modules.keys { modules[name]?.setObserversRunInParallel(false) }
+  }
+
   /// `freeze_module_quantization` on every module.
   public mutating func freezeAll() {
     for name in modules.keys { modules[name]?.freeze() }

@@ -140,7 +140,7 @@ public struct MSEGridSearch: Sendable {
       let errors = SharedPointer(table.baseAddress!)
       improvedIn.withUnsafeMutableBufferPointer { flags in
         let improved = SharedPointer(flags.baseAddress!)
-        ParallelWork.forEach(blocks, parallel: runsInParallel) { b in
+        ForkJoin.forEach(blocks, parallel: runsInParallel) { b in
           let first = b * block
           let width = Swift.min(count, first + block) - first
           withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
@@ -177,7 +177,7 @@ public struct MSEGridSearch: Sendable {
       bestMin.withUnsafeMutableBufferPointer { mins in
         bestMax.withUnsafeMutableBufferPointer { maxs in
           let (outMin, outMax) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
-          ParallelWork.forEach(blocks, parallel: runsInParallel) { b in
+          ForkJoin.forEach(blocks, parallel: runsInParallel) { b in
             let first = b * block
             let width = Swift.min(count, first + block) - first
             withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
@@ -292,7 +292,7 @@ public struct MSEGridSearch: Sendable {
     let perParameter = Swift.max(1, layout.runCount * layout.runLength)
     let perItem = Swift.max(1, Self.itemElements / perParameter)
     let items = (count + perItem - 1) / perItem
-    ParallelWork.forEach(items, parallel: runsInParallel) { item in
+    ForkJoin.forEach(items, parallel: runsInParallel) { item in
       var scales = [Float](repeating: 0, count: steps)
       var zeros = [Float](repeating: 0, count: steps)
       var sums = [Double](repeating: 0, count: steps)
@@ -360,7 +360,7 @@ public struct MSEGridSearch: Sendable {
           guard let slots = buffer.baseAddress.map(SharedPointer.init) else { return }
           let sp = SharedPointer(scales.baseAddress!)
           let zp = SharedPointer(zeros.baseAddress!)
-          ParallelWork.forEach(chunks, parallel: runsInParallel) { c in
+          ForkJoin.forEach(chunks, parallel: runsInParallel) { c in
             let q = chunkOwners[c]
             Self.runErrors(
               source.readOnly + chunkStarts[c], chunkLengths[c], steps: steps,

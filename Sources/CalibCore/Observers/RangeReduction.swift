@@ -108,7 +108,7 @@ public enum RangeReduction {
     var partial = [Float](repeating: 0, count: 2 * chunks)
     partial.withUnsafeMutableBufferPointer { buffer in
       let slots = SharedPointer(buffer.baseAddress!)  // non-nil: chunks > 1
-      ParallelWork.forEach(chunks, parallel: parallel) { c in
+      ForkJoin.forEach(chunks, parallel: parallel) { c in
         let start = c * chunk
         let (lo, hi) = exactRun(source.readOnly + start, Swift.min(chunk, n - start))
         slots[2 * c] = lo
@@ -134,7 +134,7 @@ public enum RangeReduction {
   ) {
     let perItem = Swift.max(1, chunkElements / Swift.max(length, 1))
     let items = (count + perItem - 1) / perItem
-    ParallelWork.forEach(items, parallel: parallel) { item in
+    ForkJoin.forEach(items, parallel: parallel) { item in
       let first = item * perItem
       let end = Swift.min(count, first + perItem)
       let p = source.readOnly
@@ -160,7 +160,7 @@ public enum RangeReduction {
     let perParameter = Swift.max(1, layout.runCount * layout.runLength)
     let perItem = Swift.max(1, chunkElements / perParameter)
     let items = (count + perItem - 1) / perItem
-    ParallelWork.forEach(items, parallel: parallel) { item in
+    ForkJoin.forEach(items, parallel: parallel) { item in
       let p = source.readOnly
       for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
         var lo = Float.infinity

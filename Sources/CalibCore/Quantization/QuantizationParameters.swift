@@ -78,7 +78,7 @@ extension QuantizationArgs {
             max.values.withUnsafeBufferPointer { maxs in
               let (lo, hi) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
               let (sp, zp) = (SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
-              ParallelWork.forEach((n + chunk - 1) / chunk, parallel: parallel) { c in
+              ForkJoin.forEach((n + chunk - 1) / chunk, parallel: parallel) { c in
                 var i = c * chunk
                 let end = Swift.min(n, (c + 1) * chunk)
                 if kernel.hasVectorPath {

@@ -86,22 +86,22 @@ public struct ReplayEngine: Sendable {
   public func replay(_ request: ReplayRequest, progress: (@Sendable (ReplayProgress) -> Void)? = nil) throws
     -> ReplaySummary
   {
-    // Parallel across pairs only: `threads` bounds the cores used. Payloads read stay
-    // valid while the replay runs, even if their recording is removed meanwhile.
-    try store.readingPayloads {
-      try ObserverParallelism.serially { try replaySerialObservers(request, progress: progress) }
-    }
+    // Payloads read stay valid while the replay runs, even if their recording is removed
+    // meanwhile.
+    try store.readingPayloads { try replayLocked(request, progress: progress) }
   }
 
-  private func replaySerialObservers(_ request: ReplayRequest, progress: (@Sendable (ReplayProgress) -> Void)?) throws
+  private func replayLocked(_ request: ReplayRequest, progress: (@Sendable (ReplayProgress) -> Void)?) throws
     -> ReplaySummary
   {
     let start = Date()
     let recording = try StoredRecording(store: store, run: request.from)
     let plans = try request.variants.map { v in
-      try CalibrationPlan(
+      var plan = try CalibrationPlan(
         recipe: v.recipe, modules: recording.modules, weightShapes: recording.weights.mapValues(\.shape),
         sampleShapes: recording.firstShapes)
+      plan.runObserversSerially()  // parallel across pairs only: `threads` bounds the cores used
+      return plan
     }
     var lifecycle = CalibrationLifecycle(variants: plans, include: request.include)
     if lifecycle.isEmpty { throw ReplayError.nothingSelected(run: request.from) }

@@ -2,7 +2,7 @@ import CalibCore
 import Testing
 
 /// ``Observer/runsInParallel`` changes only where the work runs, never a result.
-@Suite struct ObserverParallelismTests {
+@Suite struct ObserverThreadingTests {
   @Test(arguments: [FloatDType.float32, .bfloat16])
   func serialAndParallelObservationsAgree(_ dtype: FloatDType) throws {
     var generator = SystemRandomNumberGenerator()
