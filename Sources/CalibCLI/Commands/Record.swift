@@ -54,6 +54,7 @@ extension CalibCommand {
 
     func validate() throws {
       if steps.isEmpty { throw ValidationError("give at least one step file") }
+      try RunName.validateArgument(run, option: "--run")
       if recipe == nil && !resume { throw ValidationError("--recipe is required (except with --resume)") }
       if replace && resume { throw ValidationError("--replace and --resume cannot be combined: --resume continues the run, --replace starts it over") }
     }
@@ -61,10 +62,7 @@ extension CalibCommand {
     func run() async throws {
       let console = Console.current
       let recipeInput = try recipe.map { path -> (text: String, source: String) in
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-          throw ValidationError("cannot read recipe file \(path): check the --recipe path")
-        }
-        return (text, path)
+        (try RecipeFile.read(path), path)
       }
       let s = try CalibrationStore(path: store)
       var request = RecordRequest(runName: run, recipe: recipeInput, weightFiles: weights, stepFiles: steps)

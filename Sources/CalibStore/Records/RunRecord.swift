@@ -52,6 +52,9 @@ struct RunRecord: Sendable, Codable, Equatable {
 extension RunRecord: FetchableRecord, MutablePersistableRecord {
   static let databaseTableName = "run"
 
+  /// Every path that creates a run (record, replay and its sweeps, import) ends here.
+  func willInsert(_ db: Database) throws { try RunName.validate(name, option: "the run") }
+
   mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
