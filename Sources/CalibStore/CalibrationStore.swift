@@ -36,6 +36,7 @@ public final class CalibrationStore: Sendable {
   public init(path: String, readOnly: Bool = false) throws {
     self.path = path
     let fm = FileManager.default
+    try Self.checkLocation(path)
     let exists = fm.fileExists(atPath: path)
     if exists {
       try Self.checkIsOurs(path: path)
@@ -91,14 +92,58 @@ public final class CalibrationStore: Sendable {
   /// Creates a new store in WAL mode with 4 KiB pages: payloads live in the segment file,
   /// so rows are small, and a step's commit rewrites a handful of small pages rather than
   /// 64 KiB ones. (Stores created before schema v002 keep their 64 KiB pages.)
+  ///
+  /// Creation is atomic: GRDB's migrator commits its `grdb_migrations` table before, and
+  /// each migration in, a transaction of its own, so a store built in place could be seen
+  /// (or left, by a crash) half made. It is built and fully migrated under a temporary name
+  /// in the same directory, then hard-linked to `path`, which fails if another process
+  /// created the store first; that process's complete store is then opened instead.
   private static func create(path: String) throws {
-    let queue = try DatabaseQueue(path: path)
-    try queue.writeWithoutTransaction { db in
-      try db.execute(sql: "PRAGMA page_size = 4096")
-      try db.execute(sql: "PRAGMA journal_mode = WAL")
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent()
+      .appendingPathComponent(".\(url.lastPathComponent).creating-\(UUID().uuidString)").path
+    defer {
+      for suffix in ["", "-wal", "-shm"] { unlink(temporary + suffix) }
     }
-    try migrator.migrate(queue)
-    try queue.close()
+    do {
+      let queue = try DatabaseQueue(path: temporary)
+      try queue.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA page_size = 4096")
+        try db.execute(sql: "PRAGMA journal_mode = WAL")
+      }
+      try migrator.migrate(queue)
+      try queue.close()
+    } catch let error as DatabaseError {
+      throw StoreError.cannotCreate(path: path, reason: error.message ?? "\(error.resultCode)")
+    }
+    if link(temporary, path) == 0 { return }
+    let reason = errno
+    if reason == EEXIST { return }
+    // File systems without hard links: rename, unless the store appeared meanwhile.
+    if reason == EPERM || reason == ENOTSUP || reason == EXDEV || reason == EMLINK {
+      if FileManager.default.fileExists(atPath: path) { return }
+      if rename(temporary, path) == 0 { return }
+    }
+    throw StoreError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
+  }
+
+  /// Refuses a store path that is a directory, a device or another non-regular file, or
+  /// whose directory does not exist, naming the path (SQLite's own errors do not).
+  private static func checkLocation(_ path: String) throws {
+    var info = stat()
+    if stat(path, &info) == 0 {
+      switch info.st_mode & S_IFMT {
+      case S_IFREG: return
+      case S_IFDIR: throw StoreError.notAFile(path: path, kind: "a directory")
+      case S_IFCHR, S_IFBLK: throw StoreError.notAFile(path: path, kind: "a device")
+      default: throw StoreError.notAFile(path: path, kind: "not a regular file")
+      }
+    }
+    let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDirectory: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+      throw StoreError.directoryMissing(path: path, directory: directory)
+    }
   }
 
   /// Refuses files that are not SQLite or are SQLite without our schema, without
@@ -122,7 +167,11 @@ public final class CalibrationStore: Sendable {
     defer { try? queue.close() }
     let isOurs = try queue.read { db in
       let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-      return tables.isEmpty || (tables.contains("grdb_migrations") && tables.contains("run"))
+      if tables.isEmpty || (tables.contains("grdb_migrations") && tables.contains("run")) { return true }
+      // Left by a creation interrupted in older versions, which migrated in place: GRDB's
+      // table committed, no migration yet. Nothing else is in it, so it is a new store.
+      guard tables == ["grdb_migrations"] else { return false }
+      return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM grdb_migrations") == 0
     }
     if !isOurs { throw StoreError.notACalibrationStore(path: path) }
   }

@@ -2,11 +2,15 @@
 public enum StoreError: Error, Equatable, CustomStringConvertible {
   case runNotFound(String, store: String)
   case runAlreadyExists(String)
+  case invalidRunName(String, option: String, reason: String)
   case runNotResumable(String, status: String)
   case runInUse(String, dependents: [String])
   case incompatibleSchema(path: String)
   case notACalibrationStore(path: String)
   case readOnly(path: String)
+  case notAFile(path: String, kind: String)
+  case directoryMissing(path: String, directory: String)
+  case cannotCreate(path: String, reason: String)
   case corruptSample(module: String, baseName: String, step: Int, reason: String)
   case segmentMissing(path: String, store: String)
   case segmentMismatch(path: String, store: String)
@@ -20,6 +24,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "run \"\(name)\" not found in \(store): use 'calib runs \(store)' to list runs"
     case .runAlreadyExists(let name):
       "run \"\(name)\" already exists: choose another --run/--name, resume it with --resume, or delete it with 'calib rm'"
+    case .invalidRunName(let name, let option, let reason):
+      "run name \(RunName.displayed(name)) is invalid (\(reason)): give \(option) a non-empty, single-line name of at most \(RunName.maxLength) characters"
     case .runNotResumable(let name, let status):
       "run \"\(name)\" is \(status) and cannot be resumed: only recorded runs in progress or failed can be resumed"
     case .runInUse(let name, let dependents):
@@ -28,6 +34,12 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "\(path) was written by a newer version of calib: upgrade calib to open it"
     case .notACalibrationStore(let path):
       "\(path) is not a calibration store: give a new file name or an existing calib store"
+    case .notAFile(let path, let kind):
+      "\(path) is \(kind), not a store file: give the path of a calibration store (e.g. calib.sqlite)"
+    case .directoryMissing(let path, let directory):
+      "cannot create store \(path): directory \(directory) does not exist: create it first or give another path"
+    case .cannotCreate(let path, let reason):
+      "cannot create store \(path) (\(reason)): check that its directory is writable"
     case .readOnly(let path):
       "\(path) is read-only: make it writable or copy it before recording into it"
     case .corruptSample(let module, let base, let step, let reason):

@@ -521,12 +521,12 @@ private func scalars(_ xs: [Float]) -> Tensor { Tensor(shape: [1, xs.count], val
       kind: .mse, key: "maxshrink", value: .number(1.5),
       error: .invalidKwarg(observer: "mse", key: "maxshrink", expected: "a number in [0, 1]")),
     KwargCase(
-      kind: .mse, key: "grid", value: .number(0), error: .invalidKwarg(observer: "mse", key: "grid", expected: "a positive number")),
+      kind: .mse, key: "grid", value: .number(0), error: .invalidKwarg(observer: "mse", key: "grid", expected: "a number in (0, 1000]")),
     KwargCase(
-      kind: .mse, key: "norm", value: .bool(true), error: .invalidKwarg(observer: "mse", key: "norm", expected: "a positive number")),
+      kind: .mse, key: "norm", value: .bool(true), error: .invalidKwarg(observer: "mse", key: "norm", expected: "a number in (0, 100]")),
     KwargCase(
       kind: .mse, key: "patience", value: .number(-1),
-      error: .invalidKwarg(observer: "mse", key: "patience", expected: "a non-negative number")),
+      error: .invalidKwarg(observer: "mse", key: "patience", expected: "a number in [0, 1000000]")),
   ])
   func kwargsAreValidated(_ c: KwargCase) throws {
     var args = try QuantizationArgs()

@@ -46,16 +46,24 @@ extension CalibCommand {
     @Option(help: "Sort rows by: module, status, max_abs, max_rel, ratio, sqnr_a, sqnr_b, gain (SQNR B - A).")
     var sort: SortColumn = .module
 
-    @Option(help: "Relative tolerance for scales and global scales.")
+    // `.unconditional` reads `--rtol -1` as a value (not as an unknown flag `-1`), so
+    // validate() can say what is wrong with it.
+    @Option(parsing: .unconditional, help: "Relative tolerance for scales and global scales (≥ 0).")
     var rtol = 0.0
 
-    @Option(help: "Absolute tolerance for scales and global scales.")
+    @Option(parsing: .unconditional, help: "Absolute tolerance for scales and global scales (≥ 0).")
     var atol = 0.0
 
     @Flag(help: "Show both runs' full arguments, not only the differing fields.")
     var verbose = false
 
     @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+      for (flag, value) in [("--rtol", rtol), ("--atol", atol)] where !(value.isFinite && value >= 0) {
+        throw ValidationError("\(flag) \(value) is invalid: give a finite tolerance ≥ 0 (e.g. \(flag) 1e-6)")
+      }
+    }
 
     func run() async throws {
       let console = Console.current

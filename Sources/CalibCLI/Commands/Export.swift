@@ -41,6 +41,7 @@ extension CalibCommand {
 
     func run() async throws {
       let s = try CalibrationStore(path: store, readOnly: true)
+      let destination = out == "-" && output.format == .json ? nil : try ExportDestination(path: out, store: store)
       let (tensors, metadata) = try s.exportTensors(ofRun: run, scaleDType: scaleDtype, uncalibrated: uncalibrated)
       let console = Console.current
       if output.format == .json {
@@ -50,10 +51,10 @@ extension CalibCommand {
             ("values", .array(t.dtype.decode(t.bytes).map { .float($0) })),
           ])
         }).render(indent: 2) + "\n"
-        if out == "-" {
-          console.out(text)
+        if let destination {
+          try destination.write(Data(text.utf8))
         } else {
-          try text.write(toFile: out, atomically: true, encoding: .utf8)
+          console.out(text)
         }
       } else {
         try SafetensorsWriter(tensors: tensors, metadata: metadata).write(to: out)
@@ -97,6 +98,7 @@ extension CalibCommand {
 
     func validate() throws {
       if files.isEmpty { throw ValidationError("give at least one safetensors file or index") }
+      try RunName.validateArgument(run, option: "--run")
     }
 
     func run() async throws {

@@ -70,6 +70,7 @@ extension CalibCommand {
     }
 
     func validate() throws {
+      try RunName.validateArgument(run, option: "--run")
       if directory != nil { return }
       if steps.isEmpty && weights.isEmpty { throw ValidationError("give step files, --weights files, or a recording directory") }
       if recipe == nil && !resume { throw ValidationError("--recipe is required (except with --resume or a recording directory)") }
@@ -79,10 +80,7 @@ extension CalibCommand {
     func run() async throws {
       let console = Console.current
       let recipeInput = try recipe.map { path -> (text: String, source: String) in
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-          throw ValidationError("cannot read recipe file \(path): check the --recipe path")
-        }
-        return (text, path)
+        (try RecipeFile.read(path), path)
       }
       var request = RecordRequest(runName: run, recipe: recipeInput, weightFiles: weights, stepFiles: steps)
       if let directory {

@@ -59,6 +59,9 @@ extension CalibCommand {
     @Option(help: ArgumentHelp("The observers' arithmetic (default: the parent run's): model or float32.", valueName: "model|float32"))
     var arithmetic: Arithmetic?
 
+    @Option(help: "Most runs a --sweep may make (the product of its value counts).")
+    var maxRuns = 64
+
     @Option(help: "Worker threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -71,6 +74,20 @@ extension CalibCommand {
       if name == nil && sweep.isEmpty { throw ValidationError("give --name for one run, or --sweep for several") }
       if name != nil && !sweep.isEmpty { throw ValidationError("--name and --sweep cannot be combined: sweeps name their runs (see --name-prefix)") }
       if threads < 1 { throw ValidationError("--threads must be at least 1") }
+      if let name { try RunName.validateArgument(name, option: "--name") }
+      if maxRuns < 1 { throw ValidationError("--max-runs \(maxRuns) is invalid: give at least 1") }
+      // Counted before any combination is built, so a huge product costs nothing.
+      var runs = 1
+      for text in sweep {
+        let values = text.drop { $0 != "=" }.dropFirst().split(separator: ",").count
+        let (product, overflow) = runs.multipliedReportingOverflow(by: Swift.max(values, 1))
+        runs = overflow ? Int.max : product
+        if runs > maxRuns {
+          let shown = overflow || runs == Int.max ? "more than \(Int.max)" : "at least \(runs)"
+          throw ValidationError(
+            "--sweep makes \(shown) runs, more than --max-runs \(maxRuns): sweep fewer values, or raise --max-runs")
+        }
+      }
     }
 
     func run() async throws {
@@ -81,10 +98,7 @@ extension CalibCommand {
       var base = parentRecipe
       var replaced = false
       if let recipe {
-        guard let text = try? String(contentsOfFile: recipe, encoding: .utf8) else {
-          throw ValidationError("cannot read recipe file \(recipe): check the --recipe path")
-        }
-        base = try Recipe(text: text, source: recipe)
+        base = try Recipe(text: try RecipeFile.read(recipe), source: recipe)
         replaced = true
       }
       var overrides: [SettingOverride] = []
@@ -109,6 +123,7 @@ extension CalibCommand {
       let variants = try combinations.map { combo -> ReplayVariant in
         let recipe = try base.applying(overrides + combo)
         let runName = name ?? namePrefix + combo.map(\.description).joined(separator: ",")
+        if name == nil { try RunName.validate(runName, option: "--name-prefix and --sweep (the generated name)") }
         let changed = replaced || !(overrides + combo).isEmpty
         var differences = recipe.differences(from: parentRecipe)
         if replaced { differences.insert("recipe: replaced by \(self.recipe ?? "")", at: 0) }

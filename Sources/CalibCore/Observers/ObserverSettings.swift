@@ -34,10 +34,25 @@ public struct ObserverSettings: Sendable, Hashable, Codable {
       averagingConstant = c
     }
     if let m = try number("maxshrink", "a number in [0, 1]", { $0 >= 0 && $0 <= 1 }) { maxShrink = m }
-    if let p = try number("patience", "a non-negative number", { $0 >= 0 }) { patience = p }
-    if let g = try number("grid", "a positive number", { $0 > 0 }) { grid = g }
-    if let n = try number("norm", "a positive number", { $0 > 0 }) { norm = n }
+    if let p = try number("patience", "a number in [0, \(Int(Self.patienceLimit))]", {
+      $0 >= 0 && $0 <= Self.patienceLimit
+    }) { patience = p }
+    if let g = try number("grid", "a number in (0, \(Int(Self.gridLimit))]", { $0 > 0 && $0 <= Self.gridLimit }) {
+      grid = g
+    }
+    if let n = try number("norm", "a number in (0, \(Int(Self.normLimit))]", { $0 > 0 && $0 <= Self.normLimit }) {
+      norm = n
+    }
   }
+
+  /// Largest `grid` accepted. llm-compressor 0.10 reads the kwargs unchecked; the search
+  /// keeps `int(maxshrink * grid)` error sums per parameter, so a bound keeps that table
+  /// (at most 1,000 steps with `maxshrink` ≤ 1) and the step count finite.
+  public static let gridLimit: Double = 1000
+  /// Largest `patience` accepted: more than any search has steps (see ``gridLimit``).
+  public static let patienceLimit: Double = 1_000_000
+  /// Largest `norm` accepted: beyond it every error of a float32 sum overflows to ∞.
+  public static let normLimit: Double = 100
 
   /// `int(maxshrink * grid)`: the number of shrink factors the search tries.
   public var searchSteps: Int { Int((maxShrink * grid).rounded(.towardZero)) }

@@ -14,6 +14,8 @@
 ///   dynamic is true;
 /// - `zp_dtype` inferred: FP8 E4M3 for 4-bit float, int8/int16/int32 for int by width,
 ///   FP8 for 8-bit float; other float widths are rejected.
+/// - stricter than the reference: int widths must be 1…32, and `group_size` and
+///   `block_structure` entries at most 2³¹ − 1.
 ///
 /// For example:
 /// ```swift
@@ -52,8 +54,10 @@ public struct QuantizationArgs: Sendable, Hashable {
     observer: String? = nil,
     observerKwargs: [String: ObserverKwarg] = [:]
   ) throws {
-    if let g = groupSize, g < -1 { throw QuantizationArgsError.invalidGroupSize(g) }
-    if let b = blockStructure, b.count != 2 || b.contains(where: { $0 <= 0 }) {
+    if let g = groupSize, g < -1 || g > Self.dimensionLimit {
+      throw QuantizationArgsError.invalidGroupSize(g)
+    }
+    if let b = blockStructure, b.count != 2 || b.contains(where: { $0 <= 0 || $0 > Self.dimensionLimit }) {
       throw QuantizationArgsError.invalidBlockStructure("\(b)")
     }
     let resolved: QuantizationStrategy
@@ -107,6 +111,9 @@ public struct QuantizationArgs: Sendable, Hashable {
     if type == .float && numBits != 4 && numBits != 8 {
       throw QuantizationArgsError.unsupportedFloatBits(numBits)
     }
+    if type == .int && !Self.intBits.contains(numBits) {
+      throw QuantizationArgsError.unsupportedIntBits(numBits)
+    }
     let inferredZP: TorchDType =
       switch (type, numBits) {
       case (.float, _): .float8E4M3FN
@@ -127,6 +134,14 @@ public struct QuantizationArgs: Sendable, Hashable {
     self.observer = resolvedObserver
     self.observerKwargs = observerKwargs
   }
+
+  /// Integer widths accepted. compressed-tensors 0.14 takes any integer, but its widest
+  /// inferred zero-point dtype is int32, and 0 or a negative width has no range at all.
+  public static let intBits = 1...32
+
+  /// Largest `group_size` and `block_structure` entry accepted (int32's maximum): far
+  /// beyond any tensor dimension, and small enough that block arithmetic cannot overflow.
+  public static let dimensionLimit = Int(Int32.max)
 
   /// Whether this is FP4 E2M1 (`type: float, num_bits: 4`).
   public var isFP4: Bool { type == .float && numBits == 4 }

@@ -12,6 +12,7 @@ public enum QuantizationArgsError: Error, Equatable, CustomStringConvertible {
   case dynamicStrategyUnsupported(QuantizationStrategy)
   case localRequiresTensorGroup(QuantizationStrategy)
   case unsupportedFloatBits(Int)
+  case unsupportedIntBits(Int)
   case asymmetricFP4
   case unknownField(String)
   case invalidValue(field: String, value: String, expected: String)
@@ -23,7 +24,7 @@ public enum QuantizationArgsError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .invalidGroupSize(let g):
-      "group_size \(g) is invalid: use a positive group_size for strategy 'group' or -1 for 'channel'"
+      "group_size \(g) is invalid: use a positive group_size (at most 2147483647) for strategy 'group' or -1 for 'channel'"
     case .staticTokenStrategy:
       "strategy 'token' cannot be static: set dynamic: true or choose strategy 'tensor'"
     case .groupSizeRequired(let s):
@@ -35,7 +36,7 @@ public enum QuantizationArgsError: Error, Equatable, CustomStringConvertible {
     case .blockStructureRequiresBlockStrategy:
       "block_structure needs strategy 'block': set strategy: block or remove block_structure"
     case .invalidBlockStructure(let v):
-      "block_structure \(v) is invalid: give two positive integers [rows, cols] or \"RxC\""
+      "block_structure \(v) is invalid: give two positive integers (at most 2147483647) [rows, cols] or \"RxC\""
     case .actorderRequiresGroupStrategy(let s):
       "actorder needs strategy 'group' or 'tensor_group', not '\(s.rawValue)': remove actorder or change strategy"
     case .dynamicStrategyUnsupported(let s):
@@ -44,6 +45,8 @@ public enum QuantizationArgsError: Error, Equatable, CustomStringConvertible {
       "dynamic: local needs strategy 'tensor_group', not '\(s.rawValue)': change strategy or set dynamic to true/false"
     case .unsupportedFloatBits(let b):
       "type 'float' supports num_bits 4 or 8, not \(b): change num_bits or use type 'int'"
+    case .unsupportedIntBits(let b):
+      "type 'int' supports num_bits 1 to 32, not \(b): change num_bits (e.g. 4 or 8)"
     case .asymmetricFP4:
       "asymmetric FP4 is not supported: set symmetric: true for type 'float' with num_bits 4"
     case .unknownField(let f):

@@ -22,6 +22,7 @@ public enum ImportError: Error, Equatable, CustomStringConvertible {
   case malformed(file: String, tensor: String, reason: String)
   case noParameters(files: [String])
   case unreadableIndex(file: String, reason: String)
+  case invalidConfig(file: String, reason: String)
 
   public var description: String {
     switch self {
@@ -31,6 +32,8 @@ public enum ImportError: Error, Equatable, CustomStringConvertible {
       "\(files.joined(separator: ", ")): no quantization parameters (<module>.<base>_scale, …) found: give the quantized checkpoint's safetensors files"
     case .unreadableIndex(let file, let reason):
       "\(file): not a readable model.safetensors.index.json (\(reason))"
+    case .invalidConfig(let file, let reason):
+      "\(file): invalid quantization config (\(reason)): fix config.json, or export with 'calib export' so the arguments travel in the file"
     }
   }
 }
@@ -95,7 +98,7 @@ extension CalibrationStore {
         throw ImportError.malformed(file: files[0], tensor: CheckpointParameter(module: key.module, baseName: key.base, kind: .zeroPoint).name, reason: "has shape \(zp.shape) but the scale has \(s.shape)")
       }
     }
-    if argsByPair.isEmpty, let config = Self.quantizationConfig(besides: files[0]) {
+    if argsByPair.isEmpty, let config = try Self.quantizationConfig(besides: files[0]) {
       let modules = Set(entries.keys.map(\.module)).sorted().map { m in
         (name: m, type: entries.keys.contains { $0.module == m && $0.base.isAttentionState } ? "Attention" : "Linear")
       }
@@ -179,15 +182,41 @@ extension CalibrationStore {
     return out
   }
 
-  /// The `quantization_config` of a `config.json` in the file's directory, as a recipe.
-  static func quantizationConfig(besides file: String) -> Recipe? {
+  /// The `quantization_config` of a `config.json` in the file's directory, as a recipe;
+  /// nil when there is no `config.json` or it has no `quantization_config`.
+  ///
+  /// - Throws: ``ImportError/invalidConfig(file:reason:)`` for a `config.json` that is not a
+  ///   JSON object or whose `quantization_config` is not a valid set of config groups.
+  static func quantizationConfig(besides file: String) throws -> Recipe? {
     let dir = (file as NSString).deletingLastPathComponent
     let path = (dir as NSString).appendingPathComponent("config.json")
-    guard let data = FileManager.default.contents(atPath: path),
-      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let q = object["quantization_config"] as? [String: Any], let groups = q["config_groups"] as? [String: Any],
-      let text = try? JSONSerialization.data(withJSONObject: ["config_groups": groups, "ignore": q["ignore"] ?? []])
-    else { return nil }
-    return try? Recipe(text: String(decoding: text, as: UTF8.self), source: path)
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    let text: String
+    do {
+      text = try RecipeFile.read(path)
+    } catch {
+      throw ImportError.invalidConfig(file: path, reason: "\(error)")
+    }
+    guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+      throw ImportError.invalidConfig(file: path, reason: "not a JSON object")
+    }
+    guard let q = object["quantization_config"], !(q is NSNull) else { return nil }
+    guard let config = q as? [String: Any] else {
+      throw ImportError.invalidConfig(file: path, reason: "quantization_config is not an object")
+    }
+    guard let groups = config["config_groups"] as? [String: Any], !groups.isEmpty else {
+      throw ImportError.invalidConfig(file: path, reason: "quantization_config has no config_groups object")
+    }
+    let ignore = config["ignore"] ?? []
+    guard JSONSerialization.isValidJSONObject(["config_groups": groups, "ignore": ignore]),
+      let json = try? JSONSerialization.data(withJSONObject: ["config_groups": groups, "ignore": ignore])
+    else {
+      throw ImportError.invalidConfig(file: path, reason: "quantization_config cannot be re-encoded")
+    }
+    do {
+      return try Recipe(text: String(decoding: json, as: UTF8.self), source: path)
+    } catch let error as RecipeError {
+      throw ImportError.invalidConfig(file: path, reason: "\(error)")
+    }
   }
 }

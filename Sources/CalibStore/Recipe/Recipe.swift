@@ -42,6 +42,10 @@ public struct Recipe: Sendable {
   public init(text: String, source: String) throws {
     self.text = text
     self.source = source
+    if text.utf8.count > RecipeFile.maxBytes {
+      throw RecipeError.tooLarge(source: source, bytes: text.utf8.count, limit: RecipeFile.maxBytes)
+    }
+    try YAMLBudget.check(text, source: source)
     let root: Any?
     do {
       root = try Yams.load(yaml: text)

@@ -1,6 +1,10 @@
 /// Problems with a recipe, each naming the group, target or field and the fix.
 public enum RecipeError: Error, Equatable, CustomStringConvertible {
   case unreadable(source: String, reason: String)
+  case fileUnreadable(path: String, reason: String)
+  case notUTF8(path: String, offset: Int)
+  case tooLarge(source: String, bytes: Int, limit: Int)
+  case tooComplex(source: String, reason: String)
   case noQuantizationConfig(source: String)
   case invalidGroup(source: String, group: String, reason: String)
   case targetMatchesNothing(source: String, group: String, target: String)
@@ -11,6 +15,14 @@ public enum RecipeError: Error, Equatable, CustomStringConvertible {
     switch self {
     case .unreadable(let source, let reason):
       "\(source): not a readable YAML/JSON recipe (\(reason)): fix the syntax"
+    case .fileUnreadable(let path, let reason):
+      "cannot read recipe file \(path) (\(reason)): check the --recipe path"
+    case .notUTF8(let path, let offset):
+      "recipe file \(path) is not UTF-8 text (invalid byte at offset \(offset)): save it as UTF-8"
+    case .tooLarge(let source, let bytes, let limit):
+      "\(source): recipe is \(bytes) bytes, more than the \(limit)-byte limit: give the recipe itself, not a model or data file"
+    case .tooComplex(let source, let reason):
+      "\(source): recipe refused: \(reason): write the recipe without deeply nested aliases"
     case .noQuantizationConfig(let source):
       "\(source): no QuantizationModifier with config_groups or scheme found: add one, or give a bare config_groups mapping"
     case .invalidGroup(let source, let group, let reason):

@@ -92,7 +92,7 @@ public struct Recorder: Sendable {
     if replacing, let old = existing { try checkReplaceable(old) }
 
     var run = try openRun(
-      request.resume ? existing : nil, name: replacing ? Self.replacementName(request.runName) : request.runName,
+      request.resume ? existing : nil, name: replacing ? Self.replacementName(of: existing?.id ?? 0) : request.runName,
       recipe: recipeInput.text, request: request)
     var counts = RecordCounts(start: start, steps: inputs.steps.count, progress: progress)
     let warnings: [String]
@@ -146,9 +146,10 @@ public struct Recorder: Sendable {
     if !dependents.isEmpty { throw StoreError.runInUse(old.name, dependents: dependents) }
   }
 
-  /// The name a replacement is recorded under until it is swapped in. A replacement left
-  /// by a killed command is stale and is removed by the next one.
-  static func replacementName(_ name: String) -> String { "\(name) (replacement in progress)" }
+  /// The name a replacement of the run with id `id` is recorded under until it is swapped
+  /// in (short, whatever the run's name). A replacement left by a killed command is stale
+  /// and is removed by the next one.
+  static func replacementName(of id: Int64) -> String { ".replacing-run-\(id)" }
 
   /// Inserts the run (or reopens a resumed one) in progress, owned by this process.
   private func openRun(_ resumed: RunRecord?, name: String, recipe: String, request: RecordRequest) throws -> RunRecord {

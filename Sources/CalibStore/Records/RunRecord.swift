@@ -85,8 +85,11 @@ extension RunRecord {
 extension RunRecord: FetchableRecord, MutablePersistableRecord {
   static let databaseTableName = "run"
 
-  /// Takes the next id of `runSequence` (schema v003), so that no id is ever reused.
+  /// Every path that creates a run (record, replay and its sweeps, import) ends here: the
+  /// name is validated, and the run takes the next id of `runSequence` (schema v003), so
+  /// that no id is ever reused.
   mutating func willInsert(_ db: Database) throws {
+    try RunName.validate(name, option: "the run")
     guard id == nil, try db.tableExists("runSequence") else { return }
     id = try Int64.fetchOne(
       db, sql: "UPDATE runSequence SET lastID = max(lastID, (SELECT COALESCE(max(id), 0) FROM run)) + 1 RETURNING lastID")

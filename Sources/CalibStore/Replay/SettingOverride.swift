@@ -55,6 +55,8 @@ public struct SettingOverride: Sendable, Hashable, CustomStringConvertible {
   /// The value as JSON-compatible data: YAML scalars (`4`, `true`, `null`, `0.5`,
   /// `[128, 128]`) keep their type; anything else is a string.
   var parsedValue: Any {
+    // Aliases could make a short value expand without bound: such a value stays a string.
+    guard (try? YAMLBudget.check(value, source: "")) != nil else { return value }
     if let v = try? Yams.load(yaml: value) { return v }
     return value
   }
