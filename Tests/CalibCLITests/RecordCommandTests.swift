@@ -129,6 +129,25 @@ import Testing
     #expect(samples.first { $0.baseName == .input }.map { ($0.nanCount, $0.infCount) } ?? (0, 0) == (1, 1))
   }
 
+  /// A quantized weight holding NaN is refused even with --allow-nonfinite, by a message
+  /// that does not suggest that flag.
+  @Test func nonFiniteQuantizedWeightsAreRefused() async throws {
+    let dir = try TemporaryDirectory()
+    var writer = SafetensorsWriter(metadata: [:])
+    writer.append(name: "m.input", tensor: Tensor(shape: [1, 2, 4], repeating: 1))
+    let step = dir.path("step.safetensors")
+    try writer.write(to: step)
+    var weights = SafetensorsWriter(metadata: [:])
+    weights.append(name: "m.weight", tensor: Tensor(shape: [4, 4], values: [.nan] + Array(repeating: 0.5, count: 15)))
+    try weights.write(to: dir.path("w.safetensors"))
+    let recipe = dir.path("r.yaml")
+    try "config_groups: {g: {targets: [Linear], weights: {num_bits: 8, strategy: channel}}}".write(toFile: recipe, atomically: true, encoding: .utf8)
+    let refused = await calib(["record", dir.path("s.sqlite"), "--run", "a", "--allow-nonfinite", "--recipe", recipe, "--weights", dir.path("w.safetensors"), step])
+    #expect(refused.exitCode == 1)
+    #expect(refused.stderr.contains("weight 'm.weight' holds 1 NaN"))
+    #expect(!refused.stderr.contains("--allow-nonfinite"))
+  }
+
   /// Inverts the first bytes of the first payload in the store's segment file.
   private func corruptOneSample(_ path: String) throws {
     let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path + "-samples"))

@@ -5,6 +5,7 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
   case stepFilesChanged(run: String, expected: Int, given: Int)
   case recipeChanged(run: String)
   case inputChanged(run: String, file: String)
+  case nonFiniteWeight(file: String, key: String, nan: Int, inf: Int)
   case badStep(file: String, value: String)
   case duplicateSample(key: String, files: [String])
 
@@ -16,6 +17,8 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
       "\(file): tensor '\(key)' holds \(nan) NaN and \(inf) infinite values: clean the data, or pass --allow-nonfinite to record it flagged and skip it for observers"
     case .stepFilesChanged(let run, let expected, let given):
       "run \"\(run)\" has \(expected) completed steps but only \(given) step files were given: pass the same step files to --resume"
+    case .nonFiniteWeight(let file, let key, let nan, let inf):
+      "\(file): weight '\(key)' holds \(nan) NaN and \(inf) infinite values and the recipe quantizes it: a quantized weight must be finite; fix the checkpoint or add the module to the recipe's ignore list"
     case .badStep(let file, let value):
       "\(file): metadata 'step' is '\(value)', not a non-negative integer: write the step number the file belongs to, or no 'step' at all"
     case .duplicateSample(let key, let files):

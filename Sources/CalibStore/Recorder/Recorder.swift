@@ -252,7 +252,7 @@ public struct Recorder: Sendable {
           guard let (file, entry) = inputs.weights[name], let moduleID = writer.moduleIDs[name] else { continue }
           try file.withRawBytes(of: entry.name) { raw in
             let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
-            if nan + inf > 0 { nonFinite[name] = .nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf) }
+            if nan + inf > 0 { nonFinite[name] = .nonFiniteWeight(file: file.path, key: entry.name, nan: nan, inf: inf) }
             let checksum = XXHash64.hex(raw)
             fingerprints[inputs.weightFileIndex(of: file)].add(entry, checksum: checksum)
             try store.insertSample(
