@@ -52,7 +52,7 @@ let package = Package(
     .executableTarget(
       name: "calib-bench",
       dependencies: [
-        "CalibCore", "CalibFormats", "CalibStore", "CalibTestSupport",
+        "CalibCore", "CalibFormats", "CalibStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

@@ -64,7 +64,8 @@ public struct FixtureError: Error, CustomStringConvertible {
   public let description: String
 }
 
-public func need<T>(_ value: T?, _ what: String) throws -> T {
+/// A field of `cases.json`, or an error naming it when it is missing or malformed.
+public func requireField<T>(_ value: T?, _ what: String) throws -> T {
   guard let value else { throw FixtureError(description: "cases.json: missing or malformed \(what)") }
   return value
 }
@@ -111,23 +112,23 @@ public struct ConformanceFixture: Sendable {
   /// The fixture set in a directory.
   public static func load(directory dir: URL) throws -> ConformanceFixture {
     let data = try Data(contentsOf: dir.appendingPathComponent("cases.json"))
-    let root = try need(try JSONSerialization.jsonObject(with: data) as? [String: Any], "root object")
-    let list = try need(root["cases"] as? [[String: Any]], "cases")
-    let arithmetic = try need(
+    let root = try requireField(try JSONSerialization.jsonObject(with: data) as? [String: Any], "root object")
+    let list = try requireField(root["cases"] as? [[String: Any]], "cases")
+    let arithmetic = try requireField(
       FloatDType(rawValue: root["arithmetic"] as? String ?? "float32"), "arithmetic (float32, bfloat16 or float16)")
     let cases = try list.map { c -> ConformanceCase in
-      let steps = try need(c["steps"] as? [[String: Any]], "steps")
+      let steps = try requireField(c["steps"] as? [[String: Any]], "steps")
       return ConformanceCase(
-        id: try need(c["id"] as? String, "id"),
-        module: try need(c["module"] as? String, "module"),
-        baseName: try need(BaseName(rawValue: c["base_name"] as? String ?? ""), "base_name"),
-        args: try need(c["args"] as? [String: Any], "args"),
-        resolvedArgs: try need(c["resolved_args"] as? [String: Any], "resolved_args"),
-        observer: try need(c["observer"] as? String, "observer"),
+        id: try requireField(c["id"] as? String, "id"),
+        module: try requireField(c["module"] as? String, "module"),
+        baseName: try requireField(BaseName(rawValue: c["base_name"] as? String ?? ""), "base_name"),
+        args: try requireField(c["args"] as? [String: Any], "args"),
+        resolvedArgs: try requireField(c["resolved_args"] as? [String: Any], "resolved_args"),
+        observer: try requireField(c["observer"] as? String, "observer"),
         observerKwargs: c["observer_kwargs"] as? [String: Any] ?? [:],
         qdq: c["qdq"] as? Bool ?? false,
         preset: c["preset"] as? [String],
-        sampleKey: try need(c["sample_key"] as? String, "sample_key"),
+        sampleKey: try requireField(c["sample_key"] as? String, "sample_key"),
         stepCount: steps.count,
         globalScaleSteps: steps.map { $0["global_scale"] as? Bool ?? false },
         stepDTypes: steps.map { step in step.compactMapValues { $0 as? String } })
@@ -190,7 +191,7 @@ public struct ConformanceFixture: Sendable {
         stepDTypes["global_scale_dtype"] = QuantizationParameters.globalScaleDType.rawValue
       }
       guard !args.dynamic.isDynamic else { continue }
-      let p = try need(try observer.observe(x, globalScale: global), "parameters of \(c.id) step \(step)")
+      let p = try requireField(try observer.observe(x, globalScale: global), "parameters of \(c.id) step \(step)")
       produced[key + "scale"] = p.scale
       produced[key + "zero_point"] = p.zeroPoint
       stepDTypes["scale_dtype"] = p.scaleDType.rawValue

@@ -2,7 +2,6 @@ import ArgumentParser
 import CalibCore
 import CalibFormats
 import CalibStore
-import CalibTestSupport
 import Foundation
 
 /// `calib-bench replay`: an LLM-shaped synthetic recording (hidden 4096, intermediate 11008,
@@ -44,7 +43,7 @@ struct ReplayBench: ParsableCommand {
     ]
     let bytesPerStep = layers * linears.reduce(0) { $0 + tokens * $1.1 * 2 }
     let steps = max(1, Int((gb * 1e9 / Double(bytesPerStep)).rounded(.up)))
-    var rng = SplitMix64(seed: 1)
+    var rng = BenchNoise(seed: 1)
     var files: [String] = []
     for s in 0..<steps {
       var writer = SafetensorsWriter(metadata: ["step": String(s)])
@@ -54,7 +53,7 @@ struct ReplayBench: ParsableCommand {
           let channelScale = (0..<width).map { 0.1 + 8 * Float($0) / Float(width) }
           bytes.withUnsafeMutableBytes { raw in
             for i in 0..<(tokens * width) {
-              raw.storeBytes(of: BFloat16.bits(rng.nextGaussian() * channelScale[i % width]).littleEndian, toByteOffset: i * 2, as: UInt16.self)
+              raw.storeBytes(of: BFloat16.bits(rng.next() * channelScale[i % width]).littleEndian, toByteOffset: i * 2, as: UInt16.self)
             }
           }
           writer.append(RawTensor(name: "model.layers.\(l).\(name).input", dtype: .bf16, shape: [1, tokens, width], bytes: bytes))

@@ -129,8 +129,8 @@ extension CalibCommand {
 
     private func argsCell(_ r: DiffRow) -> String {
       if verbose {
-        let a = r.argsA.map { JSONValue.arguments($0).render() } ?? "null"
-        let b = r.argsB.map { JSONValue.arguments($0).render() } ?? "null"
+        let a = JSONValue.arguments(r.argsA).render()
+        let b = JSONValue.arguments(r.argsB).render()
         return a == b ? a : "A=\(a) B=\(b)"
       }
       return r.argumentDifferences.isEmpty ? "-" : r.argumentDifferences.joined(separator: "; ")
@@ -151,8 +151,8 @@ extension CalibCommand {
         ("global_scale_b", r.globalScaleB.map { .float($0) } ?? .null),
       ]
       if verbose {
-        pairs.append(("args_a", r.argsA.map(JSONValue.arguments) ?? .null))
-        pairs.append(("args_b", r.argsB.map(JSONValue.arguments) ?? .null))
+        pairs.append(("args_a", JSONValue.arguments(r.argsA)))
+        pairs.append(("args_b", JSONValue.arguments(r.argsB)))
       }
       if metrics {
         pairs += [

@@ -72,7 +72,7 @@ extension CalibCommand {
         ("module", .string(e.module)), ("base_name", .string(e.baseName.rawValue)), ("arithmetic", .string(arithmetic.rawValue)),
         ("calibrated", .bool(e.calibrated)),
         ("observer", e.observer.map { .string($0) } ?? .null),
-        ("args", e.argsJSON.flatMap { JSONValue.parse($0) } ?? .null),
+        ("args", JSONValue.arguments(e.argsJSON)),
       ]
       pairs += parameterPairs(e)
       if let steps {
@@ -94,39 +94,5 @@ extension CalibCommand {
         ("global_scale", JSONValue.tensor(e.parameters.globalScale.map { Tensor(shape: [1], values: [$0]) }, dtype: "float32")),
       ]
     }
-  }
-}
-
-extension JSONValue {
-  /// compressed-tensors' JSON for stored arguments, fields in the library's order.
-  static func parse(_ argsJSON: String) -> JSONValue? {
-    guard let data = argsJSON.data(using: .utf8), let args = try? JSONDecoder().decode(QuantizationArgs.self, from: data)
-    else { return nil }
-    return arguments(args)
-  }
-
-  static func arguments(_ a: QuantizationArgs) -> JSONValue {
-    let dynamic: JSONValue =
-      switch a.dynamic {
-      case .off: .bool(false)
-      case .on: .bool(true)
-      case .local: .string("local")
-      }
-    return .object([
-      ("num_bits", .int(a.numBits)), ("type", .string(a.type.rawValue)), ("symmetric", .bool(a.symmetric)),
-      ("group_size", a.groupSize.map { .int($0) } ?? .null), ("strategy", .string(a.strategy.rawValue)),
-      ("block_structure", a.blockStructure.map { .array($0.map { .int($0) }) } ?? .null), ("dynamic", dynamic),
-      ("actorder", a.actorder.map { .string($0.rawValue) } ?? .null),
-      ("scale_dtype", a.scaleDType.map { .string($0.rawValue) } ?? .null),
-      ("zp_dtype", a.symmetric ? .null : .string(a.zpDType.rawValue)),
-      ("observer", a.observer.map { .string($0) } ?? .null),
-      ("observer_kwargs", .object(a.observerKwargs.sorted { $0.key < $1.key }.map { k, v in
-        switch v {
-        case .number(let d): return (k, d == d.rounded() && abs(d) < 1e15 ? .int(Int(d)) : .double(d))
-        case .bool(let b): return (k, .bool(b))
-        case .string(let s): return (k, .string(s))
-        }
-      })),
-    ])
   }
 }

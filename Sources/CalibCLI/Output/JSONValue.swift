@@ -13,6 +13,8 @@ indirect enum JSONValue: Sendable {
   case string(String)
   case array([JSONValue])
   case object([(String, JSONValue)])
+  /// JSON text written as it is (from an `Encodable`'s own encoding).
+  case raw(String)
 
   func render(indent: Int? = nil, level: Int = 0) -> String {
     let nl = indent == nil ? "" : "\n"
@@ -24,6 +26,7 @@ indirect enum JSONValue: Sendable {
     case .float(let f): return Self.number(f.isFinite ? f.description : nil, f)
     case .double(let d): return d.isFinite ? d.description : Self.number(nil, Float(d))
     case .string(let s): return JSONString.quoted(s)
+    case .raw(let text): return text
     case .array(let items):
       if items.isEmpty { return "[]" }
       if items.allSatisfy(\.isScalar) { return "[" + items.map { $0.render() }.joined(separator: ", ") + "]" }
