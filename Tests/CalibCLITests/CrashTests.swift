@@ -54,6 +54,62 @@ import Testing
     #expect(a == b, "resumed parameters differ from the uninterrupted run")
   }
 
+  /// `replay`, `rm`, `import-qparams` and `record --replace` killed at random points leave
+  /// a store that passes `check`, whose complete runs are exactly as before or exactly as
+  /// after, and whose leftovers are stale and replaced or removed by the next command.
+  @Test func otherCommandsKilledLeaveTheStoreConsistent() async throws {
+    let dir = try TemporaryDirectory()
+    let input = try SyntheticRecording(in: dir, steps: 6, modules: 4)
+    let store = dir.path("s.sqlite")
+    func record(_ name: String) -> [String] {
+      ["record", store, "--run", name, "--recipe", input.recipeFile, "--weights", input.weightsFile, "-q"] + input.stepFiles
+    }
+    #expect(try runProcess(record("r")) == 0)
+    #expect(try runProcess(record("q")) == 0)  // replaced over and over; nothing replays it
+    let mse = ["replay", store, "--from", "r", "--name", "mse", "--observer", "mse", "-q"]
+    #expect(try runProcess(mse) == 0)
+    let exported = dir.path("r.safetensors")
+    #expect(try runProcess(["export", store, "r", exported]) == 0)
+    func finals(_ run: String) throws -> [QParamsEntry]? {
+      try? CalibrationStore(path: store, readOnly: true).finalQParams(ofRun: run)
+    }
+    let before = (r: try finals("r"), mse: try finals("mse"), q: try finals("q"))
+
+    var rng = SplitMix64(seed: 11)
+    var kills = 0
+    for round in 0..<6 {
+      let delay = Double(rng.next() % 1000) / 1000 * 0.4
+      let commands: [[String]] = [
+        ["replay", store, "--from", "r", "--name", "sweep", "--sweep", "weights.num_bits=4,8", "--name-prefix", "s\(round)-", "-q"],
+        ["import-qparams", store, "--run", "imported\(round)", exported],
+        record("q") + ["--replace"],
+        ["rm", store, "mse"],
+      ]
+      for command in commands {
+        if try runProcess(command, killAfter: delay) == nil { kills += 1 }
+        let s = try CalibrationStore(path: store, readOnly: true)
+        #expect(try s.check().isEmpty, "\(command[0]) killed after \(delay) s left problems")
+        for run in try s.runs() where run.status == .complete {
+          #expect(try !s.finalQParams(ofRun: run.name).isEmpty || run.kind == .imported, "complete run \(run.name) has no parameters")
+        }
+        #expect(try finals("r") == before.r, "run r changed")
+        #expect(try finals("q") == before.q, "run q is not its old or new self")
+        if let mse = try finals("mse") { #expect(mse == before.mse, "run mse changed") }
+        #expect(try s.runs().allSatisfy { $0.status == .complete || $0.isStale || $0.status == .failed }, "a run is left in progress by a live writer")
+      }
+      // The leftovers do not block the next commands.
+      #expect(try runProcess(mse) == 0 || (try finals("mse")) != nil)
+    }
+    #expect(kills > 0, "no kill landed")
+    // A later replace and removal of every stale run succeed.
+    #expect(try runProcess(record("q") + ["--replace"]) == 0)
+    let s = try CalibrationStore(path: store)
+    #expect(try s.runs().filter { $0.name.hasPrefix(".replacing") }.isEmpty, "a replace left debris behind")
+    for run in try s.runs() where run.isStale || run.status == .failed { try s.deleteRun(named: run.name) }
+    #expect(try s.runs().allSatisfy { $0.status == .complete })
+    #expect(try finals("r") == before.r && finals("q") == before.q)
+  }
+
   /// Runs `calib` with the arguments; kills it with SIGKILL after `killAfter` seconds.
   /// Returns the exit status, or nil when it was killed.
   private func runProcess(_ arguments: [String], killAfter: Double? = nil) throws -> Int32? {

@@ -156,8 +156,12 @@ public struct Recorder: Sendable {
     try store.pool.write { db -> RunRecord in
       var run = resumed ?? RunRecord(name: name, kind: .recorded, recipe: recipe, note: request.note, arithmetic: request.arithmetic)
       if run.id == nil {
-        if let stale = try store.runRecord(db, named: name), name != request.runName {
-          try store.deleteRunRows(db, run: stale, force: false)
+        if name != request.runName {
+          // Replacements left by killed commands (stale) or failed ones are debris.
+          for old in try RunRecord.filter(sql: "name LIKE '.replacing-run-%' AND status != 'complete'").fetchAll(db)
+          where old.status == .failed || RunOwner.isGone(old.owner) || old.name == name {
+            try store.deleteRunRows(db, run: old, force: false)
+          }
         }
         do {
           try run.insert(db)

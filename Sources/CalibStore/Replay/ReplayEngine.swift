@@ -106,6 +106,7 @@ public struct ReplayEngine: Sendable {
     var lifecycle = CalibrationLifecycle(variants: plans, include: request.include)
     if lifecycle.isEmpty { throw ReplayError.nothingSelected(run: request.from) }
 
+    let pairCount = lifecycle.reportedPairCount  // before freezing drops the observers
     let runs = try createRuns(request, parent: recording.run)
     let writer = StateWriter(
       store: store, runs: runs, moduleIDs: recording.moduleIDs, buffered: false,
@@ -124,7 +125,7 @@ public struct ReplayEngine: Sendable {
       throw error
     }
     return ReplaySummary(
-      runs: request.variants.map(\.name), pairs: lifecycle.reportedPairCount,
+      runs: request.variants.map(\.name), pairs: pairCount,
       bytes: bytesRead.withLock { $0 }, seconds: Date().timeIntervalSince(start))
   }
 
