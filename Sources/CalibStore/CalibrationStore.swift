@@ -158,12 +158,25 @@ public final class CalibrationStore: Sendable {
     }
     var config = Configuration()
     config.readonly = true
-    let queue: DatabaseQueue
-    do {
-      queue = try DatabaseQueue(path: path, configuration: config)
-    } catch {
-      throw StoreError.notACalibrationStore(path: path)
+    config.busyMode = .timeout(30)
+    // Another process closing its last connection checkpoints and removes the -wal and
+    // -shm files; a read-only open racing that fails transiently, so it is retried.
+    var attempts = 0
+    var opened: DatabaseQueue?
+    while opened == nil {
+      do {
+        opened = try DatabaseQueue(path: path, configuration: config)
+        _ = try opened?.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+      } catch let error as DatabaseError where attempts < 100 && [.SQLITE_BUSY, .SQLITE_CANTOPEN, .SQLITE_LOCKED, .SQLITE_IOERR].contains(error.resultCode) {
+        try? opened?.close()
+        opened = nil
+        attempts += 1
+        usleep(20_000)
+      } catch {
+        throw StoreError.notACalibrationStore(path: path)
+      }
     }
+    guard let queue = opened else { throw StoreError.notACalibrationStore(path: path) }
     defer { try? queue.close() }
     let isOurs = try queue.read { db in
       let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
