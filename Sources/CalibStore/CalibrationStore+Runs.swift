@@ -79,8 +79,10 @@ extension CalibrationStore {
   /// Payload space at the end of the payload file is given back (see
   /// ``givePayloadSpaceBack()``).
   public func deleteRun(named name: String, force: Bool = false) throws {
-    try pool.write { db in try deleteRunRows(db, run: try requireRun(db, named: name), force: force) }
-    _ = try givePayloadSpaceBack()
+    try translatingErrors {
+      try pool.write { db in try deleteRunRows(db, run: try requireRun(db, named: name), force: force) }
+      _ = try givePayloadSpaceBack()
+    }
   }
 
   /// Deletes a run's rows (its states, parameters and, for a recording, its samples).

@@ -172,6 +172,9 @@ public final class CalibrationStore: Sendable {
         opened = nil
         attempts += 1
         usleep(20_000)
+      } catch let error as DatabaseError where error.resultCode != .SQLITE_NOTADB && error.resultCode != .SQLITE_CORRUPT {
+        // A SQLite file that cannot be opened now: a full disk, permissions, I/O.
+        throw StoreError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
       } catch {
         throw StoreError.notACalibrationStore(path: path)
       }

@@ -16,6 +16,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
   case segmentMismatch(path: String, store: String)
   case segmentIO(path: String, reason: String)
   case runGone(String, store: String)
+  case cannotOpen(path: String, reason: String)
+  case diskFull(store: String)
+  case busy(store: String)
   case runBeingWritten(String, store: String)
 
   public var description: String {
@@ -50,6 +53,12 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "\(path) does not belong to \(store) (its header names another store): put the store's own -samples file beside it"
     case .segmentIO(let path, let reason):
       "\(path): \(reason): check the disk and the file's permissions"
+    case .diskFull(let store):
+      "the disk holding \(store) is full: free space on it ('calib rm' of unneeded runs and 'calib gc' give the store's own back) and run the command again"
+    case .busy(let store):
+      "\(store) is busy: another calib process has held its write lock for 30 s; run the command again when it finishes"
+    case .cannotOpen(let path, let reason):
+      "\(path) cannot be opened (\(reason)): SQLite needs room for its -wal and -shm files beside it; free space on that disk (or fix its permissions) and run the command again"
     case .runGone(let name, let store):
       "run \"\(name)\" was removed from \(store) while this command was using it: nothing more was written; run the command again"
     case .runBeingWritten(let name, let store):

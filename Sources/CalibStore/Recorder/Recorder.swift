@@ -100,10 +100,13 @@ public struct Recorder: Sendable {
       warnings = try calibrate(&run, &lifecycle, inputs: inputs, allowNonFinite: request.allowNonFinite, counts: &counts)
       if replacing { try swapIn(run, replacing: request.runName) }
     } catch {
+      // The failed step's bytes past the committed end are given back first: on a full
+      // disk that is what lets SQLite mark the run failed (and the next command open).
+      _ = try? store.givePayloadSpaceBack()
       try? store.pool.write { db in
         try db.execute(sql: "UPDATE run SET status = 'failed', owner = NULL WHERE id = ? AND status = 'in_progress'", arguments: [run.id])
       }
-      throw error
+      throw store.translated(error)
     }
     return RecordSummary(
       run: request.runName, steps: inputs.steps.count, tensors: counts.tensors, bytes: counts.bytes,

@@ -122,7 +122,7 @@ public struct ReplayEngine: Sendable {
           try db.execute(sql: "UPDATE run SET status = 'failed', owner = NULL WHERE id = ? AND status = 'in_progress'", arguments: [run.id])
         }
       }
-      throw error
+      throw store.translated(error)
     }
     return ReplaySummary(
       runs: request.variants.map(\.name), pairs: pairCount,
