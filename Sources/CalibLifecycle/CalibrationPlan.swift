@@ -13,10 +13,10 @@ public struct CalibrationPlan: Sendable {
   /// Assigns the schemes, initializes observers and checks that every quantized tensor
   /// has samples of a shape its strategy accepts.
   ///
-  /// An activation that this module has no samples of, while other modules have samples
-  /// of that base name (an MoE expert that got no tokens), keeps its observer and stays
-  /// uncalibrated; when no module has such samples, the recording lacks them and the plan
-  /// fails. A module with attention states and no weight (an attention module that a
+  /// A module with no activation samples at all, while other modules have samples of the
+  /// base name its scheme needs (an MoE expert that got no tokens), keeps its observers
+  /// and stays uncalibrated; a module that has some samples but lacks the needed ones, or
+  /// a base name no module has samples of, fails the plan. A module with attention states and no weight (an attention module that a
   /// `Linear`-style target also matches) skips weight quantization, as compressed-tensors
   /// does.
   ///
@@ -68,9 +68,13 @@ public struct CalibrationPlan: Sendable {
         throw PlanError.missingWeight(module: name)
       }
     }
+    // A module with no activation samples at all, while others have them, saw no tokens
+    // (an MoE expert): its observers stay uncalibrated. A module with some samples but not
+    // the ones a section needs was recorded without them: that is an error.
+    let sawNoTokens = sampled.isEmpty
     func activation(_ base: BaseName, _ args: QuantizationArgs, section: String) throws {
       guard args.dynamic != .on else { return }
-      guard sampled[base] != nil || recorded.contains(base) else {
+      guard sampled[base] != nil || (sawNoTokens && recorded.contains(base)) else {
         throw PlanError.missingSamples(module: name, baseName: base.rawValue, section: section)
       }
       observed.append((base, args))

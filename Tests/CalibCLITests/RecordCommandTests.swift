@@ -56,12 +56,13 @@ import Testing
     let store = dir.path("s.sqlite")
     _ = await recordSample(store)
     let table = await calib(["runs", store])
-    #expect(table.stdout.hasPrefix("name  kind      parent  status    modules  steps  sample_bytes  created\n"))
+    #expect(table.stdout.hasPrefix("name  kind      parent  status    arithmetic  modules  steps  sample_bytes  created\n"))
     let csv = await calib(["runs", store, "--format", "csv"])
-    #expect(csv.stdout.hasPrefix("name,kind,parent,status,modules,steps,sample_bytes,created\nw8a8,recorded,-,complete,7,3,"))
+    #expect(csv.stdout.hasPrefix("name,kind,parent,status,arithmetic,modules,steps,sample_bytes,created\nw8a8,recorded,-,complete,model,7,3,"))
     let show = await calib(["show", store, "w8a8", "--module", "*.self", "--base-name", "k", "--format", "csv"])
     #expect(show.stdout.split(separator: "\n").count == 2)
-    #expect(show.stdout.contains("encoder.layer.0.attention.self,k,static_minmax,final,[1],0.01674107,"))
+    // The bundled sample is bf16: model arithmetic gives a bf16 scale.
+    #expect(show.stdout.contains("encoder.layer.0.attention.self,k,static_minmax,final,[1],bfloat16,0.016723633,"))
   }
 
   @Test func checkPassesAndDetectsCorruption() async throws {

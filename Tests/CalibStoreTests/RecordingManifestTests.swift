@@ -288,7 +288,9 @@ extension RecordingManifestTests {
     }
     // The step and weight files are what today's recorder input reader accepts.
     let inputs = try RecordingInputs(stepFiles: m.stepFiles, weightFiles: m.weightFiles)
-    #expect(inputs.steps.count == m.stepFiles.count)
+    // A step spans several files (one per layer), grouped by their `step` metadata.
+    #expect(inputs.steps.count == m.steps.count)
+    #expect(inputs.stepFiles.count == m.stepFiles.count)
     #expect(!inputs.weights.isEmpty)
     for module in m.uncalibrated.keys {
       #expect(inputs.weights[module] != nil, "uncalibrated \(module) still has its weight")

@@ -6,6 +6,7 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
   case recipeChanged(run: String)
   case inputChanged(run: String, file: String)
   case nonFiniteWeight(file: String, key: String, nan: Int, inf: Int)
+  case changedWhileRecording(file: String)
   case badStep(file: String, value: String)
   case duplicateSample(key: String, files: [String])
 
@@ -17,6 +18,8 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
       "\(file): tensor '\(key)' holds \(nan) NaN and \(inf) infinite values: clean the data, or pass --allow-nonfinite to record it flagged and skip it for observers"
     case .stepFilesChanged(let run, let expected, let given):
       "run \"\(run)\" has \(expected) completed steps but only \(given) step files were given: pass the same step files to --resume"
+    case .changedWhileRecording(let file):
+      "\(file) changed while it was being recorded: let the program writing it finish, then record again (--resume continues from the last complete step)"
     case .nonFiniteWeight(let file, let key, let nan, let inf):
       "\(file): weight '\(key)' holds \(nan) NaN and \(inf) infinite values and the recipe quantizes it: a quantized weight must be finite; fix the checkpoint or add the module to the recipe's ignore list"
     case .badStep(let file, let value):

@@ -318,6 +318,9 @@ public struct Recorder: Sendable {
     lanes: inout [PairKey: ActivationLane], writer: StateWriter, allowNonFinite: Bool, counts: inout RecordCounts
   ) throws -> InputFingerprint {
     var fingerprint = InputFingerprint(path: file.path, byteCount: file.fileSize)
+    // The payloads are read twice, once here and once by the copy: a file rewritten in
+    // between would be stored under checksums of other bytes, so it must not change.
+    let identity = FileIdentity(path: file.path)
     let entries = file.entries
     let offsets = entries.map { appender.reserve($0.byteCount) }
     let copy = BackgroundCopy(
@@ -348,6 +351,9 @@ public struct Recorder: Sendable {
       counts.add(tensors: 1, bytes: entry.byteCount, step: stepIndex + 1)
     }
     try copy.wait()
+    if identity == nil || FileIdentity(path: file.path) != identity {
+      throw InputError.changedWhileRecording(file: file.path)
+    }
     return fingerprint
   }
 }

@@ -175,7 +175,7 @@ final class SampleSegment: Sendable {
           }
         } else {
           n = try bufferedCopy(input, at: Int64(position), count: min(left, Self.decodeChunk), to: target)
-          position += off_t(n)
+          if n > 0 { position += off_t(n) }  // an interrupted read (-1, EINTR) moved nothing
         }
         if n < 0 && errno == EINTR { continue }
         guard n > 0 else {
