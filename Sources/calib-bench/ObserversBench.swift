@@ -3,7 +3,9 @@ import CalibCore
 import CalibFormats
 import Foundation
 
-/// `calib-bench observers --data FILE`: the cases of refbench.py on the same tensors.
+/// `calib-bench observers --data FILE`: the cases of refbench.py on the same tensors, each
+/// against the machine's streaming-read bandwidth and, with `--reference`, against the
+/// reference implementation run in the same session.
 struct ObserversBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "observers",
@@ -12,8 +14,11 @@ struct ObserversBench: ParsableCommand {
   @Option(help: "Safetensors file with float32 'act' (1, 2048, 4096) and 'w' (4096, 4096).")
   var data: String
 
-  @Option(help: "Runs per case (median reported).")
+  @Option(help: "Runs per case in each round (the round keeps their median).")
   var `repeat` = 3
+
+  @Option(help: "Rounds; ours, the bandwidth read and the reference alternate round by round.")
+  var rounds = 3
 
   @Option(help: "Only cases whose name contains this.")
   var filter: String?
@@ -21,13 +26,68 @@ struct ObserversBench: ParsableCommand {
   @Option(help: "Dtype the tensors are converted to first, as refbench.py --dtype (float32, bfloat16, float16).")
   var dtype: String = "float32"
 
+  @Option(help: "Python of the reference environment (setup.sh); adds reference_seconds and speedup.")
+  var reference: String?
+
+  @Option(help: "Path of refbench.py.")
+  var refbench = "../shared/tools/reference/refbench.py"
+
   func run() throws {
     guard let dtype = FloatDType(rawValue: dtype) else {
       throw ValidationError("--dtype must be float32, bfloat16 or float16")
     }
-    // refbench.py's case names end in "_bf16" / "_f16" for the narrower dtypes.
+    guard rounds >= 1, self.repeat >= 1 else { throw ValidationError("--rounds and --repeat must be at least 1") }
+    let cases = try benchCases(dtype)
+      .filter { c in filter.map { c.name.contains($0) } ?? true }
+    let threads = ProcessInfo.processInfo.activeProcessorCount
+    let referenceRunner = reference.map { ReferenceBench(python: $0, script: refbench) }
+    var ours = [String: Timings](), ceiling = [String: Timings](), theirs = [String: Timings]()
+    for round in 0..<rounds {
+      // Alternate which side goes first so that drift in the machine's load evens out.
+      let referenceFirst = round % 2 == 1
+      if referenceFirst, let runner = referenceRunner {
+        try recordReference(runner, dtype: dtype, threads: threads, into: &theirs)
+      }
+      for c in cases {
+        ours[c.name, default: Timings()].append(try medianSeconds(self.repeat) { try c.observe() })
+        let bandwidth = MemoryBandwidth(byteCount: c.inputBytes, threads: threads)
+        defer { bandwidth.deallocate() }
+        _ = bandwidth.readOnce()
+        ceiling[c.name, default: Timings()].append(medianSeconds(self.repeat) { _ = bandwidth.readOnce() })
+      }
+      if !referenceFirst, let runner = referenceRunner {
+        try recordReference(runner, dtype: dtype, threads: threads, into: &theirs)
+      }
+    }
+    for c in cases {
+      let mine = ours[c.name]!, read = ceiling[c.name]!
+      var fields: [(String, Any)] = [
+        ("case", c.name), ("threads", threads), ("rounds", rounds), ("seconds", mine.median), ("spread", mine.spread),
+        ("GBps", Double(c.inputBytes) / mine.median / 1e9),
+        ("bandwidth_GBps", Double(c.inputBytes) / read.median / 1e9),
+        ("fraction_of_bandwidth", read.median / mine.median),
+      ]
+      if let ref = theirs[c.name] {
+        let speedup = RatioSummary(ref, over: mine)
+        fields += [
+          ("reference_seconds", ref.median), ("reference_spread", ref.spread),
+          ("speedup", speedup.median), ("speedup_spread", speedup.spread),
+        ]
+      }
+      emit(fields)
+    }
+  }
+
+  private func recordReference(
+    _ runner: ReferenceBench, dtype: FloatDType, threads: Int, into timings: inout [String: Timings]
+  ) throws {
+    let seconds = try runner.secondsByCase(data: data, dtype: dtype.rawValue, threads: threads, repeats: self.repeat)
+    for (name, s) in seconds { timings[name, default: Timings()].append(s) }
+  }
+
+  /// refbench.py's cases, with its names ("_bf16" / "_f16" appended for narrower dtypes).
+  private func benchCases(_ dtype: FloatDType) throws -> [ObserverCase] {
     let suffix = ["float32": "", "bfloat16": "_bf16", "float16": "_f16"][dtype.rawValue] ?? ""
-    let elementBytes = dtype == .float32 ? 4 : 2
     let file = try SafetensorsFile(path: data)
     // `.to(dtype)`: round each value to nearest even, then compute in that dtype.
     func converted(_ t: Tensor) -> Tensor {
@@ -35,27 +95,37 @@ struct ObserversBench: ParsableCommand {
     }
     let act = converted(try file.tensor("act"))
     let w = converted(try file.tensor("w"))
-    let cases: [(String, Tensor, BaseName, QuantizationArgs, ObserverKind)] = [
-      ("act_static_minmax_int8_tensor", act, .input, try QuantizationArgs(numBits: 8, strategy: .tensor), .staticMinMax),
+    let int8 = try QuantizationArgs(numBits: 8, strategy: .tensor)
+    let int4Group = try QuantizationArgs(numBits: 4, groupSize: 128, strategy: .group)
+    let table: [(String, Tensor, BaseName, QuantizationArgs, ObserverKind)] = [
+      ("act_static_minmax_int8_tensor", act, .input, int8, .staticMinMax),
       ("act_minmax_ema_fp8_tensor", act, .input, try QuantizationArgs(numBits: 8, type: .float, strategy: .tensor), .minMax),
-      ("act_mse_int8_tensor", act, .input, try QuantizationArgs(numBits: 8, strategy: .tensor), .memorylessMSE),
+      ("act_mse_int8_tensor", act, .input, int8, .memorylessMSE),
       ("w_minmax_int8_channel", w, .weight, try QuantizationArgs(numBits: 8, strategy: .channel), .memorylessMinMax),
-      ("w_minmax_int4_group128", w, .weight, try QuantizationArgs(numBits: 4, groupSize: 128, strategy: .group), .memorylessMinMax),
-      ("w_mse_int4_group128", w, .weight, try QuantizationArgs(numBits: 4, groupSize: 128, strategy: .group), .memorylessMSE),
+      ("w_minmax_int4_group128", w, .weight, int4Group, .memorylessMinMax),
+      ("w_mse_int4_group128", w, .weight, int4Group, .memorylessMSE),
       ("w_nvfp4_minmax", w, .weight, try QuantizationArgs(numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup), .memorylessMinMax),
     ]
-    for (caseName, x, base, args, kind) in cases where filter.map({ caseName.contains($0) }) ?? true {
-      let name = caseName + suffix
-      let seconds = try medianSeconds(self.repeat) {
-        var observer = try Observer(kind: kind, baseName: base, args: args)
-        var global: Float?
-        if args.strategy == .tensorGroup { global = try observer.observeGlobalScale(x) }
-        _ = try observer.observe(x, globalScale: global)
-      }
-      emit([
-        ("case", name), ("threads", ProcessInfo.processInfo.activeProcessorCount), ("seconds", seconds),
-        ("GBps", Double(x.elementCount * elementBytes) / seconds / 1e9),
-      ])
-    }
+    return table.map { ObserverCase(name: $0.0 + suffix, input: $0.1, baseName: $0.2, args: $0.3, kind: $0.4) }
+  }
+}
+
+/// One benchmark case: a fresh observer of `kind` fed `input` once (with its global scale
+/// first for NVFP4's tensor-group strategy), as refbench.py times it.
+struct ObserverCase {
+  let name: String
+  let input: Tensor
+  let baseName: BaseName
+  let args: QuantizationArgs
+  let kind: ObserverKind
+
+  /// The input's bytes in its own dtype, as refbench.py counts them.
+  var inputBytes: Int { input.elementCount * (input.dtype == .float32 ? 4 : 2) }
+
+  func observe() throws {
+    var observer = try Observer(kind: kind, baseName: baseName, args: args)
+    var global: Float?
+    if args.strategy == .tensorGroup { global = try observer.observeGlobalScale(input) }
+    _ = try observer.observe(input, globalScale: global)
   }
 }
