@@ -50,30 +50,34 @@ struct RecordBench: ParsableCommand {
     // so a burst of noise on this shared machine does not land on one side only.
     let plainPath = work + "/plain.bin"
     let storePath = work + "/record.sqlite"
-    var plainTimes: [Double] = []
-    var recordTimes: [Double] = []
+    var plainTimes = Timings()
+    var recordTimes = Timings()
     var plainRSS = 0.0
     var recordRSS = 0.0
     for _ in 0..<rounds {
       resetPeakRSS()
-      plainTimes.append(try medianSeconds(1) { try Self.writePlain(files, to: plainPath) })
+      try plainTimes.time { try Self.writePlain(files, to: plainPath) }
       plainRSS = max(plainRSS, peakRSSMegabytes())
       try? FileManager.default.removeItem(atPath: plainPath)
       for suffix in ["", "-wal", "-shm", "-samples"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
       resetPeakRSS()
-      recordTimes.append(
-        try medianSeconds(1) {
-          let store = try CalibrationStore(path: storePath)
-          _ = try Recorder(store: store).record(RecordRequest(runName: "bench", recipe: (recipe, "bench"), weightFiles: [], stepFiles: files))
-        })
+      try recordTimes.time {
+        let store = try CalibrationStore(path: storePath)
+        _ = try Recorder(store: store).record(RecordRequest(runName: "bench", recipe: (recipe, "bench"), weightFiles: [], stepFiles: files))
+      }
       recordRSS = max(recordRSS, peakRSSMegabytes())
     }
-    let plainSeconds = plainTimes.sorted()[rounds / 2]
-    let seconds = recordTimes.sorted()[rounds / 2]
-    emit([("case", "plain_file_write"), ("seconds", plainSeconds), ("GBps", total / plainSeconds / 1e9), ("peak_rss_mb", plainRSS)])
+    let plainSeconds = plainTimes.median
+    let seconds = recordTimes.median
+    let ratio = RatioSummary(plainTimes, over: recordTimes)
     emit([
-      ("case", "record_fixtures"), ("seconds", seconds), ("GBps", total / seconds / 1e9),
-      ("MBps", total / seconds / 1e6), ("ratio_to_plain_write", plainSeconds / seconds), ("peak_rss_mb", recordRSS),
+      ("case", "plain_file_write"), ("rounds", rounds), ("seconds", plainSeconds), ("spread", plainTimes.spread),
+      ("GBps", total / plainSeconds / 1e9), ("peak_rss_mb", plainRSS),
+    ])
+    emit([
+      ("case", "record_fixtures"), ("rounds", rounds), ("seconds", seconds), ("spread", recordTimes.spread),
+      ("GBps", total / seconds / 1e9), ("ratio_to_plain_write", ratio.median), ("ratio_spread", ratio.spread),
+      ("peak_rss_mb", recordRSS),
     ])
   }
 

@@ -26,6 +26,9 @@ struct ReplayBench: ParsableCommand {
   @Option(help: "Only the cases whose name contains this.")
   var filter: String?
 
+  @Option(help: "Rounds per case; `cat` and the replay alternate, medians and spreads are reported.")
+  var rounds = 3
+
   func run() throws {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("calib-replay-bench-\(getpid())").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -83,58 +86,64 @@ struct ReplayBench: ParsableCommand {
     try replays(calib, total: total, work: work)
   }
 
+  /// Replays against `cat` of the store's own files: warm (pages cached; each side reads
+  /// once first) and cold (this benchmark's files dropped from the page cache before every
+  /// timed read), in alternating rounds.
   private func replays(_ calib: CalibrationStore, total: Double, work: String) throws {
-    // Plain sequential read of the same bytes from one file (written, then read warm).
-    let plain = work + "/plain.bin"
-    FileManager.default.createFile(atPath: plain, contents: nil)
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: plain))
-    for sample in try calib.samples(ofRecording: "bench") { try out.write(contentsOf: Data(try calib.sampleBytes(sample))) }
-    try out.close()
-    _ = try readAll(plain)
-    resetPeakRSS()
-    let readSeconds = try medianSeconds(3) { _ = try readAll(plain) }
-    emit([("case", "plain_sequential_read"), ("seconds", readSeconds), ("GBps", total / readSeconds / 1e9), ("peak_rss_mb", peakRSSMegabytes())])
-    try? FileManager.default.removeItem(atPath: plain)
+    let storeFiles = ["", "-wal", "-samples"].map { calib.path + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
     let engine = ReplayEngine(store: calib)
     let parent = try engine.parentRecipe(of: "bench")
-    var n = 0
-    @discardableResult
-    func replay(_ name: String, _ overrides: [[SettingOverride]], threads: Int, report: Bool = true) throws -> Double {
-      if let filter, !name.contains(filter) { return 0 }
-      resetPeakRSS()
-      let seconds = try medianSeconds(1) {
-        n += 1
-        let variants = try overrides.enumerated().map { i, o in
-          let r = try parent.applying(o)
-          return ReplayVariant(name: "\(name)-\(getpid())-\(n)-\(i)", recipe: r, recipeText: r.configGroupsJSON, differences: [])
-        }
-        _ = try engine.replay(ReplayRequest(from: "bench", variants: variants, threads: threads))
-        for v in variants { try calib.deleteRun(named: v.name) }
-      }
-      if report {
-        emit([("case", name), ("threads", threads), ("seconds", seconds), ("GBps", total / seconds / 1e9), ("peak_rss_mb", peakRSSMegabytes())])
-      }
-      return seconds
-    }
     let cores = ProcessInfo.processInfo.activeProcessorCount
+    var n = 0
+    func replayOnce(_ overrides: [[SettingOverride]], threads: Int) throws {
+      n += 1
+      let variants = try overrides.enumerated().map { i, o in
+        let r = try parent.applying(o)
+        return ReplayVariant(name: "bench-replay-\(getpid())-\(n)-\(i)", recipe: r, recipeText: r.configGroupsJSON, differences: [])
+      }
+      _ = try engine.replay(ReplayRequest(from: "bench", variants: variants, threads: threads))
+      for v in variants { try calib.deleteRun(named: v.name) }
+    }
     func observer(_ o: String) -> [SettingOverride] { [SettingOverride(section: nil, field: "observer", value: o)] }
-    try replay("replay_static_minmax", [observer("static_minmax")], threads: cores)
-    try replay("replay_minmax", [observer("minmax")], threads: cores)
-    try replay("replay_memoryless_mse_1thread", [observer("memoryless_mse")], threads: 1)
-    try replay("replay_memoryless_mse", [observer("memoryless_mse")], threads: cores)
-    let sweep = ["static_minmax", "minmax", "memoryless_minmax"].map(observer)
-    try replay("sweep_3_minmax_variants", sweep, threads: cores)
-    if let filter, !"separate_3_minmax_replays_total".contains(filter) { return }
-    var separate = 0.0
-    for o in sweep { separate += try replay("separate", [o], threads: cores, report: false) }
-    emit([("case", "separate_3_minmax_replays_total"), ("threads", cores), ("seconds", separate), ("GBps", total / separate / 1e9)])
-  }
+    func wanted(_ name: String) -> Bool { filter.map { name.contains($0) } ?? true }
 
-  private func readAll(_ path: String) throws -> Int {
-    let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-    defer { try? handle.close() }
-    var total = 0
-    while let chunk = try handle.read(upToCount: 8 << 20), !chunk.isEmpty { total += chunk.count }
-    return total
+    try FileRead.readAll(storeFiles)
+    for cold in [false, true] {
+      let temperature = cold ? "cold" : "warm"
+      for o in ["static_minmax", "minmax"] where wanted("replay_\(o)_\(temperature)") {
+        var cat = Timings(), replay = Timings()
+        var rss = 0.0
+        for _ in 0..<rounds {
+          if cold { FileRead.dropCaches(storeFiles) }
+          try cat.time { try FileRead.readAll(storeFiles) }
+          if cold { FileRead.dropCaches(storeFiles) }
+          resetPeakRSS()
+          try replay.time { try replayOnce([observer(o)], threads: cores) }
+          rss = max(rss, peakRSSMegabytes())
+        }
+        let ratio = RatioSummary(cat, over: replay)
+        emit([
+          ("case", "replay_\(o)_\(temperature)"), ("threads", cores), ("rounds", rounds), ("seconds", replay.median),
+          ("spread", replay.spread), ("GBps", total / replay.median / 1e9), ("cat_seconds", cat.median),
+          ("cat_GBps", total / cat.median / 1e9), ("ratio_to_cat", ratio.median), ("ratio_spread", ratio.spread),
+          ("peak_rss_mb", rss),
+        ])
+      }
+    }
+    try FileRead.readAll(storeFiles)
+    func timed(_ name: String, _ overrides: [[SettingOverride]], threads: Int) throws {
+      guard wanted(name) else { return }
+      var t = Timings()
+      resetPeakRSS()
+      for _ in 0..<rounds { try t.time { try replayOnce(overrides, threads: threads) } }
+      emit([
+        ("case", name), ("threads", threads), ("rounds", rounds), ("seconds", t.median), ("spread", t.spread),
+        ("GBps", total / t.median / 1e9), ("peak_rss_mb", peakRSSMegabytes()),
+      ])
+    }
+    try timed("replay_memoryless_mse_1thread", [observer("memoryless_mse")], threads: 1)
+    try timed("replay_memoryless_mse", [observer("memoryless_mse")], threads: cores)
+    let sweep = ["static_minmax", "minmax", "memoryless_minmax"].map(observer)
+    try timed("sweep_3_minmax_variants", sweep, threads: cores)
   }
 }
