@@ -88,16 +88,18 @@ extension CalibrationStore {
   /// - Throws: ``StoreError/corruptSample(module:baseName:step:reason:)``.
   public func sampleTensor(_ sample: SampleInfo) throws -> Tensor {
     var values: [Float] = []
-    try readSample(sample, into: &values)
-    return Tensor(shape: sample.shape, values: values)
+    let range = try readSample(sample, into: &values)
+    return Tensor(shape: sample.shape, values: values, dtype: .float32, knownRange: range)
   }
 
   /// Reads a sample decoded to float32 into `values`, resized to the sample's element
   /// count. When `values` already has that size and is not shared, its storage is reused:
   /// a replay worker decodes every step of a (module, base name) into one buffer.
   ///
+  /// - Returns: the range of the values (see ``Tensor/knownRange``).
   /// - Throws: ``StoreError/corruptSample(module:baseName:step:reason:)``.
-  func readSample(_ sample: SampleInfo, into values: inout [Float]) throws {
+  @discardableResult
+  func readSample(_ sample: SampleInfo, into values: inout [Float]) throws -> ValueRange {
     let count = sample.shape.reduce(1, *)
     guard let offset = sample.payloadOffset else {
       let inline = try pool.read { db in
@@ -105,13 +107,14 @@ extension CalibrationStore {
       }
       guard let inline else { throw sizeMismatch(sample) }
       values = inline
-      return
+      return inline.withUnsafeBufferPointer { ValueRange(of: $0) }
     }
     guard count * sample.dtype.byteWidth == sample.byteCount else { throw sizeMismatch(sample) }
     if values.count != count { values = [Float](repeating: 0, count: count) }
     let segment = try requireSegment()
-    let complete = try values.withUnsafeMutableBufferPointer { try segment.readDecoded(at: offset, dtype: sample.dtype, into: $0) }
-    guard complete else { throw truncated(sample) }
+    let range = try values.withUnsafeMutableBufferPointer { try segment.readDecoded(at: offset, dtype: sample.dtype, into: $0) }
+    guard let range else { throw truncated(sample) }
+    return range
   }
 
   private func sizeMismatch(_ sample: SampleInfo) -> StoreError {

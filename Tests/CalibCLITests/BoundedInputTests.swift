@@ -62,8 +62,8 @@ func runCalibProcess(_ arguments: [String], timeout: Double = 120) throws -> CLI
   process.arguments = arguments
   let dir = try TemporaryDirectory()
   let (outPath, errPath) = (dir.path("stdout"), dir.path("stderr"))
-  FileManager.default.createFile(atPath: outPath, contents: nil)
-  FileManager.default.createFile(atPath: errPath, contents: nil)
+  _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+  _ = FileManager.default.createFile(atPath: errPath, contents: nil)
   let (out, err) = (try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)), try FileHandle(forWritingTo: URL(fileURLWithPath: errPath)))
   process.standardOutput = out
   process.standardError = err

@@ -150,6 +150,12 @@ public struct GroupLayout: Sendable, Equatable {
     for r in 0..<runs { body(base + r * runStride, length) }
     return padded
   }
+
+  /// Whether the layout has one parameter made of all `elementCount` elements in one run
+  /// (TENSOR strategy, or any shape reduced whole), so its range is the value's range.
+  func isWholeValue(of elementCount: Int) -> Bool {
+    count == 1 && block == nil && runCount == 1 && inner == 1 && runLength == elementCount
+  }
 }
 
 /// A value whose shape cannot be observed with the given strategy.

@@ -17,9 +17,18 @@ public struct Tensor: Sendable, Equatable {
   /// The extent of each dimension, outermost first. A 0-d tensor has shape `[]`.
   public var shape: [Int]
   /// The elements in row-major order; `values.count == shape.reduce(1, *)`.
-  public var values: [Float]
+  ///
+  /// Changing them forgets ``knownRange``.
+  public var values: [Float] {
+    didSet { knownRange = nil }
+  }
   /// The dtype the values belong to, and so the dtype of arithmetic on them.
   public var dtype: FloatDType
+  /// The minimum and maximum of all values, when whoever produced the values computed
+  /// them on the way (a store decoding samples chunk by chunk, while each chunk is in
+  /// cache): whole-tensor min/max observers then skip their own pass over the values.
+  /// `nil` when unknown. Not part of equality.
+  public private(set) var knownRange: ValueRange?
 
   /// Creates a float32 tensor; traps when the element count does not match the shape.
   public init(shape: [Int], values: [Float]) {
@@ -38,6 +47,22 @@ public struct Tensor: Sendable, Equatable {
     self.shape = shape
     self.values = values
     self.dtype = dtype
+  }
+
+  /// Creates a tensor whose range the caller has already computed.
+  ///
+  /// - Precondition: `range` is exactly `RangeReduction.minMax(values)`: the minimum and
+  ///   maximum, both NaN when any value is NaN (checked in debug builds).
+  public init(shape: [Int], values: [Float], dtype: FloatDType, knownRange range: ValueRange) {
+    self.init(shape: shape, values: values, dtype: dtype)
+    assert(range == ValueRange(RangeReduction.minMax(values, parallel: false)), "knownRange is not the values' range")
+    knownRange = range
+  }
+
+  /// Equal shapes, dtypes and values (NaN unequal to itself, as for `[Float]`); a known
+  /// range is a cache and does not count.
+  public static func == (a: Tensor, b: Tensor) -> Bool {
+    a.shape == b.shape && a.dtype == b.dtype && a.values == b.values
   }
 
   /// Creates a float32 tensor of the given shape filled with one value.

@@ -151,9 +151,11 @@ public struct ReplayEngine: Sendable {
       var states: [RecordedState] = []
       var buffer: [Float] = []  // every step of the pair decodes into the same storage
       for sample in recording.activations[lane.pair] ?? [] where !sample.isNonFinite {
-        try store.readSample(sample, into: &buffer)
+        let range = try store.readSample(sample, into: &buffer)
         bytesRead.withLock { $0 += Int64(sample.byteCount) }
-        let value = Tensor(shape: sample.shape, values: buffer, dtype: writer.arithmetic.dtype(forSamplesOf: sample.dtype.modelDType))
+        let value = Tensor(
+          shape: sample.shape, values: buffer, dtype: writer.arithmetic.dtype(forSamplesOf: sample.dtype.modelDType),
+          knownRange: range)
         states += try lane.observe(value, step: sample.step)
       }
       try writer.record(states)

@@ -1,3 +1,4 @@
+import CalibCore
 import CalibFormats
 import Foundation
 
@@ -127,23 +128,28 @@ final class SampleSegment: Sendable {
   static let decodeChunk = 256 << 10
 
   /// Reads `out.count` elements of `dtype` at `offset` and decodes them to float32 into
-  /// `out`, a cache-sized chunk at a time, so the raw bytes are never held whole.
+  /// `out`, a cache-sized chunk at a time, so the raw bytes are never held whole. Each
+  /// decoded chunk's min and max are taken while it is still in cache.
   ///
-  /// - Returns: `false` when the file ends first (`out` is then partly filled).
-  func readDecoded(at offset: Int64, dtype: ElementType, into out: UnsafeMutableBufferPointer<Float>) throws -> Bool {
+  /// - Returns: the range of the decoded values, or `nil` when the file ends first (`out`
+  ///   is then partly filled).
+  func readDecoded(at offset: Int64, dtype: ElementType, into out: UnsafeMutableBufferPointer<Float>) throws -> ValueRange? {
     let width = dtype.byteWidth
     let chunkElements = max(1, Self.decodeChunk / width)
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: min(out.count, chunkElements) * width, alignment: 64)
     defer { scratch.deallocate() }
     var done = 0
+    var range = ValueRange.empty
     while done < out.count {
       let n = min(chunkElements, out.count - done)
       let chunk = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(n * width)])
-      guard try read(into: chunk, at: offset + Int64(done * width)) else { return false }
-      dtype.decode(UnsafeRawBufferPointer(chunk), into: UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)]))
+      guard try read(into: chunk, at: offset + Int64(done * width)) else { return nil }
+      let decoded = UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)])
+      dtype.decode(UnsafeRawBufferPointer(chunk), into: decoded)
+      range = range.merging(ValueRange(of: UnsafeBufferPointer(decoded)))
       done += n
     }
-    return true
+    return range
   }
 
   /// Copies byte ranges of the file at `source`, back to back, to `offset` onward. The
