@@ -27,8 +27,9 @@ public enum Axis {
     scale.ticks().compactMap { v in scale.position(v).map { Tick(position: $0, label: SVGText.label(v, digits: 3)) } }
   }
 
-  /// A horizontal axis at height `y` across `span`, with ticks below it.
-  public static func bottom(ticks: [Tick], y: Double, span: ClosedRange<Double>, title: String? = nil) -> String {
+  /// A horizontal axis at height `y` across `span`, with ticks below it; `title` names the
+  /// axis at the top right of the plot, at height `titleY`, clear of the tick labels.
+  public static func bottom(ticks: [Tick], y: Double, span: ClosedRange<Double>, title: String? = nil, titleY: Double = 13) -> String {
     let c = SVGText.coordinate
     var path = "M\(c(span.lowerBound)) \(c(y))H\(c(span.upperBound))"
     var labels = ""
@@ -38,7 +39,7 @@ public enum Axis {
     }
     var out = "<g class=\"ax\"><path d=\"\(path)\"/>" + labels
     if let title {
-      out += "<text class=\"axt\" x=\"\(c(span.upperBound))\" y=\"\(c(y + 26))\" text-anchor=\"end\">\(SVGText.escaped(title))</text>"
+      out += "<text class=\"axt\" x=\"\(c(span.upperBound))\" y=\"\(c(titleY))\" text-anchor=\"end\">\(SVGText.escaped(title))</text>"
     }
     return out + "</g>"
   }

@@ -75,7 +75,7 @@ public struct HistogramChart: Sendable {
       y = s.position
       yTicks = Axis.ticks(s)
     } else {
-      let s = LinearScale(domain: 0...max(top, 1), range: frame.plotY, flipped: true)
+      let s = LinearScale(domain: 0...max(top, 1), range: frame.plotY, flipped: true).niced(count: 4)
       y = s.position
       yTicks = Axis.ticks(s, count: 4)
     }

@@ -47,7 +47,7 @@ public struct LineChart: Sendable {
     let finite = series.flatMap { $0.points.filter { $0.x.isFinite && $0.y.isFinite } }
     guard !finite.isEmpty else { return out + frame.noData() + "</svg>" }
     let x = LinearScale(fitting: finite.map(\.x), range: frame.plotX)
-    let y = LinearScale(fitting: finite.map(\.y), range: frame.plotY, flipped: true)
+    let y = LinearScale(fitting: finite.map(\.y), range: frame.plotY, flipped: true).niced(count: 4)
     let c = SVGText.coordinate
     for s in series {
       var d = ""

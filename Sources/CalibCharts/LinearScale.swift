@@ -47,8 +47,13 @@ public struct LinearScale: Sendable, Equatable {
     guard d.lowerBound.isFinite && d.upperBound.isFinite else { return 0...1 }
     if d.lowerBound < d.upperBound { return d }
     let v = d.lowerBound
-    let half = v == 0 ? 1 : abs(v) / 2
-    return (v - half)...(v + half)
+    // Half of |v| keeps v mid-chart; a subnormal's half may round away, so take at least
+    // the smallest normal; near the largest finite value, keep the bound that stays finite.
+    let half = v == 0 ? 1 : max(abs(v) / 2, Double.leastNormalMagnitude)
+    let (lo, hi) = (v - half, v + half)
+    if !hi.isFinite { return lo...v }
+    if !lo.isFinite { return v...hi }
+    return lo...hi
   }
 
   /// The pixel position of `value`, or `nil` when it is NaN or ±∞. Values outside the
@@ -71,6 +76,22 @@ public struct LinearScale: Sendable, Equatable {
     guard first <= last, last - first < 1000 else { return [domain.lowerBound] }
     // Ticks are integer multiples of the step, so that 0.1 + 0.2 never shows up as a label.
     return stride(from: first, through: last, by: 1).map { $0 * step }
+  }
+
+  /// This scale with its domain widened outwards to whole multiples of the tick step, so
+  /// that the extreme data does not sit on the plot's edge and the end ticks are labelled.
+  ///
+  /// For example:
+  /// ```swift
+  /// LinearScale(domain: 0.13...0.92, range: 0...100).niced().domain  // 0.0...1.0
+  /// ```
+  public func niced(count: Int = 5) -> LinearScale {
+    let step = Self.niceStep(span: domain.upperBound - domain.lowerBound, count: max(count, 1))
+    guard step > 0, step.isFinite else { return self }
+    let lo = (domain.lowerBound / step).rounded(.down) * step
+    let hi = (domain.upperBound / step).rounded(.up) * step
+    guard lo.isFinite, hi.isFinite, lo < hi else { return self }
+    return LinearScale(domain: lo...hi, range: range, flipped: flipped)
   }
 
   /// The 1-2-5 step that cuts `span` into about `count` intervals.
