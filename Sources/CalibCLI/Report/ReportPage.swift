@@ -271,7 +271,8 @@ enum ReportPage {
   /// rows within their layer by a run's SQNR; then re-places rows and group headers.
   static let script = """
     (function(){
-    var svg=document.querySelector('svg.heatmap');if(!svg)return;
+    var svg=document.querySelector('svg.heatmap');
+    if(svg){
     var body=svg.querySelector('.hm-body'),rh=+svg.dataset.rowHeight,hh=+svg.dataset.headerHeight;
     var rows=[].slice.call(body.querySelectorAll('.hm-row')),heads=[].slice.call(body.querySelectorAll('.hm-grp'));
     var base=document.getElementById('base-filter'),text=document.getElementById('module-filter'),sort=document.getElementById('sort-by');
@@ -292,7 +293,8 @@ enum ReportPage {
     list.forEach(function(r){body.appendChild(r);r.setAttribute('transform','translate(0,'+y+')');y+=rh;});});
     svg.setAttribute('height',y+2);var vb=svg.getAttribute('viewBox').split(' ');vb[3]=y+2;svg.setAttribute('viewBox',vb.join(' '));
     [].forEach.call(document.querySelectorAll('section.pair'),function(s){s.style.display=show(s)?'':'none';});}
-    base.onchange=layout;sort.onchange=layout;text.oninput=layout;
+    base.onchange=layout;sort.onchange=layout;text.oninput=layout;}
+    document.body.setAttribute('data-script','ok');
     })();
     """
 }
