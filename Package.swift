@@ -56,7 +56,7 @@ let package = Package(
     .executableTarget(
       name: "calib-bench",
       dependencies: [
-        "CalibCore", "CalibFormats", "CalibStore", "CalibCLI",
+        "CalibCore", "CalibFormats", "CalibStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

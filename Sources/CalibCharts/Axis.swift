@@ -1,4 +1,6 @@
-/// Axis lines, tick marks and tick labels for the chart builders.
+/// Axis lines, tick marks and tick labels for the chart builders. Label alignment comes
+/// from ``ChartStyle/stylesheet`` (`.xa` labels centred, `.ya` labels and `.axt` titles
+/// right-aligned), which keeps every label one attribute shorter.
 ///
 /// For example:
 /// ```swift
@@ -35,11 +37,11 @@ public enum Axis {
     var labels = ""
     for t in ticks {
       path += "M\(c(t.position)) \(c(y))v4"
-      labels += "<text x=\"\(c(t.position))\" y=\"\(c(y + 14))\" text-anchor=\"middle\">\(SVGText.escaped(t.label))</text>"
+      labels += "<text x=\"\(c(t.position))\" y=\"\(c(y + 14))\">\(SVGText.escaped(t.label))</text>"
     }
-    var out = "<g class=\"ax\"><path d=\"\(path)\"/>" + labels
+    var out = "<g class=\"ax xa\"><path d=\"\(path)\"/>" + labels
     if let title {
-      out += "<text class=\"axt\" x=\"\(c(span.upperBound))\" y=\"\(c(titleY))\" text-anchor=\"end\">\(SVGText.escaped(title))</text>"
+      out += "<text class=\"axt\" x=\"\(c(span.upperBound))\" y=\"\(c(titleY))\">\(SVGText.escaped(title))</text>"
     }
     return out + "</g>"
   }
@@ -51,8 +53,8 @@ public enum Axis {
     var labels = ""
     for t in ticks {
       path += "M\(c(x)) \(c(t.position))h-4"
-      labels += "<text x=\"\(c(x - 6))\" y=\"\(c(t.position + 3))\" text-anchor=\"end\">\(SVGText.escaped(t.label))</text>"
+      labels += "<text x=\"\(c(x - 6))\" y=\"\(c(t.position + 3))\">\(SVGText.escaped(t.label))</text>"
     }
-    return "<g class=\"ax\"><path d=\"\(path)\"/>" + labels + "</g>"
+    return "<g class=\"ax ya\"><path d=\"\(path)\"/>" + labels + "</g>"
   }
 }

@@ -6,7 +6,8 @@ public enum ChartStyle {
     svg text{font:10px system-ui,sans-serif;fill:#222}
     svg .ttl{font-weight:600}
     .ax path{fill:none;stroke:#888;stroke-width:1}
-    .ax .axt{fill:#555}
+    .ax .axt{fill:#555;text-anchor:end}
+    .xa text{text-anchor:middle}.ya text{text-anchor:end}
     .nodata{fill:#999;font-style:italic}
     path.bars{opacity:.85}
     path.step,path.ln{fill:none;stroke-width:1.5}

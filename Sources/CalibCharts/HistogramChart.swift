@@ -85,6 +85,7 @@ public struct HistogramChart: Sendable {
       let b = s.bins
       var d = ""
       var previousTop = base
+      var lastX = 0.0
       for (i, count) in b.counts.enumerated() {
         guard let x0 = x.position(b.lowerBound + Double(i) * b.binWidth),
           let x1 = x.position(b.lowerBound + Double(i + 1) * b.binWidth)
@@ -92,12 +93,18 @@ public struct HistogramChart: Sendable {
         let h = count > 0 ? (y(Double(count)) ?? base) : base
         // A count of 1 sits on the log baseline; lift it a pixel so it stays visible.
         let top = count > 0 ? min(h, base - 1) : base
-        if d.isEmpty { d = "M\(c(x0)) \(c(base))" }
+        if d.isEmpty {
+          d = "M\(c(x0)) \(c(base))"
+        } else if top != previousTop {
+          // A horizontal run ends only where the height changes, so flat stretches of
+          // empty bins cost nothing.
+          d += "H\(c(x0))"
+        }
         if top != previousTop { d += "V\(c(top))" }
-        d += "H\(c(x1))"
         previousTop = top
+        lastX = x1
       }
-      if !d.isEmpty { d += "V\(c(base))" }
+      if !d.isEmpty { d += "H\(c(lastX))V\(c(base))" }
       let color = ChartPalette.color(s.colorIndex)
       if nonEmpty.count == 1 {
         out += "<path class=\"bars\" d=\"\(d)Z\" fill=\"\(color)\"><title>\(SVGText.escaped(s.label))</title></path>"

@@ -17,7 +17,7 @@ enum ReportPage {
       <meta http-equiv="Content-Security-Policy" content="\(contentSecurityPolicy)">
       <meta name="viewport" content="width=device-width, initial-scale=1">
       <title>calib report: \(e(model.runs.map(\.summary.name).joined(separator: ", ")))</title>
-      <style>\(ChartStyle.stylesheet)\(pageStyle)</style>
+      <style>\(ChartStyle.stylesheet)\(pageStyle)\(swatchStyle)</style>
       </head><body>
 
       """
@@ -35,7 +35,7 @@ enum ReportPage {
 
   static func e(_ s: String) -> String { SVGText.escaped(s) }
 
-  static func swatch(_ i: Int) -> String { "<span class=\"sw\" style=\"background:\(ChartPalette.color(i))\"></span>" }
+  static func swatch(_ i: Int) -> String { "<span class=\"sw c\(i % ChartPalette.series.count)\"></span>" }
 
   // MARK: - Header
 
@@ -186,14 +186,15 @@ enum ReportPage {
   }
 
   /// Each later run's scales divided by the first run's, by element (channel or group);
-  /// more than 256 elements are drawn as each bucket's lowest and highest ratio.
+  /// more than 96 elements are drawn as 48 buckets' lowest and highest ratios, which keeps
+  /// outliers visible at a fixed size per chart.
   static func scaleRatio(_ p: ReportModel.Pair, names: [String]) -> String {
     guard names.count > 1, let first = p.sides.first??.scale else { return "" }
     var series: [LineChart.Series] = []
     for (i, side) in p.sides.enumerated().dropFirst() {
       guard let scale = side?.scale, scale.shape == first.shape else { continue }
       let ratios = zip(scale.values, first.values).map { b, a in a != 0 ? Double(b) / Double(a) : .nan }
-      series.append(.init(label: "\(names[i]) ÷ \(names[0])", points: envelope(ratios, limit: 256), colorIndex: i))
+      series.append(.init(label: "\(names[i]) ÷ \(names[0])", points: envelope(ratios, limit: 96), colorIndex: i))
     }
     guard !series.isEmpty else { return "" }
     return LineChart(title: "scale ÷ \(names[0])'s", series: series, xTitle: "element", integerX: true, frame: chartFrame).svg()
@@ -250,6 +251,11 @@ enum ReportPage {
   }
 
   // MARK: - Style and script
+
+  /// `.c0` … `.c7`: the series colours as swatch backgrounds.
+  static var swatchStyle: String {
+    ChartPalette.series.enumerated().map { ".sw.c\($0.offset){background:\($0.element)}" }.joined() + "\n"
+  }
 
   static let pageStyle = """
     body{font:13px system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
