@@ -262,6 +262,7 @@ enum ReportPage {
     h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:18px 0 6px}h3{font-size:13px;margin:10px 0 4px}
     table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
     td.diff{max-width:640px;font-family:monospace;font-size:11px}
+    .runs td:first-child,.runs td:last-child,.sides td{white-space:nowrap}
     .sw{display:inline-block;width:10px;height:10px;margin-right:5px;border-radius:2px}
     .note{color:#555;margin:2px 0 6px}.none{color:#777}
     .controls{margin:6px 0}.controls label{margin-right:10px}
