@@ -43,6 +43,29 @@ import Testing
     #expect(requests.isEmpty, "the report loads nothing: \(requests)")
   }
 
+  /// The page's script filters and sorts: started from the URL fragment, it hides the rows
+  /// and details of other base names and orders each layer's rows by the first run's SQNR.
+  @Test func fragmentFiltersAndSortsTheHeatmap() async throws {
+    let fixture = try await ReportRuns()
+    guard let chromium = browser(fixture.dir) else { return }
+    _ = try await fixture.report()
+    let page = try #require(URL(string: URL(fileURLWithPath: fixture.dir.path("report.html")).absoluteString + "#base=input&sort=0"))
+    let dom = try chromium.run(["--dump-dom"], url: page)
+    let rowPattern = try Regex(#"<g class="hm-row"[^>]*>"#)
+    let rows = dom.matches(of: rowPattern).map { String(dom[$0.range]) }
+    #expect(rows.count == 15)
+    let shown = rows.filter { !$0.contains("display: none") }
+    #expect(shown.count == 6)
+    #expect(shown.allSatisfy { ReportCell.value("data-base-name", in: $0) == "input" })
+    // Shown rows come first in the DOM, in ascending SQNR of run 0 (all in one layer here).
+    let cells = try ReportCell.all(in: dom).filter { $0.run == fixture.runs[0] && $0.baseName == "input" }
+    let sqnrs = cells.compactMap { Double($0.sqnr) }
+    #expect(sqnrs.count == 6)
+    #expect(sqnrs == sqnrs.sorted())
+    let sections = dom.matches(of: try Regex(#"<section class="pair"[^>]*>"#)).map { String(dom[$0.range]) }
+    #expect(sections.filter { !$0.contains("display: none") }.count == 6)
+  }
+
   /// The request check above finds a page's request when there is one (so its silence
   /// means something): a page with one remote image.
   @Test func netLogCheckSeesAPageRequest() async throws {

@@ -275,7 +275,9 @@ enum ReportPage {
     """
 
   /// Filters heatmap rows and detail sections by base name and module text, and sorts
-  /// rows within their layer by a run's SQNR; then re-places rows and group headers.
+  /// rows within their layer by a run's SQNR; then re-places rows and group headers. The
+  /// controls start from the URL fragment when it names them
+  /// (`report.html#base=input&module=dense&sort=0`, sort being a run's column index).
   static let script = """
     (function(){
     var svg=document.querySelector('svg.heatmap');
@@ -300,7 +302,10 @@ enum ReportPage {
     list.forEach(function(r){body.appendChild(r);r.setAttribute('transform','translate(0,'+y+')');y+=rh;});});
     svg.setAttribute('height',y+2);var vb=svg.getAttribute('viewBox').split(' ');vb[3]=y+2;svg.setAttribute('viewBox',vb.join(' '));
     [].forEach.call(document.querySelectorAll('section.pair'),function(s){s.style.display=show(s)?'':'none';});}
-    base.onchange=layout;sort.onchange=layout;text.oninput=layout;}
+    base.onchange=layout;sort.onchange=layout;text.oninput=layout;
+    var q={};location.hash.slice(1).split('&').forEach(function(kv){var i=kv.indexOf('=');if(i>0)q[kv.slice(0,i)]=decodeURIComponent(kv.slice(i+1));});
+    if(q.base!==undefined)base.value=q.base;if(q.module!==undefined)text.value=q.module;if(q.sort!==undefined)sort.value=q.sort;
+    if(q.base!==undefined||q.module!==undefined||q.sort!==undefined)layout();}
     document.body.setAttribute('data-script','ok');
     })();
     """
