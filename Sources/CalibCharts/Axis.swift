@@ -10,9 +10,12 @@
 public enum Axis {
   /// A tick: its pixel position and its label.
   public struct Tick: Sendable, Equatable {
+    /// Where the tick sits, in pixels along the axis.
     public var position: Double
+    /// The text under (or beside) the tick.
     public var label: String
 
+    /// A tick at `position` labelled `label`.
     public init(position: Double, label: String) {
       self.position = position
       self.label = label

@@ -6,13 +6,20 @@
 /// frame.plotX  // 48...312
 /// ```
 public struct ChartFrame: Sendable, Equatable {
+  /// The whole chart's width.
   public var width: Double
+  /// The whole chart's height.
   public var height: Double
+  /// Space left of the plot, for the y tick labels.
   public var left: Double
+  /// Space right of the plot.
   public var right: Double
+  /// Space above the plot, for the title.
   public var top: Double
+  /// Space below the plot, for the x tick labels.
   public var bottom: Double
 
+  /// A frame of the given size and margins (defaults fit a small chart with 4-digit labels).
   public init(width: Double = 320, height: Double = 180, left: Double = 48, right: Double = 8, top: Double = 20, bottom: Double = 30) {
     self.width = width
     self.height = height

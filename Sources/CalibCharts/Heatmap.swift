@@ -28,11 +28,16 @@
 public struct Heatmap: Sendable {
   /// One cell: its value (for the colour), its text and extra attributes.
   public struct Cell: Sendable {
+    /// The value that picks the colour (`nil` or NaN: grey).
     public var value: Double?
+    /// The text drawn in the cell.
     public var text: String
+    /// Whether the cell is outlined (a row's winner, say).
     public var marked: Bool
+    /// Extra attributes of the cell's `<g>`, in order (names and values are escaped).
     public var attributes: [(String, String)]
 
+    /// A cell showing `text`, coloured by `value`.
     public init(value: Double?, text: String, marked: Bool = false, attributes: [(String, String)] = []) {
       self.value = value
       self.text = text
@@ -45,12 +50,18 @@ public struct Heatmap: Sendable {
   /// label (a fragment such as `#detail-3`, so the page fetches nothing) and cells, one per
   /// column.
   public struct Row: Sendable {
+    /// The row's label, left of its cells.
     public var label: String
+    /// The group the row belongs to; a header is drawn where the group changes.
     public var group: String
+    /// A fragment the label links to (`#…`), or `nil`.
     public var link: String?
+    /// Extra attributes of the row's `<g>`, in order (names and values are escaped).
     public var attributes: [(String, String)]
+    /// One cell per column (extra cells are ignored).
     public var cells: [Cell]
 
+    /// A row of `cells` labelled `label` in `group`.
     public init(label: String, group: String = "", link: String? = nil, attributes: [(String, String)] = [], cells: [Cell]) {
       self.label = label
       self.group = group
@@ -60,13 +71,20 @@ public struct Heatmap: Sendable {
     }
   }
 
+  /// The column names, drawn above the cells.
   public var columns: [String]
+  /// The rows in drawing order (a group's rows adjacent).
   public var rows: [Row]
+  /// Width of the label column.
   public var labelWidth: Double
+  /// Width of one cell.
   public var cellWidth: Double
+  /// Height of a row and of a group header.
   public var rowHeight: Double
+  /// Height of the column-name header.
   public var headerHeight: Double
 
+  /// A heatmap of `rows` × `columns` with the given geometry.
   public init(
     columns: [String], rows: [Row], labelWidth: Double = 300, cellWidth: Double = 110, rowHeight: Double = 18,
     headerHeight: Double = 24

@@ -14,7 +14,9 @@
 /// constant input gives one full bin. Adding is order-independent: the result depends
 /// only on the multiset of values.
 public struct HistogramBins: Sendable, Equatable {
+  /// The low edge of the first bin.
   public let lowerBound: Double
+  /// The high edge of the last bin (included in it).
   public let upperBound: Double
   public private(set) var counts: [Int]
   public private(set) var nonFinite = 0

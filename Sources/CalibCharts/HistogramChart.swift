@@ -16,10 +16,14 @@
 public struct HistogramChart: Sendable {
   /// A set of bins drawn in the colour of `colorIndex`.
   public struct Series: Sendable {
+    /// The name shown when hovering over the series or marker.
     public var label: String
+    /// The counts to draw.
     public var bins: HistogramBins
+    /// The ``ChartPalette/color(_:)`` index.
     public var colorIndex: Int
 
+    /// A series of `bins` named `label`.
     public init(label: String, bins: HistogramBins, colorIndex: Int = 0) {
       self.label = label
       self.bins = bins
@@ -29,10 +33,14 @@ public struct HistogramChart: Sendable {
 
   /// A vertical line at `value`.
   public struct Marker: Sendable {
+    /// The x value of the line (a non-finite value is not drawn).
     public var value: Double
+    /// The name shown when hovering over the series or marker.
     public var label: String
+    /// The ``ChartPalette/color(_:)`` index.
     public var colorIndex: Int
 
+    /// A marker at `value` named `label`.
     public init(value: Double, label: String, colorIndex: Int = 0) {
       self.value = value
       self.label = label
@@ -40,13 +48,20 @@ public struct HistogramChart: Sendable {
     }
   }
 
+  /// The chart's title, drawn at its top left.
   public var title: String
+  /// The histograms to draw.
   public var series: [Series]
+  /// Vertical lines to draw over the bars.
   public var markers: [Marker]
+  /// Whether counts use a ``LogScale`` (else a linear scale from 0).
   public var logCounts: Bool
+  /// The x axis's name, drawn at the plot's top right.
   public var xTitle: String?
+  /// The chart's size and margins.
   public var frame: ChartFrame
 
+  /// A histogram chart of `series` with `markers`.
   public init(
     title: String, series: [Series], markers: [Marker] = [], logCounts: Bool = false, xTitle: String? = nil,
     frame: ChartFrame = ChartFrame()

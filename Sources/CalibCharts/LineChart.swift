@@ -13,11 +13,16 @@
 public struct LineChart: Sendable {
   /// A polyline in the colour of `colorIndex`, optionally dashed.
   public struct Series: Sendable {
+    /// The name shown when hovering over the line.
     public var label: String
+    /// The points, joined in order.
     public var points: [(x: Double, y: Double)]
+    /// The ``ChartPalette/color(_:)`` index.
     public var colorIndex: Int
+    /// Whether the line is dashed.
     public var dashed: Bool
 
+    /// A series of `points` named `label`.
     public init(label: String, points: [(x: Double, y: Double)], colorIndex: Int = 0, dashed: Bool = false) {
       self.label = label
       self.points = points
@@ -26,13 +31,18 @@ public struct LineChart: Sendable {
     }
   }
 
+  /// The chart's title, drawn at its top left.
   public var title: String
+  /// The lines to draw.
   public var series: [Series]
+  /// The x axis's name, drawn at the plot's top right.
   public var xTitle: String?
+  /// The chart's size and margins.
   public var frame: ChartFrame
   /// Whether the x ticks are whole numbers only (steps, channel indices).
   public var integerX: Bool
 
+  /// A line chart of `series`.
   public init(title: String, series: [Series], xTitle: String? = nil, integerX: Bool = false, frame: ChartFrame = ChartFrame()) {
     self.title = title
     self.series = series

@@ -16,9 +16,12 @@ import Foundation
 public struct LogScale: Sendable, Equatable {
   /// The largest count shown (at least 10).
   public let maximum: Double
+  /// The pixel interval.
   public let range: ClosedRange<Double>
+  /// Whether 1 maps to `range.upperBound` (y axes).
   public let flipped: Bool
 
+  /// A scale from 1 to `maximum` (raised to 10 when smaller or not finite).
   public init(maximum: Double, range: ClosedRange<Double>, flipped: Bool = false) {
     self.maximum = maximum.isFinite ? max(maximum, 10) : 10
     self.range = range
