@@ -80,6 +80,15 @@ extension ReportCommandTests {
     #expect(html.components(separatedBy: "<section class=\"pair\"").count - 1 == 15)
   }
 
+  /// The size budget (5 MB for 500 module/base pairs × 4 runs) holds per pair: the charts
+  /// cap their points, so a pair costs about the same whatever its channel count.
+  /// `calib-bench report` measures the full-size case.
+  @Test func pageStaysWithinThePerPairBudget() async throws {
+    let fixture = try await ReportRuns()
+    let html = try await fixture.report()
+    #expect(html.utf8.count < 15 * 5_000_000 / 500, "\(html.utf8.count) bytes for 15 pairs × 3 runs")
+  }
+
   @Test func headerShowsRunsAndRecipeDifferences() async throws {
     let fixture = try await ReportRuns()
     let html = try await fixture.report()
