@@ -5,8 +5,9 @@ import CalibStore
 ///
 /// The report never measures errors itself: the heatmap must show exactly what `rank`
 /// prints, and the comparison code is being reworked on its own branch. Everything the
-/// report needs from it goes through ``measure(_:runs:include:)``, so retargeting the
-/// report to a new comparison API is a change to this file only.
+/// report takes from it (the errors through ``measure(_:runs:include:)``, rank's order, and
+/// the table formatting that lives beside `diff`) goes through this file, so retargeting
+/// the report to a new comparison API is a change here only.
 enum ReportMetrics {
   /// Per (module, base name) in the filters: each run's quantization error on the shared
   /// stored samples, and which run supplied them.
@@ -30,6 +31,12 @@ enum ReportMetrics {
       return x > y || y.isNaN
     }.map(\.element)
   }
+
+  /// An SQNR in dB as `rank`'s table prints it (two decimals; `-` when absent).
+  static func decibelsText(_ sqnr: Double?) -> String { decibels(sqnr) }
+
+  /// A number as `diff`'s table prints it (six significant digits; `-` when absent).
+  static func numberText(_ x: Double?) -> String { number(x) }
 
   /// An SQNR in dB as `rank --format json` prints it (a JSON number, or the text of the
   /// strings `nan`, `inf`, `-inf`), for the heatmap's `data-sqnr`.

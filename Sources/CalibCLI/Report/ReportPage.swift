@@ -69,7 +69,7 @@ enum ReportPage {
         }
         attributes.append(("data-sqnr", ReportMetrics.sqnrText(error.sqnr)))
         if run == winner { attributes.append(("data-winner", "true")) }
-        return Heatmap.Cell(value: error.sqnr, text: decibels(error.sqnr), marked: run == winner, attributes: attributes)
+        return Heatmap.Cell(value: error.sqnr, text: ReportMetrics.decibelsText(error.sqnr), marked: run == winner, attributes: attributes)
       }
       return Heatmap.Row(
         label: shortName(p) + " · " + p.baseName.rawValue, group: p.group, link: "#p-\(i)",
@@ -89,7 +89,7 @@ enum ReportPage {
     for (i, n) in names.enumerated() { s += "<option value=\"\(i)\">SQNR of \(e(n)), worst first</option>" }
     s += "</select></label>"
     if let range = map.valueRange {
-      s += " <span class=\"legend\">\(decibels(range.lowerBound)) dB <span class=\"ramp\"></span> \(decibels(range.upperBound)) dB</span>"
+      s += " <span class=\"legend\">\(ReportMetrics.decibelsText(range.lowerBound)) dB <span class=\"ramp\"></span> \(ReportMetrics.decibelsText(range.upperBound)) dB</span>"
     }
     s += "</div>\n<div class=\"scroll\">" + map.svg() + "</div></section>\n"
     return s
@@ -116,7 +116,7 @@ enum ReportPage {
       }
       let over = names.indices.dropFirst().compactMap { j -> String? in
         guard let d = p.scaleDifference[j], d > model.rtol else { return nil }
-        return "\(e(names[j])) (\(number(d)))"
+        return "\(e(names[j])) (\(ReportMetrics.numberText(d)))"
       }
       if !over.isEmpty { differing.append("\(link): \(over.joined(separator: ", "))") }
     }
@@ -130,7 +130,7 @@ enum ReportPage {
     s += list("flag-nonfinite", "Non-finite samples skipped by observers and metrics", nonFinite)
     let first = names.first.map(e) ?? "-"
     s += list(
-      "flag-scales", "Scales differing from \(first)'s by more than --rtol \(number(model.rtol)) (max relative difference)",
+      "flag-scales", "Scales differing from \(first)'s by more than --rtol \(ReportMetrics.numberText(model.rtol)) (max relative difference)",
       differing)
     return s + "</section>\n"
   }
@@ -157,13 +157,13 @@ enum ReportPage {
       }
       let v = side.scale?.values ?? []
       let finite = v.filter(\.isFinite)
-      let lo = finite.min().map { number(Double($0)) } ?? "-"
-      let hi = finite.max().map { number(Double($0)) } ?? "-"
+      let lo = finite.min().map { ReportMetrics.numberText(Double($0)) } ?? "-"
+      let hi = finite.max().map { ReportMetrics.numberText(Double($0)) } ?? "-"
       s += "<td>\(e(side.observer ?? "-"))\(side.calibrated ? "" : " (uncalibrated)")</td>"
       s += "<td>\(side.scale.map { "\($0.shape)" } ?? "-")</td><td>\(lo)</td>"
-      s += "<td>\(v.isEmpty ? "-" : number(ReportModel.mean(v)))</td><td>\(hi)</td>"
-      s += "<td>\(side.clipping.map { "[\(number($0.lower)), \(number($0.upper))]" } ?? "-")</td>"
-      s += "<td>\(decibels(side.error?.sqnr))</td></tr>"
+      s += "<td>\(v.isEmpty ? "-" : ReportMetrics.numberText(ReportModel.mean(v)))</td><td>\(hi)</td>"
+      s += "<td>\(side.clipping.map { "[\(ReportMetrics.numberText($0.lower)), \(ReportMetrics.numberText($0.upper))]" } ?? "-")</td>"
+      s += "<td>\(ReportMetrics.decibelsText(side.error?.sqnr))</td></tr>"
     }
     s += "</table>\n<div class=\"charts\">"
     s += scaleHistogram(p, names: names) + scaleRatio(p, names: names) + trajectories(p, names: names)
@@ -240,8 +240,8 @@ enum ReportPage {
     var markers: [HistogramChart.Marker] = []
     for (i, side) in p.sides.enumerated() {
       guard let c = side?.clipping else { continue }
-      markers.append(.init(value: c.lower, label: "\(names[i]) clipping min \(number(c.lower))", colorIndex: i))
-      markers.append(.init(value: c.upper, label: "\(names[i]) clipping max \(number(c.upper))", colorIndex: i))
+      markers.append(.init(value: c.lower, label: "\(names[i]) clipping min \(ReportMetrics.numberText(c.lower))", colorIndex: i))
+      markers.append(.init(value: c.upper, label: "\(names[i]) clipping max \(ReportMetrics.numberText(c.upper))", colorIndex: i))
     }
     let frame = ChartFrame(width: 420, height: 160, left: 52)
     return HistogramChart(
