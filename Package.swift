@@ -9,6 +9,7 @@ let package = Package(
     .library(name: "CalibLifecycle", targets: ["CalibLifecycle"]),
     .library(name: "CalibFormats", targets: ["CalibFormats"]),
     .library(name: "CalibStore", targets: ["CalibStore"]),
+    .library(name: "CalibCharts", targets: ["CalibCharts"]),
     .library(name: "CalibCLI", targets: ["CalibCLI"]),
     .executable(name: "calib", targets: ["calib"]),
     .executable(name: "calib-bench", targets: ["calib-bench"]),
@@ -23,6 +24,9 @@ let package = Package(
     .target(name: "CalibCore"),
     .target(name: "CalibLifecycle", dependencies: ["CalibCore"]),
     .target(name: "CalibFormats", dependencies: ["CalibCore"]),
+    // SVG chart builders for `calib report`: no dependency on the rest, so the math stays
+    // free of presentation and the charts free of the store.
+    .target(name: "CalibCharts"),
     .target(
       name: "CalibMigrations", path: "Migrations",
       resources: [.embedInCode("v001_initial_schema.sql"), .embedInCode("v002_sample_segment.sql"),
@@ -39,7 +43,7 @@ let package = Package(
     .target(
       name: "CalibCLI",
       dependencies: [
-        "CalibCore", "CalibFormats", "CalibStore",
+        "CalibCore", "CalibFormats", "CalibStore", "CalibCharts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -59,6 +63,7 @@ let package = Package(
     // MARK: Tests
     .testTarget(name: "CalibCoreTests", dependencies: ["CalibCore", "CalibFormats", "CalibTestSupport"]),
     .testTarget(name: "CalibFormatsTests", dependencies: ["CalibFormats"]),
+    .testTarget(name: "CalibChartsTests", dependencies: ["CalibCharts"]),
     .testTarget(
       name: "CalibStoreTests",
       dependencies: [
@@ -68,7 +73,7 @@ let package = Package(
     .testTarget(
       name: "CalibCLITests",
       dependencies: [
-        "CalibCLI", "CalibStore", "CalibCore", "CalibFormats", "CalibTestSupport", .target(name: "calib"),
+        "CalibCLI", "CalibStore", "CalibCore", "CalibFormats", "CalibCharts", "CalibTestSupport", .target(name: "calib"),
       ]),
   ],
   swiftLanguageModes: [.v6]

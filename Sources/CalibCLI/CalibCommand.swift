@@ -9,7 +9,7 @@ public struct CalibCommand: AsyncParsableCommand {
     abstract: "Record, replay and compare LLM quantization calibration.",
     version: CalibVersion.current,
     subcommands: [
-      Record.self, Replay.self, Runs.self, Show.self, Diff.self, Rank.self, Export.self, ImportQParams.self,
+      Record.self, Replay.self, Runs.self, Show.self, Diff.self, Rank.self, Report.self, Export.self, ImportQParams.self,
       Check.self, Rm.self, Gc.self,
     ])
 
