@@ -57,12 +57,16 @@ extension CalibCommand {
     @Flag(help: "Show both runs' full arguments, not only the differing fields.")
     var verbose = false
 
+    @Option(help: "Worker threads measuring --metrics (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
       for (flag, value) in [("--rtol", rtol), ("--atol", atol)] where !(value.isFinite && value >= 0) {
         throw ValidationError("\(flag) \(value) is invalid: give a finite tolerance ≥ 0 (e.g. \(flag) 1e-6)")
       }
+      if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() async throws {
@@ -74,7 +78,7 @@ extension CalibCommand {
         _ = try s.run(named: runB)
         rows = try s.diff(
           runA, runB, tolerance: DiffTolerance(relative: rtol, absolute: atol), metrics: metrics,
-          include: { filters.includes($0, $1) })
+          include: { filters.includes($0, $1) }, threads: threads)
       } catch {
         console.err("Error: \(error)\n")
         throw ExitCode(2)
@@ -94,11 +98,11 @@ extension CalibCommand {
           let globalB: String = r.globalScaleB.map { $0.description } ?? "-"
           let zp: String = r.zeroPointDifferences.map(String.init) ?? "-"
           var cells: [String] = [r.module, r.baseName.rawValue, r.status.rawValue, r.observerA ?? "-", r.observerB ?? "-"]
-          cells += [argsCell(r), shapeA, shapeB, number(r.maxAbsoluteScaleDelta), number(r.maxRelativeScaleDelta)]
-          cells += [number(r.meanScaleRatio), zp, globalA, globalB]
+          cells += [argsCell(r), shapeA, shapeB, CellFormat.number(r.maxAbsoluteScaleDelta), CellFormat.number(r.maxRelativeScaleDelta)]
+          cells += [CellFormat.number(r.meanScaleRatio), zp, globalA, globalB]
           if metrics {
-            cells += [number(r.errorA?.meanSquaredError), number(r.errorB?.meanSquaredError)]
-            cells += [decibels(r.errorA?.sqnr), decibels(r.errorB?.sqnr), r.winner ?? "-"]
+            cells += [CellFormat.number(r.errorA?.meanSquaredError), CellFormat.number(r.errorB?.meanSquaredError)]
+            cells += [CellFormat.decibels(r.errorA?.sqnr), CellFormat.decibels(r.errorB?.sqnr), r.winner ?? "-"]
           }
           table.rows.append(cells)
         }
@@ -164,20 +168,4 @@ extension CalibCommand {
       return .object(pairs)
     }
   }
-}
-
-/// A number for a table cell (`-` when absent), 6 significant digits.
-func number(_ x: Double?) -> String {
-  guard let x else { return "-" }
-  if x.isNaN { return "nan" }
-  if x.isInfinite { return x > 0 ? "inf" : "-inf" }
-  return String(format: "%.6g", x)
-}
-
-/// Decibels with two decimals.
-func decibels(_ x: Double?) -> String {
-  guard let x else { return "-" }
-  if x.isNaN { return "nan" }
-  if x.isInfinite { return x > 0 ? "inf" : "-inf" }
-  return String(format: "%.2f", x)
 }
