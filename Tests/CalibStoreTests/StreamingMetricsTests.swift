@@ -62,6 +62,31 @@ extension StreamingMetricsTests {
   }
 }
 
+// MARK: - Ranking order
+
+extension StreamingMetricsTests {
+  /// Higher SQNR first, unmeasured (NaN) last, ties in the order the runs were given.
+  @Test func rankingOrdersBySQNRWithNaNLastAndTiesInGivenOrder() {
+    func error(noise: Float) -> QuantizationError {
+      var e = QuantizationError()
+      e.add(original: [1, 2], quantized: [1 + noise, 2])
+      return e
+    }
+    let errors = [
+      PairErrors(
+        module: "m", baseName: .input, samplesFrom: "a",
+        errors: ["a": error(noise: 0.5), "b": error(noise: 0.1), "c": QuantizationError(), "d": error(noise: 0.5)]),
+      PairErrors(module: "n", baseName: .input, samplesFrom: nil, errors: [:]),
+    ]
+    let ranking = RunRanking(runs: ["d", "c", "b", "a"], errors: errors)
+    #expect(ranking.pairs.count == 1)
+    #expect(ranking.pairs.first?.ranking.map(\.run) == ["b", "d", "a", "c"])
+    #expect(ranking.standings.map(\.run) == ["b", "d", "a", "c"])
+    #expect(ranking.standings.map(\.wins) == [1, 0, 0, 0])
+    #expect(ranking.standings.last?.meanSQNR.isNaN == true)
+  }
+}
+
 // MARK: - Runs that are gone or unfinished
 
 extension StreamingMetricsTests {

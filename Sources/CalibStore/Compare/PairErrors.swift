@@ -15,6 +15,13 @@ public struct PairErrors: Sendable {
   /// ``QuantizationError/sqnr`` is the SQNR in dB, ``QuantizationError/meanSquaredError``
   /// the MSE, both over all the pair's finite samples.
   public var errors: [String: QuantizationError]
+
+  public init(module: String, baseName: BaseName, samplesFrom: String?, errors: [String: QuantizationError]) {
+    self.module = module
+    self.baseName = baseName
+    self.samplesFrom = samplesFrom
+    self.errors = errors
+  }
 }
 
 extension CalibrationStore {

@@ -38,7 +38,8 @@ public struct RunRanking: Sendable {
 
   /// The pairs at least one run was measured on, by module and base name.
   public var pairs: [Pair]
-  /// Every run given, by wins, then mean SQNR, both from highest.
+  /// Every run given, by wins, then mean SQNR, both from highest (NaN last, ties in the
+  /// order the runs were given).
   public var standings: [Standing]
 
   /// Ranks the runs on measured errors (``CalibrationStore/quantizationErrors(runs:include:threads:)``).
@@ -77,7 +78,12 @@ public struct RunRanking: Sendable {
       let (total, count) = sums[run] ?? (0, 0)
       return Standing(run: run, wins: wins[run] ?? 0, meanSQNR: count > 0 ? total / Double(count) : .nan)
     }
-    .sorted { $0.wins != $1.wins ? $0.wins > $1.wins : $0.meanSQNR > $1.meanSQNR }
+    .sorted { a, b in
+      if a.wins != b.wins { return a.wins > b.wins }
+      if a.meanSQNR.isNaN != b.meanSQNR.isNaN { return b.meanSQNR.isNaN }
+      if !a.meanSQNR.isNaN && a.meanSQNR != b.meanSQNR { return a.meanSQNR > b.meanSQNR }
+      return (position[a.run] ?? 0) < (position[b.run] ?? 0)
+    }
   }
 }
 
