@@ -58,23 +58,26 @@ extension CalibrationStore {
 
   /// The final parameters of a run, ordered by module and base name.
   public func finalQParams(ofRun name: String) throws -> [QParamsEntry] {
-    try pool.read { db in
-      let run = try requireRun(db, named: name)
-      let rows = try Row.fetchAll(
-        db,
-        sql: """
-          SELECT q.*, m.name AS module, m.type AS moduleType FROM qparams q
-          JOIN module m ON m.id = q.moduleID WHERE q.runID = ? ORDER BY m.name, q.baseName
-          """, arguments: [run.id])
-      return rows.compactMap { row in
-        guard let base = BaseName(rawValue: row["baseName"]) else { return nil }
-        let (_, params) = Self.decodeState(row)
-        return QParamsEntry(
-          module: row["module"], moduleType: row["moduleType"], baseName: base, step: nil,
-          observer: row["observer"], kwargs: [:], argsJSON: row["args"], state: ObserverState(),
-          parameters: params, calibrated: (row["calibrated"] as Bool?) ?? true)
-      }.sorted { ($0.module, $0.baseName) < ($1.module, $1.baseName) }
-    }
+    try pool.read { db in try fetchFinalQParams(db, runID: try requireRun(db, named: name).id ?? -1) }
+  }
+
+  /// The final parameters of the run with id `runID`, ordered by module and base name, read
+  /// in the caller's transaction (so they agree with whatever else it reads).
+  func fetchFinalQParams(_ db: Database, runID: Int64) throws -> [QParamsEntry] {
+    let rows = try Row.fetchAll(
+      db,
+      sql: """
+        SELECT q.*, m.name AS module, m.type AS moduleType FROM qparams q
+        JOIN module m ON m.id = q.moduleID WHERE q.runID = ? ORDER BY m.name, q.baseName
+        """, arguments: [runID])
+    return rows.compactMap { row in
+      guard let base = BaseName(rawValue: row["baseName"]) else { return nil }
+      let (_, params) = Self.decodeState(row)
+      return QParamsEntry(
+        module: row["module"], moduleType: row["moduleType"], baseName: base, step: nil,
+        observer: row["observer"], kwargs: [:], argsJSON: row["args"], state: ObserverState(),
+        parameters: params, calibrated: (row["calibrated"] as Bool?) ?? true)
+    }.sorted { ($0.module, $0.baseName) < ($1.module, $1.baseName) }
   }
 
   /// The per-step observer states of a run, ordered by module, base name and step.

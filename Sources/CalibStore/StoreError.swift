@@ -20,6 +20,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
   case diskFull(store: String)
   case busy(store: String)
   case runBeingWritten(String, store: String)
+  case runIncomplete(String, status: String, store: String)
 
   public var description: String {
     switch self {
@@ -61,6 +62,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "\(path) cannot be opened (\(reason)): SQLite needs room for its -wal and -shm files beside it; free space on that disk (or fix its permissions) and run the command again"
     case .runGone(let name, let store):
       "run \"\(name)\" was removed from \(store) while this command was using it: nothing more was written; run the command again"
+    case .runIncomplete(let name, let status, let store):
+      "run \"\(name)\" in \(store) is \(status), not complete: its parameters or samples are partial; measure it once it is complete ('calib runs \(store)' shows its status)"
     case .runBeingWritten(let name, let store):
       "run \"\(name)\" in \(store) is still being written by another calib process: wait for it, or pass --force to remove it (the writer then stops)"
     }

@@ -57,12 +57,16 @@ extension CalibCommand {
     @Flag(help: "Show both runs' full arguments, not only the differing fields.")
     var verbose = false
 
+    @Option(help: "Worker threads measuring --metrics (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
       for (flag, value) in [("--rtol", rtol), ("--atol", atol)] where !(value.isFinite && value >= 0) {
         throw ValidationError("\(flag) \(value) is invalid: give a finite tolerance ≥ 0 (e.g. \(flag) 1e-6)")
       }
+      if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() async throws {
@@ -74,7 +78,7 @@ extension CalibCommand {
         _ = try s.run(named: runB)
         rows = try s.diff(
           runA, runB, tolerance: DiffTolerance(relative: rtol, absolute: atol), metrics: metrics,
-          include: { filters.includes($0, $1) })
+          include: { filters.includes($0, $1) }, threads: threads)
       } catch {
         console.err("Error: \(error)\n")
         throw ExitCode(2)
@@ -83,30 +87,33 @@ extension CalibCommand {
       shown.sort(by: ordering)
       switch output.format {
       case .json: console.out(JSONValue.array(shown.map(json)).render(indent: 2) + "\n")
-      case .table, .csv:
-        var headers = ["module", "base", "status", "observer_a", "observer_b", "args", "shape_a", "shape_b", "max_abs_dscale", "max_rel_dscale", "mean_ratio_b_a", "zp_diffs", "global_a", "global_b"]
-        if metrics { headers += ["mse_a", "mse_b", "sqnr_a_db", "sqnr_b_db", "winner"] }
-        var table = TextTable(headers: headers)
-        for r in shown {
-          let shapeA: String = r.shapeA.map { "\($0)" } ?? "-"
-          let shapeB: String = r.shapeB.map { "\($0)" } ?? "-"
-          let globalA: String = r.globalScaleA.map { $0.description } ?? "-"
-          let globalB: String = r.globalScaleB.map { $0.description } ?? "-"
-          let zp: String = r.zeroPointDifferences.map(String.init) ?? "-"
-          var cells: [String] = [r.module, r.baseName.rawValue, r.status.rawValue, r.observerA ?? "-", r.observerB ?? "-"]
-          cells += [argsCell(r), shapeA, shapeB, number(r.maxAbsoluteScaleDelta), number(r.maxRelativeScaleDelta)]
-          cells += [number(r.meanScaleRatio), zp, globalA, globalB]
-          if metrics {
-            cells += [number(r.errorA?.meanSquaredError), number(r.errorB?.meanSquaredError)]
-            cells += [decibels(r.errorA?.sqnr), decibels(r.errorB?.sqnr), r.winner ?? "-"]
-          }
-          table.rows.append(cells)
-        }
-        console.out(table.render(output.format))
+      case .table, .csv: console.out(table(shown).render(output.format))
       }
       let counts = DiffStatus.allCases.map { status in "\(rows.filter { $0.status == status }.count) \(status.rawValue)" }
       console.err("\(runA) vs \(runB): " + counts.joined(separator: ", ") + "\n")
       if rows.contains(where: { $0.status != .same }) { throw ExitCode(1) }
+    }
+
+    private func table(_ shown: [DiffRow]) -> TextTable {
+      var headers = ["module", "base", "status", "observer_a", "observer_b", "args", "shape_a", "shape_b", "max_abs_dscale", "max_rel_dscale", "mean_ratio_b_a", "zp_diffs", "global_a", "global_b"]
+      if metrics { headers += ["mse_a", "mse_b", "sqnr_a_db", "sqnr_b_db", "winner"] }
+      var table = TextTable(headers: headers)
+      for r in shown {
+        let shapeA: String = r.shapeA.map { "\($0)" } ?? "-"
+        let shapeB: String = r.shapeB.map { "\($0)" } ?? "-"
+        let globalA: String = r.globalScaleA.map { $0.description } ?? "-"
+        let globalB: String = r.globalScaleB.map { $0.description } ?? "-"
+        let zp: String = r.zeroPointDifferences.map(String.init) ?? "-"
+        var cells: [String] = [r.module, r.baseName.rawValue, r.status.rawValue, r.observerA ?? "-", r.observerB ?? "-"]
+        cells += [argsCell(r), shapeA, shapeB, CellFormat.number(r.maxAbsoluteScaleDelta), CellFormat.number(r.maxRelativeScaleDelta)]
+        cells += [CellFormat.number(r.meanScaleRatio), zp, globalA, globalB]
+        if metrics {
+          cells += [CellFormat.number(r.errorA?.meanSquaredError), CellFormat.number(r.errorB?.meanSquaredError)]
+          cells += [CellFormat.decibels(r.errorA?.sqnr), CellFormat.decibels(r.errorB?.sqnr), r.winner ?? "-"]
+        }
+        table.rows.append(cells)
+      }
+      return table
     }
 
     private func ordering(_ a: DiffRow, _ b: DiffRow) -> Bool {
@@ -164,20 +171,4 @@ extension CalibCommand {
       return .object(pairs)
     }
   }
-}
-
-/// A number for a table cell (`-` when absent), 6 significant digits.
-func number(_ x: Double?) -> String {
-  guard let x else { return "-" }
-  if x.isNaN { return "nan" }
-  if x.isInfinite { return x > 0 ? "inf" : "-inf" }
-  return String(format: "%.6g", x)
-}
-
-/// Decibels with two decimals.
-func decibels(_ x: Double?) -> String {
-  guard let x else { return "-" }
-  if x.isNaN { return "nan" }
-  if x.isInfinite { return x > 0 ? "inf" : "-inf" }
-  return String(format: "%.2f", x)
 }

@@ -27,59 +27,56 @@ extension CalibCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @Option(help: "Worker threads measuring the pairs (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
     func validate() throws {
       if runs.count < 2 { throw ValidationError("give at least two runs to rank") }
+      if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() async throws {
       let s = try CalibrationStore(path: store, readOnly: true)
       for r in runs { _ = try s.run(named: r) }
-      let pairs = try s.quantizationErrors(runs: runs, include: { filters.includes($0, $1) }).filter { !$0.errors.isEmpty }
-      var wins = Dictionary(uniqueKeysWithValues: runs.map { ($0, 0) })
-      var sums = Dictionary(uniqueKeysWithValues: runs.map { ($0, (0.0, 0)) })
-      var ranked: [(PairErrors, [(String, QuantizationError)])] = []
-      for p in pairs {
-        let order = p.errors.sorted { a, b in
-          let (x, y) = (a.value.sqnr, b.value.sqnr)
-          // Higher SQNR first; NaN last; ties keep the order the runs were given in.
-          return x != y ? x > y || y.isNaN : (runs.firstIndex(of: a.key) ?? 0) < (runs.firstIndex(of: b.key) ?? 0)
-        }
-        if let best = order.first { wins[best.key, default: 0] += 1 }
-        for (run, e) in order where e.sqnr.isFinite {
-          sums[run] = ((sums[run]?.0 ?? 0) + e.sqnr, (sums[run]?.1 ?? 0) + 1)
-        }
-        ranked.append((p, order))
-      }
-      let summary = runs.map { r -> (String, Int, Double) in
-        let (total, n) = sums[r] ?? (0, 0)
-        return (r, wins[r] ?? 0, n > 0 ? total / Double(n) : .nan)
-      }
-        .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.2 > $1.2 }
+      let ranking = try s.ranking(runs: runs, include: { filters.includes($0, $1) }, threads: threads)
       let console = Console.current
       switch output.format {
-      case .json:
-        console.out(JSONValue.object([
-          ("pairs", .array(ranked.map { p, order in
-            .object([
-              ("module", .string(p.module)), ("base_name", .string(p.baseName.rawValue)),
-              ("samples_from", p.samplesFrom.map { .string($0) } ?? .null),
-              ("ranking", .array(order.map { run, e in .object([("run", .string(run)), ("sqnr_db", .double(e.sqnr)), ("mse", .double(e.meanSquaredError))]) })),
-            ])
-          })),
-          ("summary", .array(summary.map { r, w, m in .object([("run", .string(r)), ("wins", .int(w)), ("mean_sqnr_db", .double(m))]) })),
-        ]).render(indent: 2) + "\n")
-      case .table, .csv:
-        var table = TextTable(headers: ["module", "base", "rank", "run", "sqnr_db", "mse"])
-        for (p, order) in ranked {
-          for (i, (run, e)) in order.enumerated() {
-            table.rows.append([p.module, p.baseName.rawValue, String(i + 1), run, decibels(e.sqnr), number(e.meanSquaredError)])
-          }
-        }
-        var totals = TextTable(headers: ["run", "wins", "mean_sqnr_db"])
-        totals.rows = summary.map { [$0.0, String($0.1), decibels($0.2)] }
-        console.out(table.render(output.format) + "\n" + totals.render(output.format))
+      case .json: console.out(json(ranking).render(indent: 2) + "\n")
+      case .table, .csv: console.out(tables(ranking))
       }
-      console.err("Ranked \(runs.count) runs over \(ranked.count) module/base pairs\n")
+      console.err("Ranked \(runs.count) runs over \(ranking.pairs.count) module/base pairs\n")
+    }
+
+    private func json(_ ranking: RunRanking) -> JSONValue {
+      .object([
+        ("pairs", .array(ranking.pairs.map { p in
+          .object([
+            ("module", .string(p.module)), ("base_name", .string(p.baseName.rawValue)),
+            ("samples_from", p.samplesFrom.map { .string($0) } ?? .null),
+            ("ranking", .array(p.ranking.map { e in
+              .object([("run", .string(e.run)), ("sqnr_db", .double(e.error.sqnr)), ("mse", .double(e.error.meanSquaredError))])
+            })),
+          ])
+        })),
+        ("summary", .array(ranking.standings.map { s in
+          .object([("run", .string(s.run)), ("wins", .int(s.wins)), ("mean_sqnr_db", .double(s.meanSQNR))])
+        })),
+      ])
+    }
+
+    private func tables(_ ranking: RunRanking) -> String {
+      var table = TextTable(headers: ["module", "base", "rank", "run", "sqnr_db", "mse"])
+      for p in ranking.pairs {
+        for (i, e) in p.ranking.enumerated() {
+          table.rows.append([
+            p.module, p.baseName.rawValue, String(i + 1), e.run, CellFormat.decibels(e.error.sqnr),
+            CellFormat.number(e.error.meanSquaredError),
+          ])
+        }
+      }
+      var totals = TextTable(headers: ["run", "wins", "mean_sqnr_db"])
+      totals.rows = ranking.standings.map { [$0.run, String($0.wins), CellFormat.decibels($0.meanSQNR)] }
+      return table.render(output.format) + "\n" + totals.render(output.format)
     }
   }
 }

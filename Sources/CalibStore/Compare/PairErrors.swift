@@ -1,6 +1,8 @@
 import CalibCore
+import CalibLifecycle
 import Foundation
 internal import GRDB
+import Synchronization
 
 /// The quantization error of several runs' final parameters for one (module, base name),
 /// measured on the same stored samples.
@@ -10,7 +12,16 @@ public struct PairErrors: Sendable {
   /// The run whose recording supplied the samples (`nil`: no run has samples for it).
   public var samplesFrom: String?
   /// Error per run name; runs without parameters (or arguments) for the pair are absent.
+  /// ``QuantizationError/sqnr`` is the SQNR in dB, ``QuantizationError/meanSquaredError``
+  /// the MSE, both over all the pair's finite samples.
   public var errors: [String: QuantizationError]
+
+  public init(module: String, baseName: BaseName, samplesFrom: String?, errors: [String: QuantizationError]) {
+    self.module = module
+    self.baseName = baseName
+    self.samplesFrom = samplesFrom
+    self.errors = errors
+  }
 }
 
 extension CalibrationStore {
@@ -20,50 +31,54 @@ extension CalibrationStore {
   /// samples for the pair, so every run is measured on the same data. Samples recorded
   /// with non-finite values are skipped. A run without stored arguments (an import
   /// without a quantization config) is measured with another run's arguments for the pair.
+  ///
+  /// Pairs are measured in parallel on up to `threads` workers; each reads its pair's
+  /// samples one step at a time into one reused buffer, so memory stays at about one
+  /// sample per worker (as in a replay), and adds each step's error sums in step order, so
+  /// the numbers do not depend on `threads`. The payload file is read under
+  /// ``readingPayloads(_:)`` and the runs' parameters and sample index are read in one
+  /// transaction, so a run removed (or recorded again) meanwhile is measured as it was or
+  /// reported, never measured on another recording's bytes.
+  ///
+  /// For example:
+  /// ```swift
+  /// for pair in try store.quantizationErrors(runs: ["w8a8", "w8a8-mse"], threads: 4) {
+  ///   print(pair.module, pair.baseName, pair.errors["w8a8"]?.sqnr ?? .nan)
+  /// }
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - names: the runs to measure; all must be complete.
+  ///   - include: which (module, base name) pairs to measure.
+  ///   - threads: workers measuring pairs (at least 1).
+  /// - Returns: one entry per pair any run has final parameters for, sorted by module and
+  ///   base name.
+  /// - Throws: ``StoreError/runNotFound(_:store:)``,
+  ///   ``StoreError/runIncomplete(_:status:store:)``, or
+  ///   ``StoreError/corruptSample(module:baseName:step:reason:)``.
   public func quantizationErrors(
-    runs names: [String], include: (String, BaseName) -> Bool = { _, _ in true }
+    runs names: [String], include: (String, BaseName) -> Bool = { _, _ in true },
+    threads: Int = ProcessInfo.processInfo.activeProcessorCount
   ) throws -> [PairErrors] {
-    let finals = try names.map { try finalQParams(ofRun: $0) }
-    let recordings = try pool.read { db in try names.map { try requireRun(db, named: $0) }.map { $0.recordingID } }
-    var sampleSets: [Int64: [PairKey: [SampleInfo]]] = [:]
-    for case let id? in recordings where sampleSets[id] == nil {
-      let samples = try pool.read { db in try fetchSamples(db, recordingID: id) }
-      sampleSets[id] = Dictionary(grouping: samples) { PairKey(module: $0.module, base: $0.baseName) }
+    try readingPayloads {
+      let snapshot = try pool.read { db in try MeasurementSnapshot(db, store: self, runs: names) }
+      return try measure(snapshot, include: include, threads: threads)
     }
-    var pairs = Set<PairKey>()
-    for f in finals { for e in f where include(e.module, e.baseName) { pairs.insert(PairKey(module: e.module, base: e.baseName)) } }
-    var result: [PairErrors] = []
-    for pair in pairs.sorted() {
-      var source: (String, [SampleInfo])?
-      for (i, id) in recordings.enumerated() {
-        if let id, let s = sampleSets[id]?[pair], !s.isEmpty {
-          source = (names[i], s)
-          break
-        }
-      }
-      let entries = finals.map { $0.first { $0.module == pair.module && $0.baseName == pair.base } }
-      let fallbackArgs = entries.compactMap { $0.flatMap { Self.decodeArgs($0.argsJSON) } }.first
-      var errors: [String: QuantizationError] = [:]
-      if let (_, samples) = source {
-        let values = try samples.filter { !$0.isNonFinite }.sorted { $0.step < $1.step }.map { try sampleTensor($0) }
-        for (i, entry) in entries.enumerated() {
-          guard let entry, let args = Self.decodeArgs(entry.argsJSON) ?? fallbackArgs else { continue }
-          var total = QuantizationError()
-          let p = entry.parameters
-          let qparams = p.scale.map {
-            QuantizationParameters(scale: $0, zeroPoint: p.zeroPoint ?? Tensor(shape: $0.shape, repeating: 0), zeroPointDType: p.zeroPointDType ?? args.zpDType)
-          }
-          if qparams == nil && !args.dynamic.isDynamic { continue }
-          for v in values {
-            let e = try QuantizationError.of(v, as: pair.base, args: args, parameters: args.dynamic.isDynamic ? nil : qparams, globalScale: p.globalScale)
-            total.add(e)
-          }
-          errors[names[i]] = total
-        }
-      }
-      result.append(PairErrors(module: pair.module, baseName: pair.base, samplesFrom: source?.0, errors: errors))
+  }
+
+  /// Measures the pairs of `snapshot` that `include` selects on `threads` workers; to be
+  /// called under ``readingPayloads(_:)``, which must have been entered before the
+  /// snapshot was read.
+  func measure(_ snapshot: MeasurementSnapshot, include: (String, BaseName) -> Bool, threads: Int) throws
+    -> [PairErrors]
+  {
+    let jobs = snapshot.pairs(including: include).map(snapshot.job(for:))
+    let results = Mutex([PairErrors?](repeating: nil, count: jobs.count))
+    try ParallelWork(threads: threads).forEach(jobs.count) { i in
+      let errors = try jobs[i].measure(in: self)
+      results.withLock { $0[i] = errors }
     }
-    return result
+    return results.withLock { $0.compactMap { $0 } }
   }
 
   static func decodeArgs(_ json: String?) -> QuantizationArgs? {

@@ -64,24 +64,51 @@ public struct DiffTolerance: Sendable {
 
 extension CalibrationStore {
   /// Compares the final parameters of two runs, one row per (module, base name) in either.
+  ///
+  /// Both runs' parameters are read in one transaction. With `metrics`, each row also
+  /// carries both runs' quantization error on the stored samples, measured as
+  /// ``quantizationErrors(runs:include:threads:)`` does (streamed a step at a time on
+  /// `threads` workers, under the payload reader lock) from the same transaction as the
+  /// parameters the row compares.
+  ///
+  /// - Throws: ``StoreError/runNotFound(_:store:)``; with `metrics` also
+  ///   ``StoreError/runIncomplete(_:status:store:)`` and
+  ///   ``StoreError/corruptSample(module:baseName:step:reason:)``.
   public func diff(
     _ runA: String, _ runB: String, tolerance: DiffTolerance = DiffTolerance(), metrics: Bool = false,
-    include: (String, BaseName) -> Bool = { _, _ in true }
+    include: (String, BaseName) -> Bool = { _, _ in true }, threads: Int = ProcessInfo.processInfo.activeProcessorCount
   ) throws -> [DiffRow] {
-    let a = try finalQParams(ofRun: runA).filter { include($0.module, $0.baseName) }
-    let b = try finalQParams(ofRun: runB).filter { include($0.module, $0.baseName) }
-    let byKeyA = Dictionary(a.map { (PairKey(module: $0.module, base: $0.baseName), $0) }, uniquingKeysWith: { x, _ in x })
-    let byKeyB = Dictionary(b.map { (PairKey(module: $0.module, base: $0.baseName), $0) }, uniquingKeysWith: { x, _ in x })
-    var errors: [PairKey: PairErrors] = [:]
-    if metrics {
-      for e in try quantizationErrors(runs: [runA, runB], include: include) {
-        errors[PairKey(module: e.module, base: e.baseName)] = e
+    guard metrics else {
+      let (a, b) = try pool.read { db in
+        (try fetchFinalQParams(db, runID: try requireRun(db, named: runA).id ?? -1),
+          try fetchFinalQParams(db, runID: try requireRun(db, named: runB).id ?? -1))
       }
+      return Self.diffRows(a, b, runs: (runA, runB), tolerance: tolerance, errors: [], include: include)
     }
+    return try readingPayloads {
+      let snapshot = try pool.read { db in try MeasurementSnapshot(db, store: self, runs: [runA, runB]) }
+      let errors = try measure(snapshot, include: include, threads: threads)
+      return Self.diffRows(
+        snapshot.finals[0], snapshot.finals[1], runs: (runA, runB), tolerance: tolerance, errors: errors, include: include)
+    }
+  }
+
+  /// One row per (module, base name) that `include` selects in either run's parameters.
+  private static func diffRows(
+    _ a: [QParamsEntry], _ b: [QParamsEntry], runs: (a: String, b: String), tolerance: DiffTolerance,
+    errors measured: [PairErrors], include: (String, BaseName) -> Bool
+  ) -> [DiffRow] {
+    func byKey(_ entries: [QParamsEntry]) -> [PairKey: QParamsEntry] {
+      Dictionary(
+        entries.filter { include($0.module, $0.baseName) }.map { (PairKey(module: $0.module, base: $0.baseName), $0) },
+        uniquingKeysWith: { x, _ in x })
+    }
+    let (byKeyA, byKeyB) = (byKey(a), byKey(b))
+    let errors = Dictionary(measured.map { (PairKey(module: $0.module, base: $0.baseName), $0) }, uniquingKeysWith: { x, _ in x })
     return Set(byKeyA.keys).union(byKeyB.keys).sorted().map { key in
-      var row = Self.compare(byKeyA[key], byKeyB[key], key: key, tolerance: tolerance)
-      row.errorA = errors[key]?.errors[runA]
-      row.errorB = errors[key]?.errors[runB]
+      var row = compare(byKeyA[key], byKeyB[key], key: key, tolerance: tolerance)
+      row.errorA = errors[key]?.errors[runs.a]
+      row.errorB = errors[key]?.errors[runs.b]
       return row
     }
   }
