@@ -29,8 +29,10 @@ for target in "${targets[@]}"; do
   esac
   mkdir -p ".corpus/$target" ".artifacts/$target"
   echo "== $target: fuzzing for ${seconds}s" >&2
-  # Stack depth: ASan's default 8 MiB main stack; -rss_limit_mb guards against blow-ups.
-  "$bin/$executable" ".corpus/$target" "Corpus/$target" \
-    -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
-    -artifact_prefix=".artifacts/$target/" -print_final_stats=1
+  # A trap goes straight to ASan's report: Swift's own backtracer, reading the crashed
+  # process's memory, would be reported by ASan as a use-after-free instead.
+  # -timeout and -rss_limit_mb make a hang or a memory blow-up (an alias bomb) a finding.
+  SWIFT_BACKTRACE=enable=no "$bin/$executable" ".corpus/$target" "Corpus/$target" \
+    -dict="$target.dict" -max_total_time="$seconds" -max_len=8192 -timeout=10 \
+    -rss_limit_mb=2048 -artifact_prefix=".artifacts/$target/" -print_final_stats=1
 done

@@ -17,6 +17,8 @@ import Testing
   static let group = "config_groups: {g: {targets: [Linear], weights: {num_bits: 8}}}\n"
 
   static let nonScalarKeys: [Case] = [
+    // The fuzzer's first crash: an empty mapping as the key of a flow mapping.
+    Case(id: "fuzzer: {{} } ", text: "{{} } ", expected: .nonScalarKey(source: "r.yaml", line: 1)),
     Case(id: "explicit sequence key", text: "? [a, b] : 1\n" + group, expected: .nonScalarKey(source: "r.yaml", line: 1)),
     Case(id: "flow sequence key", text: "{[1]: x}\n", expected: .nonScalarKey(source: "r.yaml", line: 1)),
     Case(
