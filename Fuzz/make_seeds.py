@@ -4,6 +4,8 @@
 safetensors/: the header JSON of two sample files (the header target parses input as JSON
 too), the first tensors of each sample repacked as a small complete file, and a file with
 one tensor of every dtype the reader knows. recipe/: the sample recipes, as they are.
+The other recipe seeds (anchors and kv_cache_scheme, a bare JSON config_groups, and the
+first crash the fuzzer found) are written by hand and left in place.
 """
 import json
 import pathlib
