@@ -264,43 +264,60 @@ public struct ConformanceFixture: Sendable {
       }
       let tolerant = tolerantCase && searched.contains(what)
       // For zero points of MSE cases: where the scale differs, one level of slack.
-      var scaleDiffers: [Bool]?
-      if tolerantCase && what == "zero_point" {
-        let scaleKey = entry.name.dropLast("zero_point".count) + "scale"
-        if let gs = produced[String(scaleKey)], expected.entries.contains(where: { $0.name == scaleKey }) {
-          let ws = try expected.tensor(String(scaleKey))
-          if gs.values.count == ws.values.count {
-            scaleDiffers = zip(gs.values, ws.values).map { !Self.identical($0, $1) }
-          }
+      let scaleDiffers = tolerantCase && what == "zero_point" ? try scaleDifferences(of: entry.name, produced: produced) : nil
+      failures += compareValues(
+        entry.name, got: got.values, want: want.values, tolerant: tolerant, grid: grid,
+        scaleDiffers: scaleDiffers, tolerated: &tolerated)
+    }
+    return failures
+  }
+
+  /// For the zero point `name`: whether each element of the produced scale beside it
+  /// differs from the expected one; nil when either scale is missing or their sizes differ.
+  private func scaleDifferences(of name: String, produced: [String: Tensor]) throws -> [Bool]? {
+    let scaleKey = String(name.dropLast("zero_point".count) + "scale")
+    guard let gs = produced[scaleKey], expected.entries.contains(where: { $0.name == scaleKey }) else {
+      return nil
+    }
+    let ws = try expected.tensor(scaleKey)
+    guard gs.values.count == ws.values.count else { return nil }
+    return zip(gs.values, ws.values).map { !Self.identical($0, $1) }
+  }
+
+  /// The mismatches between `got` and `want` (the first 20, then a count), with the MSE
+  /// rule when `tolerant` and one level of slack where `scaleDiffers`; adds the tolerated
+  /// ones to `tolerated`.
+  private func compareValues(
+    _ name: String, got: [Float], want: [Float], tolerant: Bool, grid: Double, scaleDiffers: [Bool]?,
+    tolerated: inout Int
+  ) -> [String] {
+    var failures: [String] = []
+    var identical = 0
+    var reported = 0
+    for (i, (a, b)) in zip(got, want).enumerated() {
+      if Self.identical(a, b) {
+        identical += 1
+        continue
+      }
+      var allowed = false
+      if a.isFinite && b.isFinite {
+        if tolerant {
+          allowed = Double(abs(a - b)) / Double(max(abs(a), abs(b))) <= 2 / grid
+        } else if let differs = scaleDiffers, i < differs.count, differs[i] {
+          allowed = abs(a - b) <= 1
         }
       }
-      var identical = 0
-      var reported = 0
-      for (i, (a, b)) in zip(got.values, want.values).enumerated() {
-        if Self.identical(a, b) {
-          identical += 1
-          continue
-        }
-        var allowed = false
-        if a.isFinite && b.isFinite {
-          if tolerant {
-            allowed = Double(abs(a - b)) / Double(max(abs(a), abs(b))) <= 2 / grid
-          } else if let differs = scaleDiffers, i < differs.count, differs[i] {
-            allowed = abs(a - b) <= 1
-          }
-        }
-        if allowed { tolerated += 1 }
-        if !allowed && reported < 20 {
-          reported += 1
-          failures.append("\(entry.name)[\(i)]: \(a) != \(b)")
-        } else if !allowed {
-          reported += 1
-        }
+      if allowed { tolerated += 1 }
+      if !allowed && reported < 20 {
+        reported += 1
+        failures.append("\(name)[\(i)]: \(a) != \(b)")
+      } else if !allowed {
+        reported += 1
       }
-      if reported > 20 { failures.append("\(entry.name): \(reported - 20) more mismatches") }
-      if tolerant && Double(identical) < 0.995 * Double(want.values.count) {
-        failures.append("\(entry.name): only \(identical) of \(want.values.count) bit-identical (< 99.5 %)")
-      }
+    }
+    if reported > 20 { failures.append("\(name): \(reported - 20) more mismatches") }
+    if tolerant && Double(identical) < 0.995 * Double(want.count) {
+      failures.append("\(name): only \(identical) of \(want.count) bit-identical (< 99.5 %)")
     }
     return failures
   }

@@ -201,6 +201,22 @@ struct SafetensorsHostileTests {
     }
   }
 
+  /// Checked with the safetensors fuzzer (`Fuzz/run.sh`): JSON nested far deeper than any
+  /// header, but well-formed, is a thrown error and not a stack overflow, wherever it is.
+  @Test("well-formed JSON nested 100,000 levels deep", arguments: ["shape", "__metadata__", "x"])
+  func deepNesting(field: String) throws {
+    let depth = 100_000
+    let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+    let header = field == "shape"
+      ? #"{"t":{"dtype":"F32","shape":"# + nested + #","data_offsets":[0,0]}}"#
+      : #"{""# + field + #"":"# + nested + "}"
+    try TestSupport.withTemporaryDirectory { directory in
+      let path = try TestSupport.write(
+        TestSupport.safetensors(header: header), to: "deep.safetensors", in: directory)
+      #expect(throws: FormatError.self) { _ = try SafetensorsFile(path: path) }
+    }
+  }
+
   @Test("a byte range that disagrees with dtype and shape")
   func sizeMismatch() throws {
     try expectOpen(

@@ -96,40 +96,13 @@ extension CalibCommand {
       let engine = ReplayEngine(store: s)
       let parentRecipe = try engine.parentRecipe(of: from)
       var base = parentRecipe
-      var replaced = false
       if let recipe {
         base = try Recipe(text: try RecipeFile.read(recipe), source: recipe)
-        replaced = true
       }
-      var overrides: [SettingOverride] = []
-      if let observer {
-        _ = try ObserverKind(registryName: observer)
-        overrides.append(SettingOverride(section: nil, field: "observer", value: observer))
-      }
-      overrides += try settings.map(SettingOverride.init(parsing:))
-      overrides += try kwargs.map { try Self.kwargOverride($0) }
-
-      var combinations: [[SettingOverride]] = [[]]
-      for text in sweep {
-        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
-          throw ReplayError.invalidSweep(text, reason: "expected FIELD=V1,V2,...")
-        }
-        let key = String(text[..<eq])
-        let values = text[text.index(after: eq)...].split(separator: ",").map(String.init)
-        if values.isEmpty { throw ReplayError.invalidSweep(text, reason: "no values") }
-        let options = try values.map { try SettingOverride(parsing: key + "=" + $0) }
-        combinations = combinations.flatMap { c in options.map { c + [$0] } }
-      }
-      let variants = try combinations.map { combo -> ReplayVariant in
-        let recipe = try base.applying(overrides + combo)
-        let runName = name ?? namePrefix + combo.map(\.description).joined(separator: ",")
-        if name == nil { try RunName.validate(runName, option: "--name-prefix and --sweep (the generated name)") }
-        let changed = replaced || !(overrides + combo).isEmpty
-        var differences = recipe.differences(from: parentRecipe)
-        if replaced { differences.insert("recipe: replaced by \(self.recipe ?? "")", at: 0) }
-        return ReplayVariant(
-          name: runName, recipe: recipe, recipeText: changed ? recipe.configGroupsJSON : parentRecipe.text,
-          differences: differences)
+      let overrides = try optionOverrides()
+      let combinations = try Self.sweepCombinations(sweep)
+      let variants = try combinations.map { combo in
+        try variant(of: base, parent: parentRecipe, overrides: overrides + combo, sweep: combo)
       }
       let filters = self.filters
       var request = ReplayRequest(from: from, variants: variants, include: { filters.includes($0, $1) }, threads: threads)
@@ -142,6 +115,57 @@ extension CalibCommand {
       line.finish()
       console.err(
         "Replayed \(summary.runs.count) run(s) from \(from): \(summary.pairs) module/base pairs, \(ByteCount.format(summary.bytes)) of samples in \(String(format: "%.2f", summary.seconds)) s (\(throughput(summary.bytes, summary.seconds)))\n")
+      printVariants(variants, console: console)
+    }
+
+    /// The overrides of `--observer`, `--set` and `--kwarg`, in that order.
+    private func optionOverrides() throws -> [SettingOverride] {
+      var overrides: [SettingOverride] = []
+      if let observer {
+        _ = try ObserverKind(registryName: observer)
+        overrides.append(SettingOverride(section: nil, field: "observer", value: observer))
+      }
+      overrides += try settings.map(SettingOverride.init(parsing:))
+      overrides += try kwargs.map { try Self.kwargOverride($0) }
+      return overrides
+    }
+
+    /// Every combination of one value per `--sweep FIELD=V1,V2,...` (one empty combination
+    /// without sweeps), the first sweep varying slowest.
+    static func sweepCombinations(_ sweep: [String]) throws -> [[SettingOverride]] {
+      var combinations: [[SettingOverride]] = [[]]
+      for text in sweep {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+          throw ReplayError.invalidSweep(text, reason: "expected FIELD=V1,V2,...")
+        }
+        let key = String(text[..<eq])
+        let values = text[text.index(after: eq)...].split(separator: ",").map(String.init)
+        if values.isEmpty { throw ReplayError.invalidSweep(text, reason: "no values") }
+        let options = try values.map { try SettingOverride(parsing: key + "=" + $0) }
+        combinations = combinations.flatMap { c in options.map { c + [$0] } }
+      }
+      return combinations
+    }
+
+    /// One run to replay: `base` with `overrides` applied, named by `--name` or by
+    /// `--name-prefix` and the `sweep` values, and its differences from `parent`.
+    private func variant(
+      of base: Recipe, parent: Recipe, overrides: [SettingOverride], sweep combo: [SettingOverride]
+    ) throws -> ReplayVariant {
+      let replaced = recipe != nil
+      let result = try base.applying(overrides)
+      let runName = name ?? namePrefix + combo.map(\.description).joined(separator: ",")
+      if name == nil { try RunName.validate(runName, option: "--name-prefix and --sweep (the generated name)") }
+      let changed = replaced || !overrides.isEmpty
+      var differences = result.differences(from: parent)
+      if replaced { differences.insert("recipe: replaced by \(recipe ?? "")", at: 0) }
+      return ReplayVariant(
+        name: runName, recipe: result, recipeText: changed ? result.configGroupsJSON : parent.text,
+        differences: differences)
+    }
+
+    /// The runs made, with their parent and differences, on stdout in `--format`.
+    private func printVariants(_ variants: [ReplayVariant], console: Console) {
       switch output.format {
       case .json:
         console.out(JSONValue.array(variants.map { v in

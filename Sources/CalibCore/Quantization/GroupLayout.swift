@@ -52,85 +52,21 @@ public struct GroupLayout: Sendable, Equatable {
   ///   weights, channel or block activations, grouped attention states, a group size that
   ///   does not divide the last dimension, a shape of the wrong rank).
   public init(shape: [Int], baseName: BaseName, args: QuantizationArgs) throws {
-    let total = shape.reduce(1, *)
-    let strategy = args.strategy
-    func whole() -> (Int, Int, Int, Int, Int, Int, Int, [Int]) {
-      (1, 0, 0, 1, 0, total, 1, [1])
-    }
-    // (inner, outerStride, innerStride, runCount, runStride, runLength, count, qshape)
-    var parts: (Int, Int, Int, Int, Int, Int, Int, [Int])
-    var block: (rows: Int, cols: Int, height: Int, width: Int)?
+    let parts: Parts
     switch baseName {
-    case .weight:
-      if strategy == .tensor {
-        parts = whole()
-        break
-      }
-      guard shape.count == 2 else { throw LayoutError.rank(baseName, expected: 2, shape: shape) }
-      let (rows, cols) = (shape[0], shape[1])
-      switch strategy {
-      case .tensor:
-        parts = whole()
-      case .channel:
-        parts = (1, cols, 0, 1, 0, cols, rows, [rows, 1])
-      case .group, .tensorGroup:
-        let g = args.groupSize ?? 0
-        guard g > 0, cols % g == 0 else {
-          throw LayoutError.groupDoesNotDivide(groupSize: g, dimension: cols, shape: shape)
-        }
-        parts = (1, g, 0, 1, 0, g, rows * cols / g, [rows, cols / g])
-      case .block:
-        let b = args.blockStructure ?? [1, 1]
-        let (bh, bw) = (b[0], b[1])
-        let (nr, nc) = ((rows + bh - 1) / bh, (cols + bw - 1) / bw)
-        parts = (nc, bh * cols, bw, bh, cols, bw, nr * nc, [nr, nc])
-        block = (rows, cols, bh, bw)
-      case .token, .attentionHead:
-        throw LayoutError.unsupported(strategy, baseName)
-      }
-    case .input, .output:
-      guard let hidden = shape.last else { throw LayoutError.rank(baseName, expected: 2, shape: shape) }
-      switch strategy {
-      case .tensor, .token:
-        parts = whole()
-      case .group, .tensorGroup:
-        // The reference flattens the first two dimensions, then splits the last into
-        // groups, and reduces over the first and last: a 2-D value (tokens, hidden)
-        // becomes one range; (a, b, c…, hidden) keeps the middle dims.
-        let g = args.groupSize ?? 0
-        guard shape.count >= 2 else { throw LayoutError.rank(baseName, expected: 2, shape: shape) }
-        guard g > 0, hidden % g == 0 else {
-          throw LayoutError.groupDoesNotDivide(groupSize: g, dimension: hidden, shape: shape)
-        }
-        if shape.count == 2 {
-          parts = whole()
-        } else {
-          let observations = shape[0] * shape[1]
-          let middle = Array(shape[2..<(shape.count - 1)])
-          let perObservation = total / Swift.max(observations, 1)
-          let count = middle.reduce(1, *) * hidden / g
-          parts = (1, g, 0, observations, perObservation, g, count, middle + [hidden / g])
-        }
-      case .channel, .block, .attentionHead:
-        throw LayoutError.unsupported(strategy, baseName)
-      }
-    case .q, .k, .v:
-      if strategy == .tensor {
-        guard shape.count >= 3 else { throw LayoutError.rank(baseName, expected: 4, shape: shape) }
-        parts = whole()
-        break
-      }
-      guard shape.count == 4 else { throw LayoutError.rank(baseName, expected: 4, shape: shape) }
-      let (batch, heads, seq, dim) = (shape[0], shape[1], shape[2], shape[3])
-      switch strategy {
-      case .attentionHead:
-        parts = (1, seq * dim, 0, batch, heads * seq * dim, seq * dim, heads, [heads, 1, 1])
-      default:
-        throw LayoutError.unsupported(strategy, baseName)
-      }
+    case .weight: parts = try Self.weightParts(shape: shape, args: args)
+    case .input, .output: parts = try Self.activationParts(shape: shape, baseName: baseName, args: args)
+    case .q, .k, .v: parts = try Self.attentionParts(shape: shape, baseName: baseName, strategy: args.strategy)
     }
-    (inner, outerStride, innerStride, runCount, runStride, runLength, count, qparamShape) = parts
-    self.block = block
+    inner = parts.inner
+    outerStride = parts.outerStride
+    innerStride = parts.innerStride
+    runCount = parts.runCount
+    runStride = parts.runStride
+    runLength = parts.runLength
+    count = parts.count
+    qparamShape = parts.qparamShape
+    block = parts.block
   }
 
   /// Calls `body(start, length)` for each contiguous run of parameter `q`, and returns
@@ -173,5 +109,110 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case .rank(let b, let expected, let shape):
       "a \(b.rawValue) value needs \(expected) dimensions, got shape \(shape): check the sample key and its base name"
     }
+  }
+}
+
+// MARK: - Layouts by base name
+
+extension GroupLayout {
+  /// The stored properties of a layout, computed for one base name.
+  private struct Parts {
+    var inner: Int
+    var outerStride: Int
+    var innerStride: Int
+    var runCount: Int
+    var runStride: Int
+    var runLength: Int
+    var count: Int
+    var qparamShape: [Int]
+    var block: (rows: Int, cols: Int, height: Int, width: Int)? = nil
+
+    /// One parameter over all `total` elements, as a single run.
+    static func whole(_ total: Int) -> Parts {
+      Parts(
+        inner: 1, outerStride: 0, innerStride: 0, runCount: 1, runStride: 0, runLength: total,
+        count: 1, qparamShape: [1])
+    }
+  }
+
+  /// A weight `(rows, cols)`: per tensor, channel (row), group of columns or 2-D block.
+  private static func weightParts(shape: [Int], args: QuantizationArgs) throws -> Parts {
+    let strategy = args.strategy
+    if strategy == .tensor { return .whole(shape.reduce(1, *)) }
+    guard shape.count == 2 else { throw LayoutError.rank(.weight, expected: 2, shape: shape) }
+    let (rows, cols) = (shape[0], shape[1])
+    switch strategy {
+    case .tensor:
+      return .whole(rows * cols)
+    case .channel:
+      return Parts(
+        inner: 1, outerStride: cols, innerStride: 0, runCount: 1, runStride: 0, runLength: cols,
+        count: rows, qparamShape: [rows, 1])
+    case .group, .tensorGroup:
+      let g = args.groupSize ?? 0
+      guard g > 0, cols % g == 0 else {
+        throw LayoutError.groupDoesNotDivide(groupSize: g, dimension: cols, shape: shape)
+      }
+      return Parts(
+        inner: 1, outerStride: g, innerStride: 0, runCount: 1, runStride: 0, runLength: g,
+        count: rows * cols / g, qparamShape: [rows, cols / g])
+    case .block:
+      let b = args.blockStructure ?? [1, 1]
+      let (bh, bw) = (b[0], b[1])
+      let (nr, nc) = ((rows + bh - 1) / bh, (cols + bw - 1) / bw)
+      return Parts(
+        inner: nc, outerStride: bh * cols, innerStride: bw, runCount: bh, runStride: cols,
+        runLength: bw, count: nr * nc, qparamShape: [nr, nc], block: (rows, cols, bh, bw))
+    case .token, .attentionHead:
+      throw LayoutError.unsupported(strategy, .weight)
+    }
+  }
+
+  /// An input or output activation `(..., hidden)`: per tensor or token (one range), or
+  /// groups of the hidden dimension.
+  private static func activationParts(shape: [Int], baseName: BaseName, args: QuantizationArgs) throws
+    -> Parts
+  {
+    let strategy = args.strategy
+    guard let hidden = shape.last else { throw LayoutError.rank(baseName, expected: 2, shape: shape) }
+    switch strategy {
+    case .tensor, .token:
+      return .whole(shape.reduce(1, *))
+    case .group, .tensorGroup:
+      // The reference flattens the first two dimensions, then splits the last into
+      // groups, and reduces over the first and last: a 2-D value (tokens, hidden)
+      // becomes one range; (a, b, c…, hidden) keeps the middle dims.
+      let g = args.groupSize ?? 0
+      guard shape.count >= 2 else { throw LayoutError.rank(baseName, expected: 2, shape: shape) }
+      guard g > 0, hidden % g == 0 else {
+        throw LayoutError.groupDoesNotDivide(groupSize: g, dimension: hidden, shape: shape)
+      }
+      let total = shape.reduce(1, *)
+      if shape.count == 2 { return .whole(total) }
+      let observations = shape[0] * shape[1]
+      let middle = Array(shape[2..<(shape.count - 1)])
+      return Parts(
+        inner: 1, outerStride: g, innerStride: 0, runCount: observations,
+        runStride: total / Swift.max(observations, 1), runLength: g,
+        count: middle.reduce(1, *) * hidden / g, qparamShape: middle + [hidden / g])
+    case .channel, .block, .attentionHead:
+      throw LayoutError.unsupported(strategy, baseName)
+    }
+  }
+
+  /// An attention state `(batch, heads, seq, dim)`: per tensor or per head.
+  private static func attentionParts(shape: [Int], baseName: BaseName, strategy: QuantizationStrategy)
+    throws -> Parts
+  {
+    if strategy == .tensor {
+      guard shape.count >= 3 else { throw LayoutError.rank(baseName, expected: 4, shape: shape) }
+      return .whole(shape.reduce(1, *))
+    }
+    guard shape.count == 4 else { throw LayoutError.rank(baseName, expected: 4, shape: shape) }
+    let (batch, heads, seq, dim) = (shape[0], shape[1], shape[2], shape[3])
+    guard strategy == .attentionHead else { throw LayoutError.unsupported(strategy, baseName) }
+    return Parts(
+      inner: 1, outerStride: seq * dim, innerStride: 0, runCount: batch,
+      runStride: heads * seq * dim, runLength: seq * dim, count: heads, qparamShape: [heads, 1, 1])
   }
 }

@@ -54,73 +54,14 @@ public struct QuantizationArgs: Sendable, Hashable {
     observer: String? = nil,
     observerKwargs: [String: ObserverKwarg] = [:]
   ) throws {
-    if let g = groupSize, g < -1 || g > Self.dimensionLimit {
-      throw QuantizationArgsError.invalidGroupSize(g)
-    }
-    if let b = blockStructure, b.count != 2 || b.contains(where: { $0 <= 0 || $0 > Self.dimensionLimit }) {
-      throw QuantizationArgsError.invalidBlockStructure("\(b)")
-    }
-    let resolved: QuantizationStrategy
-    if let strategy {
-      resolved = strategy
-    } else if let g = groupSize {
-      if g > 0 {
-        resolved = .group
-      } else if g == -1 {
-        resolved = .channel
-      } else {
-        throw QuantizationArgsError.invalidGroupSize(g)
-      }
-    } else {
-      resolved = .tensor
-    }
-    if resolved == .token && !dynamic.isDynamic {
-      throw QuantizationArgsError.staticTokenStrategy
-    }
-    if resolved.isGrouped && (groupSize ?? 0) <= 0 {
-      throw QuantizationArgsError.groupSizeRequired(resolved)
-    }
-    if let g = groupSize, g > 0, !resolved.isGrouped {
-      throw QuantizationArgsError.groupSizeRequiresGroupStrategy(strategy: resolved, groupSize: g)
-    }
-    if resolved == .block && blockStructure == nil {
-      throw QuantizationArgsError.blockStructureRequired
-    }
-    if resolved != .block && blockStructure != nil {
-      throw QuantizationArgsError.blockStructureRequiresBlockStrategy
-    }
-    if actorder != nil && !resolved.isGrouped {
-      throw QuantizationArgsError.actorderRequiresGroupStrategy(resolved)
-    }
-    var resolvedObserver = observer
-    if dynamic.isDynamic {
-      guard [.token, .tensor, .tensorGroup, .group].contains(resolved) else {
-        throw QuantizationArgsError.dynamicStrategyUnsupported(resolved)
-      }
-      if dynamic == .local && resolved != .tensorGroup {
-        throw QuantizationArgsError.localRequiresTensorGroup(resolved)
-      }
-      if dynamic == .on {
-        resolvedObserver = nil
-      } else if observer == nil {
-        resolvedObserver = "minmax"
-      }
-    } else if observer == nil {
-      resolvedObserver = "memoryless_minmax"
-    }
-    if type == .float && numBits != 4 && numBits != 8 {
-      throw QuantizationArgsError.unsupportedFloatBits(numBits)
-    }
-    if type == .int && !Self.intBits.contains(numBits) {
-      throw QuantizationArgsError.unsupportedIntBits(numBits)
-    }
-    let inferredZP: TorchDType =
-      switch (type, numBits) {
-      case (.float, _): .float8E4M3FN
-      case (.int, ...8): .int8
-      case (.int, ...16): .int16
-      default: .int32
-      }
+    // The checks run in the reference's order, so the first problem reported is its own.
+    try Self.checkBounds(groupSize: groupSize, blockStructure: blockStructure)
+    let resolved = try Self.resolvedStrategy(strategy, groupSize: groupSize)
+    try Self.checkStrategyFields(
+      resolved, groupSize: groupSize, blockStructure: blockStructure, dynamic: dynamic,
+      actorder: actorder)
+    let resolvedObserver = try Self.resolvedObserver(observer, strategy: resolved, dynamic: dynamic)
+    try Self.checkBits(numBits, type: type)
     self.numBits = numBits
     self.type = type
     self.symmetric = symmetric
@@ -130,7 +71,7 @@ public struct QuantizationArgs: Sendable, Hashable {
     self.dynamic = dynamic
     self.actorder = actorder
     self.scaleDType = scaleDType
-    self.zpDType = zpDType ?? inferredZP
+    self.zpDType = zpDType ?? Self.inferredZeroPointDType(type: type, numBits: numBits)
     self.observer = resolvedObserver
     self.observerKwargs = observerKwargs
   }
@@ -149,4 +90,94 @@ public struct QuantizationArgs: Sendable, Hashable {
   /// Whether scales are MX power-of-two exponents: compressed-tensors 0.14 decides this
   /// from `num_bits == 4`, `type == float` and `group_size == 32` alone.
   public var usesMXScales: Bool { isFP4 && groupSize == 32 }
+}
+
+// MARK: - Validation steps of init
+
+extension QuantizationArgs {
+  /// Rejects a `group_size` below -1 or a `block_structure` that is not two positive
+  /// sizes, and either beyond ``dimensionLimit``.
+  private static func checkBounds(groupSize: Int?, blockStructure: [Int]?) throws {
+    if let g = groupSize, g < -1 || g > dimensionLimit {
+      throw QuantizationArgsError.invalidGroupSize(g)
+    }
+    if let b = blockStructure, b.count != 2 || b.contains(where: { $0 <= 0 || $0 > dimensionLimit }) {
+      throw QuantizationArgsError.invalidBlockStructure("\(b)")
+    }
+  }
+
+  /// The strategy given, or the one `group_size` implies: none → tensor, > 0 → group,
+  /// -1 → channel (0 is rejected).
+  private static func resolvedStrategy(_ strategy: QuantizationStrategy?, groupSize: Int?) throws
+    -> QuantizationStrategy
+  {
+    if let strategy { return strategy }
+    guard let g = groupSize else { return .tensor }
+    if g > 0 { return .group }
+    if g == -1 { return .channel }
+    throw QuantizationArgsError.invalidGroupSize(g)
+  }
+
+  /// Checks that the fields a strategy needs are present and the ones it forbids absent:
+  /// static token, group size, block structure and actorder.
+  private static func checkStrategyFields(
+    _ strategy: QuantizationStrategy, groupSize: Int?, blockStructure: [Int]?,
+    dynamic: DynamicMode, actorder: ActivationOrdering?
+  ) throws {
+    if strategy == .token && !dynamic.isDynamic {
+      throw QuantizationArgsError.staticTokenStrategy
+    }
+    if strategy.isGrouped && (groupSize ?? 0) <= 0 {
+      throw QuantizationArgsError.groupSizeRequired(strategy)
+    }
+    if let g = groupSize, g > 0, !strategy.isGrouped {
+      throw QuantizationArgsError.groupSizeRequiresGroupStrategy(strategy: strategy, groupSize: g)
+    }
+    if strategy == .block && blockStructure == nil {
+      throw QuantizationArgsError.blockStructureRequired
+    }
+    if strategy != .block && blockStructure != nil {
+      throw QuantizationArgsError.blockStructureRequiresBlockStrategy
+    }
+    if actorder != nil && !strategy.isGrouped {
+      throw QuantizationArgsError.actorderRequiresGroupStrategy(strategy)
+    }
+  }
+
+  /// The observer after the reference's defaults (`memoryless_minmax` when static,
+  /// `minmax` for `"local"`, none when dynamic is true), once the dynamic mode is checked
+  /// against the strategy.
+  private static func resolvedObserver(
+    _ observer: String?, strategy: QuantizationStrategy, dynamic: DynamicMode
+  ) throws -> String? {
+    guard dynamic.isDynamic else { return observer ?? "memoryless_minmax" }
+    guard [.token, .tensor, .tensorGroup, .group].contains(strategy) else {
+      throw QuantizationArgsError.dynamicStrategyUnsupported(strategy)
+    }
+    if dynamic == .local && strategy != .tensorGroup {
+      throw QuantizationArgsError.localRequiresTensorGroup(strategy)
+    }
+    return dynamic == .on ? nil : observer ?? "minmax"
+  }
+
+  /// Rejects float widths other than 4 and 8, and int widths outside ``intBits``.
+  private static func checkBits(_ numBits: Int, type: QuantizationType) throws {
+    if type == .float && numBits != 4 && numBits != 8 {
+      throw QuantizationArgsError.unsupportedFloatBits(numBits)
+    }
+    if type == .int && !intBits.contains(numBits) {
+      throw QuantizationArgsError.unsupportedIntBits(numBits)
+    }
+  }
+
+  /// The zero-point dtype when none is given: FP8 E4M3 for floats, and the narrowest of
+  /// int8, int16 and int32 that holds an int width.
+  private static func inferredZeroPointDType(type: QuantizationType, numBits: Int) -> TorchDType {
+    switch (type, numBits) {
+    case (.float, _): .float8E4M3FN
+    case (.int, ...8): .int8
+    case (.int, ...16): .int16
+    default: .int32
+    }
+  }
 }

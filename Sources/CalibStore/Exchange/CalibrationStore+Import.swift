@@ -48,22 +48,39 @@ extension CalibrationStore {
   /// is written.
   public func importQParams(run name: String, files given: [String], note: String? = nil) throws -> ImportSummary {
     let files = try Self.expandIndexes(given)
-    var entries: [PairKey: ModuleParameters] = [:]
-    var argsByPair: [PairKey: String] = [:]
-    var ignored = 0
-    var tensors = 0
+    var read = ImportedParameters()
     for path in files {
       let file = try SafetensorsFile(path: path)
-      if let json = file.metadata["calib_args"], let data = json.data(using: .utf8),
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]
-      {
-        for (key, value) in object {
-          let parts = key.split(separator: "/")
-          if parts.count == 2, let base = BaseName(rawValue: String(parts[1])) {
-            argsByPair[PairKey(module: String(parts[0]), base: base)] = value
-          }
-        }
-      }
+      read.argsByPair.merge(Self.calibArguments(of: file)) { _, new in new }
+      try read.add(file)
+    }
+    let entries = read.entries
+    if entries.isEmpty { throw ImportError.noParameters(files: given) }
+    try Self.checkZeroPoints(entries, file: files[0])
+    var argsByPair = read.argsByPair
+    if argsByPair.isEmpty {
+      argsByPair = try Self.configArguments(besides: files[0], for: entries)
+    }
+    try insertImportedRun(
+      named: name, note: note ?? "imported from \(given.joined(separator: ", "))", entries: entries,
+      argsByPair: argsByPair)
+    return ImportSummary(
+      run: name, files: files.count, tensors: read.tensors, ignored: read.ignored, pairs: entries.count,
+      withoutArguments: entries.keys.filter { argsByPair[$0] == nil }.count)
+  }
+
+  /// The quantization parameters of a checkpoint's files, gathered file by file.
+  private struct ImportedParameters {
+    var entries: [PairKey: ModuleParameters] = [:]
+    /// Arguments JSON by pair, from the files' `calib_args` metadata.
+    var argsByPair: [PairKey: String] = [:]
+    /// Tensors that are not quantization parameters.
+    var ignored = 0
+    /// Quantization parameter tensors read.
+    var tensors = 0
+
+    /// Adds the scale, zero point and global scale tensors of `file`; counts the others.
+    mutating func add(_ file: SafetensorsFile) throws {
       for entry in file.entries {
         guard let parameter = CheckpointParameter(name: entry.name) else {
           ignored += 1
@@ -71,7 +88,7 @@ extension CalibrationStore {
         }
         tensors += 1
         let key = PairKey(module: parameter.module, base: parameter.baseName)
-        var values = try Self.decodeParameter(file, entry, parameter)
+        var values = try CalibrationStore.decodeParameter(file, entry, parameter)
         var p = entries[key] ?? ModuleParameters()
         switch parameter.kind {
         case .scale:
@@ -79,40 +96,74 @@ extension CalibrationStore {
           p.scale = values
         case .zeroPoint:
           p.zeroPoint = values
-          p.zeroPointDType = Self.torchDType(entry.dtype)
+          p.zeroPointDType = CalibrationStore.torchDType(entry.dtype)
         case .globalScale:
           guard values.elementCount == 1 else {
-            throw ImportError.malformed(file: path, tensor: entry.name, reason: "has \(values.elementCount) values, a global scale has 1")
+            throw ImportError.malformed(file: file.path, tensor: entry.name, reason: "has \(values.elementCount) values, a global scale has 1")
           }
           p.globalScale = values.values[0]
         }
         entries[key] = p
       }
     }
-    if entries.isEmpty { throw ImportError.noParameters(files: given) }
+  }
+
+  /// The arguments JSON that ``exportTensors(ofRun:scaleDType:)`` wrote into `file`'s
+  /// `calib_args` metadata, keyed `module/base`; empty when there is none.
+  private static func calibArguments(of file: SafetensorsFile) -> [PairKey: String] {
+    guard let json = file.metadata["calib_args"], let data = json.data(using: .utf8),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]
+    else { return [:] }
+    var result: [PairKey: String] = [:]
+    for (key, value) in object {
+      let parts = key.split(separator: "/")
+      if parts.count == 2, let base = BaseName(rawValue: String(parts[1])) {
+        result[PairKey(module: String(parts[0]), base: base)] = value
+      }
+    }
+    return result
+  }
+
+  /// Throws if a zero point has no scale, or a shape other than its scale's.
+  private static func checkZeroPoints(_ entries: [PairKey: ModuleParameters], file: String) throws {
     for (key, p) in entries {
       if p.zeroPoint != nil && p.scale == nil {
-        throw ImportError.malformed(file: files[0], tensor: CheckpointParameter(module: key.module, baseName: key.base, kind: .zeroPoint).name, reason: "has no matching scale")
+        throw ImportError.malformed(file: file, tensor: CheckpointParameter(module: key.module, baseName: key.base, kind: .zeroPoint).name, reason: "has no matching scale")
       }
       if let zp = p.zeroPoint, let s = p.scale, zp.shape != s.shape {
-        throw ImportError.malformed(file: files[0], tensor: CheckpointParameter(module: key.module, baseName: key.base, kind: .zeroPoint).name, reason: "has shape \(zp.shape) but the scale has \(s.shape)")
+        throw ImportError.malformed(file: file, tensor: CheckpointParameter(module: key.module, baseName: key.base, kind: .zeroPoint).name, reason: "has shape \(zp.shape) but the scale has \(s.shape)")
       }
     }
-    if argsByPair.isEmpty, let config = try Self.quantizationConfig(besides: files[0]) {
-      let modules = Set(entries.keys.map(\.module)).sorted().map { m in
-        (name: m, type: entries.keys.contains { $0.module == m && $0.base.isAttentionState } ? "Attention" : "Linear")
-      }
-      if let schemes = try? config.schemes(for: modules) {
-        for key in entries.keys {
-          if let args = schemes[key.module]?.arguments(for: key.base), let data = try? JSONEncoder.sorted.encode(args) {
-            argsByPair[key] = String(decoding: data, as: UTF8.self)
-          }
-        }
+  }
+
+  /// Arguments JSON by pair from the `quantization_config` of a `config.json` beside
+  /// `file`, with modules typed `Attention` when they have attention states (else
+  /// `Linear`); empty when there is no config or its targets do not fit.
+  private static func configArguments(besides file: String, for entries: [PairKey: ModuleParameters]) throws
+    -> [PairKey: String]
+  {
+    guard let config = try quantizationConfig(besides: file) else { return [:] }
+    let modules = Set(entries.keys.map(\.module)).sorted().map { m in
+      (name: m, type: entries.keys.contains { $0.module == m && $0.base.isAttentionState } ? "Attention" : "Linear")
+    }
+    guard let schemes = try? config.schemes(for: modules) else { return [:] }
+    var result: [PairKey: String] = [:]
+    for key in entries.keys {
+      if let args = schemes[key.module]?.arguments(for: key.base), let data = try? JSONEncoder.sorted.encode(args) {
+        result[key] = String(decoding: data, as: UTF8.self)
       }
     }
+    return result
+  }
+
+  /// Writes a complete run of kind `imported` with one qparams row per pair, in one
+  /// transaction.
+  private func insertImportedRun(
+    named name: String, note: String, entries: [PairKey: ModuleParameters], argsByPair: [PairKey: String]
+  ) throws {
     try pool.write { db in
       if try runRecord(db, named: name) != nil { throw StoreError.runAlreadyExists(name) }
-      var run = RunRecord(name: name, kind: .imported, recipe: nil, note: note ?? "imported from \(given.joined(separator: ", "))")
+      var run = RunRecord(name: name, kind: .imported, recipe: nil, note: note)
       run.status = .complete
       run.owner = nil
       run.weightsDone = true
@@ -129,9 +180,6 @@ extension CalibrationStore {
         ).insert(db)
       }
     }
-    return ImportSummary(
-      run: name, files: files.count, tensors: tensors, ignored: ignored, pairs: entries.count,
-      withoutArguments: entries.keys.filter { argsByPair[$0] == nil }.count)
   }
 
   private static func decodeParameter(_ file: SafetensorsFile, _ entry: TensorEntry, _ parameter: CheckpointParameter) throws -> Tensor {

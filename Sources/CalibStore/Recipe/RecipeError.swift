@@ -5,6 +5,8 @@ public enum RecipeError: Error, Equatable, CustomStringConvertible {
   case notUTF8(path: String, offset: Int)
   case tooLarge(source: String, bytes: Int, limit: Int)
   case tooComplex(source: String, reason: String)
+  case tooDeep(source: String, limit: Int)
+  case nonScalarKey(source: String, line: Int)
   case noQuantizationConfig(source: String)
   case invalidGroup(source: String, group: String, reason: String)
   case targetMatchesNothing(source: String, group: String, target: String)
@@ -23,6 +25,10 @@ public enum RecipeError: Error, Equatable, CustomStringConvertible {
       "\(source): recipe is \(bytes) bytes, more than the \(limit)-byte limit: give the recipe itself, not a model or data file"
     case .tooComplex(let source, let reason):
       "\(source): recipe refused: \(reason): write the recipe without deeply nested aliases"
+    case .tooDeep(let source, let limit):
+      "\(source): recipe refused: it nests sequences and mappings more than \(limit) levels deep: flatten the recipe"
+    case .nonScalarKey(let source, let line):
+      "\(source): line \(line): a mapping key is a sequence or mapping: write recipe keys as plain names"
     case .noQuantizationConfig(let source):
       "\(source): no QuantizationModifier with config_groups or scheme found: add one, or give a bare config_groups mapping"
     case .invalidGroup(let source, let group, let reason):
