@@ -59,4 +59,34 @@ import Testing
     #expect(flagged.allSatisfy { $0["scale"] is NSNull })
     #expect(shown.filter { ($0["calibrated"] as? Bool) == true }.count == shown.count - flagged.count)
   }
+
+  /// `diff` and `rank` name uncalibrated activations instead of passing them as `same` or
+  /// leaving them out without a word; a checkpoint's (made-up) values for them are a
+  /// difference from a run that has none.
+  @Test func diffAndRankMarkUncalibratedActivations() async throws {
+    let root = repositoryRoot.appendingPathComponent("Tests/Fixtures/oneshot/mixtral-w8a8")
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    await calibSucceeds(["record", store, "--run", "a", root.appendingPathComponent("recording").path, "-q"])
+    await calibSucceeds(["replay", store, "--from", "a", "--name", "b", "--observer", "minmax", "-q"])
+    await calibSucceeds(["import-qparams", store, "--run", "ckpt", root.appendingPathComponent("expected.safetensors").path])
+    let flagged = try #require(
+      try JSONSerialization.jsonObject(with: Data(await calibSucceeds(["show", store, "a", "--format", "json"]).stdout.utf8)) as? [[String: Any]]
+    ).filter { ($0["calibrated"] as? Bool) == false }.count
+    #expect(flagged > 0)
+
+    let same = await calib(["diff", store, "a", "b", "--format", "json"])
+    #expect(same.exitCode == 0, "both runs uncalibrated in the same places is no difference: \(same.stderr)")
+    let rows = try #require(try JSONSerialization.jsonObject(with: Data(same.stdout.utf8)) as? [[String: Any]])
+    #expect(rows.filter { ($0["status"] as? String) == "uncalibrated" }.count == flagged)
+    #expect(same.stderr.contains("\(flagged) uncalibrated"))
+
+    let against = await calib(["diff", store, "a", "ckpt", "--only-changed", "--format", "json"])
+    #expect(against.exitCode == 1)
+    let changed = try #require(try JSONSerialization.jsonObject(with: Data(against.stdout.utf8)) as? [[String: Any]])
+    #expect(changed.filter { ($0["status"] as? String) == "uncalibrated in A" }.count == flagged)
+
+    let ranked = await calibSucceeds(["rank", store, "a", "b"])
+    #expect(ranked.stderr.contains("note: a left \(flagged) activation(s) uncalibrated"))
+  }
 }

@@ -12,7 +12,8 @@ extension CalibCommand {
         One row per (module, base name): observers (and the argument fields that differ; all \
         arguments with --verbose), shapes, max |Δscale|, max relative Δscale, mean scale \
         ratio B/A, differing zero points, global scales, and status: same, changed, only in \
-        A, only in B, shape mismatch. --metrics adds each run's quantization error (MSE, \
+        A, only in B, shape mismatch, or uncalibrated (in A, in B, or in both: an activation \
+        whose observer received no samples, such as an MoE expert no token reached). --metrics adds each run's quantization error (MSE, \
         SQNR dB) on the stored samples and the winner. A summary line goes to stderr.
 
         Exit status as diff(1): 0 the runs are the same within --rtol/--atol, 1 they \
@@ -40,7 +41,7 @@ extension CalibCommand {
     @Flag(help: "Measure each side's quantization error on the stored samples.")
     var metrics = false
 
-    @Flag(help: "Only rows whose status is not 'same'.")
+    @Flag(help: "Only rows that show a difference (status not 'same' or 'uncalibrated').")
     var onlyChanged = false
 
     @Option(help: "Sort rows by: module, status, max_abs, max_rel, ratio, sqnr_a, sqnr_b, gain (SQNR B - A).")
@@ -83,15 +84,20 @@ extension CalibCommand {
         console.err("Error: \(error)\n")
         throw ExitCode(2)
       }
-      var shown = onlyChanged ? rows.filter { $0.status != .same } : rows
+      var shown = onlyChanged ? rows.filter { $0.status.isDifference } : rows
       shown.sort(by: ordering)
       switch output.format {
       case .json: console.out(JSONValue.array(shown.map(json)).render(indent: 2) + "\n")
       case .table, .csv: console.out(table(shown).render(output.format))
       }
-      let counts = DiffStatus.allCases.map { status in "\(rows.filter { $0.status == status }.count) \(status.rawValue)" }
+      // The uncalibrated statuses are counted only where they occur (dense models never have them).
+      let counts = DiffStatus.allCases.compactMap { status -> String? in
+        let n = rows.filter { $0.status == status }.count
+        let alwaysShown: Set<DiffStatus> = [.same, .changed, .onlyInA, .onlyInB, .shapeMismatch]
+        return n > 0 || alwaysShown.contains(status) ? "\(n) \(status.rawValue)" : nil
+      }
       console.err("\(runA) vs \(runB): " + counts.joined(separator: ", ") + "\n")
-      if rows.contains(where: { $0.status != .same }) { throw ExitCode(1) }
+      if rows.contains(where: { $0.status.isDifference }) { throw ExitCode(1) }
     }
 
     private func table(_ shown: [DiffRow]) -> TextTable {

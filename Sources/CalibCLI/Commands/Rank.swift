@@ -45,6 +45,14 @@ extension CalibCommand {
       case .table, .csv: console.out(tables(ranking))
       }
       console.err("Ranked \(runs.count) runs over \(ranking.pairs.count) module/base pairs\n")
+      // An uncalibrated activation has no parameters to measure: it is left out of its
+      // run's ranking for that pair, and said so rather than passed over in silence.
+      for r in runs {
+        let missing = try s.finalQParams(ofRun: r).filter { !$0.calibrated && filters.includes($0.module, $0.baseName) }
+        guard let first = missing.first else { continue }
+        console.err(
+          "note: \(r) left \(missing.count) activation(s) uncalibrated (no samples reached their observer, e.g. \(first.module).\(first.baseName.rawValue)); they are not ranked for \(r)\n")
+      }
     }
 
     private func json(_ ranking: RunRanking) -> JSONValue {

@@ -110,7 +110,7 @@ struct ReportModel {
         }
         var pair = Pair(
           module: key.module, baseName: key.base, group: group(of: key.module), samplesFrom: measured?.samplesFrom,
-          sides: sides, ranking: ReportMetrics.ranking(errors, runs: names), sampleHistogram: nil, sampleCount: 0,
+          sides: sides, ranking: measured?.ranking ?? [], sampleHistogram: nil, sampleCount: 0,
           nonFiniteSamples: 0, scaleDifference: sides.map { relativeDifference($0?.scale, sides.first??.scale) })
         if let source = measured?.samplesFrom {
           if samplesByRecording[source] == nil {

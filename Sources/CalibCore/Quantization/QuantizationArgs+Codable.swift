@@ -9,111 +9,22 @@ extension QuantizationArgs: Codable {
   /// leniencies: case-insensitive enum strings, `block_structure` as `"RxC"`, `dynamic`
   /// as a bool or `"local"`, `actorder` as a bool or name. Unknown fields are rejected.
   public init(from decoder: any Decoder) throws {
-    let c = try decoder.container(keyedBy: AnyCodingKey.self)
-    for key in c.allKeys where !Self.fieldNames.contains(key.stringValue) {
+    let fields = ArgsFields(try decoder.container(keyedBy: AnyCodingKey.self))
+    for key in fields.container.allKeys where !Self.fieldNames.contains(key.stringValue) {
       throw QuantizationArgsError.unknownField(key.stringValue)
     }
-    func string(_ k: String) throws -> String? {
-      let key = AnyCodingKey(k)
-      guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
-      guard let s = try? c.decode(String.self, forKey: key) else {
-        throw QuantizationArgsError.invalidValue(field: k, value: "(not a string)", expected: "a string")
-      }
-      return s
-    }
-    func int(_ k: String) throws -> Int? {
-      let key = AnyCodingKey(k)
-      guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
-      guard let v = try? c.decode(Int.self, forKey: key) else {
-        throw QuantizationArgsError.invalidValue(field: k, value: "(not an integer)", expected: "an integer")
-      }
-      return v
-    }
-    func bool(_ k: String) -> Bool? {
-      try? c.decode(Bool.self, forKey: AnyCodingKey(k))
-    }
-    func dtype(_ k: String) throws -> TorchDType? {
-      guard let s = try string(k) else { return nil }
-      guard let d = TorchDType(name: s) else {
-        throw QuantizationArgsError.invalidValue(
-          field: k, value: "'\(s)'",
-          expected: TorchDType.allCases.map(\.rawValue).joined(separator: ", "))
-      }
-      return d
-    }
-
-    let type: QuantizationType
-    if let t = try string("type") {
-      guard let parsed = QuantizationType(rawValue: t.lowercased()) else {
-        throw QuantizationArgsError.invalidValue(field: "type", value: "'\(t)'", expected: "int or float")
-      }
-      type = parsed
-    } else {
-      type = .int
-    }
-    var strategy: QuantizationStrategy?
-    if let s = try string("strategy") {
-      guard let parsed = QuantizationStrategy(rawValue: s.lowercased()) else {
-        throw QuantizationArgsError.invalidValue(
-          field: "strategy", value: "'\(s)'",
-          expected: QuantizationStrategy.allCases.map(\.rawValue).joined(separator: ", "))
-      }
-      strategy = parsed
-    }
-    var block: [Int]?
-    let blockKey = AnyCodingKey("block_structure")
-    if c.contains(blockKey), try !c.decodeNil(forKey: blockKey) {
-      if let list = try? c.decode([Int].self, forKey: blockKey) {
-        block = list
-      } else if let text = try? c.decode(String.self, forKey: blockKey) {
-        let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 2, let r = parts[0], let cols = parts[1] else {
-          throw QuantizationArgsError.invalidBlockStructure("'\(text)'")
-        }
-        block = [r, cols]
-      } else {
-        throw QuantizationArgsError.invalidBlockStructure("(not a list)")
-      }
-    }
-    var dynamic = DynamicMode.off
-    let dynamicKey = AnyCodingKey("dynamic")
-    if c.contains(dynamicKey), try !c.decodeNil(forKey: dynamicKey) {
-      if let b = try? c.decode(Bool.self, forKey: dynamicKey) {
-        dynamic = b ? .on : .off
-      } else if let s = try? c.decode(String.self, forKey: dynamicKey), s.lowercased() == "local" {
-        dynamic = .local
-      } else {
-        throw QuantizationArgsError.invalidValue(field: "dynamic", value: "(given)", expected: "true, false or \"local\"")
-      }
-    }
-    var actorder: ActivationOrdering?
-    let actorderKey = AnyCodingKey("actorder")
-    if c.contains(actorderKey), try !c.decodeNil(forKey: actorderKey) {
-      if let b = try? c.decode(Bool.self, forKey: actorderKey) {
-        actorder = b ? .group : nil
-      } else if let s = try? c.decode(String.self, forKey: actorderKey), let a = ActivationOrdering(name: s) {
-        actorder = a
-      } else {
-        throw QuantizationArgsError.invalidValue(field: "actorder", value: "(given)", expected: "group, weight, dynamic, static, true or false")
-      }
-    }
-    var kwargs: [String: ObserverKwarg] = [:]
-    let kwargsKey = AnyCodingKey("observer_kwargs")
-    if c.contains(kwargsKey), try !c.decodeNil(forKey: kwargsKey) {
-      guard let k = try? c.decode([String: ObserverKwarg].self, forKey: kwargsKey) else {
-        throw QuantizationArgsError.invalidValue(field: "observer_kwargs", value: "(given)", expected: "a mapping of names to numbers, booleans or strings")
-      }
-      kwargs = k
-    }
-    let symmetricKey = AnyCodingKey("symmetric")
-    if c.contains(symmetricKey), bool("symmetric") == nil, try !c.decodeNil(forKey: symmetricKey) {
-      throw QuantizationArgsError.invalidValue(field: "symmetric", value: "(given)", expected: "true or false")
-    }
+    let type = try fields.quantizationType()
+    let strategy = try fields.strategy()
+    let block = try fields.blockStructure()
+    let dynamic = try fields.dynamic()
+    let actorder = try fields.actorder()
+    let kwargs = try fields.observerKwargs()
+    let symmetric = try fields.symmetric()
     try self.init(
-      numBits: try int("num_bits") ?? 8, type: type, symmetric: bool("symmetric") ?? true,
-      groupSize: try int("group_size"), strategy: strategy, blockStructure: block,
-      dynamic: dynamic, actorder: actorder, scaleDType: try dtype("scale_dtype"),
-      zpDType: try dtype("zp_dtype"), observer: try string("observer"), observerKwargs: kwargs)
+      numBits: try fields.int("num_bits") ?? 8, type: type, symmetric: symmetric,
+      groupSize: try fields.int("group_size"), strategy: strategy, blockStructure: block,
+      dynamic: dynamic, actorder: actorder, scaleDType: try fields.dtype("scale_dtype"),
+      zpDType: try fields.dtype("zp_dtype"), observer: try fields.string("observer"), observerKwargs: kwargs)
   }
 
   /// Encodes compressed-tensors' JSON: every field, the resolved strategy, and
@@ -136,5 +47,117 @@ extension QuantizationArgs: Codable {
     try c.encode(symmetric ? nil : zpDType.rawValue, forKey: AnyCodingKey("zp_dtype"))
     try c.encode(observer, forKey: AnyCodingKey("observer"))
     try c.encode(observerKwargs, forKey: AnyCodingKey("observer_kwargs"))
+  }
+}
+
+/// The fields of one serialized `QuantizationArgs`, each read with compressed-tensors'
+/// leniencies; an absent field and an explicit `null` both read as absent.
+private struct ArgsFields {
+  let container: KeyedDecodingContainer<AnyCodingKey>
+
+  init(_ container: KeyedDecodingContainer<AnyCodingKey>) { self.container = container }
+
+  /// Whether `name` is present and not null.
+  func given(_ name: String) throws -> Bool {
+    let key = AnyCodingKey(name)
+    return try container.contains(key) && !container.decodeNil(forKey: key)
+  }
+
+  func decoded<T: Decodable>(_ type: T.Type, _ name: String) -> T? {
+    try? container.decode(type, forKey: AnyCodingKey(name))
+  }
+
+  func string(_ name: String) throws -> String? {
+    guard try given(name) else { return nil }
+    guard let s = decoded(String.self, name) else {
+      throw QuantizationArgsError.invalidValue(field: name, value: "(not a string)", expected: "a string")
+    }
+    return s
+  }
+
+  func int(_ name: String) throws -> Int? {
+    guard try given(name) else { return nil }
+    guard let v = decoded(Int.self, name) else {
+      throw QuantizationArgsError.invalidValue(field: name, value: "(not an integer)", expected: "an integer")
+    }
+    return v
+  }
+
+  func dtype(_ name: String) throws -> TorchDType? {
+    guard let s = try string(name) else { return nil }
+    guard let d = TorchDType(name: s) else {
+      throw QuantizationArgsError.invalidValue(
+        field: name, value: "'\(s)'", expected: TorchDType.allCases.map(\.rawValue).joined(separator: ", "))
+    }
+    return d
+  }
+
+  /// `type`: `int` (the default) or `float`, any case.
+  func quantizationType() throws -> QuantizationType {
+    guard let t = try string("type") else { return .int }
+    guard let parsed = QuantizationType(rawValue: t.lowercased()) else {
+      throw QuantizationArgsError.invalidValue(field: "type", value: "'\(t)'", expected: "int or float")
+    }
+    return parsed
+  }
+
+  /// `strategy`, any case; `nil` when absent (inferred later, as the reference does).
+  func strategy() throws -> QuantizationStrategy? {
+    guard let s = try string("strategy") else { return nil }
+    guard let parsed = QuantizationStrategy(rawValue: s.lowercased()) else {
+      throw QuantizationArgsError.invalidValue(
+        field: "strategy", value: "'\(s)'", expected: QuantizationStrategy.allCases.map(\.rawValue).joined(separator: ", "))
+    }
+    return parsed
+  }
+
+  /// `block_structure`: a list `[rows, cols]` or the text `"RxC"`.
+  func blockStructure() throws -> [Int]? {
+    guard try given("block_structure") else { return nil }
+    if let list = decoded([Int].self, "block_structure") { return list }
+    guard let text = decoded(String.self, "block_structure") else {
+      throw QuantizationArgsError.invalidBlockStructure("(not a list)")
+    }
+    let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+    guard parts.count == 2, let rows = parts[0], let cols = parts[1] else {
+      throw QuantizationArgsError.invalidBlockStructure("'\(text)'")
+    }
+    return [rows, cols]
+  }
+
+  /// `dynamic`: a bool or `"local"` (any case); off when absent.
+  func dynamic() throws -> DynamicMode {
+    guard try given("dynamic") else { return .off }
+    if let b = decoded(Bool.self, "dynamic") { return b ? .on : .off }
+    if let s = decoded(String.self, "dynamic"), s.lowercased() == "local" { return .local }
+    throw QuantizationArgsError.invalidValue(field: "dynamic", value: "(given)", expected: "true, false or \"local\"")
+  }
+
+  /// `actorder`: `true` (group), `false` (none) or an ordering's name.
+  func actorder() throws -> ActivationOrdering? {
+    guard try given("actorder") else { return nil }
+    if let b = decoded(Bool.self, "actorder") { return b ? .group : nil }
+    if let s = decoded(String.self, "actorder"), let a = ActivationOrdering(name: s) { return a }
+    throw QuantizationArgsError.invalidValue(
+      field: "actorder", value: "(given)", expected: "group, weight, dynamic, static, true or false")
+  }
+
+  /// `observer_kwargs`: a mapping of names to numbers, booleans or strings.
+  func observerKwargs() throws -> [String: ObserverKwarg] {
+    guard try given("observer_kwargs") else { return [:] }
+    guard let kwargs = decoded([String: ObserverKwarg].self, "observer_kwargs") else {
+      throw QuantizationArgsError.invalidValue(
+        field: "observer_kwargs", value: "(given)", expected: "a mapping of names to numbers, booleans or strings")
+    }
+    return kwargs
+  }
+
+  /// `symmetric`: a bool; true when absent or null.
+  func symmetric() throws -> Bool {
+    guard try given("symmetric") else { return true }
+    guard let b = decoded(Bool.self, "symmetric") else {
+      throw QuantizationArgsError.invalidValue(field: "symmetric", value: "(given)", expected: "true or false")
+    }
+    return b
   }
 }

@@ -8,6 +8,17 @@ public enum DiffStatus: String, Sendable, CaseIterable, Codable {
   case onlyInA = "only in A"
   case onlyInB = "only in B"
   case shapeMismatch = "shape mismatch"
+  /// Neither run calibrated it: its observer received no samples in either (an MoE expert
+  /// no token was routed to); there are no parameters to compare.
+  case uncalibrated
+  /// Run A did not calibrate it (no samples reached its observer), run B did.
+  case uncalibratedInA = "uncalibrated in A"
+  /// Run B did not calibrate it, run A did.
+  case uncalibratedInB = "uncalibrated in B"
+
+  /// Whether the row shows the runs differ (everything but `same` and `uncalibrated`,
+  /// where both runs agree that there is nothing).
+  public var isDifference: Bool { self != .same && self != .uncalibrated }
 }
 
 /// One row of `calib diff`: a (module, base name) of run A against run B.
@@ -130,6 +141,13 @@ extension CalibrationStore {
       row.status = .onlyInA
       return row
     }
+    switch (a.calibrated, b.calibrated) {
+    case (false, false): row.status = .uncalibrated
+    case (false, true): row.status = .uncalibratedInA
+    case (true, false): row.status = .uncalibratedInB
+    case (true, true): break
+    }
+    if row.status != .same { return row }
     var same = true
     switch (a.parameters.scale, b.parameters.scale) {
     case (nil, nil): break
