@@ -33,13 +33,7 @@ public struct HistogramBins: Sendable, Equatable {
 
   /// Bins over the finite range of `values`, filled with them.
   public init(fitting values: [Double], binCount: Int) {
-    var lo = Double.infinity
-    var hi = -Double.infinity
-    for v in values where v.isFinite {
-      lo = min(lo, v)
-      hi = max(hi, v)
-    }
-    if lo > hi { (lo, hi) = (0, 1) }
+    let (lo, hi) = finiteExtent(values)
     self.init(lowerBound: lo, upperBound: hi, binCount: binCount)
     for v in values { add(v) }
   }

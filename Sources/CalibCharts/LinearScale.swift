@@ -32,13 +32,7 @@ public struct LinearScale: Sendable, Equatable {
   ///   - values: data; NaN and ±∞ are ignored.
   ///   - includingZero: extend the domain to 0 (bar charts).
   public init(fitting values: some Sequence<Double>, range: ClosedRange<Double>, flipped: Bool = false, includingZero: Bool = false) {
-    var lo = Double.infinity
-    var hi = -Double.infinity
-    for v in values where v.isFinite {
-      lo = min(lo, v)
-      hi = max(hi, v)
-    }
-    if lo > hi { (lo, hi) = (0, 1) }
+    var (lo, hi) = finiteExtent(values)
     if includingZero { (lo, hi) = (min(lo, 0), max(hi, 0)) }
     self.init(domain: lo...hi, range: range, flipped: flipped)
   }
