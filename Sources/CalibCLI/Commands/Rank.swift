@@ -38,6 +38,9 @@ extension CalibCommand {
     func run() async throws {
       let s = try CalibrationStore(path: store, readOnly: true)
       for r in runs { _ = try s.run(named: r) }
+      // Read before the ranking, so a run removed meanwhile fails the ranking (which prints
+      // nothing) rather than this, after the table is out.
+      let notes = try uncalibratedNotes(s)
       let ranking = try s.ranking(runs: runs, include: { filters.includes($0, $1) }, threads: threads)
       let console = Console.current
       switch output.format {
@@ -45,13 +48,17 @@ extension CalibCommand {
       case .table, .csv: console.out(tables(ranking))
       }
       console.err("Ranked \(runs.count) runs over \(ranking.pairs.count) module/base pairs\n")
-      // An uncalibrated activation has no parameters to measure: it is left out of its
-      // run's ranking for that pair, and said so rather than passed over in silence.
-      for r in runs {
+      for note in notes { console.err(note + "\n") }
+    }
+
+    /// One line per run that left activations uncalibrated (no samples reached their
+    /// observer): they have no parameters to measure, so they are not ranked for that run.
+    private func uncalibratedNotes(_ s: CalibrationStore) throws -> [String] {
+      try runs.compactMap { r in
         let missing = try s.finalQParams(ofRun: r).filter { !$0.calibrated && filters.includes($0.module, $0.baseName) }
-        guard let first = missing.first else { continue }
-        console.err(
-          "note: \(r) left \(missing.count) activation(s) uncalibrated (no samples reached their observer, e.g. \(first.module).\(first.baseName.rawValue)); they are not ranked for \(r)\n")
+        guard let first = missing.first else { return nil }
+        return "note: \(r) left \(missing.count) activation(s) uncalibrated (no samples reached their observer, e.g. "
+          + "\(first.module).\(first.baseName.rawValue)); they are not ranked for \(r)"
       }
     }
 
