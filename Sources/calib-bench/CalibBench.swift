@@ -6,5 +6,5 @@ import ArgumentParser
 struct CalibBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "calib-bench", abstract: "Benchmarks for CalibStore (release builds; JSON lines).",
-    subcommands: [ObserversBench.self, RecordBench.self, ReplayBench.self])
+    subcommands: [ObserversBench.self, RecordBench.self, ReplayBench.self, PeersBench.self])
 }

@@ -45,7 +45,8 @@ enum NumPyHistogram {
   /// - Throws: ``ObserverError/unsupported(observer:reason:)`` where NumPy raises: bounds
   ///   not finite, or more bins than the float32 range can separate.
   static func uniform(
-    _ values: UnsafeBufferPointer<Float>, bins: Int, lo rawLo: Float, hi rawHi: Float, observer: String
+    _ values: UnsafeBufferPointer<Float>, bins: Int, lo rawLo: Float, hi rawHi: Float, observer: String,
+    parallel: Bool = true
   ) throws -> (counts: [Int64], edges: [Float]) {
     guard rawLo.isFinite && rawHi.isFinite else {
       throw ObserverError.unsupported(observer: observer, reason: "the histogram range [\(rawLo), \(rawHi)] is not finite")
@@ -57,46 +58,98 @@ enum NumPyHistogram {
         observer: observer,
         reason: "too many bins (\(bins)) for the data range [\(lo), \(hi)]: float32 cannot separate them (NumPy refuses it too); use fewer num_bins")
     }
-    var counts = [Int64](repeating: 0, count: bins)
     let denom = hi - lo
     let n = Float(bins)
-    edges.withUnsafeBufferPointer { e in
-      counts.withUnsafeMutableBufferPointer { c in
-        for x in values where x >= lo && x <= hi {
-          var i = Int(((x - lo) / denom) * n)
-          if i == bins { i -= 1 }
-          if x < e[i] { i -= 1 }
-          if i != bins - 1 && x >= e[i + 1] { i += 1 }
-          c[i] += 1
+    let counts = edges.withUnsafeBufferPointer { e in
+      chunkedCounts(values, bins: bins, parallel: parallel) { x, c in
+        let lo8 = SIMD8<Float>(repeating: lo)
+        let hi8 = SIMD8<Float>(repeating: hi)
+        var k = 0
+        while k + 8 <= x.count {
+          let v = SIMD8<Float>(x[k..<k + 8])
+          let f = ((v - lo8) / denom) * n
+          let inRange = (v .>= lo8) .& (v .<= hi8)
+          // Lanes out of range are skipped below; clamp their guess so it stays an index.
+          let guess = SIMD8<Int32>(f.replacing(with: 0, where: .!inRange), rounding: .towardZero)
+          for lane in 0..<8 where inRange[lane] {
+            c[bin(v[lane], guess: Int(guess[lane]), bins: bins, e)] += 1
+          }
+          k += 8
+        }
+        while k < x.count {
+          let v = x[k]
+          if v >= lo && v <= hi { c[bin(v, guess: Int(((v - lo) / denom) * n), bins: bins, e)] += 1 }
+          k += 1
         }
       }
     }
     return (counts, edges)
   }
 
-  /// `np.histogram(values, bins=edges)` with float64 edges (ascending): counts of
-  /// `edges[i] <= x < edges[i + 1]`, the last bin closed; values outside are dropped.
-  static func counting(_ values: UnsafeBufferPointer<Float>, edges: [Double]) -> [Int64] {
-    let bins = edges.count - 1
-    var counts = [Int64](repeating: 0, count: bins)
-    guard bins > 0, let first = edges.first, let last = edges.last else { return counts }
-    edges.withUnsafeBufferPointer { e in
-      counts.withUnsafeMutableBufferPointer { c in
-        for v in values {
-          let x = Double(v)
-          if !(x >= first && x <= last) { continue }
-          // Upper bound: the first edge greater than x; its bin is the one before.
-          var lowIndex = 0
-          var highIndex = e.count
-          while lowIndex < highIndex {
-            let mid = (lowIndex + highIndex) / 2
-            if e[mid] > x { highIndex = mid } else { lowIndex = mid + 1 }
-          }
-          c[min(lowIndex - 1, bins - 1)] += 1
+  /// NumPy's correction of a computed bin index: clamp `bins` to the last bin, one step
+  /// down when `x` is below the bin's left edge, one step up when it reaches the next edge.
+  @inline(__always)
+  private static func bin(_ x: Float, guess: Int, bins: Int, _ e: UnsafeBufferPointer<Float>) -> Int {
+    var i = guess == bins ? bins - 1 : guess
+    if x < e[i] { i -= 1 }
+    if i != bins - 1 && x >= e[i + 1] { i += 1 }
+    return i
+  }
+
+  /// Elements per counting chunk: a function of the input only, so the work split (and
+  /// with integer counts, the result) never depends on the thread count.
+  static let chunkSize = 1 << 18
+
+  /// Counts `values` chunk by chunk, each chunk into its own table (on the shared pool
+  /// when `parallel`), then adds the tables; exact, so identical to one sequential pass.
+  static func chunkedCounts(
+    _ values: UnsafeBufferPointer<Float>, bins: Int, parallel: Bool,
+    _ count: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Int32>) -> Void
+  ) -> [Int64] {
+    let chunks = Swift.max(1, (values.count + chunkSize - 1) / chunkSize)
+    var tables = [Int32](repeating: 0, count: chunks * bins)
+    withoutActuallyEscaping(count) { count in
+      let body = UnsafeSendable(count)
+      tables.withUnsafeMutableBufferPointer { t in
+        let out = SharedPointer(t.baseAddress!)
+        let input = SharedPointer(values.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+        let total = values.count
+        ForkJoin.forEach(chunks, parallel: parallel && chunks > 1) { chunk in
+          let start = chunk * chunkSize
+          let end = Swift.min(total, start + chunkSize)
+          body.value(
+            UnsafeBufferPointer(start: input.readOnly + start, count: Swift.max(0, end - start)),
+            UnsafeMutableBufferPointer(start: out.base + chunk * bins, count: bins))
         }
       }
     }
+    var counts = [Int64](repeating: 0, count: bins)
+    for chunk in 0..<chunks {
+      for b in 0..<bins { counts[b] += Int64(tables[chunk * bins + b]) }
+    }
     return counts
+  }
+
+  /// `np.histogram(values, bins=edges)` with float64 edges (ascending): counts of
+  /// `edges[i] <= x < edges[i + 1]`, the last bin closed; values outside are dropped.
+  static func counting(_ values: UnsafeBufferPointer<Float>, edges: [Double], parallel: Bool = true) -> [Int64] {
+    let bins = edges.count - 1
+    guard bins > 0, let first = edges.first, let last = edges.last else { return [] }
+    // The edges are nearly uniform: guess the bin from the mean width, then walk to the
+    // bin whose edges hold x (exact comparisons decide; the guess only saves a search).
+    let scale = Double(bins) / (last - first)
+    return edges.withUnsafeBufferPointer { e in
+      chunkedCounts(values, bins: bins, parallel: parallel) { x, c in
+        for v in x {
+          let d = Double(v)
+          if !(d >= first && d <= last) { continue }
+          var i = Swift.min(bins - 1, Int((d - first) * scale))
+          while i > 0 && d < e[i] { i -= 1 }
+          while i < bins - 1 && d >= e[i + 1] { i += 1 }
+          c[i] += 1
+        }
+      }
+    }
   }
 
   /// `np.arange(start, stop, step)` for float32 scalars: float64 elements.
@@ -111,6 +164,50 @@ enum NumPyHistogram {
     out[1] = second
     for i in 2..<count { out[i] = Double(start) + Double(i) * delta }
     return out
+  }
+
+  /// The exact minimum and maximum of finite values, and the number of NaN / ±∞ values
+  /// (which are left out of the minimum and maximum).
+  static func minMax(_ x: UnsafeBufferPointer<Float>) -> (Float, Float, nonFinite: Int) {
+    var lo8 = SIMD8<Float>(repeating: .infinity)
+    var hi8 = SIMD8<Float>(repeating: -.infinity)
+    var bad = SIMDMask<SIMD8<Int32>>(repeating: false)
+    var k = 0
+    while k + 8 <= x.count {
+      let v = SIMD8<Float>(x[k..<k + 8])
+      // NaN fails the comparison as ±∞ does: both are flagged, then counted below.
+      bad .|= .!((v .> SIMD8(repeating: -.infinity)) .& (v .< SIMD8(repeating: .infinity)))
+      lo8 = pointwiseMin(lo8, v)
+      hi8 = pointwiseMax(hi8, v)
+      k += 8
+    }
+    var lo = lo8.min()
+    var hi = hi8.max()
+    var tailBad = false
+    while k < x.count {
+      let v = x[k]
+      if v.isFinite {
+        if v < lo { lo = v }
+        if v > hi { hi = v }
+      } else {
+        tailBad = true
+      }
+      k += 1
+    }
+    guard any(bad) || tailBad else { return (lo, hi, 0) }
+    // Slow path: recount without the non-finite values.
+    lo = .infinity
+    hi = -.infinity
+    var count = 0
+    for v in x {
+      if v.isFinite {
+        if v < lo { lo = v }
+        if v > hi { hi = v }
+      } else {
+        count += 1
+      }
+    }
+    return (lo, hi, count)
   }
 
   /// float32 `a // b` as NumPy computes it (`npy_floor_dividef`).
@@ -168,4 +265,11 @@ enum NumPyHistogram {
     return pairwiseSum(UnsafeBufferPointer(rebasing: a[0..<half]))
       + pairwiseSum(UnsafeBufferPointer(rebasing: a[half..<n]))
   }
+}
+
+/// A non-escaping closure handed to fork-join work items. Invariant: the closure only
+/// writes the table slice it is given, so concurrent calls touch disjoint memory.
+private struct UnsafeSendable<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
 }

@@ -48,24 +48,25 @@ enum ONNXRuntimeCalibration {
   /// (`merge_histogram`) and re-bins only the new batch; the old counts are added in the
   /// middle.
   static func collectValue(
-    _ old: CalibrationHistogram?, _ x: UnsafeBufferPointer<Float>, mn: Float, mx: Float, bins: Int, observer: String
+    _ old: CalibrationHistogram?, _ x: UnsafeBufferPointer<Float>, mn: Float, mx: Float, bins: Int, observer: String,
+    parallel: Bool = true
   ) throws -> CalibrationHistogram {
     let threshold = Swift.max(abs(mn), abs(mx))
     guard let old, let oldThreshold = old.threshold else {
-      let (counts, edges) = try NumPyHistogram.uniform(x, bins: bins, lo: -threshold, hi: threshold, observer: observer)
+      let (counts, edges) = try NumPyHistogram.uniform(x, bins: bins, lo: -threshold, hi: threshold, observer: observer, parallel: parallel)
       return CalibrationHistogram(counts: counts, edges: edges, minimum: mn, maximum: mx, threshold: threshold)
     }
     let minimum = mn < old.minimum ? mn : old.minimum
     let maximum = mx > old.maximum ? mx : old.maximum
     let oldBins = old.counts.count
     if threshold <= oldThreshold {
-      let (counts, _) = try NumPyHistogram.uniform(x, bins: oldBins, lo: -oldThreshold, hi: oldThreshold, observer: observer)
+      let (counts, _) = try NumPyHistogram.uniform(x, bins: oldBins, lo: -oldThreshold, hi: oldThreshold, observer: observer, parallel: parallel)
       return CalibrationHistogram(
         counts: zip(counts, old.counts).map { $0 + $1 }, edges: old.edges, minimum: minimum, maximum: maximum,
         threshold: oldThreshold)
     }
     if oldThreshold == 0 {
-      var (counts, edges) = try NumPyHistogram.uniform(x, bins: oldBins, lo: -threshold, hi: threshold, observer: observer)
+      var (counts, edges) = try NumPyHistogram.uniform(x, bins: oldBins, lo: -threshold, hi: threshold, observer: observer, parallel: parallel)
       for i in 0..<oldBins { counts[i] += old.counts[i] }
       return CalibrationHistogram(counts: counts, edges: edges, minimum: minimum, maximum: maximum, threshold: threshold)
     }
@@ -73,7 +74,7 @@ enum ONNXRuntimeCalibration {
     let half = Int(NumPyHistogram.floorDivide(threshold - oldThreshold, oldStride) + 1)
     let newBins = oldBins + 2 * half
     let newThreshold = Float(half) * oldStride + oldThreshold
-    var (counts, edges) = try NumPyHistogram.uniform(x, bins: newBins, lo: -newThreshold, hi: newThreshold, observer: observer)
+    var (counts, edges) = try NumPyHistogram.uniform(x, bins: newBins, lo: -newThreshold, hi: newThreshold, observer: observer, parallel: parallel)
     for i in 0..<oldBins { counts[half + i] += old.counts[i] }
     return CalibrationHistogram(counts: counts, edges: edges, minimum: minimum, maximum: maximum, threshold: newThreshold)
   }
@@ -84,18 +85,14 @@ enum ONNXRuntimeCalibration {
   /// bin past the maximum) and is counted against them in float64; values below the first
   /// edge are dropped, as NumPy drops them. Edges are stored back as float32.
   static func collectAbsoluteValue(
-    _ old: CalibrationHistogram?, _ x: UnsafeBufferPointer<Float>, mn: Float, mx: Float, bins: Int, observer: String
+    _ old: CalibrationHistogram?, _ x: UnsafeBufferPointer<Float>, mn: Float, mx: Float, bins: Int, observer: String,
+    parallel: Bool = true
   ) throws -> CalibrationHistogram {
     let magnitudes = x.map { abs($0) }
-    var amin = Float.infinity
-    var amax = -Float.infinity
-    for v in magnitudes {
-      if v < amin { amin = v }
-      if v > amax { amax = v }
-    }
+    let (amin, amax, _) = magnitudes.withUnsafeBufferPointer(NumPyHistogram.minMax)
     return try magnitudes.withUnsafeBufferPointer { m in
       guard let old else {
-        let (counts, edges) = try NumPyHistogram.uniform(m, bins: bins, lo: amin, hi: amax, observer: observer)
+        let (counts, edges) = try NumPyHistogram.uniform(m, bins: bins, lo: amin, hi: amax, observer: observer, parallel: parallel)
         return CalibrationHistogram(counts: counts, edges: edges, minimum: mn, maximum: mx, threshold: nil)
       }
       var edges = old.edges.map(Double.init)
@@ -103,7 +100,7 @@ enum ONNXRuntimeCalibration {
         let width = old.edges[1] - old.edges[0]
         edges += NumPyHistogram.arange(start: last + width, stop: amax + width, step: width)
       }
-      var counts = NumPyHistogram.counting(m, edges: edges)
+      var counts = NumPyHistogram.counting(m, edges: edges, parallel: parallel)
       for i in 0..<old.counts.count { counts[i] += old.counts[i] }
       return CalibrationHistogram(
         counts: counts, edges: edges.map { Float($0) }, minimum: mn < old.minimum ? mn : old.minimum,

@@ -28,20 +28,11 @@ extension Observer {
     let peer = settings.peer
     var nextHistogram = state.histogram
     let range: (Float, Float) = try value.values.withUnsafeBufferPointer { x in
-      var mn = Float.infinity
-      var mx = -Float.infinity
-      var nonFinite = 0
-      var first = -1
-      for (i, v) in x.enumerated() {
-        if !v.isFinite {
-          if first < 0 { first = i }
-          nonFinite += 1
-          continue
-        }
-        if v < mn { mn = v }
-        if v > mx { mx = v }
+      let (mn, mx, nonFinite) = NumPyHistogram.minMax(x)
+      if nonFinite > 0 {
+        let first = x.firstIndex { !$0.isFinite } ?? -1
+        throw ObserverError.nonFinite(count: nonFinite, firstIndex: first, shape: value.shape)
       }
-      if nonFinite > 0 { throw ObserverError.nonFinite(count: nonFinite, firstIndex: first, shape: value.shape) }
       switch kind {
       case .ortMinMax:
         var old: (Float, Float)?
@@ -52,16 +43,16 @@ extension Observer {
       case .ortPercentile:
         let h =
           peer.symmetric
-          ? try ONNXRuntimeCalibration.collectAbsoluteValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name)
-          : try ONNXRuntimeCalibration.collectValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name)
+          ? try ONNXRuntimeCalibration.collectAbsoluteValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name, parallel: runsInParallel)
+          : try ONNXRuntimeCalibration.collectValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name, parallel: runsInParallel)
         nextHistogram = h
         return ONNXRuntimeCalibration.percentileRange(h, percentile: peer.percentile, symmetric: peer.symmetric)
       case .ortEntropy:
-        let h = try ONNXRuntimeCalibration.collectValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name)
+        let h = try ONNXRuntimeCalibration.collectValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name, parallel: runsInParallel)
         nextHistogram = h
         return try ONNXRuntimeCalibration.entropyRange(h, quantizedBins: peer.numQuantizedBins, observer: name)
       case .ortDistribution:
-        let h = try ONNXRuntimeCalibration.collectValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name)
+        let h = try ONNXRuntimeCalibration.collectValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name, parallel: runsInParallel)
         nextHistogram = h
         return ONNXRuntimeCalibration.distributionRange(h)
       default:
