@@ -23,6 +23,14 @@ struct PeersBench: ParsableCommand {
   /// histogram widens (or, for |x| histograms, grows bins) after the first step.
   static let stepScales: [Float] = [1, 1.5, 0.5, 2]
 
+  /// CPU time of the whole process (all threads), as Python's `time.process_time()`:
+  /// comparable with the reference on a machine that other jobs keep busy.
+  static func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+  }
+
   func run() throws {
     let act = try SafetensorsFile(path: data).tensor("act")
     let steps = Self.stepScales.map { s in Tensor(shape: act.shape, values: act.values.map { $0 * s }) }
@@ -33,12 +41,16 @@ struct PeersBench: ParsableCommand {
     ]
     for (name, kind) in cases where filter.map({ name.contains($0) }) ?? true {
       var observer = try Observer(kind: kind, baseName: .input, args: args)
+      var cpu: [Double] = []
       let seconds = try medianSeconds(self.repeat) {
+        let start = Self.processCPUSeconds()
         observer.state = ObserverState()
         for x in steps { _ = try observer.observe(x) }
+        cpu.append(Self.processCPUSeconds() - start)
       }
       emit([
-        ("case", name), ("threads", 1), ("seconds", seconds), ("bins", observer.state.histogram?.counts.count ?? 0),
+        ("case", name), ("threads", ProcessInfo.processInfo.activeProcessorCount), ("seconds", seconds),
+        ("cpu_seconds", cpu.sorted()[cpu.count / 2]), ("bins", observer.state.histogram?.counts.count ?? 0),
         ("min", Double(observer.state.minValues?.values.first ?? .nan)),
         ("max", Double(observer.state.maxValues?.values.first ?? .nan)),
       ])

@@ -63,22 +63,21 @@ enum NumPyHistogram {
     let counts = edges.withUnsafeBufferPointer { e in
       chunkedCounts(values, bins: bins, parallel: parallel) { x, c in
         let lo8 = SIMD8<Float>(repeating: lo)
-        let hi8 = SIMD8<Float>(repeating: hi)
         var k = 0
         while k + 8 <= x.count {
-          let v = SIMD8<Float>(x[k..<k + 8])
+          let v = UnsafeRawPointer(x.baseAddress!).loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
           let f = ((v - lo8) / denom) * n
-          let inRange = (v .>= lo8) .& (v .<= hi8)
-          // Lanes out of range are skipped below; clamp their guess so it stays an index.
-          let guess = SIMD8<Int32>(f.replacing(with: 0, where: .!inRange), rounding: .towardZero)
-          for lane in 0..<8 where inRange[lane] {
-            c[bin(v[lane], guess: Int(guess[lane]), bins: bins, e)] += 1
+          // Per lane: the generic SIMD float-to-int conversion is far slower than a scalar
+          // truncation, and lanes out of range (skipped) need no index at all.
+          for lane in 0..<8 {
+            let y = v[lane]
+            if y >= lo && y <= hi { c[(lane & 3) &* bins &+ bin(y, guess: Int(f[lane]), bins: bins, e)] += 1 }
           }
           k += 8
         }
         while k < x.count {
           let v = x[k]
-          if v >= lo && v <= hi { c[bin(v, guess: Int(((v - lo) / denom) * n), bins: bins, e)] += 1 }
+          if v >= lo && v <= hi { c[bin(v, guess: Int(((v - lo) / denom) * n), bins: bins, e)] += 1 }  // sub-table 0
           k += 1
         }
       }
@@ -99,15 +98,21 @@ enum NumPyHistogram {
   /// Elements per counting chunk: a function of the input only, so the work split (and
   /// with integer counts, the result) never depends on the thread count.
   static let chunkSize = 1 << 18
+  /// Sub-tables per chunk (see ``chunkedCounts(_:bins:parallel:_:)``).
+  static let ways = 4
 
   /// Counts `values` chunk by chunk, each chunk into its own table (on the shared pool
   /// when `parallel`), then adds the tables; exact, so identical to one sequential pass.
+  /// A chunk's table holds ``ways`` consecutive sub-tables of `bins` counts: the counting
+  /// closure spreads neighbouring elements over them, so that runs of equal bins do not
+  /// wait on one another's increments.
   static func chunkedCounts(
     _ values: UnsafeBufferPointer<Float>, bins: Int, parallel: Bool,
     _ count: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Int32>) -> Void
   ) -> [Int64] {
     let chunks = Swift.max(1, (values.count + chunkSize - 1) / chunkSize)
-    var tables = [Int32](repeating: 0, count: chunks * bins)
+    let stride = ways * bins
+    var tables = [Int32](repeating: 0, count: chunks * stride)
     withoutActuallyEscaping(count) { count in
       let body = UnsafeSendable(count)
       tables.withUnsafeMutableBufferPointer { t in
@@ -119,20 +124,24 @@ enum NumPyHistogram {
           let end = Swift.min(total, start + chunkSize)
           body.value(
             UnsafeBufferPointer(start: input.readOnly + start, count: Swift.max(0, end - start)),
-            UnsafeMutableBufferPointer(start: out.base + chunk * bins, count: bins))
+            UnsafeMutableBufferPointer(start: out.base + chunk * stride, count: stride))
         }
       }
     }
     var counts = [Int64](repeating: 0, count: bins)
-    for chunk in 0..<chunks {
-      for b in 0..<bins { counts[b] += Int64(tables[chunk * bins + b]) }
+    for table in 0..<chunks * ways {
+      for b in 0..<bins { counts[b] += Int64(tables[table * bins + b]) }
     }
     return counts
   }
 
   /// `np.histogram(values, bins=edges)` with float64 edges (ascending): counts of
   /// `edges[i] <= x < edges[i + 1]`, the last bin closed; values outside are dropped.
-  static func counting(_ values: UnsafeBufferPointer<Float>, edges: [Double], parallel: Bool = true) -> [Int64] {
+  ///
+  /// With `magnitudes`, counts |x| instead of x (without materialising |x|).
+  static func counting(
+    _ values: UnsafeBufferPointer<Float>, edges: [Double], magnitudes: Bool = false, parallel: Bool = true
+  ) -> [Int64] {
     let bins = edges.count - 1
     guard bins > 0, let first = edges.first, let last = edges.last else { return [] }
     // The edges are nearly uniform: guess the bin from the mean width, then walk to the
@@ -140,13 +149,13 @@ enum NumPyHistogram {
     let scale = Double(bins) / (last - first)
     return edges.withUnsafeBufferPointer { e in
       chunkedCounts(values, bins: bins, parallel: parallel) { x, c in
-        for v in x {
-          let d = Double(v)
+        for (k, v) in x.enumerated() {
+          let d = Double(magnitudes ? abs(v) : v)
           if !(d >= first && d <= last) { continue }
           var i = Swift.min(bins - 1, Int((d - first) * scale))
           while i > 0 && d < e[i] { i -= 1 }
           while i < bins - 1 && d >= e[i + 1] { i += 1 }
-          c[i] += 1
+          c[(k & 3) &* bins &+ i] += 1
         }
       }
     }
@@ -174,11 +183,12 @@ enum NumPyHistogram {
     var bad = SIMDMask<SIMD8<Int32>>(repeating: false)
     var k = 0
     while k + 8 <= x.count {
-      let v = SIMD8<Float>(x[k..<k + 8])
+      let v = UnsafeRawPointer(x.baseAddress!).loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
       // NaN fails the comparison as ±∞ does: both are flagged, then counted below.
       bad .|= .!((v .> SIMD8(repeating: -.infinity)) .& (v .< SIMD8(repeating: .infinity)))
-      lo8 = pointwiseMin(lo8, v)
-      hi8 = pointwiseMax(hi8, v)
+      // (replacing(with:where:) inlines; the generic pointwiseMin/Max did not.)
+      lo8.replace(with: v, where: v .< lo8)
+      hi8.replace(with: v, where: v .> hi8)
       k += 8
     }
     var lo = lo8.min()

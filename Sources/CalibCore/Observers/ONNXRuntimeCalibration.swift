@@ -88,24 +88,27 @@ enum ONNXRuntimeCalibration {
     _ old: CalibrationHistogram?, _ x: UnsafeBufferPointer<Float>, mn: Float, mx: Float, bins: Int, observer: String,
     parallel: Bool = true
   ) throws -> CalibrationHistogram {
-    let magnitudes = x.map { abs($0) }
-    let (amin, amax, _) = magnitudes.withUnsafeBufferPointer(NumPyHistogram.minMax)
-    return try magnitudes.withUnsafeBufferPointer { m in
-      guard let old else {
+    // Only the first step builds |x| (its lower bound is the smallest |x|); later steps
+    // count |x| on the fly, and max |x| is max(|min|, |max|).
+    guard let old else {
+      let magnitudes = x.map { abs($0) }
+      let (amin, amax, _) = magnitudes.withUnsafeBufferPointer(NumPyHistogram.minMax)
+      return try magnitudes.withUnsafeBufferPointer { m in
         let (counts, edges) = try NumPyHistogram.uniform(m, bins: bins, lo: amin, hi: amax, observer: observer, parallel: parallel)
         return CalibrationHistogram(counts: counts, edges: edges, minimum: mn, maximum: mx, threshold: nil)
       }
-      var edges = old.edges.map(Double.init)
-      if let last = old.edges.last, amax > last {
-        let width = old.edges[1] - old.edges[0]
-        edges += NumPyHistogram.arange(start: last + width, stop: amax + width, step: width)
-      }
-      var counts = NumPyHistogram.counting(m, edges: edges, parallel: parallel)
-      for i in 0..<old.counts.count { counts[i] += old.counts[i] }
-      return CalibrationHistogram(
-        counts: counts, edges: edges.map { Float($0) }, minimum: mn < old.minimum ? mn : old.minimum,
-        maximum: mx > old.maximum ? mx : old.maximum, threshold: nil)
     }
+    let amax = Swift.max(abs(mn), abs(mx))
+    var edges = old.edges.map(Double.init)
+    if let last = old.edges.last, amax > last {
+      let width = old.edges[1] - old.edges[0]
+      edges += NumPyHistogram.arange(start: last + width, stop: amax + width, step: width)
+    }
+    var counts = NumPyHistogram.counting(x, edges: edges, magnitudes: true, parallel: parallel)
+    for i in 0..<old.counts.count { counts[i] += old.counts[i] }
+    return CalibrationHistogram(
+      counts: counts, edges: edges.map { Float($0) }, minimum: mn < old.minimum ? mn : old.minimum,
+      maximum: mx > old.maximum ? mx : old.maximum, threshold: nil)
   }
 
   // MARK: Thresholds
