@@ -78,6 +78,7 @@ public struct Observer: Sendable {
   {
     if value.isEmpty { return nil }
     if kind.isONNXRuntime { return try observeONNXRuntime(value) }
+    if kind == .modelOptMax { return try observeModelOptMax(value) }
     if args.strategy == .tensorGroup && globalScale == nil { throw ObserverError.missingGlobalScale }
     let layout: GroupLayout
     do {
@@ -116,9 +117,9 @@ public struct Observer: Sendable {
   /// - Returns: `nil` for an empty value.
   public mutating func observeGlobalScale(_ value: Tensor) throws -> Float? {
     if value.isEmpty { return nil }
-    if kind.isONNXRuntime {
+    if kind.isONNXRuntime || kind == .modelOptMax {
       throw ObserverError.unsupported(
-        observer: kind.rawValue, reason: "computes one range per tensor and no global scale: use strategy tensor")
+        observer: kind.rawValue, reason: "computes no global scale: use strategy tensor, channel or group")
     }
     var whole = args
     whole.strategy = .tensor

@@ -17,6 +17,7 @@
 /// ort_percentile     onnxruntime PercentileCalibrater         histogram percentile (|x| when symmetric)
 /// ort_entropy        onnxruntime EntropyCalibrater            histogram window of least KL divergence
 /// ort_distribution   onnxruntime DistributionCalibrater       histogram edges (±max |x|, widened)
+/// modelopt_max       nvidia-modelopt MaxCalibrator            ±running max |x| (per tensor, channel or group)
 /// ```
 public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case memorylessMinMax = "memoryless_minmax"
@@ -28,6 +29,7 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case ortPercentile = "ort_percentile"
   case ortEntropy = "ort_entropy"
   case ortDistribution = "ort_distribution"
+  case modelOptMax = "modelopt_max"
 
   /// Looks a name up as the registry does: case-insensitive, `-`, `_` and spaces alike.
   ///
@@ -66,6 +68,7 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case .ortPercentile: ["symmetric", "num_bins", "percentile"]
     case .ortEntropy: ["symmetric", "num_bins", "num_quantized_bins"]
     case .ortDistribution: ["num_bins", "scenario"]
+    case .modelOptMax: []
     }
   }
 

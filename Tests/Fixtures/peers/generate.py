@@ -63,6 +63,17 @@ ORT_CASES = [
      {"num_bins": 512, "scenario": "p3"}),
 ]
 
+# nvidia-modelopt cases: (id, module, base_name, args key, observer, kwargs)
+MODELOPT_CASES = [
+    ("modelopt_max_in_int8_sym", "encoder.layer.0.attention.self.query", "input", "int8_sym", "modelopt_max", {}),
+    ("modelopt_max_out_int8_asym", "encoder.layer.5.intermediate.dense", "output", "int8_asym", "modelopt_max", {}),
+    ("modelopt_max_k_fp8", "encoder.layer.0.attention.self", "k", "fp8", "modelopt_max", {}),
+    ("modelopt_max_w_int8_channel", "encoder.layer.5.attention.output.dense", "weight", "int8_sym_channel", "modelopt_max", {}),
+    ("modelopt_max_w_int4_group128", "encoder.layer.5.output.dense", "weight", "int4_sym_group128", "modelopt_max", {}),
+]
+W_ARGS["int8_sym_channel"] = {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel"}
+W_ARGS["int4_sym_group128"] = {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group", "group_size": 128}
+
 ORT_METHOD = {
     "ort_minmax": CalibrationMethod.MinMax,
     "ort_percentile": CalibrationMethod.Percentile,
@@ -122,6 +133,31 @@ def ort_range(observer, kwargs, values, tmp):
     return out
 
 
+def modelopt_range(args_json, values):
+    """Runs nvidia-modelopt's MaxCalibrator over the values, one collect() per step; returns
+    per step (-amax, amax) shaped like compressed-tensors' qparams. Per channel is axis 0
+    of the weight; per group reshapes the weight to (out, in // g, g) with axis (0, 1)."""
+    from modelopt.torch.quantization.calib import MaxCalibrator
+    strategy = args_json.get("strategy")
+    if strategy == "tensor":
+        cal, view = MaxCalibrator(num_bits=8, axis=None), (lambda t: t)
+    elif strategy == "channel":
+        cal, view = MaxCalibrator(num_bits=8, axis=0), (lambda t: t)
+    else:
+        g = args_json["group_size"]
+        cal, view = MaxCalibrator(num_bits=8, axis=(0, 1)), (lambda t: t.reshape(t.shape[0], t.shape[1] // g, g))
+    out = []
+    for v in values:
+        cal.collect(view(torch.from_numpy(v)))
+        amax = cal.compute_amax().float()
+        if strategy == "tensor":
+            amax = amax.reshape(1)
+        else:
+            amax = amax.reshape(amax.shape[0], -1)
+        out.append((-amax, amax))
+    return out
+
+
 def f32(x):
     return torch.tensor(np.asarray(x, dtype=np.float32).reshape(-1))
 
@@ -165,10 +201,37 @@ def main():
         })
         print(cid, [(float(r[0]), float(r[1]), None if r[2] is None else len(r[2][0])) for r in results], file=sys.stderr)
 
+    for cid, module, base, akey, observer, kwargs in MODELOPT_CASES:
+        key = sample_key(module, base)
+        if base == "weight":
+            values = [weights[key].float().numpy()]
+            args_json = W_ARGS[akey]
+        else:
+            values = [s[key].float().numpy() for s in steps]
+            args_json = ARGS[akey]
+        args = QuantizationArgs(**args_json, observer="memoryless_minmax")
+        step_meta = []
+        for i, (mn, mx) in enumerate(modelopt_range(args_json, values)):
+            scale, zp = calculate_qparams(mn, mx, args)
+            p = f"{cid}/{i}/"
+            expected[p + "min_vals"] = mn.contiguous()
+            expected[p + "max_vals"] = mx.contiguous()
+            expected[p + "scale"] = scale.float().reshape(mn.shape).contiguous()
+            expected[p + "zero_point"] = zp.float().reshape(mn.shape).contiguous()
+            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        resolved = json.loads(args.model_dump_json())
+        resolved["observer"] = observer
+        resolved["observer_kwargs"] = kwargs
+        cases.append({
+            "id": cid, "module": module, "base_name": base, "args": args_json, "resolved_args": resolved,
+            "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
+        })
+        print(cid, "ok", file=sys.stderr)
+
     root = {
         "model": "sentence-transformers/all-MiniLM-L6-v2 (samples of ../minilm)",
         "reference": ", ".join(
-            f"{p} {version(p)}" for p in ["onnxruntime", "numpy", "compressed-tensors", "torch"]),
+            f"{p} {version(p)}" for p in ["onnxruntime", "nvidia-modelopt", "numpy", "compressed-tensors", "torch"]),
         "generator": "Tests/Fixtures/peers/generate.py",
         "steps": STEPS,
         "sample_dtype": "bfloat16 (references computed on the exact float32 upcast)",
