@@ -204,4 +204,23 @@ private func steps() -> [Tensor] {
     #expect(h.edges.first == -0.5 && h.edges.last == 0.5)
     #expect(o.state.minValues?.values == [-0.5] && o.state.maxValues?.values == [0.5])
   }
+
+  // MARK: - modelopt_max
+
+  @Test func modelOptMaxKeepsTheRunningMaxMagnitude() throws {
+    var o = try ort(.modelOptMax, #"{"num_bits": 8, "symmetric": false, "strategy": "tensor"}"#)
+    _ = try o.observe(Tensor(shape: [3], values: [-3, 1, 2]))
+    #expect(o.state.minValues?.values == [-3] && o.state.maxValues?.values == [3])
+    let p = try #require(try o.observe(Tensor(shape: [2], values: [0.5, -1])))
+    #expect(o.state.maxValues?.values == [3])
+    // calculate_qparams of (-3, 3) for int8 asymmetric: scale 6 / 255, zero point 0 (rounded).
+    #expect(p.scale.values == [Float(6) / 255])
+  }
+
+  @Test(arguments: [#"{"num_bits": 8, "strategy": "block", "block_structure": [2, 8]}"#, #"{"num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16}"#])
+  func modelOptMaxRefusesOtherStrategies(json: String) throws {
+    var o = try ort(.modelOptMax, json)
+    #expect(throws: ObserverError.self) { try o.observe(Tensor(shape: [2, 16], repeating: 1), globalScale: 1) }
+    #expect(throws: ObserverError.self) { try o.observeGlobalScale(Tensor(shape: [2, 16], repeating: 1)) }
+  }
 }
