@@ -3,6 +3,7 @@
 -- resumes from it and `show --steps` reports it. NULL for every other observer.
 
 -- The histogram as one little-endian blob: "CHST", version byte, threshold flag byte,
--- UInt32 bin count, Float32 minimum, maximum and threshold, Int64 counts, Float32 edges
+-- UInt32 bin and edge counts, Float32 minimum, maximum and threshold, Int64 counts,
+-- Float32 edges
 -- (CalibrationHistogram.encoded()). Int64 counts do not fit the Float32 tensor columns.
 ALTER TABLE observerState ADD COLUMN histogram BLOB;

@@ -52,3 +52,53 @@ extension Observer {
     return parameters
   }
 }
+
+extension Observer {
+  /// One step of nvidia-modelopt's `HistogramCalibrator` followed by
+  /// `compute_amax("percentile")` (see ``ModelOptCalibration``): the running |x| histogram
+  /// is kept in ``ObserverState/histogram``, and the range `(-amax, amax)` goes through
+  /// `calculate_qparams`.
+  ///
+  /// Per tensor only: the source raises `NotImplementedError` for an axis.
+  /// Precision: float32 on the samples' exact values in both arithmetics (the source casts
+  /// to float32); in model arithmetic the range is tagged with the samples' dtype after
+  /// rounding to it. NaN policy: values holding NaN or ±∞ are refused.
+  mutating func observeModelOptPercentile(_ value: Tensor) throws -> QuantizationParameters {
+    let name = kind.rawValue
+    guard args.strategy == .tensor else {
+      throw ObserverError.unsupported(
+        observer: name, reason: "HistogramCalibrator only supports per-tensor scaling: use strategy tensor, not \(args.strategy.rawValue)")
+    }
+    let layout: GroupLayout
+    do {
+      layout = try GroupLayout(shape: value.shape, baseName: baseName, args: args)
+    } catch let e as LayoutError {
+      throw ObserverError.layout(e)
+    }
+    let peer = settings.peer
+    let (histogram, range): (CalibrationHistogram, (Float, Float)) = try value.values.withUnsafeBufferPointer { x in
+      let (mn, mx, nonFinite) = NumPyHistogram.minMax(x)
+      if nonFinite > 0 {
+        throw ObserverError.nonFinite(count: nonFinite, firstIndex: x.firstIndex { !$0.isFinite } ?? -1, shape: value.shape)
+      }
+      let h = try ModelOptCalibration.collect(
+        state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, skipZeros: peer.skipZeros, observer: name,
+        parallel: runsInParallel)
+      return (h, try ModelOptCalibration.percentileRange(h, percentile: peer.percentile, observer: name))
+    }
+    let shape = layout.qparamShape
+    let dtype = value.dtype
+    let parameters: QuantizationParameters
+    do {
+      parameters = try args.quantizationParameters(
+        min: Tensor(shape: shape, values: [dtype.rounded(range.0)], dtype: dtype),
+        max: Tensor(shape: shape, values: [dtype.rounded(range.1)], dtype: dtype), parallel: runsInParallel)
+    } catch let e as QuantizationArgsError {
+      throw ObserverError.arguments(e)
+    }
+    state.histogram = histogram
+    state.minValues = Tensor(shape: shape, values: [range.0])
+    state.maxValues = Tensor(shape: shape, values: [range.1])
+    return parameters
+  }
+}

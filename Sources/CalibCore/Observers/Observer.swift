@@ -79,6 +79,7 @@ public struct Observer: Sendable {
     if value.isEmpty { return nil }
     if kind.isONNXRuntime { return try observeONNXRuntime(value) }
     if kind == .modelOptMax { return try observeModelOptMax(value) }
+    if kind == .modelOptPercentile { return try observeModelOptPercentile(value) }
     if args.strategy == .tensorGroup && globalScale == nil { throw ObserverError.missingGlobalScale }
     let layout: GroupLayout
     do {
@@ -117,7 +118,7 @@ public struct Observer: Sendable {
   /// - Returns: `nil` for an empty value.
   public mutating func observeGlobalScale(_ value: Tensor) throws -> Float? {
     if value.isEmpty { return nil }
-    if kind.isONNXRuntime || kind == .modelOptMax {
+    if kind.isONNXRuntime || kind.isModelOpt {
       throw ObserverError.unsupported(
         observer: kind.rawValue, reason: "computes no global scale: use strategy tensor, channel or group")
     }

@@ -18,6 +18,7 @@
 /// ort_entropy        onnxruntime EntropyCalibrater            histogram window of least KL divergence
 /// ort_distribution   onnxruntime DistributionCalibrater       histogram edges (±max |x|, widened)
 /// modelopt_max       nvidia-modelopt MaxCalibrator            ±running max |x| (per tensor, channel or group)
+/// modelopt_percentile nvidia-modelopt HistogramCalibrator     ±percentile of the |x| histogram (torch.histc)
 /// ```
 public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case memorylessMinMax = "memoryless_minmax"
@@ -30,6 +31,7 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case ortEntropy = "ort_entropy"
   case ortDistribution = "ort_distribution"
   case modelOptMax = "modelopt_max"
+  case modelOptPercentile = "modelopt_percentile"
 
   /// Looks a name up as the registry does: case-insensitive, `-`, `_` and spaces alike.
   ///
@@ -54,6 +56,9 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     }
   }
 
+  /// Whether this observer reproduces nvidia-modelopt's calibrators.
+  public var isModelOpt: Bool { self == .modelOptMax || self == .modelOptPercentile }
+
   /// Whether the range comes from the MSE grid search rather than plain min/max.
   public var searchesMSE: Bool { self == .memorylessMSE || self == .mse }
 
@@ -69,6 +74,7 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case .ortEntropy: ["symmetric", "num_bins", "num_quantized_bins"]
     case .ortDistribution: ["num_bins", "scenario"]
     case .modelOptMax: []
+    case .modelOptPercentile: ["num_bins", "percentile", "skip_zeros"]
     }
   }
 

@@ -25,7 +25,7 @@ public struct ObserverSettings: Sendable, Hashable, Codable {
     for key in kwargs.keys.sorted() where !kind.acceptedKwargs.contains(key) {
       throw ObserverError.unknownKwarg(observer: kind.rawValue, key: key)
     }
-    if kind.isONNXRuntime {
+    if kind.isONNXRuntime || kind.isModelOpt {
       peer = try PeerSettings(kind: kind, kwargs: kwargs)
       return
     }

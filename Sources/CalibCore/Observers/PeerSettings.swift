@@ -16,6 +16,9 @@
 /// ort_distribution  num_bins            2048                128     (the class default fails: < 512)
 ///                   scenario            "same"              "same"  (changes only avg/std, not the range)
 /// ```
+///
+/// nvidia-modelopt's `modelopt_percentile` takes `HistogramCalibrator`'s `num_bins` (2048)
+/// and `skip_zeros` (false) and `compute_amax`'s `percentile` (99.99).
 public struct PeerSettings: Sendable, Hashable, Codable {
   /// Make the range symmetric (`symmetric`): ±max |x| for ort_minmax; |x| histogram and
   /// one-sided cut for ort_percentile.
@@ -32,6 +35,8 @@ public struct PeerSettings: Sendable, Hashable, Codable {
   public var percentile = 99.999
   /// The distribution calibrator's scenario (`scenario`): `same` or `p3`.
   public var scenario = "same"
+  /// Leave zeros out of the histogram (`skip_zeros`, modelopt).
+  public var skipZeros = false
 
   /// Largest `num_bins` accepted: onnxruntime sets no bound; the entropy search is
   /// quadratic in the bin count and histograms are stored at every step.
@@ -52,6 +57,9 @@ public struct PeerSettings: Sendable, Hashable, Codable {
       numBins = 2048
     case .ortDistribution:
       numBins = 2048
+    case .modelOptPercentile:
+      numBins = 2048
+      percentile = 99.99
     default:
       break
     }
@@ -79,6 +87,7 @@ public struct PeerSettings: Sendable, Hashable, Codable {
     }
     if let b = try bool("symmetric") { symmetric = b }
     if let b = try bool("moving_average") { movingAverage = b }
+    if let b = try bool("skip_zeros") { skipZeros = b }
     // onnxruntime refuses a constant outside [0, 1] (MinMaxCalibrater.__init__).
     if let c = try number("averaging_constant", 0...1) { averagingConstant = c }
     // compute_percentile refuses a percentile outside [0, 100].

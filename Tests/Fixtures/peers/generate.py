@@ -71,6 +71,15 @@ MODELOPT_CASES = [
     ("modelopt_max_w_int8_channel", "encoder.layer.5.attention.output.dense", "weight", "int8_sym_channel", "modelopt_max", {}),
     ("modelopt_max_w_int4_group128", "encoder.layer.5.output.dense", "weight", "int4_sym_group128", "modelopt_max", {}),
 ]
+MODELOPT_HIST_CASES = [
+    ("modelopt_percentile_in_int8_sym", "encoder.layer.5.output.dense", "input", "int8_sym", "modelopt_percentile", {}),
+    ("modelopt_percentile_out_int8_asym", "encoder.layer.0.attention.self.value", "output", "int8_asym", "modelopt_percentile", {}),
+    ("modelopt_percentile_999_512_q_fp8", "encoder.layer.5.attention.self", "q", "fp8", "modelopt_percentile",
+     {"percentile": 99.9, "num_bins": 512}),
+    ("modelopt_percentile_skip0_in_int8_sym", "encoder.layer.0.intermediate.dense", "input", "int8_sym", "modelopt_percentile",
+     {"skip_zeros": True}),
+    ("modelopt_percentile_w_int8_sym", "encoder.layer.0.attention.self.key", "weight", "int8_sym", "modelopt_percentile", {}),
+]
 W_ARGS["int8_sym_channel"] = {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel"}
 W_ARGS["int4_sym_group128"] = {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group", "group_size": 128}
 
@@ -158,6 +167,21 @@ def modelopt_range(args_json, values):
     return out
 
 
+def modelopt_hist(kwargs, values):
+    """nvidia-modelopt's HistogramCalibrator (torch_hist=True, its default), one collect()
+    per step, then compute_amax("percentile"); returns per step (-amax, amax) and the
+    histogram (counts, edges)."""
+    from modelopt.torch.quantization.calib import HistogramCalibrator
+    cal = HistogramCalibrator(num_bits=8, axis=None, unsigned=False, num_bins=kwargs.get("num_bins", 2048),
+                              skip_zeros=kwargs.get("skip_zeros", False))
+    out = []
+    for v in values:
+        cal.collect(torch.from_numpy(v))
+        amax = cal.compute_amax("percentile", percentile=kwargs.get("percentile", 99.99)).float().reshape(1)
+        out.append((-amax, amax, cal._calib_hist.float().clone(), cal._calib_bin_edges.float().clone()))
+    return out
+
+
 def f32(x):
     return torch.tensor(np.asarray(x, dtype=np.float32).reshape(-1))
 
@@ -200,6 +224,35 @@ def main():
             "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
         })
         print(cid, [(float(r[0]), float(r[1]), None if r[2] is None else len(r[2][0])) for r in results], file=sys.stderr)
+
+    for cid, module, base, akey, observer, kwargs in MODELOPT_HIST_CASES:
+        key = sample_key(module, base)
+        if base == "weight":
+            values = [weights[key].float().numpy()]
+            args_json = W_ARGS[akey]
+        else:
+            values = [s[key].float().numpy() for s in steps]
+            args_json = ARGS[akey]
+        args = QuantizationArgs(**args_json, observer="memoryless_minmax")
+        step_meta = []
+        for i, (mn, mx, counts, edges) in enumerate(modelopt_hist(kwargs, values)):
+            scale, zp = calculate_qparams(mn, mx, args)
+            p = f"{cid}/{i}/"
+            expected[p + "min_vals"] = mn.contiguous()
+            expected[p + "max_vals"] = mx.contiguous()
+            expected[p + "scale"] = scale.float().reshape(1).contiguous()
+            expected[p + "zero_point"] = zp.float().reshape(1).contiguous()
+            expected[p + "histogram"] = counts.contiguous()
+            expected[p + "hist_edges"] = edges.contiguous()
+            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        resolved = json.loads(args.model_dump_json())
+        resolved["observer"] = observer
+        resolved["observer_kwargs"] = kwargs
+        cases.append({
+            "id": cid, "module": module, "base_name": base, "args": args_json, "resolved_args": resolved,
+            "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
+        })
+        print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in modelopt_hist(kwargs, values)], file=sys.stderr)
 
     for cid, module, base, akey, observer, kwargs in MODELOPT_CASES:
         key = sample_key(module, base)
