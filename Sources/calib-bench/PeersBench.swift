@@ -8,7 +8,7 @@ import Foundation
 struct PeersBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "peers",
-    abstract: "Time the onnxruntime observers on the activation written by refbench.py --dump FILE.")
+    abstract: "Time the onnxruntime and modelopt histogram observers on the activation written by refbench.py --dump FILE.")
 
   @Option(help: "Safetensors file with float32 'act' (1, 2048, 4096).")
   var data: String
@@ -37,7 +37,7 @@ struct PeersBench: ParsableCommand {
     let args = try QuantizationArgs(numBits: 8, strategy: .tensor)
     let cases: [(String, ObserverKind)] = [
       ("ort_percentile_act_4steps", .ortPercentile), ("ort_entropy_act_4steps", .ortEntropy),
-      ("ort_distribution_act_4steps", .ortDistribution),
+      ("ort_distribution_act_4steps", .ortDistribution), ("modelopt_percentile_act_4steps", .modelOptPercentile),
     ]
     for (name, kind) in cases where filter.map({ name.contains($0) }) ?? true {
       var observer = try Observer(kind: kind, baseName: .input, args: args)

@@ -223,4 +223,32 @@ private func steps() -> [Tensor] {
     #expect(throws: ObserverError.self) { try o.observe(Tensor(shape: [2, 16], repeating: 1), globalScale: 1) }
     #expect(throws: ObserverError.self) { try o.observeGlobalScale(Tensor(shape: [2, 16], repeating: 1)) }
   }
+
+  // MARK: - modelopt_percentile
+
+  @Test func modelOptPercentileIsPerTensorAndChecksItsKwargs() throws {
+    var channel = try ort(.modelOptPercentile, #"{"num_bits": 8, "strategy": "channel"}"#)
+    #expect(throws: ObserverError.self) { try channel.observe(Tensor(shape: [2, 2], values: [1, 2, 3, 4])) }
+    #expect(throws: ObserverError.invalidKwarg(observer: "modelopt_percentile", key: "skip_zeros", expected: "true or false")) {
+      try ort(.modelOptPercentile, kwargs: ["skip_zeros": .string("yes")])
+    }
+    var skipping = try ort(.modelOptPercentile, kwargs: ["skip_zeros": .bool(true)])
+    #expect(throws: ObserverError.self) { try skipping.observe(Tensor(shape: [3], values: [0, 0, -0])) }
+  }
+
+  @Test func modelOptPercentileGrowsFromZeroAndResumes() throws {
+    let xs = steps()
+    var straight = try ort(.modelOptPercentile, kwargs: ["num_bins": .number(256)])
+    var expected: [QuantizationParameters?] = []
+    for x in xs { expected.append(try straight.observe(x)) }
+    let h = try #require(straight.state.histogram)
+    #expect(h.edges.first == 0 && h.counts.count > 256)
+    #expect(h.counts.reduce(0, +) == 4 * 3000)
+    var resumed = try ort(.modelOptPercentile, kwargs: ["num_bins": .number(256)])
+    var got: [QuantizationParameters?] = []
+    for x in xs.prefix(1) { got.append(try resumed.observe(x)) }
+    resumed.state.histogram = try CalibrationHistogram(decoding: try #require(resumed.state.histogram).encoded())
+    for x in xs.dropFirst() { got.append(try resumed.observe(x)) }
+    #expect(got == expected)
+  }
 }
