@@ -24,18 +24,20 @@ enum ModelOptCalibration {
     _ old: CalibrationHistogram?, _ x: UnsafeBufferPointer<Float>, mn: Float, mx: Float, bins: Int, skipZeros: Bool,
     observer: String, parallel: Bool
   ) throws -> CalibrationHistogram {
+    // |x| and the zeros to skip are applied while counting, never materialised: max |x|
+    // is max(|min|, |max|), and skipping zeros changes the maximum only when all are zero.
     let absolute = mn < 0
-    var values = absolute ? x.map { abs($0) } : Array(x)
-    if skipZeros { values.removeAll { $0 == 0 } }
-    guard let xMax = values.max() else {
+    let xMax = absolute ? Swift.max(abs(mn), abs(mx)) : mx
+    if skipZeros && xMax == 0 {
       throw ObserverError.unsupported(
         observer: observer, reason: "every value of this step is zero and skip_zeros drops them all (torch's max fails on an empty tensor)")
     }
     let minimum = old.map { mn < $0.minimum ? mn : $0.minimum } ?? mn
     let maximum = old.map { mx > $0.maximum ? mx : $0.maximum } ?? mx
-    return values.withUnsafeBufferPointer { v in
+    let v = x
+    do {
       guard let old else {
-        let counts = histc(v, bins: bins, lo: 0, hi: xMax, parallel: parallel)
+        let counts = histc(v, bins: bins, lo: 0, hi: xMax, absolute: absolute, skipZeros: skipZeros, parallel: parallel)
         return CalibrationHistogram(
           counts: counts, edges: linspace(0, xMax, count: bins + 1), minimum: minimum, maximum: maximum, threshold: nil)
       }
@@ -46,7 +48,8 @@ enum ModelOptCalibration {
         binCount = Int((xMax / width).rounded(.up))
         edges = arange(end: xMax + width, step: width)
       }
-      var counts = histc(v, bins: binCount, lo: 0, hi: edges.last ?? xMax, parallel: parallel)
+      var counts = histc(
+        v, bins: binCount, lo: 0, hi: edges.last ?? xMax, absolute: absolute, skipZeros: skipZeros, parallel: parallel)
       // hist[:old] += old, in float32.
       for i in 0..<Swift.min(old.counts.count, counts.count) {
         counts[i] = Int64(Float(counts[i]) + Float(old.counts[i]))
@@ -78,15 +81,20 @@ enum ModelOptCalibration {
   }
 
   /// `torch.histc(x, bins, min: lo, max: hi)` on float32 CPU tensors, counts as float32
-  /// would hold them (a bin stops at 2^24, where float32 `+= 1` stops changing it).
-  static func histc(_ x: UnsafeBufferPointer<Float>, bins: Int, lo rawLo: Float, hi rawHi: Float, parallel: Bool) -> [Int64] {
+  /// would hold them (a bin stops at 2^24, where float32 `+= 1` stops changing it), of
+  /// |x| when `absolute`, without the zeros when `skipZeros`.
+  static func histc(
+    _ x: UnsafeBufferPointer<Float>, bins: Int, lo rawLo: Float, hi rawHi: Float, absolute: Bool = false,
+    skipZeros: Bool = false, parallel: Bool
+  ) -> [Int64] {
     var lo = rawLo
     var hi = rawHi
     if lo == hi {
       // histc: min == max == 0 takes the data's range; equal bounds widen by 1 each way.
+      // (Only reached with all-zero data here, whose range is 0...0.)
       if lo == 0 {
-        lo = x.min() ?? 0
-        hi = x.max() ?? 0
+        lo = 0
+        hi = 0
       }
       if lo == hi {
         lo -= 1
@@ -96,10 +104,27 @@ enum ModelOptCalibration {
     let n = Float(bins)
     let span = hi - lo
     let counts = NumPyHistogram.chunkedCounts(x, bins: bins, parallel: parallel) { chunk, c in
-      for (k, v) in chunk.enumerated() where v >= lo && v <= hi {
-        var pos = Int((v - lo) * n / span)
-        if pos == bins { pos = bins - 1 }
-        c[(k & 3) &* bins &+ pos] += 1
+      let lo8 = SIMD8<Float>(repeating: lo)
+      var k = 0
+      @inline(__always) func count(_ v: Float, _ f: Float, _ lane: Int) {
+        if v >= lo && v <= hi && !(skipZeros && v == 0) {
+          var pos = Int(f)
+          if pos == bins { pos = bins - 1 }
+          c[(lane & 3) &* bins &+ pos] += 1
+        }
+      }
+      let base = UnsafeRawPointer(chunk.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+      while k + 8 <= chunk.count {
+        var v = base.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
+        if absolute { v.replace(with: -v, where: v .< 0) }  // |x|; -0 stays -0, which counts as 0
+        let f = ((v - lo8) * n) / span
+        for lane in 0..<8 { count(v[lane], f[lane], lane) }
+        k += 8
+      }
+      while k < chunk.count {
+        let v = absolute ? abs(chunk[k]) : chunk[k]
+        count(v, ((v - lo) * n) / span, 0)
+        k += 1
       }
     }
     return counts.map { Swift.min($0, 1 << 24) }
