@@ -35,10 +35,11 @@ extension CalibrationStore {
       zeroPoint: s.parameters.zeroPoint.map { TensorBlob.data($0.values) },
       globalScale: s.parameters.globalScale.map { TensorBlob.data([$0]) },
       scaleDType: s.parameters.scale?.dtype.torchName,
-      rangeDType: (s.state.minValues?.dtype ?? (s.state.globalMin != nil ? s.state.globalDType : nil))?.torchName)
+      rangeDType: (s.state.minValues?.dtype ?? (s.state.globalMin != nil ? s.state.globalDType : nil))?.torchName,
+      histogram: s.state.histogram.map { Data($0.encoded()) })
   }
 
-  static func decodeState(_ row: Row) -> (ObserverState, ModuleParameters) {
+  static func decodeState(_ row: Row) throws -> (ObserverState, ModuleParameters) {
     let minShape: String? = row["minShape"]
     let range = (row["globalRange"] as Data?).map(TensorBlob.values)
     let rangeDType: String? = row["rangeDType"]
@@ -46,7 +47,8 @@ extension CalibrationStore {
       minValues: TensorBlob.tensor(shape: minShape, data: row["minValues"], dtype: rangeDType),
       maxValues: TensorBlob.tensor(shape: minShape, data: row["maxValues"], dtype: rangeDType),
       globalMin: range?.first, globalMax: range?.last,
-      globalDType: rangeDType.flatMap(TorchDType.init(name:)).flatMap(FloatDType.init) ?? .float32)
+      globalDType: rangeDType.flatMap(TorchDType.init(name:)).flatMap(FloatDType.init) ?? .float32,
+      histogram: try (row["histogram"] as Data?).map { try CalibrationHistogram(decoding: [UInt8]($0)) })
     let scaleShape: String? = row["scaleShape"]
     let params = ModuleParameters(
       scale: TensorBlob.tensor(shape: scaleShape, data: row["scale"], dtype: row["scaleDType"]),
@@ -70,9 +72,9 @@ extension CalibrationStore {
         SELECT q.*, m.name AS module, m.type AS moduleType FROM qparams q
         JOIN module m ON m.id = q.moduleID WHERE q.runID = ? ORDER BY m.name, q.baseName
         """, arguments: [runID])
-    return rows.compactMap { row in
+    return try rows.compactMap { row in
       guard let base = BaseName(rawValue: row["baseName"]) else { return nil }
-      let (_, params) = Self.decodeState(row)
+      let (_, params) = try Self.decodeState(row)
       return QParamsEntry(
         module: row["module"], moduleType: row["moduleType"], baseName: base, step: nil,
         observer: row["observer"], kwargs: [:], argsJSON: row["args"], state: ObserverState(),
@@ -95,9 +97,9 @@ extension CalibrationStore {
         SELECT o.*, m.name AS module, m.type AS moduleType FROM observerState o
         JOIN module m ON m.id = o.moduleID WHERE o.runID = ? ORDER BY m.name, o.baseName, o.step
         """, arguments: [runID])
-    return rows.compactMap { row in
+    return try rows.compactMap { row in
       guard let base = BaseName(rawValue: row["baseName"]) else { return nil }
-      let (state, params) = Self.decodeState(row)
+      let (state, params) = try Self.decodeState(row)
       return QParamsEntry(
         module: row["module"], moduleType: row["moduleType"], baseName: base, step: row["step"],
         observer: row["observer"], kwargs: KwargsJSON.decode(row["kwargs"]), argsJSON: nil,
@@ -127,9 +129,9 @@ extension CalibrationStore {
         WHERE o.runID = ? AND (o.baseName = 'weight' OR o.step < ?)
         ORDER BY o.step
         """, arguments: [runID, beforeStep])
-    return rows.compactMap { row in
+    return try rows.compactMap { row in
       guard let base = BaseName(rawValue: row["baseName"]) else { return nil }
-      let (state, params) = Self.decodeState(row)
+      let (state, params) = try Self.decodeState(row)
       return (PairKey(module: row["module"], base: base), state, params)
     }
   }

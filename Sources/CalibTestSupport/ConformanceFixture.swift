@@ -83,7 +83,7 @@ public struct ConformanceFixture: Sendable {
   public let arithmetic: FloatDType
 
   /// The names of the repository's fixture sets under `Tests/Fixtures`.
-  public static let repositorySets = ["minilm", "minilm-bf16"]
+  public static let repositorySets = ["minilm", "minilm-bf16", "peers"]
 
   /// The fixture sets to run: the one in `CALIB_CONFORMANCE_DIR` alone when it is set,
   /// otherwise every repository set.
@@ -200,6 +200,7 @@ public struct ConformanceFixture: Sendable {
         produced[key + "min_vals"] = mn
         produced[key + "max_vals"] = mx
       }
+      produced.merge(Self.histogramTensors(observer.state.histogram, key: key)) { $1 }
       if c.qdq {
         let out = try args.fakeQuantized(x, as: c.baseName, parameters: p, globalScale: global)
         produced[key + "qdq"] = out
@@ -320,6 +321,16 @@ public struct ConformanceFixture: Sendable {
       failures.append("\(name): only \(identical) of \(want.count) bit-identical (< 99.5 %)")
     }
     return failures
+  }
+
+  /// A running histogram as the fixtures hold it: `<key>histogram` (counts as float32)
+  /// and `<key>hist_edges`; nothing without a histogram.
+  public static func histogramTensors(_ h: CalibrationHistogram?, key: String) -> [String: Tensor] {
+    guard let h else { return [:] }
+    return [
+      key + "histogram": Tensor(shape: [h.counts.count], values: h.counts.map { Float($0) }),
+      key + "hist_edges": Tensor(shape: [h.edges.count], values: h.edges),
+    ]
   }
 
   /// Bit-identical, or both NaN.

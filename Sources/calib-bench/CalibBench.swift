@@ -6,5 +6,7 @@ import ArgumentParser
 struct CalibBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "calib-bench", abstract: "Benchmarks for CalibStore (release builds; JSON lines).",
-    subcommands: [ObserversBench.self, RecordBench.self, ReplayBench.self, ScaleBench.self, ReportBench.self])
+    subcommands: [
+      ObserversBench.self, RecordBench.self, ReplayBench.self, ScaleBench.self, ReportBench.self, PeersBench.self,
+    ])
 }

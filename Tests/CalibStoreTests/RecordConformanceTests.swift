@@ -30,6 +30,7 @@ import Testing
         produced[key + "global_scale"] = s.parameters.globalScale.map { Tensor(shape: [1], values: [$0]) }
         produced[key + "min_vals"] = s.state.minValues
         produced[key + "max_vals"] = s.state.maxValues
+        produced.merge(ConformanceFixture.histogramTensors(s.state.histogram, key: key)) { $1 }
       }
       failures += try fixture.compare(c, produced: produced, skipping: ["qdq"])
       failures += fixture.dtypeMismatches(c, states: states)

@@ -15,8 +15,9 @@ extension CalibCommand {
         (compressed-tensors JSON), and scale, zero_point, global_scale, each null or \
         {"shape", "dtype", "values"} with dtype the one torch returns (bfloat16 scales for \
         bf16 samples in model arithmetic); with --steps a "steps" array of {step, scale, \
-        zero_point, global_scale, min_vals, max_vals}. Non-finite numbers are the strings \
-        "nan", "inf", "-inf".
+        zero_point, global_scale, min_vals, max_vals}, plus "histogram" ({counts, edges, \
+        min, max, threshold}) for histogram observers such as ort_percentile. Non-finite \
+        numbers are the strings "nan", "inf", "-inf".
 
         Example:
           % calib show calib.sqlite w8a8 --module 'encoder.layer.0.*' --format json
@@ -80,10 +81,21 @@ extension CalibCommand {
           .object([("step", .int(st.step ?? 0))] + parameterPairs(st) + [
             ("min_vals", JSONValue.tensor(st.state.minValues, dtype: st.state.minValues?.dtype.rawValue ?? "float32")),
             ("max_vals", JSONValue.tensor(st.state.maxValues, dtype: st.state.maxValues?.dtype.rawValue ?? "float32")),
-          ])
+          ] + histogramPairs(st.state.histogram))
         })))
       }
       return .object(pairs)
+    }
+
+    /// A histogram observer's running histogram, or nothing.
+    private func histogramPairs(_ h: CalibrationHistogram?) -> [(String, JSONValue)] {
+      guard let h else { return [] }
+      return [
+        ("histogram", .object([
+          ("counts", .array(h.counts.map { .int(Int($0)) })), ("edges", .array(h.edges.map { .float($0) })),
+          ("min", .float(h.minimum)), ("max", .float(h.maximum)), ("threshold", h.threshold.map { .float($0) } ?? .null),
+        ]))
+      ]
     }
 
     private func parameterPairs(_ e: QParamsEntry) -> [(String, JSONValue)] {

@@ -77,6 +77,9 @@ public struct Observer: Sendable {
     -> QuantizationParameters?
   {
     if value.isEmpty { return nil }
+    if kind.isONNXRuntime { return try observeONNXRuntime(value) }
+    if kind == .modelOptMax { return try observeModelOptMax(value) }
+    if kind == .modelOptPercentile { return try observeModelOptPercentile(value) }
     if args.strategy == .tensorGroup && globalScale == nil { throw ObserverError.missingGlobalScale }
     let layout: GroupLayout
     do {
@@ -115,6 +118,10 @@ public struct Observer: Sendable {
   /// - Returns: `nil` for an empty value.
   public mutating func observeGlobalScale(_ value: Tensor) throws -> Float? {
     if value.isEmpty { return nil }
+    if kind.isONNXRuntime || kind.isModelOpt {
+      throw ObserverError.unsupported(
+        observer: kind.rawValue, reason: "computes no global scale: use strategy tensor, channel or group")
+    }
     var whole = args
     whole.strategy = .tensor
     let layout = try GroupLayout(shape: [value.elementCount], baseName: .input, args: whole)
@@ -188,7 +195,7 @@ public struct Observer: Sendable {
         zip(old.0, new.0).map { r(r($0 * keep) + r($1 * take)) },
         zip(old.1, new.1).map { r(r($0 * keep) + r($1 * take)) }
       )
-    case .memorylessMinMax, .memorylessMSE:
+    default:
       return new
     }
   }

@@ -16,6 +16,8 @@ public enum ObserverError: Error, Equatable, CustomStringConvertible {
   case layout(LayoutError)
   /// The arguments cannot produce parameters (see ``QuantizationArgsError``).
   case arguments(QuantizationArgsError)
+  /// A configuration the observer's source refuses or cannot compute, with why and what to do.
+  case unsupported(observer: String, reason: String)
 
   public var description: String {
     switch self {
@@ -33,6 +35,7 @@ public enum ObserverError: Error, Equatable, CustomStringConvertible {
       "observer '\(observer)' keyword argument '\(key)' must be \(expected)"
     case .layout(let e): e.description
     case .arguments(let e): e.description
+    case .unsupported(let observer, let reason): "observer '\(observer)': \(reason)"
     }
   }
 }

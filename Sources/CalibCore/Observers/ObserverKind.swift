@@ -8,12 +8,30 @@
 /// memoryless_mse     MSE shrink grid search       none
 /// mse                MSE shrink grid search       moving average, averaging_constant 0.01
 /// ```
+///
+/// Observers named by another toolkit reproduce that toolkit's calibrator (see
+/// ``ONNXRuntimeCalibration``) and compute one range per tensor:
+/// ```
+/// name               source                                   range
+/// ort_minmax         onnxruntime MinMaxCalibrater             min / max, running or moving average
+/// ort_percentile     onnxruntime PercentileCalibrater         histogram percentile (|x| when symmetric)
+/// ort_entropy        onnxruntime EntropyCalibrater            histogram window of least KL divergence
+/// ort_distribution   onnxruntime DistributionCalibrater       histogram edges (±max |x|, widened)
+/// modelopt_max       nvidia-modelopt MaxCalibrator            ±running max |x| (per tensor, channel or group)
+/// modelopt_percentile nvidia-modelopt HistogramCalibrator     ±percentile of the |x| histogram (torch.histc)
+/// ```
 public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case memorylessMinMax = "memoryless_minmax"
   case staticMinMax = "static_minmax"
   case minMax = "minmax"
   case memorylessMSE = "memoryless_mse"
   case mse = "mse"
+  case ortMinMax = "ort_minmax"
+  case ortPercentile = "ort_percentile"
+  case ortEntropy = "ort_entropy"
+  case ortDistribution = "ort_distribution"
+  case modelOptMax = "modelopt_max"
+  case modelOptPercentile = "modelopt_percentile"
 
   /// Looks a name up as the registry does: case-insensitive, `-`, `_` and spaces alike.
   ///
@@ -30,6 +48,17 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     String(s.lowercased().map { $0 == "_" || $0 == " " ? "-" : $0 })
   }
 
+  /// Whether this observer reproduces onnxruntime's calibrators.
+  public var isONNXRuntime: Bool {
+    switch self {
+    case .ortMinMax, .ortPercentile, .ortEntropy, .ortDistribution: true
+    default: false
+    }
+  }
+
+  /// Whether this observer reproduces nvidia-modelopt's calibrators.
+  public var isModelOpt: Bool { self == .modelOptMax || self == .modelOptPercentile }
+
   /// Whether the range comes from the MSE grid search rather than plain min/max.
   public var searchesMSE: Bool { self == .memorylessMSE || self == .mse }
 
@@ -40,6 +69,12 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case .minMax: ["averaging_constant"]
     case .memorylessMSE: ["maxshrink", "patience", "grid", "norm"]
     case .mse: ["averaging_constant", "maxshrink", "patience", "grid", "norm"]
+    case .ortMinMax: ["symmetric", "moving_average", "averaging_constant"]
+    case .ortPercentile: ["symmetric", "num_bins", "percentile"]
+    case .ortEntropy: ["symmetric", "num_bins", "num_quantized_bins"]
+    case .ortDistribution: ["num_bins", "scenario"]
+    case .modelOptMax: []
+    case .modelOptPercentile: ["num_bins", "percentile", "skip_zeros"]
     }
   }
 

@@ -11,6 +11,8 @@ public struct ObserverSettings: Sendable, Hashable, Codable {
   public var grid: Double = 100
   /// Exponent of the error, `norm` (2.4).
   public var norm: Double = 2.4
+  /// The settings of observers named by another toolkit (their own kwargs and defaults).
+  public var peer = PeerSettings()
 
   public init() {}
 
@@ -22,6 +24,10 @@ public struct ObserverSettings: Sendable, Hashable, Codable {
   public init(kind: ObserverKind, kwargs: [String: ObserverKwarg]) throws {
     for key in kwargs.keys.sorted() where !kind.acceptedKwargs.contains(key) {
       throw ObserverError.unknownKwarg(observer: kind.rawValue, key: key)
+    }
+    if kind.isONNXRuntime || kind.isModelOpt {
+      peer = try PeerSettings(kind: kind, kwargs: kwargs)
+      return
     }
     func number(_ key: String, _ expected: String, _ valid: (Double) -> Bool) throws -> Double? {
       guard let value = kwargs[key] else { return nil }

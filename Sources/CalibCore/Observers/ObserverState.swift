@@ -14,11 +14,15 @@ public struct ObserverState: Sendable, Equatable, Codable {
   public var globalMax: Float?
   /// The dtype torch keeps ``globalMin`` and ``globalMax`` in (the observed dtype).
   public var globalDType: FloatDType = .float32
+  /// The running histogram of a histogram-based observer (``CalibrationHistogram``);
+  /// ``minValues`` / ``maxValues`` then hold the range computed from it.
+  public var histogram: CalibrationHistogram?
 
   public init(
     minValues: Tensor? = nil, maxValues: Tensor? = nil, globalMin: Float? = nil,
-    globalMax: Float? = nil, globalDType: FloatDType = .float32
+    globalMax: Float? = nil, globalDType: FloatDType = .float32, histogram: CalibrationHistogram? = nil
   ) {
+    self.histogram = histogram
     self.minValues = minValues
     self.maxValues = maxValues
     self.globalMin = globalMin
@@ -26,7 +30,7 @@ public struct ObserverState: Sendable, Equatable, Codable {
     self.globalDType = globalDType
   }
 
-  private enum CodingKeys: String, CodingKey { case minValues, maxValues, globalMin, globalMax, globalDType }
+  private enum CodingKeys: String, CodingKey { case minValues, maxValues, globalMin, globalMax, globalDType, histogram }
 
   /// Decodes a state; `globalDType` may be absent (float32), as in states saved before it.
   public init(from decoder: any Decoder) throws {
@@ -36,7 +40,8 @@ public struct ObserverState: Sendable, Equatable, Codable {
       maxValues: try c.decodeIfPresent(Tensor.self, forKey: .maxValues),
       globalMin: try c.decodeIfPresent(Float.self, forKey: .globalMin),
       globalMax: try c.decodeIfPresent(Float.self, forKey: .globalMax),
-      globalDType: try c.decodeIfPresent(FloatDType.self, forKey: .globalDType) ?? .float32)
+      globalDType: try c.decodeIfPresent(FloatDType.self, forKey: .globalDType) ?? .float32,
+      histogram: try c.decodeIfPresent(CalibrationHistogram.self, forKey: .histogram))
   }
 
   /// Encodes a state; `globalDType` only when it is not float32.
@@ -47,6 +52,7 @@ public struct ObserverState: Sendable, Equatable, Codable {
     try c.encodeIfPresent(globalMin, forKey: .globalMin)
     try c.encodeIfPresent(globalMax, forKey: .globalMax)
     if globalDType != .float32 { try c.encode(globalDType, forKey: .globalDType) }
+    try c.encodeIfPresent(histogram, forKey: .histogram)
   }
 }
 

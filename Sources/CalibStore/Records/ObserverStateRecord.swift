@@ -26,6 +26,8 @@ struct ObserverStateRecord: Codable, FetchableRecord, PersistableRecord {
   var scaleDType: String?
   /// The dtype of the running ranges (min/max and the global range).
   var rangeDType: String?
+  /// A histogram-based observer's running histogram (``CalibrationHistogram/encoded()``, v004).
+  var histogram: Data?
 }
 
 extension ObserverStateRecord {
@@ -37,13 +39,13 @@ extension ObserverStateRecord {
       sql: """
         INSERT OR REPLACE INTO observerState
           (runID, moduleID, baseName, step, observer, kwargs, minShape, minValues, maxValues, globalRange,
-           scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType, histogram)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     try statement.execute(
       arguments: [
         runID, moduleID, baseName, step, observer, kwargs, minShape, minValues, maxValues, globalRange,
-        scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType,
+        scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType, histogram,
       ])
   }
 }

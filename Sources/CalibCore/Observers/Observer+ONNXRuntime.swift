@@ -1,0 +1,77 @@
+extension Observer {
+  /// One step of an onnxruntime calibrator (``ObserverKind/isONNXRuntime``): folds the
+  /// value into the running state (a range for `ort_minmax`, a ``CalibrationHistogram``
+  /// otherwise), computes the range the calibrator's `compute_data` would return now, and
+  /// turns it into a scale and zero point with the same `calculate_qparams` as every
+  /// observer.
+  ///
+  /// Precision: the source runs NumPy on float32 arrays, so the range is computed in
+  /// float32 on the exact float32 value of every element, whatever the value's dtype. In
+  /// model arithmetic (a bf16 or f16 value) the range is then rounded to that dtype, as
+  /// the model would hold it, and `calculate_qparams` runs in that dtype. ``state`` keeps
+  /// the float32 range.
+  /// NaN policy: values holding NaN or ±∞ are refused (``ObserverError/nonFinite(count:firstIndex:shape:)``),
+  /// leaving the state unchanged; onnxruntime's `nanmin` would skip NaN but its histogram
+  /// refuses ±∞.
+  mutating func observeONNXRuntime(_ value: Tensor) throws -> QuantizationParameters {
+    let name = kind.rawValue
+    guard args.strategy == .tensor else {
+      throw ObserverError.unsupported(
+        observer: name, reason: "onnxruntime calibrates one range per tensor: use strategy tensor, not \(args.strategy.rawValue)")
+    }
+    let layout: GroupLayout
+    do {
+      layout = try GroupLayout(shape: value.shape, baseName: baseName, args: args)
+    } catch let e as LayoutError {
+      throw ObserverError.layout(e)
+    }
+    let peer = settings.peer
+    var nextHistogram = state.histogram
+    let range: (Float, Float) = try value.values.withUnsafeBufferPointer { x in
+      let (mn, mx, nonFinite) = NumPyHistogram.minMax(x)
+      if nonFinite > 0 {
+        let first = x.firstIndex { !$0.isFinite } ?? -1
+        throw ObserverError.nonFinite(count: nonFinite, firstIndex: first, shape: value.shape)
+      }
+      switch kind {
+      case .ortMinMax:
+        var old: (Float, Float)?
+        if let a = state.minValues?.values.first, let b = state.maxValues?.values.first { old = (a, b) }
+        return ONNXRuntimeCalibration.minMax(
+          old: old, batch: (mn, mx), symmetric: peer.symmetric, movingAverage: peer.movingAverage,
+          averagingConstant: peer.averagingConstant)
+      case .ortPercentile:
+        let h =
+          peer.symmetric
+          ? try ONNXRuntimeCalibration.collectAbsoluteValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name, parallel: runsInParallel)
+          : try ONNXRuntimeCalibration.collectValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name, parallel: runsInParallel)
+        nextHistogram = h
+        return ONNXRuntimeCalibration.percentileRange(h, percentile: peer.percentile, symmetric: peer.symmetric)
+      case .ortEntropy:
+        let h = try ONNXRuntimeCalibration.collectValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name, parallel: runsInParallel)
+        nextHistogram = h
+        return try ONNXRuntimeCalibration.entropyRange(h, quantizedBins: peer.numQuantizedBins, observer: name)
+      case .ortDistribution:
+        let h = try ONNXRuntimeCalibration.collectValue(state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, observer: name, parallel: runsInParallel)
+        nextHistogram = h
+        return ONNXRuntimeCalibration.distributionRange(h)
+      default:
+        preconditionFailure("\(name) is not an onnxruntime observer")
+      }
+    }
+    let shape = layout.qparamShape
+    let dtype = value.dtype
+    let parameters: QuantizationParameters
+    do {
+      parameters = try args.quantizationParameters(
+        min: Tensor(shape: shape, values: [dtype.rounded(range.0)], dtype: dtype),
+        max: Tensor(shape: shape, values: [dtype.rounded(range.1)], dtype: dtype), parallel: runsInParallel)
+    } catch let e as QuantizationArgsError {
+      throw ObserverError.arguments(e)
+    }
+    state.histogram = nextHistogram
+    state.minValues = Tensor(shape: shape, values: [range.0])
+    state.maxValues = Tensor(shape: shape, values: [range.1])
+    return parameters
+  }
+}

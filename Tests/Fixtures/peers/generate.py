@@ -1,0 +1,301 @@
+"""Writes the peer-observer conformance fixtures (cases.json, expected.safetensors).
+
+Drives each source's own calibrator on the MiniLM fixture samples (../minilm), one
+calibration step per call, in step order, and records after every step the range the
+calibrator would hand to the quantizer, its running histogram, and the scale / zero
+point compressed-tensors' calculate_qparams makes of that range.
+
+Run from this directory with a venv holding onnxruntime, torch, compressed-tensors:
+    python generate.py
+Samples are bf16; every source sees their exact float32 upcast.
+"""
+
+import json
+import os
+import struct
+import sys
+import tempfile
+from importlib.metadata import version
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper
+from safetensors.torch import load_file
+
+from compressed_tensors.quantization import QuantizationArgs
+from compressed_tensors.quantization.utils import calculate_qparams
+from onnxruntime.quantization.calibrate import CalibrationDataReader, CalibrationMethod, create_calibrator
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STEPS = 4
+
+ARGS = {
+    "int8_asym": {"num_bits": 8, "type": "int", "symmetric": False, "strategy": "tensor", "dynamic": False},
+    "int8_sym": {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "tensor", "dynamic": False},
+    "int4_asym": {"num_bits": 4, "type": "int", "symmetric": False, "strategy": "tensor", "dynamic": False},
+    "fp8": {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "tensor", "dynamic": False},
+}
+W_ARGS = {k: {kk: vv for kk, vv in v.items() if kk != "dynamic"} for k, v in ARGS.items()}
+
+# (id, module, base_name, args key, observer, observer kwargs)
+ORT_CASES = [
+    ("ort_minmax_in_int8_asym", "encoder.layer.0.attention.self.query", "input", "int8_asym", "ort_minmax", {}),
+    ("ort_minmax_sym_out_int8_asym", "encoder.layer.5.intermediate.dense", "output", "int8_asym", "ort_minmax", {"symmetric": True}),
+    ("ort_minmax_ema_in_int8_sym", "encoder.layer.0.intermediate.dense", "input", "int8_sym", "ort_minmax", {"moving_average": True}),
+    ("ort_minmax_ema_half_sym_q_int4", "encoder.layer.5.attention.self", "q", "int4_asym", "ort_minmax",
+     {"moving_average": True, "averaging_constant": 0.5, "symmetric": True}),
+    ("ort_minmax_w_int8_sym", "encoder.layer.0.attention.self.query", "weight", "int8_sym", "ort_minmax", {}),
+    ("ort_percentile_in_int8_sym", "encoder.layer.5.output.dense", "input", "int8_sym", "ort_percentile", {}),
+    ("ort_percentile_out_int8_asym", "encoder.layer.5.intermediate.dense", "output", "int8_asym", "ort_percentile", {}),
+    ("ort_percentile_asym_k_int8_asym", "encoder.layer.0.attention.self", "k", "int8_asym", "ort_percentile", {"symmetric": False}),
+    ("ort_percentile_999_512_in_fp8", "encoder.layer.0.intermediate.dense", "input", "fp8", "ort_percentile",
+     {"percentile": 99.9, "num_bins": 512}),
+    ("ort_percentile_w_int4_asym", "encoder.layer.5.attention.output.dense", "weight", "int4_asym", "ort_percentile", {}),
+    ("ort_entropy_in_int8_sym", "encoder.layer.5.attention.output.dense", "input", "int8_sym", "ort_entropy", {}),
+    ("ort_entropy_out_int8_asym", "encoder.layer.0.attention.self.value", "output", "int8_asym", "ort_entropy", {}),
+    ("ort_entropy_512_in_int8_asym", "encoder.layer.5.output.dense", "input", "int8_asym", "ort_entropy", {"num_bins": 512}),
+    ("ort_entropy_1024_64_v_int8_sym", "encoder.layer.5.attention.self", "v", "int8_sym", "ort_entropy",
+     {"num_bins": 1024, "num_quantized_bins": 64}),
+    ("ort_entropy_w_int8_sym", "encoder.layer.0.attention.self.key", "weight", "int8_sym", "ort_entropy", {"num_bins": 512}),
+    ("ort_distribution_in_fp8", "encoder.layer.0.attention.self.query", "input", "fp8", "ort_distribution", {}),
+    ("ort_distribution_p3_out_int8_asym", "encoder.layer.5.attention.self.key", "output", "int8_asym", "ort_distribution",
+     {"num_bins": 512, "scenario": "p3"}),
+]
+
+# nvidia-modelopt cases: (id, module, base_name, args key, observer, kwargs)
+MODELOPT_CASES = [
+    ("modelopt_max_in_int8_sym", "encoder.layer.0.attention.self.query", "input", "int8_sym", "modelopt_max", {}),
+    ("modelopt_max_out_int8_asym", "encoder.layer.5.intermediate.dense", "output", "int8_asym", "modelopt_max", {}),
+    ("modelopt_max_k_fp8", "encoder.layer.0.attention.self", "k", "fp8", "modelopt_max", {}),
+    ("modelopt_max_w_int8_channel", "encoder.layer.5.attention.output.dense", "weight", "int8_sym_channel", "modelopt_max", {}),
+    ("modelopt_max_w_int4_group128", "encoder.layer.5.output.dense", "weight", "int4_sym_group128", "modelopt_max", {}),
+]
+MODELOPT_HIST_CASES = [
+    ("modelopt_percentile_in_int8_sym", "encoder.layer.5.output.dense", "input", "int8_sym", "modelopt_percentile", {}),
+    ("modelopt_percentile_out_int8_asym", "encoder.layer.0.attention.self.value", "output", "int8_asym", "modelopt_percentile", {}),
+    ("modelopt_percentile_999_512_q_fp8", "encoder.layer.5.attention.self", "q", "fp8", "modelopt_percentile",
+     {"percentile": 99.9, "num_bins": 512}),
+    ("modelopt_percentile_skip0_in_int8_sym", "encoder.layer.0.intermediate.dense", "input", "int8_sym", "modelopt_percentile",
+     {"skip_zeros": True}),
+    ("modelopt_percentile_w_int8_sym", "encoder.layer.0.attention.self.key", "weight", "int8_sym", "modelopt_percentile", {}),
+]
+W_ARGS["int8_sym_channel"] = {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel"}
+W_ARGS["int4_sym_group128"] = {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group", "group_size": 128}
+
+ORT_METHOD = {
+    "ort_minmax": CalibrationMethod.MinMax,
+    "ort_percentile": CalibrationMethod.Percentile,
+    "ort_entropy": CalibrationMethod.Entropy,
+    "ort_distribution": CalibrationMethod.Distribution,
+}
+
+
+def sample_key(module, base):
+    return f"{module}.{base}"
+
+
+def load_samples():
+    steps = [load_file(os.path.join(HERE, f"step-{i:04d}.safetensors")) for i in range(STEPS)]
+    weights = load_file(os.path.join(HERE, "weights.safetensors"))
+    return steps, weights
+
+
+class OneBatch(CalibrationDataReader):
+    def __init__(self, x):
+        self.items = [{"x": x}]
+
+    def get_next(self):
+        return self.items.pop(0) if self.items else None
+
+
+def identity_model(path, rank):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None] * rank)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None] * rank)
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
+def ort_range(observer, kwargs, values, tmp):
+    """Runs the onnxruntime calibrator (made by create_calibrator, so with the factory's
+    defaults) over the values, one collect_data call per step; returns per step the range
+    and the histogram of tensor 'x'."""
+    model = os.path.join(tmp, "identity.onnx")
+    identity_model(model, values[0].ndim)
+    cal = create_calibrator(
+        model, ["Identity"], augmented_model_path=os.path.join(tmp, "augmented.onnx"),
+        calibrate_method=ORT_METHOD[observer], extra_options=dict(kwargs))
+    out = []
+    for v in values:
+        cal.collect_data(OneBatch(v))
+        data = cal.compute_data()["x"]
+        lo, hi = data.range_value
+        hist = None
+        if observer != "ort_minmax":
+            h = cal.collector.histogram_dict["x"]
+            hist = (np.asarray(h[0]), np.asarray(h[1]))
+        lo, hi = np.asarray(lo).reshape(-1), np.asarray(hi).reshape(-1)
+        assert lo.size == 1 and hi.size == 1 and lo.dtype == np.float32 and hi.dtype == np.float32
+        out.append((lo[0], hi[0], hist))
+    return out
+
+
+def modelopt_range(args_json, values):
+    """Runs nvidia-modelopt's MaxCalibrator over the values, one collect() per step; returns
+    per step (-amax, amax) shaped like compressed-tensors' qparams. Per channel is axis 0
+    of the weight; per group reshapes the weight to (out, in // g, g) with axis (0, 1)."""
+    from modelopt.torch.quantization.calib import MaxCalibrator
+    strategy = args_json.get("strategy")
+    if strategy == "tensor":
+        cal, view = MaxCalibrator(num_bits=8, axis=None), (lambda t: t)
+    elif strategy == "channel":
+        cal, view = MaxCalibrator(num_bits=8, axis=0), (lambda t: t)
+    else:
+        g = args_json["group_size"]
+        cal, view = MaxCalibrator(num_bits=8, axis=(0, 1)), (lambda t: t.reshape(t.shape[0], t.shape[1] // g, g))
+    out = []
+    for v in values:
+        cal.collect(view(torch.from_numpy(v)))
+        amax = cal.compute_amax().float()
+        if strategy == "tensor":
+            amax = amax.reshape(1)
+        else:
+            amax = amax.reshape(amax.shape[0], -1)
+        out.append((-amax, amax))
+    return out
+
+
+def modelopt_hist(kwargs, values):
+    """nvidia-modelopt's HistogramCalibrator (torch_hist=True, its default), one collect()
+    per step, then compute_amax("percentile"); returns per step (-amax, amax) and the
+    histogram (counts, edges)."""
+    from modelopt.torch.quantization.calib import HistogramCalibrator
+    cal = HistogramCalibrator(num_bits=8, axis=None, unsigned=False, num_bins=kwargs.get("num_bins", 2048),
+                              skip_zeros=kwargs.get("skip_zeros", False))
+    out = []
+    for v in values:
+        cal.collect(torch.from_numpy(v))
+        amax = cal.compute_amax("percentile", percentile=kwargs.get("percentile", 99.99)).float().reshape(1)
+        out.append((-amax, amax, cal._calib_hist.float().clone(), cal._calib_bin_edges.float().clone()))
+    return out
+
+
+def f32(x):
+    return torch.tensor(np.asarray(x, dtype=np.float32).reshape(-1))
+
+
+def main():
+    steps, weights = load_samples()
+    expected = {}
+    cases = []
+    for cid, module, base, akey, observer, kwargs in ORT_CASES:
+        key = sample_key(module, base)
+        if base == "weight":
+            values = [weights[key].float().numpy()]
+            args_json = W_ARGS[akey]
+        else:
+            values = [s[key].float().numpy() for s in steps]
+            args_json = ARGS[akey]
+        args = QuantizationArgs(**args_json, observer="memoryless_minmax")
+        with tempfile.TemporaryDirectory() as tmp:
+            results = ort_range(observer, kwargs, values, tmp)
+        step_meta = []
+        for i, (lo, hi, hist) in enumerate(results):
+            mn, mx = f32([lo]), f32([hi])
+            scale, zp = calculate_qparams(mn, mx, args)
+            p = f"{cid}/{i}/"
+            expected[p + "min_vals"] = mn
+            expected[p + "max_vals"] = mx
+            expected[p + "scale"] = scale.float().reshape(-1)
+            expected[p + "zero_point"] = zp.float().reshape(-1)
+            if hist is not None:
+                counts, edges = hist
+                assert counts.max() < 2**24
+                expected[p + "histogram"] = torch.tensor(counts.astype(np.float32))
+                expected[p + "hist_edges"] = torch.tensor(edges.astype(np.float32))
+            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        resolved = json.loads(args.model_dump_json())
+        resolved["observer"] = observer
+        resolved["observer_kwargs"] = kwargs
+        cases.append({
+            "id": cid, "module": module, "base_name": base, "args": args_json, "resolved_args": resolved,
+            "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
+        })
+        print(cid, [(float(r[0]), float(r[1]), None if r[2] is None else len(r[2][0])) for r in results], file=sys.stderr)
+
+    for cid, module, base, akey, observer, kwargs in MODELOPT_HIST_CASES:
+        key = sample_key(module, base)
+        if base == "weight":
+            values = [weights[key].float().numpy()]
+            args_json = W_ARGS[akey]
+        else:
+            values = [s[key].float().numpy() for s in steps]
+            args_json = ARGS[akey]
+        args = QuantizationArgs(**args_json, observer="memoryless_minmax")
+        step_meta = []
+        for i, (mn, mx, counts, edges) in enumerate(modelopt_hist(kwargs, values)):
+            scale, zp = calculate_qparams(mn, mx, args)
+            p = f"{cid}/{i}/"
+            expected[p + "min_vals"] = mn.contiguous()
+            expected[p + "max_vals"] = mx.contiguous()
+            expected[p + "scale"] = scale.float().reshape(1).contiguous()
+            expected[p + "zero_point"] = zp.float().reshape(1).contiguous()
+            expected[p + "histogram"] = counts.contiguous()
+            expected[p + "hist_edges"] = edges.contiguous()
+            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        resolved = json.loads(args.model_dump_json())
+        resolved["observer"] = observer
+        resolved["observer_kwargs"] = kwargs
+        cases.append({
+            "id": cid, "module": module, "base_name": base, "args": args_json, "resolved_args": resolved,
+            "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
+        })
+        print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in modelopt_hist(kwargs, values)], file=sys.stderr)
+
+    for cid, module, base, akey, observer, kwargs in MODELOPT_CASES:
+        key = sample_key(module, base)
+        if base == "weight":
+            values = [weights[key].float().numpy()]
+            args_json = W_ARGS[akey]
+        else:
+            values = [s[key].float().numpy() for s in steps]
+            args_json = ARGS[akey]
+        args = QuantizationArgs(**args_json, observer="memoryless_minmax")
+        step_meta = []
+        for i, (mn, mx) in enumerate(modelopt_range(args_json, values)):
+            scale, zp = calculate_qparams(mn, mx, args)
+            p = f"{cid}/{i}/"
+            expected[p + "min_vals"] = mn.contiguous()
+            expected[p + "max_vals"] = mx.contiguous()
+            expected[p + "scale"] = scale.float().reshape(mn.shape).contiguous()
+            expected[p + "zero_point"] = zp.float().reshape(mn.shape).contiguous()
+            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        resolved = json.loads(args.model_dump_json())
+        resolved["observer"] = observer
+        resolved["observer_kwargs"] = kwargs
+        cases.append({
+            "id": cid, "module": module, "base_name": base, "args": args_json, "resolved_args": resolved,
+            "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
+        })
+        print(cid, "ok", file=sys.stderr)
+
+    root = {
+        "model": "sentence-transformers/all-MiniLM-L6-v2 (samples of ../minilm)",
+        "reference": ", ".join(
+            f"{p} {version(p)}" for p in ["onnxruntime", "nvidia-modelopt", "numpy", "compressed-tensors", "torch"]),
+        "generator": "Tests/Fixtures/peers/generate.py",
+        "steps": STEPS,
+        "sample_dtype": "bfloat16 (references computed on the exact float32 upcast)",
+        "cases": cases,
+    }
+    with open(os.path.join(HERE, "cases.json"), "w") as f:
+        json.dump(root, f, indent=1)
+        f.write("\n")
+    from safetensors.torch import save_file
+    save_file({k: v.contiguous() for k, v in sorted(expected.items())}, os.path.join(HERE, "expected.safetensors"))
+
+
+if __name__ == "__main__":
+    main()
