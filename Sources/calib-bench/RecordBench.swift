@@ -30,7 +30,8 @@ struct RecordBench: ParsableCommand {
     let steps = (0..<4).map { "\(fixtures)/step-\(String(format: "%04d", $0)).safetensors" }
     let stepBytes = try steps.map { try SafetensorsFile(path: $0).entries.reduce(0) { $0 + $1.byteCount } }.reduce(0, +)
     let repeats = max(1, Int((gb * 1e9 / Double(stepBytes)).rounded(.up)))
-    let files = (0..<repeats).flatMap { _ in steps }
+    let files = try Self.numberedCopies(of: steps, repeats: repeats, in: work)
+    defer { for f in files { try? FileManager.default.removeItem(atPath: f) } }
     // Observes every sampled tensor of the fixtures (not all modules have inputs and outputs).
     let recipe = """
       config_groups:
@@ -79,6 +80,26 @@ struct RecordBench: ParsableCommand {
       ("GBps", total / seconds / 1e9), ("ratio_to_plain_write", ratio.median), ("ratio_spread", ratio.spread),
       ("peak_rss_mb", recordRSS),
     ])
+  }
+
+  /// The fixture steps written `repeats` times as step files of their own, numbered on in
+  /// their `step` metadata (the recorder groups files by that number, so plain repeats of
+  /// one file would be one step holding every tensor several times).
+  static func numberedCopies(of steps: [String], repeats: Int, in work: String) throws -> [String] {
+    let tensors = try steps.map { path in
+      let file = try SafetensorsFile(path: path)
+      return try file.entries.map { RawTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: try file.rawBytes(of: $0.name)) }
+    }
+    var paths: [String] = []
+    for r in 0..<repeats {
+      for (k, step) in tensors.enumerated() {
+        let number = r * steps.count + k
+        let path = work + "/step-\(number).safetensors"
+        try SafetensorsWriter(tensors: step, metadata: ["step": String(number)]).write(to: path)
+        paths.append(path)
+      }
+    }
+    return paths
   }
 
   /// The same tensor bytes in the same order, read from the step files as the recorder

@@ -129,67 +129,87 @@ public struct MSEGridSearch: Sendable {
     _ errors: [Float], steps: Int, count: Int, factors: [Float], rawMin: [Float], rawMax: [Float],
     dtype: FloatDType = .float32
   ) -> (min: [Float], max: [Float]) {
-    let initial = dtype.greatestFiniteMagnitude
-    let block = Self.selectionBlock
-    let blocks = (count + block - 1) / block
-    var improvedIn = [Bool](repeating: false, count: blocks * steps)
-    var bestMin = rawMin
-    var bestMax = rawMax
     errors.withUnsafeBufferPointer { table in
       // Non-nil: steps, count > 0.
       let errors = SharedPointer(table.baseAddress!)
-      improvedIn.withUnsafeMutableBufferPointer { flags in
-        let improved = SharedPointer(flags.baseAddress!)
+      let improved = improvementFlags(errors, steps: steps, count: count, dtype: dtype)
+      let last = lastEvaluatedStep(improved, steps: steps, blocks: improved.count / steps)
+      return bestRanges(
+        errors, through: last, count: count, factors: factors, rawMin: rawMin, rawMax: rawMax, dtype: dtype)
+    }
+  }
+
+  /// Pass one: per block of ``selectionBlock`` parameters and step (block-major), whether
+  /// any parameter of the block improves on its best error so far at that step.
+  private func improvementFlags(_ errors: SharedPointer<Float>, steps: Int, count: Int, dtype: FloatDType) -> [Bool] {
+    let block = Self.selectionBlock
+    let blocks = (count + block - 1) / block
+    var improvedIn = [Bool](repeating: false, count: blocks * steps)
+    improvedIn.withUnsafeMutableBufferPointer { flags in
+      let improved = SharedPointer(flags.baseAddress!)
+      ForkJoin.forEach(blocks, parallel: runsInParallel) { b in
+        let first = b * block
+        let width = Swift.min(count, first + block) - first
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
+          best.initialize(repeating: dtype.greatestFiniteMagnitude)
+          for i in 0..<steps {
+            var any = false
+            let row = errors.readOnly + i * count + first
+            for k in 0..<width where row[k] < best[k] {
+              best[k] = row[k]
+              any = true
+            }
+            improved[b * steps + i] = any
+          }
+        }
+      }
+    }
+    return improvedIn
+  }
+
+  /// The last step the reference evaluates: it stops once `patience` steps in a row
+  /// improved no parameter.
+  private func lastEvaluatedStep(_ improvedIn: [Bool], steps: Int, blocks: Int) -> Int {
+    var stale = 0.0
+    for i in 0..<steps {
+      var any = false
+      for b in 0..<blocks where improvedIn[b * steps + i] { any = true }
+      if any {
+        stale = 0
+      } else {
+        stale += 1
+        if stale >= settings.patience { return i }
+      }
+    }
+    return steps - 1
+  }
+
+  /// Pass two: each parameter's best step up to `lastStep` (the first of equal errors),
+  /// and its range shrunk by that step's factor, rounded to `dtype`; a parameter that never
+  /// improves keeps its raw range.
+  private func bestRanges(
+    _ errors: SharedPointer<Float>, through lastStep: Int, count: Int, factors: [Float], rawMin: [Float],
+    rawMax: [Float], dtype: FloatDType
+  ) -> (min: [Float], max: [Float]) {
+    let block = Self.selectionBlock
+    let blocks = (count + block - 1) / block
+    var bestMin = rawMin
+    var bestMax = rawMax
+    bestMin.withUnsafeMutableBufferPointer { mins in
+      bestMax.withUnsafeMutableBufferPointer { maxs in
+        let (outMin, outMax) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
         ForkJoin.forEach(blocks, parallel: runsInParallel) { b in
           let first = b * block
           let width = Swift.min(count, first + block) - first
           withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
-            best.initialize(repeating: initial)
-            for i in 0..<steps {
-              var any = false
+            best.initialize(repeating: dtype.greatestFiniteMagnitude)
+            for i in 0...lastStep {
               let row = errors.readOnly + i * count + first
+              let p = factors[i]
               for k in 0..<width where row[k] < best[k] {
                 best[k] = row[k]
-                any = true
-              }
-              improved[b * steps + i] = any
-            }
-          }
-        }
-      }
-      // The last step the reference evaluates.
-      var last = steps - 1
-      var stale = 0.0
-      for i in 0..<steps {
-        var any = false
-        for b in 0..<blocks where improvedIn[b * steps + i] { any = true }
-        if any {
-          stale = 0
-        } else {
-          stale += 1
-          if stale >= settings.patience {
-            last = i
-            break
-          }
-        }
-      }
-      let lastStep = last
-      bestMin.withUnsafeMutableBufferPointer { mins in
-        bestMax.withUnsafeMutableBufferPointer { maxs in
-          let (outMin, outMax) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
-          ForkJoin.forEach(blocks, parallel: runsInParallel) { b in
-            let first = b * block
-            let width = Swift.min(count, first + block) - first
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
-              best.initialize(repeating: initial)
-              for i in 0...lastStep {
-                let row = errors.readOnly + i * count + first
-                let p = factors[i]
-                for k in 0..<width where row[k] < best[k] {
-                  best[k] = row[k]
-                  outMin[first + k] = dtype.rounded(p * rawMin[first + k])
-                  outMax[first + k] = dtype.rounded(p * rawMax[first + k])
-                }
+                outMin[first + k] = dtype.rounded(p * rawMin[first + k])
+                outMax[first + k] = dtype.rounded(p * rawMax[first + k])
               }
             }
           }
@@ -442,11 +462,6 @@ public struct MSEGridSearch: Sendable {
     let width = Lanes.scalarCount
     let raw = UnsafeRawPointer(p)
     let vectors = n / width
-    @inline(__always) func total(_ sums: LaneSums) -> Double {
-      var t = 0.0
-      for lane in 0..<width { t += sums[lane] }
-      return t
-    }
     if vectors >= 2 && steps > 0 {
       // 2 for any real run (n < 2^45), but not provably so.
       let opaqueTwo = 2 &+ (n &>> 45)
@@ -487,7 +502,7 @@ public struct MSEGridSearch: Sendable {
           sums += LaneSums(partial)
           partial = Lanes()
           if boundary {
-            out[i &- 1] += total(sums)
+            out[i &- 1] += laneTotal(sums)
             sums = LaneSums()
           }
         }
@@ -501,33 +516,57 @@ public struct MSEGridSearch: Sendable {
         d &+= 1
       }
       sums += LaneSums(partial)
-      out[steps &- 1] += total(sums)
+      out[steps &- 1] += laneTotal(sums)
     }
     if vectors == 1 {
-      for i in 0..<steps {
-        let s = Lanes(repeating: scales[i])
-        let zp = Lanes(repeating: zeros[i])
-        let x = raw.loadUnaligned(as: Lanes.self)
-        let d = difference(x, s, zp, scales[i], zeros[i], qdq, R.self)
-        out[i] += total(LaneSums(R.round(power.finish(power.middle(power.begin(d))))))
-      }
+      singleVectorSums(raw, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: out)
     }
-    let full = vectors &* width
-    if full < n {
-      // The ragged tail, zero-padded; padded lanes are masked out.
-      var lane = LaneIndices()
-      for k in 0..<width { lane[k] = Int32(k) }
-      var tail = Lanes()
-      for k in 0..<(n &- full) { tail[k] = p[full &+ k] }
-      let padded = lane .>= LaneIndices(repeating: Int32(n &- full))
-      for i in 0..<steps {
-        let s = Lanes(repeating: scales[i])
-        let zp = Lanes(repeating: zeros[i])
-        let d = difference(tail, s, zp, scales[i], zeros[i], qdq, R.self)
-        var t = R.round(power.finish(power.middle(power.begin(d))))
-        t.replace(with: 0, where: padded)
-        out[i] += total(LaneSums(t))
-      }
+    if vectors &* width < n {
+      raggedTailSums(p, n, from: vectors &* width, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: out)
+    }
+  }
+
+  /// The sum of a vector's lanes, in lane order (in double).
+  @inline(__always)
+  static func laneTotal(_ sums: LaneSums) -> Double {
+    var t = 0.0
+    for lane in 0..<Lanes.scalarCount { t += sums[lane] }
+    return t
+  }
+
+  /// ``stepSums(_:_:steps:scales:zeros:_:_:_:into:)`` for a run of exactly one vector: no
+  /// pipeline, each step's three power stages back to back.
+  static func singleVectorSums<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ raw: UnsafeRawPointer, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
+    _ qdq: Q, _ power: P, _ rounding: R.Type, into out: UnsafeMutablePointer<Double>
+  ) {
+    for i in 0..<steps {
+      let s = Lanes(repeating: scales[i])
+      let zp = Lanes(repeating: zeros[i])
+      let x = raw.loadUnaligned(as: Lanes.self)
+      let d = difference(x, s, zp, scales[i], zeros[i], qdq, R.self)
+      out[i] += laneTotal(LaneSums(R.round(power.finish(power.middle(power.begin(d))))))
+    }
+  }
+
+  /// The ragged tail of a run, elements `full..<n` (fewer than a vector): zero-padded, and
+  /// the padded lanes masked out of every step's sum.
+  static func raggedTailSums<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ p: UnsafePointer<Float>, _ n: Int, from full: Int, steps: Int, scales: UnsafePointer<Float>,
+    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type, into out: UnsafeMutablePointer<Double>
+  ) {
+    var lane = LaneIndices()
+    for k in 0..<Lanes.scalarCount { lane[k] = Int32(k) }
+    var tail = Lanes()
+    for k in 0..<(n &- full) { tail[k] = p[full &+ k] }
+    let padded = lane .>= LaneIndices(repeating: Int32(n &- full))
+    for i in 0..<steps {
+      let s = Lanes(repeating: scales[i])
+      let zp = Lanes(repeating: zeros[i])
+      let d = difference(tail, s, zp, scales[i], zeros[i], qdq, R.self)
+      var t = R.round(power.finish(power.middle(power.begin(d))))
+      t.replace(with: 0, where: padded)
+      out[i] += laneTotal(LaneSums(t))
     }
   }
 }
