@@ -13,17 +13,9 @@ extension Observer {
   /// NaN policy: values holding NaN or ±∞ are refused, leaving the state unchanged (the
   /// source asserts on them).
   mutating func observeModelOptMax(_ value: Tensor) throws -> QuantizationParameters {
-    let name = kind.rawValue
-    guard [.tensor, .channel, .group].contains(args.strategy) else {
-      throw ObserverError.unsupported(
-        observer: name, reason: "MaxCalibrator has one amax per tensor, channel or group: use one of those strategies, not \(args.strategy.rawValue)")
-    }
-    let layout: GroupLayout
-    do {
-      layout = try GroupLayout(shape: value.shape, baseName: baseName, args: args)
-    } catch let e as LayoutError {
-      throw ObserverError.layout(e)
-    }
+    let layout = try peerLayout(
+      of: value, strategies: [.tensor, .channel, .group],
+      refusal: "MaxCalibrator has one amax per tensor, channel or group: use one of those strategies")
     let (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
     if RangeReduction.containsNonFinite(mn, mx) {
       let count = value.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
@@ -65,16 +57,8 @@ extension Observer {
   /// rounding to it. NaN policy: values holding NaN or ±∞ are refused.
   mutating func observeModelOptPercentile(_ value: Tensor) throws -> QuantizationParameters {
     let name = kind.rawValue
-    guard args.strategy == .tensor else {
-      throw ObserverError.unsupported(
-        observer: name, reason: "HistogramCalibrator only supports per-tensor scaling: use strategy tensor, not \(args.strategy.rawValue)")
-    }
-    let layout: GroupLayout
-    do {
-      layout = try GroupLayout(shape: value.shape, baseName: baseName, args: args)
-    } catch let e as LayoutError {
-      throw ObserverError.layout(e)
-    }
+    let layout = try peerLayout(
+      of: value, strategies: [.tensor], refusal: "HistogramCalibrator only supports per-tensor scaling: use strategy tensor")
     let peer = settings.peer
     let (histogram, range): (CalibrationHistogram, (Float, Float)) = try value.values.withUnsafeBufferPointer { x in
       let (mn, mx, nonFinite) = NumPyHistogram.minMax(x)
@@ -87,15 +71,7 @@ extension Observer {
       return (h, try ModelOptCalibration.percentileRange(h, percentile: peer.percentile, observer: name))
     }
     let shape = layout.qparamShape
-    let dtype = value.dtype
-    let parameters: QuantizationParameters
-    do {
-      parameters = try args.quantizationParameters(
-        min: Tensor(shape: shape, values: [dtype.rounded(range.0)], dtype: dtype),
-        max: Tensor(shape: shape, values: [dtype.rounded(range.1)], dtype: dtype), parallel: runsInParallel)
-    } catch let e as QuantizationArgsError {
-      throw ObserverError.arguments(e)
-    }
+    let parameters = try peerParameters(range: range, shape: shape, dtype: value.dtype)
     state.histogram = histogram
     state.minValues = Tensor(shape: shape, values: [range.0])
     state.maxValues = Tensor(shape: shape, values: [range.1])

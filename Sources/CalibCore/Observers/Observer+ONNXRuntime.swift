@@ -15,16 +15,8 @@ extension Observer {
   /// refuses ±∞.
   mutating func observeONNXRuntime(_ value: Tensor) throws -> QuantizationParameters {
     let name = kind.rawValue
-    guard args.strategy == .tensor else {
-      throw ObserverError.unsupported(
-        observer: name, reason: "onnxruntime calibrates one range per tensor: use strategy tensor, not \(args.strategy.rawValue)")
-    }
-    let layout: GroupLayout
-    do {
-      layout = try GroupLayout(shape: value.shape, baseName: baseName, args: args)
-    } catch let e as LayoutError {
-      throw ObserverError.layout(e)
-    }
+    let layout = try peerLayout(
+      of: value, strategies: [.tensor], refusal: "onnxruntime calibrates one range per tensor: use strategy tensor")
     let peer = settings.peer
     var nextHistogram = state.histogram
     let range: (Float, Float) = try value.values.withUnsafeBufferPointer { x in
@@ -60,15 +52,7 @@ extension Observer {
       }
     }
     let shape = layout.qparamShape
-    let dtype = value.dtype
-    let parameters: QuantizationParameters
-    do {
-      parameters = try args.quantizationParameters(
-        min: Tensor(shape: shape, values: [dtype.rounded(range.0)], dtype: dtype),
-        max: Tensor(shape: shape, values: [dtype.rounded(range.1)], dtype: dtype), parallel: runsInParallel)
-    } catch let e as QuantizationArgsError {
-      throw ObserverError.arguments(e)
-    }
+    let parameters = try peerParameters(range: range, shape: shape, dtype: value.dtype)
     state.histogram = nextHistogram
     state.minValues = Tensor(shape: shape, values: [range.0])
     state.maxValues = Tensor(shape: shape, values: [range.1])
