@@ -186,18 +186,32 @@ def f32(x):
     return torch.tensor(np.asarray(x, dtype=np.float32).reshape(-1))
 
 
+def case_values(module, base, akey, steps, weights):
+    """The sample key, the values the calibrator sees (the weight once, or every step's
+    activation) and the case's compressed-tensors arguments."""
+    key = sample_key(module, base)
+    if base == "weight":
+        return key, [weights[key].float().numpy()], W_ARGS[akey]
+    return key, [s[key].float().numpy() for s in steps], ARGS[akey]
+
+
+def case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta):
+    """The cases.json entry of one case."""
+    resolved = json.loads(args.model_dump_json())
+    resolved["observer"] = observer
+    resolved["observer_kwargs"] = kwargs
+    return {
+        "id": cid, "module": module, "base_name": base, "args": args_json, "resolved_args": resolved,
+        "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
+    }
+
+
 def main():
     steps, weights = load_samples()
     expected = {}
     cases = []
     for cid, module, base, akey, observer, kwargs in ORT_CASES:
-        key = sample_key(module, base)
-        if base == "weight":
-            values = [weights[key].float().numpy()]
-            args_json = W_ARGS[akey]
-        else:
-            values = [s[key].float().numpy() for s in steps]
-            args_json = ARGS[akey]
+        key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
         with tempfile.TemporaryDirectory() as tmp:
             results = ort_range(observer, kwargs, values, tmp)
@@ -216,23 +230,11 @@ def main():
                 expected[p + "histogram"] = torch.tensor(counts.astype(np.float32))
                 expected[p + "hist_edges"] = torch.tensor(edges.astype(np.float32))
             step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
-        resolved = json.loads(args.model_dump_json())
-        resolved["observer"] = observer
-        resolved["observer_kwargs"] = kwargs
-        cases.append({
-            "id": cid, "module": module, "base_name": base, "args": args_json, "resolved_args": resolved,
-            "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
-        })
+        cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
         print(cid, [(float(r[0]), float(r[1]), None if r[2] is None else len(r[2][0])) for r in results], file=sys.stderr)
 
     for cid, module, base, akey, observer, kwargs in MODELOPT_HIST_CASES:
-        key = sample_key(module, base)
-        if base == "weight":
-            values = [weights[key].float().numpy()]
-            args_json = W_ARGS[akey]
-        else:
-            values = [s[key].float().numpy() for s in steps]
-            args_json = ARGS[akey]
+        key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
         step_meta = []
         for i, (mn, mx, counts, edges) in enumerate(modelopt_hist(kwargs, values)):
@@ -245,23 +247,11 @@ def main():
             expected[p + "histogram"] = counts.contiguous()
             expected[p + "hist_edges"] = edges.contiguous()
             step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
-        resolved = json.loads(args.model_dump_json())
-        resolved["observer"] = observer
-        resolved["observer_kwargs"] = kwargs
-        cases.append({
-            "id": cid, "module": module, "base_name": base, "args": args_json, "resolved_args": resolved,
-            "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
-        })
+        cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
         print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in modelopt_hist(kwargs, values)], file=sys.stderr)
 
     for cid, module, base, akey, observer, kwargs in MODELOPT_CASES:
-        key = sample_key(module, base)
-        if base == "weight":
-            values = [weights[key].float().numpy()]
-            args_json = W_ARGS[akey]
-        else:
-            values = [s[key].float().numpy() for s in steps]
-            args_json = ARGS[akey]
+        key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
         step_meta = []
         for i, (mn, mx) in enumerate(modelopt_range(args_json, values)):
@@ -272,13 +262,7 @@ def main():
             expected[p + "scale"] = scale.float().reshape(mn.shape).contiguous()
             expected[p + "zero_point"] = zp.float().reshape(mn.shape).contiguous()
             step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
-        resolved = json.loads(args.model_dump_json())
-        resolved["observer"] = observer
-        resolved["observer_kwargs"] = kwargs
-        cases.append({
-            "id": cid, "module": module, "base_name": base, "args": args_json, "resolved_args": resolved,
-            "observer": observer, "observer_kwargs": kwargs, "qdq": False, "sample_key": key, "steps": step_meta,
-        })
+        cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
         print(cid, "ok", file=sys.stderr)
 
     root = {
