@@ -70,25 +70,15 @@ struct ReportBench: ParsableCommand {
     }
     emit([("case", "report_setup_replays"), ("runs", variants.count), ("seconds", replaySeconds)])
 
-    let executable = calib ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("calib").path
+    let executable = try ChildProcess.calibExecutable(calib)
     let out = work + "/report.html"
     let names = ["w8a8"] + variants.map(\.0)
-    let seconds = try medianSeconds(1) {
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: executable)
-      p.arguments = ["report", storePath] + names + ["-o", out]
-      p.standardError = FileHandle.nullDevice
-      try p.run()
-      p.waitUntilExit()
-      if p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
-    }
-    var usage = rusage()
-    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    let report = try ChildProcess.run(executable, ["report", storePath] + names + ["-o", out])
     let bytes = (try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? -1
     let pairs = try store.finalQParams(ofRun: "w8a8").count
     emit([
       ("case", "report"), ("pairs", pairs), ("runs", names.count), ("sample_MB", Double(sampleBytes) / 1e6),
-      ("seconds", seconds), ("report_MB", Double(bytes) / 1e6), ("peak_rss_mb", Double(usage.ru_maxrss) / 1024),
+      ("seconds", report.seconds), ("report_MB", Double(bytes) / 1e6), ("peak_rss_mb", report.peakRSSMegabytes),
     ])
   }
 

@@ -44,10 +44,7 @@ struct ScaleBench: ParsableCommand {
       return n
     }
     guard steps >= 1, tokens >= 1 else { throw ValidationError("--steps and --tokens must be at least 1") }
-    let executable = calib ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("calib").path
-    guard FileManager.default.isExecutableFile(atPath: executable) else {
-      throw ValidationError("no calib executable at \(executable); build it (swift build -c release) or pass --calib")
-    }
+    let executable = try ChildProcess.calibExecutable(calib)
     let work = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("calib-scale-\(getpid())").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     defer { if dir == nil { try? FileManager.default.removeItem(atPath: work) } }
@@ -117,41 +114,5 @@ struct ScaleBench: ParsableCommand {
       }
     }
     return files
-  }
-}
-
-/// A child process run to completion with its output discarded (the last line of its
-/// standard error is kept for the failure message): wall time and the peak
-/// resident set size the kernel reports for it (`wait4`'s `ru_maxrss`).
-struct ChildProcess {
-  let seconds: Double
-  let peakRSSMegabytes: Double
-
-  static func run(_ executable: String, _ arguments: [String]) throws -> ChildProcess {
-    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    let errors = FileManager.default.temporaryDirectory.appendingPathComponent("calib-scale-stderr-\(getpid())").path
-    defer { try? FileManager.default.removeItem(atPath: errors) }
-    posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { for p in argv { free(p) } }
-    let start = DispatchTime.now().uptimeNanoseconds
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-    guard spawned == 0 else { throw CleanExit.message("cannot start \(executable): errno \(spawned)") }
-    var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 {
-      guard errno == EINTR else { throw CleanExit.message("cannot wait for \(executable)") }
-    }
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    // Exited normally with status 0: the low 7 bits are the signal, the next 8 the status.
-    guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
-      let message = (try? String(contentsOfFile: errors, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
-      throw CleanExit.message("calib \(arguments.prefix(1).joined()) failed (wait status \(status)): \(message)")
-    }
-    return ChildProcess(seconds: seconds, peakRSSMegabytes: Double(usage.ru_maxrss) / 1024)
   }
 }

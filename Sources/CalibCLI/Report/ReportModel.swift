@@ -138,12 +138,17 @@ struct ReportModel {
     return a.base < b.base
   }
 
-  /// Two passes over the samples, one at a time: their finite range, then the counts.
+  /// Two passes over the samples, one at a time: their finite range, then the counts. The
+  /// range is the one the store took while decoding, unless a sample holds NaN or ±∞.
   static func histogram(of samples: [SampleInfo], in store: CalibrationStore, bins: Int) throws -> HistogramBins {
     var lo = Float.infinity
     var hi = -Float.infinity
     for s in samples {
       let t = try store.sampleTensor(s)
+      if let known = t.knownRange, known.min.isFinite && known.max.isFinite {
+        (lo, hi) = (min(lo, known.min), max(hi, known.max))
+        continue
+      }
       for v in t.values where v.isFinite {
         lo = min(lo, v)
         hi = max(hi, v)

@@ -175,51 +175,6 @@ enum NumPyHistogram {
     return out
   }
 
-  /// The exact minimum and maximum of finite values, and the number of NaN / ±∞ values
-  /// (which are left out of the minimum and maximum).
-  static func minMax(_ x: UnsafeBufferPointer<Float>) -> (Float, Float, nonFinite: Int) {
-    var lo8 = SIMD8<Float>(repeating: .infinity)
-    var hi8 = SIMD8<Float>(repeating: -.infinity)
-    var bad = SIMDMask<SIMD8<Int32>>(repeating: false)
-    var k = 0
-    while k + 8 <= x.count {
-      let v = UnsafeRawPointer(x.baseAddress!).loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
-      // NaN fails the comparison as ±∞ does: both are flagged, then counted below.
-      bad .|= .!((v .> SIMD8(repeating: -.infinity)) .& (v .< SIMD8(repeating: .infinity)))
-      // (replacing(with:where:) inlines; the generic pointwiseMin/Max did not.)
-      lo8.replace(with: v, where: v .< lo8)
-      hi8.replace(with: v, where: v .> hi8)
-      k += 8
-    }
-    var lo = lo8.min()
-    var hi = hi8.max()
-    var tailBad = false
-    while k < x.count {
-      let v = x[k]
-      if v.isFinite {
-        if v < lo { lo = v }
-        if v > hi { hi = v }
-      } else {
-        tailBad = true
-      }
-      k += 1
-    }
-    guard any(bad) || tailBad else { return (lo, hi, 0) }
-    // Slow path: recount without the non-finite values.
-    lo = .infinity
-    hi = -.infinity
-    var count = 0
-    for v in x {
-      if v.isFinite {
-        if v < lo { lo = v }
-        if v > hi { hi = v }
-      } else {
-        count += 1
-      }
-    }
-    return (lo, hi, count)
-  }
-
   /// float32 `a // b` as NumPy computes it (`npy_floor_dividef`).
   static func floorDivide(_ a: Float, _ b: Float) -> Float {
     if b == 0 { return a / b }

@@ -92,7 +92,8 @@ enum ONNXRuntimeCalibration {
     // count |x| on the fly, and max |x| is max(|min|, |max|).
     guard let old else {
       let magnitudes = x.map { abs($0) }
-      let (amin, amax, _) = magnitudes.withUnsafeBufferPointer(NumPyHistogram.minMax)
+      let magnitudeRange = magnitudes.withUnsafeBufferPointer(ValueRange.init(of:))
+      let (amin, amax) = (magnitudeRange.min, magnitudeRange.max)
       return try magnitudes.withUnsafeBufferPointer { m in
         let (counts, edges) = try NumPyHistogram.uniform(m, bins: bins, lo: amin, hi: amax, observer: observer, parallel: parallel)
         return CalibrationHistogram(counts: counts, edges: edges, minimum: mn, maximum: mx, threshold: nil)

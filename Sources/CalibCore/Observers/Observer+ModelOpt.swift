@@ -17,11 +17,7 @@ extension Observer {
       of: value, strategies: [.tensor, .channel, .group],
       refusal: "MaxCalibrator has one amax per tensor, channel or group: use one of those strategies")
     let (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
-    if RangeReduction.containsNonFinite(mn, mx) {
-      let count = value.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
-      let first = value.values.firstIndex { !$0.isFinite } ?? -1
-      throw ObserverError.nonFinite(count: count, firstIndex: first, shape: value.shape)
-    }
+    if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
     var amax = zip(mn, mx).map { Swift.max(abs($0), abs($1)) }
     if let old = state.maxValues {
       guard old.shape == layout.qparamShape else {
@@ -60,11 +56,8 @@ extension Observer {
     let layout = try peerLayout(
       of: value, strategies: [.tensor], refusal: "HistogramCalibrator only supports per-tensor scaling: use strategy tensor")
     let peer = settings.peer
+    let (mn, mx) = try finiteRange(of: value)
     let (histogram, range): (CalibrationHistogram, (Float, Float)) = try value.values.withUnsafeBufferPointer { x in
-      let (mn, mx, nonFinite) = NumPyHistogram.minMax(x)
-      if nonFinite > 0 {
-        throw ObserverError.nonFinite(count: nonFinite, firstIndex: x.firstIndex { !$0.isFinite } ?? -1, shape: value.shape)
-      }
       let h = try ModelOptCalibration.collect(
         state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, skipZeros: peer.skipZeros, observer: name,
         parallel: runsInParallel)

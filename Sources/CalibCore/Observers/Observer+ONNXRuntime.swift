@@ -19,12 +19,8 @@ extension Observer {
       of: value, strategies: [.tensor], refusal: "onnxruntime calibrates one range per tensor: use strategy tensor")
     let peer = settings.peer
     var nextHistogram = state.histogram
+    let (mn, mx) = try finiteRange(of: value)
     let range: (Float, Float) = try value.values.withUnsafeBufferPointer { x in
-      let (mn, mx, nonFinite) = NumPyHistogram.minMax(x)
-      if nonFinite > 0 {
-        let first = x.firstIndex { !$0.isFinite } ?? -1
-        throw ObserverError.nonFinite(count: nonFinite, firstIndex: first, shape: value.shape)
-      }
       switch kind {
       case .ortMinMax:
         var old: (Float, Float)?

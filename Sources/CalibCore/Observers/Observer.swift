@@ -152,15 +152,7 @@ public struct Observer: Sendable {
     } else {
       (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
     }
-    if RangeReduction.containsNonFinite(mn, mx) {
-      var count = 0
-      var first = -1
-      for (i, x) in value.values.enumerated() where !x.isFinite {
-        if first < 0 { first = i }
-        count += 1
-      }
-      throw ObserverError.nonFinite(count: count, firstIndex: first, shape: value.shape)
-    }
+    if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
     guard kind.searchesMSE else { return (mn, mx) }
     do {
       var search = MSEGridSearch(settings: settings)

@@ -19,6 +19,18 @@ public enum ObserverError: Error, Equatable, CustomStringConvertible {
   /// A configuration the observer's source refuses or cannot compute, with why and what to do.
   case unsupported(observer: String, reason: String)
 
+  /// ``nonFinite(count:firstIndex:shape:)`` for `value`: how many of its elements are NaN
+  /// or ±∞, and where the first one is.
+  static func nonFinite(in value: Tensor) -> ObserverError {
+    var count = 0
+    var first = -1
+    for (i, x) in value.values.enumerated() where !x.isFinite {
+      if first < 0 { first = i }
+      count += 1
+    }
+    return .nonFinite(count: count, firstIndex: first, shape: value.shape)
+  }
+
   public var description: String {
     switch self {
     case .nonFinite(let count, let first, let shape):
