@@ -177,7 +177,13 @@ extension ReportCommandTests {
     var arguments: [String]
     var exitCode: Int32
     var message: String
+    /// A word the message must not use (another command's wording).
+    var notMentioning: String?
     var testDescription: String { id }
+
+    init(id: String, arguments: [String], exitCode: Int32, message: String, notMentioning: String? = nil) {
+      (self.id, self.arguments, self.exitCode, self.message, self.notMentioning) = (id, arguments, exitCode, message, notMentioning)
+    }
   }
 
   static let errorCases: [ErrorCase] = [
@@ -186,7 +192,13 @@ extension ReportCommandTests {
     ErrorCase(id: "negative rtol", arguments: ["w8a8", "-o", "x.html", "--rtol", "-1"], exitCode: 64, message: "--rtol -1.0 is invalid"),
     ErrorCase(id: "run twice", arguments: ["w8a8", "w8a8", "-o", "x.html"], exitCode: 64, message: "each run may be given once"),
     ErrorCase(id: "unknown run", arguments: ["w8a8", "nope", "-o", "x.html"], exitCode: 1, message: "run \"nope\" not found"),
-    ErrorCase(id: "store file as output", arguments: ["w8a8", "-o", "STORE"], exitCode: 1, message: "is one of the files of store"),
+    ErrorCase(
+      id: "store file as output", arguments: ["w8a8", "-o", "STORE"], exitCode: 1,
+      message: "is one of the files of store", notMentioning: "export"),
+    ErrorCase(
+      id: "device as output", arguments: ["w8a8", "-o", "/dev/null"], exitCode: 1,
+      message: "is not a regular file (a device, pipe or socket): give a file name to report to ('-' writes the page to stdout)",
+      notMentioning: "JSON"),
   ]
 
   @Test(arguments: errorCases)
@@ -198,5 +210,6 @@ extension ReportCommandTests {
     let r = await calib(["report", store] + arguments)
     #expect(r.exitCode == c.exitCode, "\(r.stderr)")
     #expect(r.stderr.contains(c.message), "\(r.stderr)")
+    if let word = c.notMentioning { #expect(!r.stderr.contains(word), "\(r.stderr)") }
   }
 }

@@ -55,7 +55,7 @@ extension CalibCommand {
       if output == "-" {
         console.out(html)
       } else {
-        try ExportDestination(path: output, store: store).write(Data(html.utf8))
+        try ExportDestination(path: output, store: store, output: .report).write(Data(html.utf8))
       }
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       let target = output == "-" ? "stdout" : output

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where `calib export` may write: never one of the store's own files (compared by device
+/// Where `calib export` or `calib report` may write: never one of the store's own files (compared by device
 /// and inode, and by resolved path for files not created yet), never an existing file that
 /// is not a regular file (a device such as /dev/null, a directory, a pipe). Writes go to a
 /// temporary file beside the destination, are fsynced, and are renamed into place.
@@ -11,18 +11,32 @@ import Foundation
 /// try destination.write(Data("[]".utf8))
 /// ```
 struct ExportDestination {
+  /// What is written, as errors name it.
+  enum Output: String, Sendable {
+    case export
+    case report
+
+    /// How the command writes to stdout instead of a file.
+    var stdoutHint: String {
+      switch self {
+      case .export: "'-' writes JSON to stdout"
+      case .report: "'-' writes the page to stdout"
+      }
+    }
+  }
+
   let path: String
 
   /// Checks `path` against the store at `store`.
   ///
   /// - Throws: ``ExportDestinationError``.
-  init(path: String, store: String) throws {
+  init(path: String, store: String, output: Output = .export) throws {
     self.path = path
     var target = stat()
     let exists = stat(path, &target) == 0
     if exists && target.st_mode & S_IFMT != S_IFREG {
       let kind = target.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file (a device, pipe or socket)"
-      throw ExportDestinationError.notARegularFile(path: path, kind: kind)
+      throw ExportDestinationError.notARegularFile(path: path, kind: kind, output: output)
     }
     let resolved = Self.resolved(path)
     for suffix in ["", "-samples", "-wal", "-shm"] {
@@ -30,7 +44,7 @@ struct ExportDestination {
       var info = stat()
       let sameFile = exists && stat(own, &info) == 0 && info.st_dev == target.st_dev && info.st_ino == target.st_ino
       if sameFile || Self.resolved(own) == resolved {
-        throw ExportDestinationError.storeFile(path: path, store: store)
+        throw ExportDestinationError.storeFile(path: path, store: store, output: output)
       }
     }
   }
