@@ -79,6 +79,73 @@ import Testing
     #expect(try s.unreferencedTailBytes() == 0)
   }
 
+  /// Replay reads payloads too. Replays of "victim" run in a loop while it is removed and
+  /// recorded again from one input and then the other: each either completes with the
+  /// parameters a replay gives on one of the two recordings, or fails cleanly naming the
+  /// run. `rm` refuses a recording that a replay's run still uses, so it is retried until
+  /// the replay's run is gone.
+  @Test func replaysAgainstRemovalAndNewRecordings() async throws {
+    let dir = try TemporaryDirectory()
+    let first = try SyntheticRecording(in: dir, steps: 4, moduleNames: ["layers.0.proj", "layers.1.proj"], tokens: 32, hidden: 128, seed: 1)
+    let secondDir = try TemporaryDirectory()
+    let second = try SyntheticRecording(in: secondDir, steps: 4, moduleNames: ["layers.0.proj", "layers.1.proj"], tokens: 32, hidden: 128, seed: 2)
+    let store = dir.path("s.sqlite")
+    let other = dir.path("other.sqlite")
+    func record(_ input: SyntheticRecording, into path: String) -> [String] {
+      ["record", path, "--run", "victim", "--recipe", first.recipeFile, "--weights", input.weightsFile, "-q"] + input.stepFiles
+    }
+    @Sendable func replay(_ path: String, as name: String) -> [String] {
+      ["replay", path, "--from", "victim", "--name", name, "--observer", "minmax", "-q"]
+    }
+    #expect(try runCalib(record(first, into: store)) == (0, ""))
+    #expect(try runCalib(record(second, into: other)) == (0, ""))
+    // The parameters a replay shows on either recording.
+    var expected = Set<String>()
+    for path in [store, other] {
+      #expect(try runCalib(replay(path, as: "replayed")) == (0, ""))
+      expected.insert(try runCalibProcess(["show", path, "replayed", "--format", "json"]).stdout)
+      #expect(try runCalib(["rm", path, "replayed"]) == (0, ""))
+    }
+    #expect(expected.count == 2, "the two inputs must replay differently")
+    let allowed = expected
+
+    let stop = Atomic<Bool>(false)
+    let failures = Mutex([String]())
+    let completed = Atomic<Int>(0)
+    let replayer = Thread {
+      Self.readLoop(until: stop, failures: failures) { n in
+        let name = "replayed-\(n)"
+        let output = ReaderOutput(try runCalibProcess(replay(store, as: name), timeout: 600))
+        guard output.exitCode == 0 else {
+          return output.isCleanError(naming: "victim", exitCode: output.exitCode) ? nil : "replay #\(n): \(output)"
+        }
+        let shown = try runCalibProcess(["show", store, name, "--format", "json"]).stdout
+        let (rm, rmError) = try runCalib(["rm", store, name])
+        if rm != 0 { return "rm \(name): \(rmError)" }
+        completed.add(1, ordering: .relaxed)
+        return allowed.contains(shown) ? nil : "replay #\(n): parameters of neither recording"
+      }
+    }
+    replayer.start()
+    for round in 0..<8 {
+      var (rm, rmError) = try runCalib(["rm", store, "victim"])
+      var attempts = 0
+      while rm != 0 && rmError.contains("holds samples used by") && attempts < 3000 {
+        usleep(5_000)
+        attempts += 1
+        (rm, rmError) = try runCalib(["rm", store, "victim"])
+      }
+      #expect(rm == 0, "rm: \(rmError)")
+      let (status, stderr) = try runCalib(record(round % 2 == 0 ? second : first, into: store))
+      #expect(status == 0, "record: \(stderr)")
+    }
+    stop.store(true, ordering: .relaxed)
+    while !replayer.isFinished { usleep(10_000) }
+    #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(5))")
+    #expect(completed.load(ordering: .relaxed) > 0, "some replay completed")
+    #expect(try CalibrationStore(path: store).check().isEmpty)
+  }
+
   /// A reader of a run that is gone says so in one line naming the run.
   @Test(arguments: ReaderCommand.allCases) func readerOfARemovedRunNamesIt(command: ReaderCommand) throws {
     let dir = try TemporaryDirectory()

@@ -175,9 +175,16 @@ public struct ReplayEngine: Sendable {
 
   /// Inserts the new runs (in progress). An unfinished replayed run of the same name is
   /// replaced, so an interrupted replay can simply be retried.
+  ///
+  /// The parent was read in an earlier transaction: if it has been removed since (or
+  /// recorded again under its name, as another run), that is reported by name here. Once
+  /// the new runs exist, `rm` refuses the parent's recording until they are gone.
   private func createRuns(_ request: ReplayRequest, parent: RunRecord) throws -> [(id: Int64, name: String)] {
     try store.pool.write { db in
-      try request.variants.map { v in
+      guard let parentID = parent.id, try RunRecord.fetchOne(db, key: parentID) != nil else {
+        throw StoreError.runNotFound(parent.name, store: store.path)
+      }
+      return try request.variants.map { v in
         if let old = try store.runRecord(db, named: v.name) {
           guard old.kind == .replayed, old.status != .complete else { throw StoreError.runAlreadyExists(v.name) }
           try store.deleteRunRows(db, run: old, force: false)
