@@ -14,10 +14,9 @@ import Testing
   /// on the store as it was before one of the removals (victim recorded from the first or
   /// the second input) or fails cleanly: a non-zero exit with one line naming the run.
   @Test func readersAgainstRemovalAndNewRecordings() async throws {
-    let dir = try TemporaryDirectory()
-    let first = try SyntheticRecording(in: dir, steps: 4, moduleNames: ["layers.0.proj", "layers.1.proj"], tokens: 32, hidden: 128, seed: 1)
-    let secondDir = try TemporaryDirectory()
-    let second = try SyntheticRecording(in: secondDir, steps: 4, moduleNames: ["layers.0.proj", "layers.1.proj"], tokens: 32, hidden: 128, seed: 2)
+    let inputs = try TwoInputs()
+    defer { withExtendedLifetime(inputs) {} }
+    let (dir, first, second) = (inputs.dir, inputs.first, inputs.second)
     let store = dir.path("s.sqlite")
     func record(_ input: SyntheticRecording, _ name: String, into path: String = store) -> [String] {
       ["record", path, "--run", name, "--recipe", first.recipeFile, "--weights", input.weightsFile, "-q"] + input.stepFiles
@@ -85,10 +84,9 @@ import Testing
   /// run. `rm` refuses a recording that a replay's run still uses, so it is retried until
   /// the replay's run is gone.
   @Test func replaysAgainstRemovalAndNewRecordings() async throws {
-    let dir = try TemporaryDirectory()
-    let first = try SyntheticRecording(in: dir, steps: 4, moduleNames: ["layers.0.proj", "layers.1.proj"], tokens: 32, hidden: 128, seed: 1)
-    let secondDir = try TemporaryDirectory()
-    let second = try SyntheticRecording(in: secondDir, steps: 4, moduleNames: ["layers.0.proj", "layers.1.proj"], tokens: 32, hidden: 128, seed: 2)
+    let inputs = try TwoInputs()
+    defer { withExtendedLifetime(inputs) {} }
+    let (dir, first, second) = (inputs.dir, inputs.first, inputs.second)
     let store = dir.path("s.sqlite")
     let other = dir.path("other.sqlite")
     func record(_ input: SyntheticRecording, into path: String) -> [String] {
@@ -165,6 +163,23 @@ import Testing
 // MARK: - Readers
 
 extension ConcurrentReaderTests {
+  /// Two recordings of the same modules from different seeds, so that bytes read at a
+  /// stale offset would change the numbers. The directories live as long as this value.
+  struct TwoInputs {
+    let dir: TemporaryDirectory
+    let secondDir: TemporaryDirectory
+    let first: SyntheticRecording
+    let second: SyntheticRecording
+
+    init() throws {
+      let modules = ["layers.0.proj", "layers.1.proj"]
+      dir = try TemporaryDirectory()
+      secondDir = try TemporaryDirectory()
+      first = try SyntheticRecording(in: dir, steps: 4, moduleNames: modules, tokens: 32, hidden: 128, seed: 1)
+      second = try SyntheticRecording(in: secondDir, steps: 4, moduleNames: modules, tokens: 32, hidden: 128, seed: 2)
+    }
+  }
+
   /// A command that reads payloads, run against the store while it changes.
   enum ReaderCommand: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case rank
