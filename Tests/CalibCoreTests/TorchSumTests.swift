@@ -112,7 +112,7 @@ import Testing
         return part
       }
       split += 1
-      let merged = TorchSum.merging(parts)
+      var merged = TorchSum.merging(parts)
       #expect(Self.resultBits(merged.total(), c.dtype) == c.bits, "\(c.dtype) n=\(c.n)")
     }
     #expect(split >= 4)

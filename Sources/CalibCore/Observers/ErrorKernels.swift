@@ -11,7 +11,6 @@
 /// the compiler keeps in vector registers.
 typealias Lanes = SIMD8<Float>
 typealias LaneBits = SIMD8<UInt32>
-typealias LaneSums = SIMD8<Double>
 typealias LaneIndices = SIMD8<Int32>
 
 extension SIMD8 where Scalar == Float {

@@ -28,14 +28,14 @@
 /// The power is `d · d` for norm 2 (exact); in bf16, `r(powf(d, norm))` from a table
 /// indexed by d's 16 bits (``BFloat16PowerTable``); otherwise a vectorized
 /// `2^(p·log2 d)` within 4 ulp of the correctly rounded value for 1.2 ≤ norm ≤ 4 (see
-/// ``FastPower``), and `powf` beyond. Errors are summed in double (per lane, float32 partial sums of up to 8
-/// terms first), then rounded to float32 (and to D) for the comparison. torch sums in a
-/// blocked float32 order, so an error can differ in its last bits and a near-tie may pick
-/// the neighbouring shrink factor.
+/// ``FastPower``), and `powf` beyond. Each error is summed in float32 in exactly torch's
+/// order (``TorchSum``), then rounded to D, so near-ties break as they do in torch. Where
+/// torch would split one parameter's sum over its threads (a single parameter of 32,768
+/// elements or more, with more than one torch thread), the result is the one-thread sum's.
 ///
 /// NaN policy: callers refuse non-finite values before searching.
-/// Determinism: the work is split by parameter, or for very large parameters into fixed
-/// chunks whose partial sums are combined in chunk order; the selection scan is split by
+/// Determinism: the work is split by parameter, or for very large parameters into
+/// ``TorchSum``'s independent blocks, merged in order; the selection scan is split by
 /// blocks of parameters. No result depends on the thread count.
 /// Complexity: O(n · steps evaluated), in parallel, one pass over the values per step;
 /// the table is computed step by step and the search ends where the reference's patience
@@ -268,9 +268,11 @@ public struct MSEGridSearch: Sendable {
     return table(values, layout, steps, candidates, qdq, ScalarPower(norm: norm), R.self)
   }
 
-  /// Elements per chunk when one parameter is split (16 KiB: stays in L1 for all steps).
+  /// Elements per slice of a run whose steps are evaluated together (16 KiB: stays in L1
+  /// for all steps).
   static let chunkElements = 4096
-  /// Parameters at least this large are split into chunks.
+  /// Parameters at least this large are summed in parallel parts, where they have more
+  /// than one of ``TorchSum/blockTerms``.
   static let splitThreshold = 1 << 16
   /// Elements per work item when whole parameters are handed out.
   static let itemElements = 1 << 14
@@ -292,7 +294,7 @@ public struct MSEGridSearch: Sendable {
         }
         let source = SharedPointer(base)
         if perParameter >= Self.splitThreshold {
-          chunkedParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
+          partedParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
         } else {
           wholeParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
         }
@@ -302,38 +304,68 @@ public struct MSEGridSearch: Sendable {
     return table
   }
 
+  /// Calls `body` with parameter `q`'s elements as one contiguous sequence, in the order
+  /// torch's flattened copy has them: the run itself, or its runs gathered with a BLOCK
+  /// edge's zero padding in place (`scratch` holds at least ``paddedLength(_:)``).
+  @inline(__always)
+  static func withSequence<T>(
+    of q: Int, _ layout: GroupLayout, _ source: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    _ body: (UnsafePointer<Float>, Int) -> T
+  ) -> T {
+    if layout.runCount == 1 && layout.block == nil {
+      var run = (0, 0)
+      layout.forEachRun(of: q) { start, length in run = (start, length) }
+      return body(source + run.0, run.1)
+    }
+    let width = layout.block?.width ?? layout.runLength
+    let n = paddedLength(layout)
+    scratch.update(repeating: 0, count: n)
+    var row = 0
+    layout.forEachRun(of: q) { start, length in
+      (scratch + row * width).update(from: source + start, count: length)
+      row += 1
+    }
+    return body(scratch, n)
+  }
+
+  /// The length of a parameter's sequence, BLOCK padding included.
+  static func paddedLength(_ layout: GroupLayout) -> Int {
+    if let b = layout.block { return b.height * b.width }
+    return layout.runCount * layout.runLength
+  }
+
   /// Small parameters: blocks of whole parameters per work item; each (step, parameter)
-  /// sum runs over the parameter's runs in order.
+  /// error is one ``TorchSum`` over the parameter's sequence.
   private func wholeParameters<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ source: SharedPointer<Float>, _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates,
     _ qdq: Q, _ power: P, _ rounding: R.Type, into errors: SharedPointer<Float>
   ) {
     let count = layout.count
-    let perParameter = Swift.max(1, layout.runCount * layout.runLength)
-    let perItem = Swift.max(1, Self.itemElements / perParameter)
+    let perParameter = Self.paddedLength(layout)
+    let perItem = Swift.max(1, Self.itemElements / Swift.max(1, perParameter))
     let items = (count + perItem - 1) / perItem
     ForkJoin.forEach(items, parallel: runsInParallel) { item in
       var scales = [Float](repeating: 0, count: steps)
       var zeros = [Float](repeating: 0, count: steps)
-      var sums = [Double](repeating: 0, count: steps)
+      var sums = [TorchSum](repeating: TorchSum(count: 0, dtype: R.dtype), count: steps)
+      var gathered = [Float](repeating: 0, count: layout.runCount > 1 || layout.block != nil ? perParameter : 0)
       scales.withUnsafeMutableBufferPointer { scales in
         zeros.withUnsafeMutableBufferPointer { zeros in
           sums.withUnsafeMutableBufferPointer { sums in
-            // Non-nil: steps > 0.
-            let (sp, zp, out) = (scales.baseAddress!, zeros.baseAddress!, sums.baseAddress!)
-            for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
-              for i in 0..<steps {
-                (sp[i], zp[i]) = candidates.parameters(step: i, q)
-                out[i] = 0
+            gathered.withUnsafeMutableBufferPointer { gathered in
+              // Non-nil: steps > 0; a 0-capacity scratch is never written.
+              let (sp, zp, out) = (scales.baseAddress!, zeros.baseAddress!, sums.baseAddress!)
+              let scratch = gathered.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
+              for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
+                for i in 0..<steps { (sp[i], zp[i]) = candidates.parameters(step: i, q) }
+                let reach = candidates.magnitude(q)
+                Self.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
+                  for i in 0..<steps { out[i].reset(count: n, dtype: R.dtype) }
+                  Self.sliceErrors(p, 0..<n, steps: steps, scales: sp, zeros: zp, reach: reach, qdq, power, R.self, into: out)
+                }
+                // torch's sum rounds once, to D.
+                for i in 0..<steps { errors[i * count + q] = R.dtype.rounded(out[i].total()) }
               }
-              let reach = candidates.magnitude(q)
-              layout.forEachRun(of: q) { start, length in
-                Self.runErrors(
-                  source.readOnly + start, length, steps: steps, scales: sp, zeros: zp, reach: reach, qdq,
-                  power, R.self, into: out)
-              }
-              // torch's sum rounds once, to D.
-              for i in 0..<steps { errors[i * count + q] = R.dtype.rounded(Float(out[i])) }
             }
           }
         }
@@ -341,62 +373,71 @@ public struct MSEGridSearch: Sendable {
     }
   }
 
-  /// Large parameters: every run is cut into fixed chunks; each chunk's per-step sums get
-  /// their own slots and are added up per parameter in chunk order afterwards.
-  private func chunkedParameters<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+  /// Large parameters: each sequence is cut into the independent blocks of ``TorchSum``,
+  /// which are summed in parallel and merged in order.
+  private func partedParameters<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ source: SharedPointer<Float>, _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates,
     _ qdq: Q, _ power: P, _ rounding: R.Type, into errors: SharedPointer<Float>
   ) {
     let count = layout.count
-    let chunk = Self.chunkElements
-    // Chunks in (parameter, run, offset) order.
-    var owners: [Int] = []
-    var starts: [Int] = []
-    var lengths: [Int] = []
+    let n = Self.paddedLength(layout)
+    let shape = TorchSum(count: n, dtype: R.dtype)
+    let rowsEnd = shape.rowLoads * shape.loadWidth
+    let partStarts = Array(stride(from: 0, to: Swift.max(rowsEnd, 1), by: shape.blockTerms))
+    let parts = partStarts.count
+    // Gathered sequences of multi-run parameters, one at a time per parameter.
+    let direct = layout.runCount == 1 && layout.block == nil
+    var gathered = [Float](repeating: 0, count: direct ? 0 : n)
+    var scales = [Float](repeating: 0, count: steps)
+    var zeros = [Float](repeating: 0, count: steps)
+    var partSums = [TorchSum](repeating: shape, count: parts * steps)
     for q in 0..<count {
-      layout.forEachRun(of: q) { start, length in
-        var offset = 0
-        while offset < length {
-          owners.append(q)
-          starts.append(start + offset)
-          lengths.append(Swift.min(chunk, length - offset))
-          offset += chunk
-        }
-      }
-    }
-    // Parameter-major: the steps of parameter q are at q · steps.
-    var scales = [Float](repeating: 0, count: steps * count)
-    var zeros = [Float](repeating: 0, count: steps * count)
-    for q in 0..<count {
-      for i in 0..<steps { (scales[q * steps + i], zeros[q * steps + i]) = candidates.parameters(step: i, q) }
-    }
-    let (chunkOwners, chunkStarts, chunkLengths) = (owners, starts, lengths)
-    let chunks = owners.count
-    var partial = [Double](repeating: 0, count: chunks * steps)
-    scales.withUnsafeBufferPointer { scales in
-      zeros.withUnsafeBufferPointer { zeros in
-        partial.withUnsafeMutableBufferPointer { buffer in
-          // Non-nil: count, steps > 0 (and chunks > 0 whenever this runs).
-          guard let slots = buffer.baseAddress.map(SharedPointer.init) else { return }
-          let sp = SharedPointer(scales.baseAddress!)
-          let zp = SharedPointer(zeros.baseAddress!)
-          ForkJoin.forEach(chunks, parallel: runsInParallel) { c in
-            let q = chunkOwners[c]
-            Self.runErrors(
-              source.readOnly + chunkStarts[c], chunkLengths[c], steps: steps,
-              scales: sp.readOnly + q * steps, zeros: zp.readOnly + q * steps,
-              reach: candidates.magnitude(q), qdq, power, R.self, into: slots.base + c * steps)
+      for i in 0..<steps { (scales[i], zeros[i]) = candidates.parameters(step: i, q) }
+      let reach = candidates.magnitude(q)
+      gathered.withUnsafeMutableBufferPointer { gathered in
+        let scratch = gathered.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
+        Self.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, _ in
+          let sequence = SharedPointer(UnsafeMutablePointer(mutating: p))
+          scales.withUnsafeBufferPointer { sp in
+            zeros.withUnsafeBufferPointer { zp in
+              partSums.withUnsafeMutableBufferPointer { buffer in
+                // Non-nil: steps > 0, parts ≥ 1.
+                let (sp, zp, slots) = (SharedPointer(sp.baseAddress!), SharedPointer(zp.baseAddress!), SharedPointer(buffer.baseAddress!))
+                ForkJoin.forEach(parts, parallel: runsInParallel) { k in
+                  let start = partStarts[k]
+                  let end = k + 1 < parts ? partStarts[k + 1] : n
+                  let sums = slots.base + k * steps
+                  for i in 0..<steps { sums[i].reset(count: n, dtype: R.dtype, startingAt: start) }
+                  Self.sliceErrors(
+                    sequence.readOnly, start..<end, steps: steps, scales: sp.readOnly, zeros: zp.readOnly,
+                    reach: reach, qdq, power, R.self, into: sums)
+                }
+              }
+            }
           }
         }
       }
+      for i in 0..<steps {
+        var merged = TorchSum.merging((0..<parts).map { partSums[$0 * steps + i] })
+        errors[i * count + q] = R.dtype.rounded(merged.total())
+      }
     }
-    var sums = [Double](repeating: 0, count: count * steps)
-    for c in 0..<chunks {
-      let q = owners[c]
-      for i in 0..<steps { sums[q * steps + i] += partial[c * steps + i] }
-    }
-    for q in 0..<count {
-      for i in 0..<steps { errors[i * count + q] = R.dtype.rounded(Float(sums[q * steps + i])) }
+  }
+
+  /// Adds Σ |QDQ(x) - x|^norm over `range` of a sequence to `sums[i]`, for every step i
+  /// with its scale and zero point, slice by slice of ``chunkElements`` (each slice for
+  /// all steps while it is in L1).
+  @inline(__always)
+  static func sliceErrors<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ p: UnsafePointer<Float>, _ range: Range<Int>, steps: Int, scales: UnsafePointer<Float>,
+    zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type,
+    into sums: UnsafeMutablePointer<TorchSum>
+  ) {
+    var start = range.lowerBound
+    while start < range.upperBound {
+      let length = Swift.min(chunkElements, range.upperBound - start)
+      runErrors(p + start, length, steps: steps, scales: scales, zeros: zeros, reach: reach, qdq, power, R.self, into: sums)
+      start += length
     }
   }
 
@@ -407,7 +448,7 @@ public struct MSEGridSearch: Sendable {
   static func runErrors<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>,
     zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type,
-    into sums: UnsafeMutablePointer<Double>
+    into sums: UnsafeMutablePointer<TorchSum>
   ) {
     for i in 0..<steps {
       // |QDQ(x) - x| ≤ |x| + (|level| + |zp|) · s, with a margin for rounding.
@@ -434,19 +475,19 @@ public struct MSEGridSearch: Sendable {
     return Lanes(bits: R.round(out - x).bits & LaneBits(repeating: 0x7FFF_FFFF))
   }
 
-  /// Vectors summed in float32 per lane before the lanes' partial sums move to double.
-  static let floatRun = 8
+  /// Vectors per block of the pipelined loop below.
+  static let blockVectors = 8
 
-  /// The run's sums for all steps, one pass per step over the (L1-resident) run.
+  /// The run's terms for all steps, one pass per step over the (L1-resident) run, each
+  /// step's terms added in order to its ``TorchSum``.
   ///
   /// Software-pipelined over the sequence of (step, vector) tasks: each iteration runs
   /// the power's first stage for task k, its middle stage for task k - 1 and its last
   /// stage for task k - 2 — three different dependency chains the core can overlap (one
   /// vector's chain alone is far longer than an iteration). The pipeline fills once per
   /// run and carries over from step to step: the first block of iterations of step i
-  /// (two iterations) finishes step i - 1's last two vectors. Per step and lane, blocks of
-  /// up to ``floatRun`` terms are summed in float32, then in double; then the lanes in
-  /// order, then the step's ragged tail, if any.
+  /// (two iterations) finishes step i - 1's last two vectors. The step's ragged tail, if
+  /// any, follows its vectors.
   ///
   /// Kept out of line, with exactly one copy of each stage per loop: inlined into the
   /// callers' loops, or with two copies of a stage side by side (as an unrolled pipeline
@@ -457,116 +498,121 @@ public struct MSEGridSearch: Sendable {
   static func stepSums<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>,
     zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type,
-    into out: UnsafeMutablePointer<Double>
+    into sums: UnsafeMutablePointer<TorchSum>
   ) {
     let width = Lanes.scalarCount
     let raw = UnsafeRawPointer(p)
     let vectors = n / width
     if vectors >= 2 && steps > 0 {
-      // 2 for any real run (n < 2^45), but not provably so.
-      let opaqueTwo = 2 &+ (n &>> 45)
-      var s = Lanes(repeating: scales[0])
-      var zp = Lanes(repeating: zeros[0])
-      var first = (Lanes(), Lanes())
-      var second = (Lanes(), Lanes())
-      var sums = LaneSums()
-      var partial = Lanes()
-      // Fill: begin step 0's vectors 0 and 1 (the first middle stage works on zeros and
-      // is discarded).
-      var j = 0
-      while j < opaqueTwo {
-        second = power.middle(first)
-        let x = raw.loadUnaligned(fromByteOffset: j &* width &* 4, as: Lanes.self)
-        first = power.begin(difference(x, s, zp, scales[0], zeros[0], qdq, R.self))
-        j &+= 1
+      // Each step's terms go to one of two slots, and from there into its sum once the
+      // step is complete (a step's last two vectors finish during the next step's start).
+      withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 2 &* vectors) { slots in
+        // Non-nil: capacity ≥ 4.
+        pipelinedSums(raw, vectors, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, terms: slots.baseAddress!, into: sums)
       }
-      for i in 0..<steps {
-        let (scale, zeroPoint) = (scales[i], zeros[i])
-        s = Lanes(repeating: scale)
-        zp = Lanes(repeating: zeroPoint)
-        j = i == 0 ? 2 : 0
-        while j < vectors {
-          // The block starting a step finishes the previous step's last two vectors.
-          let boundary = j == 0
-          let end = boundary ? 2 : Swift.min(vectors, j &+ floatRun)
-          // Inner trip count not a constant, so the loop is not unrolled into copies.
-          while j < end {
-            let x = raw.loadUnaligned(fromByteOffset: j &* width &* 4, as: Lanes.self)
-            let nextFirst = power.begin(difference(x, s, zp, scale, zeroPoint, qdq, R.self))
-            let nextSecond = power.middle(first)
-            partial += R.round(power.finish(second))
-            first = nextFirst
-            second = nextSecond
-            j &+= 1
-          }
-          sums += LaneSums(partial)
-          partial = Lanes()
-          if boundary {
-            out[i &- 1] += laneTotal(sums)
-            sums = LaneSums()
-          }
-        }
-      }
-      // Drain: the last step's last two vectors (the second middle stage repeats one,
-      // discarded).
-      var d = 0
-      while d < opaqueTwo {
-        partial += R.round(power.finish(second))
-        second = power.middle(first)
-        d &+= 1
-      }
-      sums += LaneSums(partial)
-      out[steps &- 1] += laneTotal(sums)
     }
     if vectors == 1 {
-      singleVectorSums(raw, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: out)
+      singleVectorSums(raw, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: sums)
     }
     if vectors &* width < n {
-      raggedTailSums(p, n, from: vectors &* width, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: out)
+      raggedTailSums(p, n, from: vectors &* width, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: sums)
     }
   }
 
-  /// The sum of a vector's lanes, in lane order (in double).
+  /// The pipelined loop of ``stepSums(_:_:steps:scales:zeros:_:_:_:into:)`` over a run's
+  /// `vectors` (≥ 2) full vectors; step i's terms are written to `terms[(i % 2) · vectors…]`.
   @inline(__always)
-  static func laneTotal(_ sums: LaneSums) -> Double {
-    var t = 0.0
-    for lane in 0..<Lanes.scalarCount { t += sums[lane] }
-    return t
+  static func pipelinedSums<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ raw: UnsafeRawPointer, _ vectors: Int, steps: Int, scales: UnsafePointer<Float>,
+    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type,
+    terms: UnsafeMutablePointer<Lanes>, into sums: UnsafeMutablePointer<TorchSum>
+  ) {
+    let width = Lanes.scalarCount
+    let runTerms = vectors &* width
+    // 2 for any real run (vectors < 2^42), but not provably so.
+    let opaqueTwo = 2 &+ (vectors &>> 42)
+    var s = Lanes(repeating: scales[0])
+    var zp = Lanes(repeating: zeros[0])
+    var first = (Lanes(), Lanes())
+    var second = (Lanes(), Lanes())
+    // Fill: begin step 0's vectors 0 and 1 (the first middle stage works on zeros and
+    // is discarded).
+    var j = 0
+    while j < opaqueTwo {
+      second = power.middle(first)
+      let x = raw.loadUnaligned(fromByteOffset: j &* width &* 4, as: Lanes.self)
+      first = power.begin(difference(x, s, zp, scales[0], zeros[0], qdq, R.self))
+      j &+= 1
+    }
+    for i in 0..<steps {
+      let (scale, zeroPoint) = (scales[i], zeros[i])
+      s = Lanes(repeating: scale)
+      zp = Lanes(repeating: zeroPoint)
+      j = i == 0 ? 2 : 0
+      while j < vectors {
+        // The block starting a step finishes the previous step's last two vectors.
+        let boundary = j == 0
+        let end = boundary ? 2 : Swift.min(vectors, j &+ blockVectors)
+        // Vector j finishes vector j - 2 of this step, or at a boundary vector
+        // vectors - 2 + j of the previous one.
+        let out = terms + (boundary ? ((i &- 1) & 1) &* vectors &+ vectors &- 2 : (i & 1) &* vectors &- 2)
+        // Inner trip count not a constant, so the loop is not unrolled into copies.
+        while j < end {
+          let x = raw.loadUnaligned(fromByteOffset: j &* width &* 4, as: Lanes.self)
+          let nextFirst = power.begin(difference(x, s, zp, scale, zeroPoint, qdq, R.self))
+          let nextSecond = power.middle(first)
+          out[j] = R.round(power.finish(second))
+          first = nextFirst
+          second = nextSecond
+          j &+= 1
+        }
+        if boundary {
+          let previous = UnsafeRawPointer(terms + ((i &- 1) & 1) &* vectors)
+          sums[i &- 1].add(contentsOf: previous.assumingMemoryBound(to: Float.self), count: runTerms)
+        }
+      }
+    }
+    // Drain: the last step's last two vectors (the second middle stage repeats one,
+    // discarded).
+    let last = terms + ((steps &- 1) & 1) &* vectors
+    var d = 0
+    while d < opaqueTwo {
+      last[vectors &- 2 &+ d] = R.round(power.finish(second))
+      second = power.middle(first)
+      d &+= 1
+    }
+    sums[steps &- 1].add(contentsOf: UnsafeRawPointer(last).assumingMemoryBound(to: Float.self), count: runTerms)
   }
 
   /// ``stepSums(_:_:steps:scales:zeros:_:_:_:into:)`` for a run of exactly one vector: no
   /// pipeline, each step's three power stages back to back.
   static func singleVectorSums<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ raw: UnsafeRawPointer, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
-    _ qdq: Q, _ power: P, _ rounding: R.Type, into out: UnsafeMutablePointer<Double>
+    _ qdq: Q, _ power: P, _ rounding: R.Type, into sums: UnsafeMutablePointer<TorchSum>
   ) {
     for i in 0..<steps {
       let s = Lanes(repeating: scales[i])
       let zp = Lanes(repeating: zeros[i])
       let x = raw.loadUnaligned(as: Lanes.self)
       let d = difference(x, s, zp, scales[i], zeros[i], qdq, R.self)
-      out[i] += laneTotal(LaneSums(R.round(power.finish(power.middle(power.begin(d))))))
+      sums[i].add(R.round(power.finish(power.middle(power.begin(d)))))
     }
   }
 
-  /// The ragged tail of a run, elements `full..<n` (fewer than a vector): zero-padded, and
-  /// the padded lanes masked out of every step's sum.
+  /// The ragged tail of a run, elements `full..<n` (fewer than a vector), zero-padded to
+  /// a vector; only its real terms are added.
   static func raggedTailSums<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ n: Int, from full: Int, steps: Int, scales: UnsafePointer<Float>,
-    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type, into out: UnsafeMutablePointer<Double>
+    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type, into sums: UnsafeMutablePointer<TorchSum>
   ) {
-    var lane = LaneIndices()
-    for k in 0..<Lanes.scalarCount { lane[k] = Int32(k) }
     var tail = Lanes()
     for k in 0..<(n &- full) { tail[k] = p[full &+ k] }
-    let padded = lane .>= LaneIndices(repeating: Int32(n &- full))
     for i in 0..<steps {
       let s = Lanes(repeating: scales[i])
       let zp = Lanes(repeating: zeros[i])
       let d = difference(tail, s, zp, scales[i], zeros[i], qdq, R.self)
-      var t = R.round(power.finish(power.middle(power.begin(d))))
-      t.replace(with: 0, where: padded)
-      out[i] += laneTotal(LaneSums(t))
+      let t = R.round(power.finish(power.middle(power.begin(d))))
+      for k in 0..<(n &- full) { sums[i].add(scalar: t[k]) }
     }
   }
 }

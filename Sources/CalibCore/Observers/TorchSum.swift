@@ -28,34 +28,44 @@
 /// this type gives the one-thread order.
 struct TorchSum {
   /// Terms in all (`n`).
-  let count: Int
-  /// Terms per load (`L`): 8 for float32, 16 for 16-bit dtypes.
-  let loadWidth: Int
+  private(set) var count = 0
+  /// `log2 L`: 3 for float32 (8 terms per load), 4 for 16-bit dtypes (16).
+  private(set) var loadShift = 3
   /// Full loads (`V`); 0 when `n < L`.
-  let loads: Int
+  private(set) var loads = 0
   /// Loads that belong to rows (`4 · ⌊V / 4⌋`).
-  let rowLoads: Int
+  private(set) var rowLoads = 0
   /// `p`: rows per level step are `2^p`.
-  let levelPower: Int
+  private(set) var levelPower = 4
 
   /// Terms consumed so far (of the whole run, not just this part).
-  private(set) var position: Int
-  /// Level accumulators: level j, column k at `4 · j + k`.
-  private var levels = InlineArray<16, Lanes>(repeating: Lanes())
-  /// Leftover loads (at most 3), added after the levels combine.
+  private(set) var position = 0
+  /// Level 0's accumulators, column k at k.
+  private var columns = InlineArray<4, Lanes>(repeating: Lanes())
+  /// Levels 1…3, level j column k at `4 · (j - 1) + k`; valid only once ``cascaded``
+  /// (a run of fewer than `2^p` rows never cascades), so that starting over, done once
+  /// per parameter and step, does not clear them.
+  private var upper = InlineArray<12, Lanes>(repeating: Lanes())
+  private var cascaded = false
+  /// Leftover loads (at most 3), added after the levels combine; the first
+  /// `leftoverCount` are valid.
   private var leftover = InlineArray<3, Lanes>(repeating: Lanes())
   private var leftoverCount = 0
   /// The first half of a 16-bit load, until its second half arrives.
   private var half = Lanes()
   /// Terms waiting for a full vector of eight, when fed off the grid.
   private var staged = Lanes()
-  /// The scalar tail sum `t` (vector path) — or, when `n < L`, the four scalar sums.
+  /// The scalar tail sum `t` (vector path).
   private var tail: Float = 0
+  /// The four scalar sums `a_k` when `n < L`.
   private var scalars = SIMD4<Float>()
+
+  /// Terms per load, `L`.
+  var loadWidth: Int { 1 &<< loadShift }
 
   /// Rows per independent block: `2^(3p)`; a part may start at any multiple of
   /// ``blockTerms``.
-  var blockTerms: Int { (1 << (3 * levelPower)) * 4 * loadWidth }
+  var blockTerms: Int { 1 &<< (3 &* levelPower &+ 2 &+ loadShift) }
 
   /// - Parameters:
   ///   - count: the run's length `n`.
@@ -63,13 +73,26 @@ struct TorchSum {
   ///   - start: where this part of the run begins: 0, or a multiple of ``blockTerms``
   ///     within the rows.
   init(count: Int, dtype: FloatDType, startingAt start: Int = 0) {
+    reset(count: count, dtype: dtype, startingAt: start)
+  }
+
+  /// Starts over, in place (cheaper than assigning a new sum: nothing is copied).
+  @inline(__always)
+  mutating func reset(count: Int, dtype: FloatDType, startingAt start: Int = 0) {
     self.count = count
-    loadWidth = dtype == .float32 ? 8 : 16
-    loads = count >= loadWidth ? count / loadWidth : 0
-    rowLoads = loads / 4 * 4
-    levelPower = Swift.max(4, Self.ceilLog2(loads / 4) / 4)
+    loadShift = dtype == .float32 ? 3 : 4
+    loads = count &>> loadShift
+    rowLoads = loads & ~3
+    levelPower = Swift.max(4, Self.ceilLog2(loads &>> 2) / 4)
     position = start
-    precondition(start == 0 || (start % blockTerms == 0 && start <= rowLoads * loadWidth))
+    for k in 0..<4 { columns[k] = Lanes() }
+    cascaded = false
+    leftoverCount = 0
+    tail = 0
+    scalars = SIMD4()
+    // Locals, so the condition's closure does not capture (copy) the whole sum.
+    let (block, rowsEnd) = (blockTerms, rowLoads &<< loadShift)
+    precondition(start == 0 || (start & (block &- 1) == 0 && start <= rowsEnd))
   }
 
   /// `⌈log2 x⌉`, 0 for x ≤ 1 (`c10::utils::CeilLog2`).
@@ -78,7 +101,7 @@ struct TorchSum {
   }
 
   /// Where the scalar tail begins: `V · L` (0 on the scalar path).
-  private var tailStart: Int { loads * loadWidth }
+  private var tailStart: Int { loads &<< loadShift }
 
   /// Adds the next eight terms. Precondition: ``position`` is a multiple of 8 and all
   /// eight lie before the tail, or all eight lie in it.
@@ -88,14 +111,14 @@ struct TorchSum {
       for lane in 0..<8 { add(scalar: v[lane]) }
       return
     }
-    if loadWidth == 16 && position % 16 == 0 {
+    if loadShift == 4 && position & 15 == 0 {
       half = v
-      position += 8
+      position &+= 8
       return
     }
-    let load = loadWidth == 16 ? half + v : v
-    position += 8
-    addLoad(load, index: position / loadWidth - 1)
+    let load = loadShift == 4 ? half + v : v
+    position &+= 8
+    addLoad(load, index: (position &>> loadShift) &- 1)
   }
 
   /// Adds the next term, at any position.
@@ -106,9 +129,9 @@ struct TorchSum {
       tail += x
       position += 1
     } else {
-      staged[position % 8] = x
+      staged[position & 7] = x
       position += 1
-      if position % 8 == 0 {
+      if position & 7 == 0 {
         position -= 8
         add(staged)
       }
@@ -116,8 +139,7 @@ struct TorchSum {
   }
 
   private mutating func addToScalarPath(_ x: Float) {
-    let rowsEnd = count / 4 * 4
-    let k = position < rowsEnd ? position % 4 : 0
+    let k = position < count & ~3 ? position & 3 : 0
     scalars[k] += x
     position += 1
   }
@@ -128,19 +150,81 @@ struct TorchSum {
       leftoverCount += 1
       return
     }
-    let column = t % 4
-    levels[column] += load
+    let column = t & 3
+    columns[column] += load
     guard column == 3 else { return }
-    let row = t / 4 + 1
-    let step = 1 << levelPower
-    guard row % step == 0 else { return }
-    for j in 1..<4 {
+    let row = (t &>> 2) &+ 1
+    if row & ((1 &<< levelPower) &- 1) == 0 { flush(afterRow: row) }
+  }
+
+  /// The cascade after `row` rows, a multiple of `2^p`: level j - 1 moves into level j
+  /// for j = 1, 2, … while the row count's bits below level j's are zero.
+  private mutating func flush(afterRow row: Int) {
+    let mask = (1 << levelPower) - 1
+    if !cascaded {
+      for i in 0..<12 { upper[i] = Lanes() }
+      cascaded = true
+    }
+    for k in 0..<4 {
+      upper[k] += columns[k]
+      columns[k] = Lanes()
+    }
+    for j in 2..<4 {
+      if row & (mask << ((j - 1) * levelPower)) != 0 { return }
       for k in 0..<4 {
-        levels[4 * j + k] += levels[4 * j - 4 + k]
-        levels[4 * j - 4 + k] = Lanes()
+        upper[4 * (j - 1) + k] += upper[4 * (j - 2) + k]
+        upper[4 * (j - 2) + k] = Lanes()
       }
-      let mask = (step - 1) << (j * levelPower)
-      if row & mask != 0 { break }
+    }
+  }
+
+  /// Adds the next `m` terms from `p` (`m` a multiple of 8, ``position`` too): whole
+  /// rows straight into the four column accumulators, everything else through
+  /// ``add(_:)``. Same result as adding them eight at a time, faster.
+  mutating func add(contentsOf p: UnsafePointer<Float>, count m: Int) {
+    let raw = UnsafeRawPointer(p)
+    let rowTerms = 4 &<< loadShift
+    let rowsEnd = rowLoads &<< loadShift
+    var k = 0
+    while k < m && position & (rowTerms &- 1) != 0 {
+      add(raw.loadUnaligned(fromByteOffset: k &* 4, as: Lanes.self))
+      k &+= 8
+    }
+    if position + rowTerms <= rowsEnd && k + rowTerms <= m {
+      var (c0, c1, c2, c3) = (columns[0], columns[1], columns[2], columns[3])
+      let step = 1 << levelPower
+      var row = position &>> (loadShift &+ 2)
+      let rows = Swift.min(m &- k, rowsEnd &- position) &>> (loadShift &+ 2)
+      for _ in 0..<rows {
+        @inline(__always) func at(_ offset: Int) -> Lanes {
+          raw.loadUnaligned(fromByteOffset: (k &+ offset) &* 4, as: Lanes.self)
+        }
+        if loadShift == 3 {
+          c0 += at(0)
+          c1 += at(8)
+          c2 += at(16)
+          c3 += at(24)
+        } else {
+          // A 16-term load is its two float32 halves added.
+          c0 += at(0) + at(8)
+          c1 += at(16) + at(24)
+          c2 += at(32) + at(40)
+          c3 += at(48) + at(56)
+        }
+        k &+= rowTerms
+        row &+= 1
+        if row & (step &- 1) == 0 {
+          (columns[0], columns[1], columns[2], columns[3]) = (c0, c1, c2, c3)
+          flush(afterRow: row)
+          (c0, c1, c2, c3) = (columns[0], columns[1], columns[2], columns[3])
+        }
+      }
+      (columns[0], columns[1], columns[2], columns[3]) = (c0, c1, c2, c3)
+      position &+= rows &* rowTerms
+    }
+    while k < m {
+      add(raw.loadUnaligned(fromByteOffset: k &* 4, as: Lanes.self))
+      k &+= 8
     }
   }
 
@@ -150,22 +234,35 @@ struct TorchSum {
     guard var last = parts.last else { preconditionFailure("no parts") }
     var top = InlineArray<4, Lanes>(repeating: Lanes())
     for part in parts {
-      for k in 0..<4 { top[k] += part.levels[12 + k] }
+      guard part.cascaded else { continue }
+      for k in 0..<4 { top[k] += part.upper[8 + k] }
     }
-    for k in 0..<4 { last.levels[12 + k] = top[k] }
+    if !last.cascaded {
+      for i in 0..<12 { last.upper[i] = Lanes() }
+      last.cascaded = true
+    }
+    for k in 0..<4 { last.upper[8 + k] = top[k] }
     return last
   }
 
   /// The float32 sum, once all `n` terms are in.
-  func total() -> Float {
-    precondition(position == count, "TorchSum: \(position) of \(count) terms added")
+  ///
+  /// `mutating` only so that a call on a sum in place (`sums[i].total()`) passes its
+  /// address: a non-mutating call may copy all ~700 bytes first. Nothing changes.
+  mutating func total() -> Float {
+    // Locals, so the message's closure does not capture (copy) the whole sum.
+    let (added, expected) = (position, count)
+    precondition(added == expected, "TorchSum: \(added) of \(expected) terms added")
     if loads == 0 {
       return ((scalars[0] + scalars[1]) + scalars[2]) + scalars[3]
     }
     var c = InlineArray<4, Lanes>(repeating: Lanes())
-    for k in 0..<4 { c[k] = levels[k] }
-    for j in 1..<4 {
-      for k in 0..<4 { c[k] += levels[4 * j + k] }
+    for k in 0..<4 { c[k] = columns[k] }
+    // Adding a level that never received anything adds +0, which changes nothing.
+    if cascaded {
+      for j in 0..<3 {
+        for k in 0..<4 { c[k] += upper[4 * j + k] }
+      }
     }
     for i in 0..<leftoverCount { c[0] += leftover[i] }
     for k in 1..<4 { c[0] += c[k] }
