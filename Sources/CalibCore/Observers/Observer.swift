@@ -19,7 +19,7 @@
 /// `torch.lerp` — so in bf16 a small constant often leaves the state where it was (the
 /// product rounds back to the old value and the addend is below half an ulp). min/max
 /// are exact, and the running state is kept in D. The MSE search sums its errors in
-/// double (see ``MSEGridSearch``).
+/// torch's own float32 order (see ``MSEGridSearch`` and ``TorchSum``).
 /// NaN policy: a value holding NaN or ±∞ is refused with ``ObserverError/nonFinite(count:firstIndex:shape:)``
 /// and leaves the state unchanged. Empty values are skipped (`nil`), as the reference
 /// skips MoE experts that saw no tokens.
