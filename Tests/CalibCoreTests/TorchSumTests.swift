@@ -117,4 +117,42 @@ import Testing
     }
     #expect(split >= 4)
   }
+
+  /// Single-output sums with 2 to 4 torch threads: torch's two-pass split.
+  @Test func threadedSumsMatchTorch() throws {
+    let url = ConformanceFixture.repositoryDirectory("torch-sum").appendingPathComponent("cases.json")
+    let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    let rows = root["threaded"] as! [[Any]]
+    #expect(rows.count >= 45)
+    var split = 0
+    for row in rows {
+      let dtype = FloatDType(rawValue: row[0] as! String)!
+      let (n, seed, threads) = (row[1] as! Int, UInt32(row[2] as! Int), TorchThreads(row[3] as! Int))
+      let terms = (0..<n).map { Self.term(dtype, seed: seed, UInt32($0)) }
+      var result: Float
+      if let pieces = threads.ranges(summing: n) {
+        split += 1
+        let partials = pieces.map { piece in
+          var sum = TorchSum(count: piece.count, dtype: dtype)
+          Self.feed(&sum, Array(terms[piece]), 0..<piece.count)
+          return dtype.rounded(sum.total())
+        }
+        result = threads.combining(partials, dtype: dtype)
+      } else {
+        var sum = TorchSum(count: n, dtype: dtype)
+        Self.feed(&sum, terms, 0..<n)
+        result = sum.total()
+      }
+      #expect(Self.resultBits(result, dtype) == UInt32(row[4] as! Int), "\(dtype) n=\(n) threads=\(threads.count)")
+    }
+    #expect(split >= 36)
+  }
+
+  /// One thread, or fewer elements than torch's grain size: no split.
+  @Test func smallOrSingleThreadedSumsAreNotSplit() {
+    #expect(TorchThreads(1).ranges(summing: 1 << 20) == nil)
+    #expect(TorchThreads(8).ranges(summing: 32_767) == nil)
+    #expect(TorchThreads(8).ranges(summing: 40_000) == [0..<20_000, 20_000..<40_000])
+    #expect(TorchThreads(0).count == 1)
+  }
 }

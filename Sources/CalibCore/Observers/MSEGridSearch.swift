@@ -29,14 +29,15 @@
 /// indexed by d's 16 bits (``BFloat16PowerTable``); otherwise a vectorized
 /// `2^(p·log2 d)` within 4 ulp of the correctly rounded value for 1.2 ≤ norm ≤ 4 (see
 /// ``FastPower``), and `powf` beyond. Each error is summed in float32 in exactly torch's
-/// order (``TorchSum``), then rounded to D, so near-ties break as they do in torch. Where
-/// torch would split one parameter's sum over its threads (a single parameter of 32,768
-/// elements or more, with more than one torch thread), the result is the one-thread sum's.
+/// order (``TorchSum``), then rounded to D, so near-ties break as they do in torch,
+/// including torch's split of a single parameter's sum over its threads
+/// (``TorchThreads``).
 ///
 /// NaN policy: callers refuse non-finite values before searching.
 /// Determinism: the work is split by parameter, or for very large parameters into
 /// ``TorchSum``'s independent blocks, merged in order; the selection scan is split by
-/// blocks of parameters. No result depends on the thread count.
+/// blocks of parameters. No result depends on our thread count; a single parameter of
+/// 32,768 elements or more depends on torch's, ``torchThreads``, as torch's own does.
 /// Complexity: O(n · steps evaluated), in parallel, one pass over the values per step;
 /// the table is computed step by step and the search ends where the reference's patience
 /// ends it, so no step the reference skips is computed.
@@ -44,6 +45,9 @@ public struct MSEGridSearch: Sendable {
   public var settings: ObserverSettings
   /// Whether the search may spread over all cores (results are the same either way).
   public var runsInParallel = true
+  /// The torch thread count whose order a single parameter's large sums follow
+  /// (``TorchThreads``).
+  public var torchThreads = TorchThreads.environment
 
   public init(settings: ObserverSettings) {
     self.settings = settings
@@ -293,7 +297,8 @@ public struct MSEGridSearch: Sendable {
           return
         }
         let source = SharedPointer(base)
-        if perParameter >= Self.splitThreshold {
+        let threaded = count == 1 && torchThreads.ranges(summing: Self.paddedLength(layout)) != nil
+        if perParameter >= Self.splitThreshold || threaded {
           partedParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
         } else {
           wholeParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
@@ -373,54 +378,77 @@ public struct MSEGridSearch: Sendable {
     }
   }
 
-  /// Large parameters: each sequence is cut into the independent blocks of ``TorchSum``,
-  /// which are summed in parallel and merged in order.
+  /// Large parameters, and a single parameter that torch sums over its threads: each
+  /// error is the torch-ordered sum of the parameter's sequence, or of each thread's
+  /// piece combined as torch's second pass does (``TorchThreads``).
   private func partedParameters<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ source: SharedPointer<Float>, _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates,
     _ qdq: Q, _ power: P, _ rounding: R.Type, into errors: SharedPointer<Float>
   ) {
     let count = layout.count
     let n = Self.paddedLength(layout)
-    let shape = TorchSum(count: n, dtype: R.dtype)
-    let rowsEnd = shape.rowLoads * shape.loadWidth
-    let partStarts = Array(stride(from: 0, to: Swift.max(rowsEnd, 1), by: shape.blockTerms))
-    let parts = partStarts.count
+    let pieces = count == 1 ? torchThreads.ranges(summing: n) : nil
     // Gathered sequences of multi-run parameters, one at a time per parameter.
     let direct = layout.runCount == 1 && layout.block == nil
     var gathered = [Float](repeating: 0, count: direct ? 0 : n)
     var scales = [Float](repeating: 0, count: steps)
     var zeros = [Float](repeating: 0, count: steps)
-    var partSums = [TorchSum](repeating: shape, count: parts * steps)
     for q in 0..<count {
       for i in 0..<steps { (scales[i], zeros[i]) = candidates.parameters(step: i, q) }
       let reach = candidates.magnitude(q)
-      gathered.withUnsafeMutableBufferPointer { gathered in
+      let totals = gathered.withUnsafeMutableBufferPointer { gathered in
         let scratch = gathered.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
-        Self.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, _ in
-          let sequence = SharedPointer(UnsafeMutablePointer(mutating: p))
+        return Self.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, _ in
           scales.withUnsafeBufferPointer { sp in
             zeros.withUnsafeBufferPointer { zp in
-              partSums.withUnsafeMutableBufferPointer { buffer in
-                // Non-nil: steps > 0, parts ≥ 1.
-                let (sp, zp, slots) = (SharedPointer(sp.baseAddress!), SharedPointer(zp.baseAddress!), SharedPointer(buffer.baseAddress!))
-                ForkJoin.forEach(parts, parallel: runsInParallel) { k in
-                  let start = partStarts[k]
-                  let end = k + 1 < parts ? partStarts[k + 1] : n
-                  let sums = slots.base + k * steps
-                  for i in 0..<steps { sums[i].reset(count: n, dtype: R.dtype, startingAt: start) }
-                  Self.sliceErrors(
-                    sequence.readOnly, start..<end, steps: steps, scales: sp.readOnly, zeros: zp.readOnly,
-                    reach: reach, qdq, power, R.self, into: sums)
-                }
+              // Non-nil: steps > 0.
+              let (sp, zp) = (sp.baseAddress!, zp.baseAddress!)
+              guard let pieces else {
+                return sequenceTotals(p, n, steps, sp, zp, reach, qdq, power, R.self)
               }
+              // torch's partials are rounded to D, then summed by its second pass.
+              let partials = pieces.map { piece in
+                sequenceTotals(p + piece.lowerBound, piece.count, steps, sp, zp, reach, qdq, power, R.self)
+                  .map(R.dtype.rounded)
+              }
+              return (0..<steps).map { i in torchThreads.combining(partials.map { $0[i] }, dtype: R.dtype) }
             }
           }
         }
       }
-      for i in 0..<steps {
-        var merged = TorchSum.merging((0..<parts).map { partSums[$0 * steps + i] })
-        errors[i * count + q] = R.dtype.rounded(merged.total())
+      for i in 0..<steps { errors[i * count + q] = R.dtype.rounded(totals[i]) }
+    }
+  }
+
+  /// The float32 sum of each step's terms over a sequence of `n`, in torch's order: the
+  /// sequence is cut into ``TorchSum``'s independent blocks, which are summed in parallel
+  /// and merged in order.
+  private func sequenceTotals<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ p: UnsafePointer<Float>, _ n: Int, _ steps: Int, _ scales: UnsafePointer<Float>,
+    _ zeros: UnsafePointer<Float>, _ reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type
+  ) -> [Float] {
+    let shape = TorchSum(count: n, dtype: R.dtype)
+    let rowsEnd = shape.rowLoads * shape.loadWidth
+    let partStarts = Array(stride(from: 0, to: Swift.max(rowsEnd, 1), by: shape.blockTerms))
+    let parts = partStarts.count
+    var partSums = [TorchSum](repeating: shape, count: parts * steps)
+    let (sequence, sp, zp) = (SharedPointer(UnsafeMutablePointer(mutating: p)), SharedPointer(UnsafeMutablePointer(mutating: scales)), SharedPointer(UnsafeMutablePointer(mutating: zeros)))
+    partSums.withUnsafeMutableBufferPointer { buffer in
+      // Non-nil: steps > 0, parts ≥ 1.
+      let slots = SharedPointer(buffer.baseAddress!)
+      ForkJoin.forEach(parts, parallel: runsInParallel) { k in
+        let start = partStarts[k]
+        let end = k + 1 < parts ? partStarts[k + 1] : n
+        let sums = slots.base + k * steps
+        for i in 0..<steps { sums[i].reset(count: n, dtype: R.dtype, startingAt: start) }
+        Self.sliceErrors(
+          sequence.readOnly, start..<end, steps: steps, scales: sp.readOnly, zeros: zp.readOnly, reach: reach,
+          qdq, power, R.self, into: sums)
       }
+    }
+    return (0..<steps).map { i in
+      var merged = TorchSum.merging((0..<parts).map { partSums[$0 * steps + i] })
+      return merged.total()
     }
   }
 

@@ -5,8 +5,9 @@ Run in the reference env (torch as llm-compressor 0.10 pins it):
 
 Each case names a dtype, a length n and a seed; the terms are a pure function of
 (dtype, seed, i) that the Swift test recomputes (see `term` below), all exactly
-representable in the dtype. torch runs with one thread, so every sum is one
-reduction in one call, the order `TorchSum` emulates. The result is stored as the bits
+representable in the dtype. torch runs with one thread for `cases`, so every sum is one
+reduction in one call, the order `TorchSum` emulates; `threaded` holds single-output sums
+with 2 to 4 torch threads, the split `TorchThreads` emulates. The result is stored as the bits
 of torch's result: float32 bits for float32, 16-bit patterns for bf16 and f16.
 """
 import json
@@ -133,6 +134,17 @@ def main() -> None:
         s = torch.sum(t.view(1, n), dim=-1)[0]
         bits = s.view(torch.int32 if dtype == torch.float32 else torch.int16).item()
         out.append([name, n, seed, bits & (MASK if dtype == torch.float32 else 0xFFFF)])
+    # A single output over T threads: torch's two-pass split (TorchThreads).
+    threaded = []
+    for name, dtype in DTYPES.items():
+        for threads in (2, 3, 4):
+            torch.set_num_threads(threads)
+            for n in (32767, 32768, 40000, 100_003, 300_001):
+                t = terms(name, n, 7).to(dtype)
+                s = torch.sum(t.view(1, n), dim=-1)[0]
+                bits = s.view(torch.int32 if dtype == torch.float32 else torch.int16).item()
+                threaded.append([name, n, 7, threads, bits & (MASK if dtype == torch.float32 else 0xFFFF)])
+    torch.set_num_threads(1)
     doc = {
         "torch": torch.__version__,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
@@ -144,7 +156,8 @@ def main() -> None:
     head = json.dumps({k: v for k, v in doc.items() if k != "cases"})[:-1]
     lines = ",\n".join(json.dumps(c) for c in out)
     with open(__file__.replace("generate.py", "cases.json"), "w") as f:
-        f.write(head + ', "cases": [\n' + lines + "\n]}\n")
+        f.write(head + ', "threaded": [\n' + ",\n".join(json.dumps(c) for c in threaded) + "\n]")
+        f.write(', "cases": [\n' + lines + "\n]}\n")
 
 
 if __name__ == "__main__":
