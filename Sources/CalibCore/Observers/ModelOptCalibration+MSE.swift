@@ -39,18 +39,12 @@ extension ModelOptCalibration {
     // _tensor_quant(centres - bias, amax, num_bits: 0, unsigned: false, narrow_range: true)
     let bias = Float(numBits)
     let bound: Float = 0.5 - 1  // 2^(0 - 1) - 1
-    var errors = [Float](repeating: 0, count: centres.count)
     var best: (i: Int, e: Float)? = nil
     for i in Swift.stride(from: startBin, to: centres.count, by: stride) {
       let amax = centres[i]
       let zero = amax <= 1.0 / Float(1 << 24)
       let scale = zero ? 0 : bound / amax
-      for k in 0..<centres.count {
-        let q = fakeQuantize(centres[k] - bias, scale: scale, dequantizeBy: zero ? 1 : scale, bound: bound) + bias
-        let d = q - centres[k]
-        errors[k] = (d * d) * counts[k]
-      }
-      let e = errors.withUnsafeBufferPointer(TorchCascadeSum.sum) / Float(centres.count)
+      let e = weightedError(centres, counts, bias: bias, scale: scale, divisor: zero ? 1 : scale, bound: bound) / Float(centres.count)
       if let current = best {
         if !current.e.isNaN && (e.isNaN || e < current.e) { best = (i, e) }
       } else {
@@ -58,6 +52,31 @@ extension ModelOptCalibration {
       }
     }
     return centres[best!.i]
+  }
+
+  /// `sum(((fake_quant(m - bias) + bias) - m)² · c)` over the centres `m` and counts `c`,
+  /// in torch's order, each term computed as the sum reads it (eight lanes at a time,
+  /// each lane the scalar IEEE operations).
+  static func weightedError(_ m: [Float], _ c: [Float], bias: Float, scale: Float, divisor: Float, bound: Float) -> Float {
+    m.withUnsafeBufferPointer { m in
+      c.withUnsafeBufferPointer { c in
+        let (mp, cp) = (UnsafeRawPointer(m.baseAddress!), UnsafeRawPointer(c.baseAddress!))
+        let (b8, s8, d8) = (SIMD8<Float>(repeating: bias), SIMD8<Float>(repeating: scale), SIMD8<Float>(repeating: divisor))
+        let (lo8, hi8) = (SIMD8<Float>(repeating: -bound), SIMD8<Float>(repeating: bound))
+        return TorchCascadeSum.sum(
+          count: m.count,
+          vector: { i in
+            let v = mp.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
+            let q = pointwiseMin(pointwiseMax(((v - b8) * s8).rounded(.toNearestOrEven), lo8), hi8) / d8 + b8
+            let d = q - v
+            return (d * d) * cp.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
+          },
+          scalar: { k in
+            let d = (fakeQuantize(m[k] - bias, scale: scale, dequantizeBy: divisor, bound: bound) + bias) - m[k]
+            return (d * d) * c[k]
+          })
+      }
+    }
   }
 
   /// modelopt's `_tensor_quant` (narrow range, signed) on one float32 value:

@@ -33,46 +33,36 @@ enum ModelOptMSESweep {
     let rowLength = x.count / parameters
     let hi = Float((1 << (numBits - 1)) - 1)
     let lo = narrowRange ? -hi : -hi - 1
-    var errors = [Float](repeating: 0, count: rowLength)
     for (c, candidate) in candidates.enumerated() {
       for p in 0..<parameters {
         let amax = state.initialAmax[p] * candidate
         let zero = amax <= 1.0 / Float(1 << 24)
         let scale = zero ? 0 : hi / amax
-        let divisor = zero ? 1 : scale
         let row = UnsafeBufferPointer(rebasing: x[p * rowLength..<(p + 1) * rowLength])
-        errors.withUnsafeMutableBufferPointer { squaredErrors(row, scale: scale, divisor: divisor, lo: lo, hi: hi, into: $0) }
-        state.losses[c][p] += errors.withUnsafeBufferPointer(TorchCascadeSum.sum)
+        state.losses[c][p] += squaredErrorSum(row, scale: scale, divisor: zero ? 1 : scale, lo: lo, hi: hi)
       }
     }
   }
 
-  /// `(x - clamp(round_half_even(x · scale), lo, hi) / divisor)²` per element, eight
-  /// lanes at a time (each lane the scalar IEEE operations, so the same values).
-  @inline(__always)
-  static func squaredErrors(
-    _ x: UnsafeBufferPointer<Float>, scale: Float, divisor: Float, lo: Float, hi: Float, into out: UnsafeMutableBufferPointer<Float>
-  ) {
-    let n = x.count
-    var k = 0
-    if n >= 8 {
-      let src = UnsafeRawPointer(x.baseAddress!)
-      let dst = UnsafeMutableRawPointer(out.baseAddress!)
-      let (s8, d8, lo8, hi8) = (SIMD8<Float>(repeating: scale), SIMD8<Float>(repeating: divisor), SIMD8<Float>(repeating: lo), SIMD8<Float>(repeating: hi))
-      while k + 8 <= n {
-        let v = src.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
-        let q = pointwiseMin(pointwiseMax((v * s8).rounded(.toNearestOrEven), lo8), hi8) / d8
-        let d = v - q
-        dst.storeBytes(of: d * d, toByteOffset: k &* 4, as: SIMD8<Float>.self)
-        k += 8
-      }
-    }
-    while k < n {
-      let r = (x[k] * scale).rounded(.toNearestOrEven)
-      let d = x[k] - Swift.min(Swift.max(r, lo), hi) / divisor
-      out[k] = d * d
-      k += 1
-    }
+  /// `sum((x - clamp(round_half_even(x · scale), lo, hi) / divisor)²)` in torch's order,
+  /// each error computed as the sum reads it (eight lanes at a time, each lane the scalar
+  /// IEEE operations, so the same values).
+  static func squaredErrorSum(_ x: UnsafeBufferPointer<Float>, scale: Float, divisor: Float, lo: Float, hi: Float) -> Float {
+    let src = UnsafeRawPointer(x.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+    let (s8, d8, lo8, hi8) = (
+      SIMD8<Float>(repeating: scale), SIMD8<Float>(repeating: divisor), SIMD8<Float>(repeating: lo), SIMD8<Float>(repeating: hi)
+    )
+    return TorchCascadeSum.sum(
+      count: x.count,
+      vector: { i in
+        let v = src.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
+        let d = v - pointwiseMin(pointwiseMax((v * s8).rounded(.toNearestOrEven), lo8), hi8) / d8
+        return d * d
+      },
+      scalar: { k in
+        let d = x[k] - Swift.min(Swift.max((x[k] * scale).rounded(.toNearestOrEven), lo), hi) / divisor
+        return d * d
+      })
   }
 
   /// `compute_amax`: per parameter, the initial amax times the candidate of least loss.

@@ -24,15 +24,22 @@ enum TorchCascadeSum {
 
   /// The float32 sum of `x` in torch's order.
   static func sum(_ x: UnsafeBufferPointer<Float>) -> Float {
-    let n = x.count
+    let base = UnsafeRawPointer(x.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+    return sum(count: x.count, vector: { base.loadUnaligned(fromByteOffset: $0 &* 32, as: SIMD8<Float>.self) }) { x[$0] }
+  }
+
+  /// The float32 sum, in torch's order, of `count` values given as vector `i` (values
+  /// 8i..<8i+8) and as single value `k`: each value is asked for once, so a caller can
+  /// compute the values while they are summed.
+  @inline(__always)
+  static func sum(count n: Int, vector: (Int) -> SIMD8<Float>, scalar: (Int) -> Float) -> Float {
     if n < lanes {
-      return rowSum(count: n, zero: 0, +) { x[$0] }
+      return rowSum(count: n, zero: 0, +, scalar)
     }
     let vectors = n / lanes
-    let base = UnsafeRawPointer(x.baseAddress!)
-    let s = rowSum(count: vectors, zero: .zero, +) { base.loadUnaligned(fromByteOffset: $0 &* lanes &* 4, as: SIMD8<Float>.self) }
+    let s = rowSum(count: vectors, zero: .zero, +, vector)
     var f: Float = 0
-    for k in vectors * lanes..<n { f += x[k] }
+    for k in vectors * lanes..<n { f += scalar(k) }
     for lane in 0..<lanes { f += s[lane] }
     return f
   }
@@ -52,29 +59,30 @@ enum TorchCascadeSum {
     let power = Swift.max(4, ceilLog2(rows) / 4)
     let step = 1 << power
     let mask = step - 1
-    var acc = [(V, V, V, V)](repeating: (zero, zero, zero, zero), count: 4)
-    var i = 0
-    while i + step <= rows {
-      for _ in 0..<step {
-        let v = load(i)
-        acc[0] = (add(acc[0].0, v.0), add(acc[0].1, v.1), add(acc[0].2, v.2), add(acc[0].3, v.3))
+    return withUnsafeTemporaryAllocation(of: (V, V, V, V).self, capacity: 4) { acc in
+      for j in 0..<4 { acc.initializeElement(at: j, to: (zero, zero, zero, zero)) }
+      @inline(__always) func accumulate(_ j: Int, _ v: (V, V, V, V)) {
+        acc[j] = (add(acc[j].0, v.0), add(acc[j].1, v.1), add(acc[j].2, v.2), add(acc[j].3, v.3))
+      }
+      var i = 0
+      while i + step <= rows {
+        for _ in 0..<step {
+          accumulate(0, load(i))
+          i += 1
+        }
+        for j in 1..<4 {
+          accumulate(j, acc[j - 1])
+          acc[j - 1] = (zero, zero, zero, zero)
+          if i & (mask << (j * power)) != 0 { break }
+        }
+      }
+      while i < rows {
+        accumulate(0, load(i))
         i += 1
       }
-      for j in 1..<4 {
-        acc[j] = (add(acc[j].0, acc[j - 1].0), add(acc[j].1, acc[j - 1].1), add(acc[j].2, acc[j - 1].2), add(acc[j].3, acc[j - 1].3))
-        acc[j - 1] = (zero, zero, zero, zero)
-        if i & (mask << (j * power)) != 0 { break }
-      }
+      for j in 1..<4 { accumulate(0, acc[j]) }
+      return acc[0]
     }
-    while i < rows {
-      let v = load(i)
-      acc[0] = (add(acc[0].0, v.0), add(acc[0].1, v.1), add(acc[0].2, v.2), add(acc[0].3, v.3))
-      i += 1
-    }
-    for j in 1..<4 {
-      acc[0] = (add(acc[0].0, acc[j].0), add(acc[0].1, acc[j].1), add(acc[0].2, acc[j].2), add(acc[0].3, acc[j].3))
-    }
-    return acc[0]
   }
 
   /// c10's `CeilLog2`: 1 for x ≤ 2, else ⌈log2 x⌉.
@@ -82,4 +90,3 @@ enum TorchCascadeSum {
     x <= 2 ? 1 : Int.bitWidth - (x - 1).leadingZeroBitCount
   }
 }
-
