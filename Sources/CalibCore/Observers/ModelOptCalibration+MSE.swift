@@ -13,7 +13,8 @@ extension ModelOptCalibration {
   /// The source passes `num_bits` and `unsigned` positionally to
   /// `FakeTensorQuantFunction.apply(inputs, amax, bias, num_bits, …)`, so `num_bits`
   /// becomes a bias and `unsigned` (False) the bit count: every centre "quantizes" to the
-  /// same value, `-0.5 / (-0.5 / m_i) + num_bits`, E grows with m_i, and the search
+  /// same value, `-0.5 / (-0.5 / m_i) + num_bits` (torch's clamp with crossed bounds
+  /// 0.5 > -0.5 returns the upper one for every input), E grows with m_i, and the search
   /// returns `m[start_bin]` whenever the centres lie below `num_bits`. That is what
   /// nvidia-modelopt 0.47 computes, and it is reproduced, not corrected.
   /// All float32, as the source computes on CPU, with the mean in torch's order
@@ -44,7 +45,10 @@ extension ModelOptCalibration {
       let amax = centres[i]
       let zero = amax <= 1.0 / Float(1 << 24)
       let scale = zero ? 0 : bound / amax
-      let e = weightedError(centres, counts, bias: bias, scale: scale, divisor: zero ? 1 : scale, bound: bound) / Float(centres.count)
+      // The bounds are crossed (lo = 0.5 > hi = -0.5), so torch's clamp gives hi for
+      // every centre: one quantized value per window, (hi / scale) + bias.
+      let q = fakeQuantize(0, scale: scale, dequantizeBy: zero ? 1 : scale, bound: bound) + bias
+      let e = weightedError(centres, counts, quantized: q) / Float(centres.count)
       if let current = best {
         if !current.e.isNaN && (e.isNaN || e < current.e) { best = (i, e) }
       } else {
@@ -54,25 +58,22 @@ extension ModelOptCalibration {
     return centres[best!.i]
   }
 
-  /// `sum(((fake_quant(m - bias) + bias) - m)² · c)` over the centres `m` and counts `c`,
+  /// `sum((q - m)² · c)` over the centres `m` and counts `c` for one quantized value `q`,
   /// in torch's order, each term computed as the sum reads it (eight lanes at a time,
   /// each lane the scalar IEEE operations).
-  static func weightedError(_ m: [Float], _ c: [Float], bias: Float, scale: Float, divisor: Float, bound: Float) -> Float {
+  static func weightedError(_ m: [Float], _ c: [Float], quantized q: Float) -> Float {
     m.withUnsafeBufferPointer { m in
       c.withUnsafeBufferPointer { c in
         let (mp, cp) = (UnsafeRawPointer(m.baseAddress!), UnsafeRawPointer(c.baseAddress!))
-        let (b8, s8, d8) = (SIMD8<Float>(repeating: bias), SIMD8<Float>(repeating: scale), SIMD8<Float>(repeating: divisor))
-        let (lo8, hi8) = (SIMD8<Float>(repeating: -bound), SIMD8<Float>(repeating: bound))
+        let q8 = SIMD8<Float>(repeating: q)
         return TorchCascadeSum.sum(
           count: m.count,
           vector: { i in
-            let v = mp.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
-            let q = pointwiseMin(pointwiseMax(((v - b8) * s8).rounded(.toNearestOrEven), lo8), hi8) / d8 + b8
-            let d = q - v
+            let d = q8 - mp.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
             return (d * d) * cp.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
           },
           scalar: { k in
-            let d = (fakeQuantize(m[k] - bias, scale: scale, dequantizeBy: divisor, bound: bound) + bias) - m[k]
+            let d = q - m[k]
             return (d * d) * c[k]
           })
       }

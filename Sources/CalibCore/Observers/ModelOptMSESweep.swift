@@ -52,6 +52,22 @@ enum ModelOptMSESweep {
     let (s8, d8, lo8, hi8) = (
       SIMD8<Float>(repeating: scale), SIMD8<Float>(repeating: divisor), SIMD8<Float>(repeating: lo), SIMD8<Float>(repeating: hi)
     )
+    // Clamping to the integer bounds before rounding gives the same level (rounding is
+    // monotone and keeps integers); below 2^22 the magic-number rounding is exact.
+    if hi < 4_194_304 {
+      let magic = SIMD8<Float>(repeating: roundingMagic)
+      return TorchCascadeSum.sum(
+        count: x.count,
+        vector: { i in
+          let v = src.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
+          let d = v - ((pointwiseMin(pointwiseMax(v * s8, lo8), hi8) + magic) - magic) / d8
+          return d * d
+        },
+        scalar: { k in
+          let d = x[k] - Swift.min(Swift.max((x[k] * scale).rounded(.toNearestOrEven), lo), hi) / divisor
+          return d * d
+        })
+    }
     return TorchCascadeSum.sum(
       count: x.count,
       vector: { i in
