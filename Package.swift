@@ -31,6 +31,7 @@ let package = Package(
       name: "CalibMigrations", path: "Migrations",
       resources: [.embedInCode("v001_initial_schema.sql"), .embedInCode("v002_sample_segment.sql"),
         .embedInCode("v003_run_identity_and_dtypes.sql"), .embedInCode("v004_observer_histogram.sql"),
+        .embedInCode("v005_observer_sweep.sql"),
       ]),
     .target(
       name: "CalibStore",

@@ -7,5 +7,6 @@ public enum CalibMigrations {
     ("v002_sample_segment", String(decoding: PackageResources.v002_sample_segment_sql, as: UTF8.self)),
     ("v003_run_identity_and_dtypes", String(decoding: PackageResources.v003_run_identity_and_dtypes_sql, as: UTF8.self)),
     ("v004_observer_histogram", String(decoding: PackageResources.v004_observer_histogram_sql, as: UTF8.self)),
+    ("v005_observer_sweep", String(decoding: PackageResources.v005_observer_sweep_sql, as: UTF8.self)),
   ]
 }

@@ -36,7 +36,7 @@ extension CalibrationStore {
       globalScale: s.parameters.globalScale.map { TensorBlob.data([$0]) },
       scaleDType: s.parameters.scale?.dtype.torchName,
       rangeDType: (s.state.minValues?.dtype ?? (s.state.globalMin != nil ? s.state.globalDType : nil))?.torchName,
-      histogram: s.state.histogram.map { Data($0.encoded()) })
+      histogram: s.state.histogram.map { Data($0.encoded()) }, sweep: s.state.sweep.map { Data($0.encoded()) })
   }
 
   static func decodeState(_ row: Row) throws -> (ObserverState, ModuleParameters) {
@@ -48,7 +48,8 @@ extension CalibrationStore {
       maxValues: TensorBlob.tensor(shape: minShape, data: row["maxValues"], dtype: rangeDType),
       globalMin: range?.first, globalMax: range?.last,
       globalDType: rangeDType.flatMap(TorchDType.init(name:)).flatMap(FloatDType.init) ?? .float32,
-      histogram: try (row["histogram"] as Data?).map { try CalibrationHistogram(decoding: [UInt8]($0)) })
+      histogram: try (row["histogram"] as Data?).map { try CalibrationHistogram(decoding: [UInt8]($0)) },
+      sweep: try (row["sweep"] as Data?).map { try MSESweepState(decoding: [UInt8]($0)) })
     let scaleShape: String? = row["scaleShape"]
     let params = ModuleParameters(
       scale: TensorBlob.tensor(shape: scaleShape, data: row["scale"], dtype: row["scaleDType"]),

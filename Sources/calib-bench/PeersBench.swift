@@ -3,8 +3,9 @@ import CalibCore
 import CalibFormats
 import Foundation
 
-/// `calib-bench peers --data FILE`: the histogram observers of other toolkits on the
-/// benchmark activation, the cases of `Tests/Fixtures/peers/peerbench.py`.
+/// `calib-bench peers --data FILE`: the histogram observers of other toolkits (and
+/// modelopt's MSE sweep) on the benchmark activation, the cases of
+/// `Tests/Fixtures/peers/peerbench.py`.
 struct PeersBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "peers",
@@ -38,6 +39,8 @@ struct PeersBench: ParsableCommand {
     let cases: [(String, ObserverKind)] = [
       ("ort_percentile_act_4steps", .ortPercentile), ("ort_entropy_act_4steps", .ortEntropy),
       ("ort_distribution_act_4steps", .ortDistribution), ("modelopt_percentile_act_4steps", .modelOptPercentile),
+      ("modelopt_entropy_act_4steps", .modelOptEntropy), ("modelopt_mse_act_4steps", .modelOptMSE),
+      ("modelopt_mse_sweep_act_4steps", .modelOptMSESweep),
     ]
     for (name, kind) in cases where filter.map({ name.contains($0) }) ?? true {
       var observer = try Observer(kind: kind, baseName: .input, args: args)

@@ -14,7 +14,9 @@ import Testing
 /// tensors fails. The one exception is MSE observers' searched scales and ranges: per
 /// tensor, at least 99.5 % bit-identical and the rest within one grid step (relative
 /// difference at most 2 / grid), where a near-tie in the error sum picked the neighbouring
-/// shrink factor; zero points are not pooled into that count.
+/// shrink factor; zero points are not pooled into that count. modelopt_mse_sweep's summed
+/// losses (not its range) may differ in the last bits where torch split a sum between
+/// threads (10^-5 relative).
 @Suite struct ConformanceTests {
   @Test func everyCaseMatchesTheReference() throws {
     var failures: [String] = []
@@ -27,7 +29,9 @@ import Testing
         let (found, tolerated) = try fixture.checkCounting(c)
         if found.isEmpty { clean += 1 }
         if found.isEmpty && tolerated == 0 { identical += 1 }
-        if tolerated > 0 { notes.append("\(c.id): \(tolerated) within one grid step") }
+        if tolerated > 0 {
+          notes.append("\(c.id): \(tolerated) \(c.observer == "modelopt_mse_sweep" ? "losses within float32 rounding" : "within one grid step")")
+        }
         failures += found.map { "\(fixture.directory.lastPathComponent) \($0)" }
       }
       print(

@@ -31,6 +31,7 @@ import Testing
         produced[key + "min_vals"] = s.state.minValues
         produced[key + "max_vals"] = s.state.maxValues
         produced.merge(ConformanceFixture.histogramTensors(s.state.histogram, key: key)) { $1 }
+        if let sweep = s.state.sweep { produced[key + "sweep_losses"] = ConformanceFixture.lossTensor(sweep) }
       }
       failures += try fixture.compare(c, produced: produced, skipping: ["qdq"])
       failures += fixture.dtypeMismatches(c, states: states)

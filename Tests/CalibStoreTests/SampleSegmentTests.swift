@@ -189,7 +189,7 @@ import Testing
     let readOnly = try CalibrationStore(path: path, readOnly: true)
     #expect(try readOnly.sampleTensor(try #require(try readOnly.samples(ofRecording: "old").first)).values == payload)
     let store = try CalibrationStore(path: path)
-    #expect(try store.appliedMigrations().last == "v004_observer_histogram")
+    #expect(try store.appliedMigrations().last == "v005_observer_sweep")
     #expect(try store.sampleTensor(try #require(try store.samples(ofRecording: "old").first)).values == payload)
     #expect(try store.check().isEmpty)
   }

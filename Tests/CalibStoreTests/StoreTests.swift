@@ -10,7 +10,7 @@ import Testing
   @Test func migrationsAreFrozen() throws {
     let dir = try TemporaryDirectory()
     let store = try CalibrationStore(path: dir.path("s.sqlite"))
-    #expect(try store.appliedMigrations() == ["v001_initial_schema", "v002_sample_segment", "v003_run_identity_and_dtypes", "v004_observer_histogram"])
+    #expect(try store.appliedMigrations() == ["v001_initial_schema", "v002_sample_segment", "v003_run_identity_and_dtypes", "v004_observer_histogram", "v005_observer_sweep"])
   }
 
   @Test func aStoreFromANewerCalibIsRefusedUnchanged() throws {

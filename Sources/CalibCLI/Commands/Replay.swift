@@ -39,7 +39,7 @@ extension CalibCommand {
     @Option(help: "A recipe replacing the parent run's.")
     var recipe: String?
 
-    @Option(help: "Observer for every section (memoryless_minmax, static_minmax, minmax, memoryless_mse, mse, or a peer: ort_minmax, ort_percentile, ort_entropy, ort_distribution).")
+    @Option(help: "Observer for every section (memoryless_minmax, static_minmax, minmax, memoryless_mse, mse, or a peer: ort_minmax, ort_percentile, ort_entropy, ort_distribution, modelopt_max, modelopt_percentile, modelopt_entropy, modelopt_mse, modelopt_mse_sweep).")
     var observer: String?
 
     @Option(name: .customLong("set"), help: ArgumentHelp("[SECTION.]FIELD=VALUE override of an argument; repeatable.", valueName: "setting"))

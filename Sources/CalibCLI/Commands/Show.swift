@@ -16,7 +16,8 @@ extension CalibCommand {
         {"shape", "dtype", "values"} with dtype the one torch returns (bfloat16 scales for \
         bf16 samples in model arithmetic); with --steps a "steps" array of {step, scale, \
         zero_point, global_scale, min_vals, max_vals}, plus "histogram" ({counts, edges, \
-        min, max, threshold}) for histogram observers such as ort_percentile. Non-finite \
+        min, max, threshold}) for histogram observers such as ort_percentile and "sweep" \
+        ({initial_amax, losses}) for modelopt_mse_sweep. Non-finite \
         numbers are the strings "nan", "inf", "-inf".
 
         Example:
@@ -81,7 +82,7 @@ extension CalibCommand {
           .object([("step", .int(st.step ?? 0))] + parameterPairs(st) + [
             ("min_vals", JSONValue.tensor(st.state.minValues, dtype: st.state.minValues?.dtype.rawValue ?? "float32")),
             ("max_vals", JSONValue.tensor(st.state.maxValues, dtype: st.state.maxValues?.dtype.rawValue ?? "float32")),
-          ] + histogramPairs(st.state.histogram))
+          ] + histogramPairs(st.state.histogram) + sweepPairs(st.state.sweep))
         })))
       }
       return .object(pairs)
@@ -94,6 +95,17 @@ extension CalibCommand {
         ("histogram", .object([
           ("counts", .array(h.counts.map { .int(Int($0)) })), ("edges", .array(h.edges.map { .float($0) })),
           ("min", .float(h.minimum)), ("max", .float(h.maximum)), ("threshold", h.threshold.map { .float($0) } ?? .null),
+        ]))
+      ]
+    }
+
+    /// The MSE sweep's initial amax and summed losses (candidate-major), or nothing.
+    private func sweepPairs(_ s: MSESweepState?) -> [(String, JSONValue)] {
+      guard let s else { return [] }
+      return [
+        ("sweep", .object([
+          ("initial_amax", .array(s.initialAmax.map { .float($0) })),
+          ("losses", .array(s.losses.map { .array($0.map { .float($0) }) })),
         ]))
       ]
     }

@@ -194,13 +194,15 @@ enum NumPyHistogram {
     return Float(signOf: a / b, magnitudeOf: 0)
   }
 
-  /// NumPy's pairwise float32 sum (`np.sum` of a contiguous float32 array): blocks of at
-  /// most 128 summed with eight accumulators, larger arrays split in two at a multiple of
-  /// eight.
-  static func pairwiseSum(_ a: UnsafeBufferPointer<Float>) -> Float {
+  /// NumPy's pairwise sum (`np.sum` of a contiguous float32 or float64 array): blocks of
+  /// at most 128 summed with eight accumulators, larger arrays split in two at a multiple
+  /// of eight.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  static func pairwiseSum<T: BinaryFloatingPoint>(_ a: UnsafeBufferPointer<T>) -> T {
     let n = a.count
     if n < 8 {
-      var r: Float = 0
+      var r: T = 0
       for x in a { r += x }
       return r
     }

@@ -42,32 +42,110 @@ extension Observer {
 }
 
 extension Observer {
-  /// One step of nvidia-modelopt's `HistogramCalibrator` followed by
-  /// `compute_amax("percentile")` (see ``ModelOptCalibration``): the running |x| histogram
-  /// is kept in ``ObserverState/histogram``, and the range `(-amax, amax)` goes through
-  /// `calculate_qparams`.
+  /// One step of nvidia-modelopt's `HistogramCalibrator` followed by its `compute_amax`
+  /// (see ``ModelOptCalibration``): the running |x| histogram is kept in
+  /// ``ObserverState/histogram``, and the range `(-amax, amax)` goes through
+  /// `calculate_qparams`. `compute_amax` is "percentile" for `modelopt_percentile`,
+  /// "entropy" for `modelopt_entropy` and "mse" for `modelopt_mse`; the latter two search
+  /// with the calibrator's `num_bits` = the arguments' bit count and `unsigned` = false.
   ///
-  /// Per tensor only: the source raises `NotImplementedError` for an axis.
+  /// Per tensor only: the source raises `NotImplementedError` for an axis. Entropy and MSE
+  /// take integer arguments only (the source's float path, `num_bits=(4, 3)`, fails for
+  /// entropy and is not reproduced for MSE).
   /// Precision: float32 on the samples' exact values in both arithmetics (the source casts
   /// to float32); in model arithmetic the range is tagged with the samples' dtype after
   /// rounding to it. NaN policy: values holding NaN or ±∞ are refused.
-  mutating func observeModelOptPercentile(_ value: Tensor) throws -> QuantizationParameters {
+  mutating func observeModelOptHistogram(_ value: Tensor) throws -> QuantizationParameters {
     let name = kind.rawValue
     let layout = try peerLayout(
       of: value, strategies: [.tensor], refusal: "HistogramCalibrator only supports per-tensor scaling: use strategy tensor")
+    if kind != .modelOptPercentile && args.type != .int {
+      throw ObserverError.unsupported(
+        observer: name, reason: "the \(kind == .modelOptMSE ? "MSE" : "entropy") search needs an integer bit count: use type int, not \(args.type.rawValue)")
+    }
     let peer = settings.peer
     let (mn, mx) = try finiteRange(of: value)
-    let (histogram, range): (CalibrationHistogram, (Float, Float)) = try value.values.withUnsafeBufferPointer { x in
-      let h = try ModelOptCalibration.collect(
+    let histogram = try value.values.withUnsafeBufferPointer { x in
+      try ModelOptCalibration.collect(
         state.histogram, x, mn: mn, mx: mx, bins: peer.numBins, skipZeros: peer.skipZeros, observer: name,
         parallel: runsInParallel)
-      return (h, try ModelOptCalibration.percentileRange(h, percentile: peer.percentile, observer: name))
     }
+    let range = try modelOptHistogramRange(histogram)
     let shape = layout.qparamShape
     let parameters = try peerParameters(range: range, shape: shape, dtype: value.dtype)
     state.histogram = histogram
     state.minValues = Tensor(shape: shape, values: [range.0])
     state.maxValues = Tensor(shape: shape, values: [range.1])
+    return parameters
+  }
+
+  /// `compute_amax` of this observer's method on `h`, as the range `(-amax, amax)`.
+  private func modelOptHistogramRange(_ h: CalibrationHistogram) throws -> (Float, Float) {
+    let name = kind.rawValue
+    let peer = settings.peer
+    let amax: Float
+    switch kind {
+    case .modelOptEntropy:
+      amax = try ModelOptCalibration.entropyAmax(
+        h, numBits: args.numBits, stride: peer.stride, startBin: peer.startBin, observer: name)
+    case .modelOptMSE:
+      amax = try ModelOptCalibration.mseAmax(h, numBits: args.numBits, stride: peer.stride, startBin: peer.startBin, observer: name)
+    default:
+      return try ModelOptCalibration.percentileRange(h, percentile: peer.percentile, observer: name)
+    }
+    return (-amax, amax)
+  }
+}
+
+extension Observer {
+  /// One step of nvidia-modelopt's `MseCalibrator` (see ``ModelOptMSESweep``): the first
+  /// step fixes the initial amax, `max |x|` per parameter (what `max_calibrate` gives
+  /// `mse_calibrate` for a weight), and every step adds its losses to
+  /// ``ObserverState/sweep``; the range `(-amax, amax)` of the candidate of least summed
+  /// loss goes through `calculate_qparams`.
+  ///
+  /// Parameters: one per tensor, output channel or group, as for `modelopt_max` (each a
+  /// contiguous run of the value). Integer arguments only: the sweep fake-quantizes with
+  /// `num_bits` (the float formats' quantizers are not reproduced).
+  /// Precision: float32 as the source; in model arithmetic the range is rounded to the
+  /// value's dtype before `calculate_qparams`. NaN policy: values holding NaN or ±∞ are
+  /// refused, leaving the state unchanged.
+  mutating func observeModelOptMSESweep(_ value: Tensor) throws -> QuantizationParameters {
+    let name = kind.rawValue
+    let layout = try peerLayout(
+      of: value, strategies: [.tensor, .channel, .group],
+      refusal: "MseCalibrator has one amax per tensor, channel or group: use one of those strategies")
+    guard args.type == .int else {
+      throw ObserverError.unsupported(
+        observer: name, reason: "the sweep fake-quantizes to integers: use type int, not \(args.type.rawValue)")
+    }
+    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
+    if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
+    let peer = settings.peer
+    let candidates = ModelOptMSESweep.candidates(peer)
+    var sweep = state.sweep ?? MSESweepState(
+      initialAmax: zip(mn, mx).map { Swift.max(abs($0), abs($1)) },
+      losses: Array(repeating: Array(repeating: 0, count: layout.count), count: candidates.count))
+    guard sweep.initialAmax.count == layout.count, sweep.losses.count == candidates.count else {
+      throw ObserverError.shapeChanged(running: [sweep.initialAmax.count], observed: [layout.count])
+    }
+    value.values.withUnsafeBufferPointer { x in
+      ModelOptMSESweep.accumulate(&sweep, x, candidates: candidates, numBits: args.numBits, narrowRange: peer.narrowRange)
+    }
+    let amax = ModelOptMSESweep.amax(sweep, candidates: candidates).map(value.dtype.rounded)
+    let shape = layout.qparamShape
+    let negated = amax.map { -$0 }
+    let parameters: QuantizationParameters
+    do {
+      parameters = try args.quantizationParameters(
+        min: Tensor(shape: shape, values: negated, dtype: value.dtype),
+        max: Tensor(shape: shape, values: amax, dtype: value.dtype), parallel: runsInParallel)
+    } catch let e as QuantizationArgsError {
+      throw ObserverError.arguments(e)
+    }
+    state.sweep = sweep
+    state.minValues = Tensor(shape: shape, values: negated)
+    state.maxValues = Tensor(shape: shape, values: amax)
     return parameters
   }
 }

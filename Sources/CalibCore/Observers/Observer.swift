@@ -79,7 +79,8 @@ public struct Observer: Sendable {
     if value.isEmpty { return nil }
     if kind.isONNXRuntime { return try observeONNXRuntime(value) }
     if kind == .modelOptMax { return try observeModelOptMax(value) }
-    if kind == .modelOptPercentile { return try observeModelOptPercentile(value) }
+    if kind.isModelOptHistogram { return try observeModelOptHistogram(value) }
+    if kind == .modelOptMSESweep { return try observeModelOptMSESweep(value) }
     if args.strategy == .tensorGroup && globalScale == nil { throw ObserverError.missingGlobalScale }
     let layout: GroupLayout
     do {

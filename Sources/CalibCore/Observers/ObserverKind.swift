@@ -19,6 +19,9 @@
 /// ort_distribution   onnxruntime DistributionCalibrater       histogram edges (±max |x|, widened)
 /// modelopt_max       nvidia-modelopt MaxCalibrator            ±running max |x| (per tensor, channel or group)
 /// modelopt_percentile nvidia-modelopt HistogramCalibrator     ±percentile of the |x| histogram (torch.histc)
+/// modelopt_entropy   nvidia-modelopt HistogramCalibrator      ±edge of the |x| histogram window of least KL divergence
+/// modelopt_mse       nvidia-modelopt HistogramCalibrator      ±bin centre of least histogram MSE (as the source computes it)
+/// modelopt_mse_sweep nvidia-modelopt MseCalibrator            ±first step's max |x| × the multiplier of least summed loss
 /// ```
 public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case memorylessMinMax = "memoryless_minmax"
@@ -32,6 +35,9 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case ortDistribution = "ort_distribution"
   case modelOptMax = "modelopt_max"
   case modelOptPercentile = "modelopt_percentile"
+  case modelOptEntropy = "modelopt_entropy"
+  case modelOptMSE = "modelopt_mse"
+  case modelOptMSESweep = "modelopt_mse_sweep"
 
   /// Looks a name up as the registry does: case-insensitive, `-`, `_` and spaces alike.
   ///
@@ -57,7 +63,15 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   }
 
   /// Whether this observer reproduces nvidia-modelopt's calibrators.
-  public var isModelOpt: Bool { self == .modelOptMax || self == .modelOptPercentile }
+  public var isModelOpt: Bool {
+    switch self {
+    case .modelOptMax, .modelOptPercentile, .modelOptEntropy, .modelOptMSE, .modelOptMSESweep: true
+    default: false
+    }
+  }
+
+  /// Whether this observer keeps nvidia-modelopt's running |x| histogram.
+  public var isModelOptHistogram: Bool { self == .modelOptPercentile || self == .modelOptEntropy || self == .modelOptMSE }
 
   /// Whether the range comes from the MSE grid search rather than plain min/max.
   public var searchesMSE: Bool { self == .memorylessMSE || self == .mse }
@@ -75,6 +89,8 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case .ortDistribution: ["num_bins", "scenario"]
     case .modelOptMax: []
     case .modelOptPercentile: ["num_bins", "percentile", "skip_zeros"]
+    case .modelOptEntropy, .modelOptMSE: ["num_bins", "skip_zeros", "start_bin", "stride"]
+    case .modelOptMSESweep: ["step_size", "start_multiplier", "stop_multiplier", "narrow_range"]
     }
   }
 

@@ -17,12 +17,17 @@ public struct ObserverState: Sendable, Equatable, Codable {
   /// The running histogram of a histogram-based observer (``CalibrationHistogram``);
   /// ``minValues`` / ``maxValues`` then hold the range computed from it.
   public var histogram: CalibrationHistogram?
+  /// The running losses of `modelopt_mse_sweep` (``MSESweepState``); ``minValues`` /
+  /// ``maxValues`` then hold the range computed from them.
+  public var sweep: MSESweepState?
 
   public init(
     minValues: Tensor? = nil, maxValues: Tensor? = nil, globalMin: Float? = nil,
-    globalMax: Float? = nil, globalDType: FloatDType = .float32, histogram: CalibrationHistogram? = nil
+    globalMax: Float? = nil, globalDType: FloatDType = .float32, histogram: CalibrationHistogram? = nil,
+    sweep: MSESweepState? = nil
   ) {
     self.histogram = histogram
+    self.sweep = sweep
     self.minValues = minValues
     self.maxValues = maxValues
     self.globalMin = globalMin
@@ -30,7 +35,7 @@ public struct ObserverState: Sendable, Equatable, Codable {
     self.globalDType = globalDType
   }
 
-  private enum CodingKeys: String, CodingKey { case minValues, maxValues, globalMin, globalMax, globalDType, histogram }
+  private enum CodingKeys: String, CodingKey { case minValues, maxValues, globalMin, globalMax, globalDType, histogram, sweep }
 
   /// Decodes a state; `globalDType` may be absent (float32), as in states saved before it.
   public init(from decoder: any Decoder) throws {
@@ -41,7 +46,8 @@ public struct ObserverState: Sendable, Equatable, Codable {
       globalMin: try c.decodeIfPresent(Float.self, forKey: .globalMin),
       globalMax: try c.decodeIfPresent(Float.self, forKey: .globalMax),
       globalDType: try c.decodeIfPresent(FloatDType.self, forKey: .globalDType) ?? .float32,
-      histogram: try c.decodeIfPresent(CalibrationHistogram.self, forKey: .histogram))
+      histogram: try c.decodeIfPresent(CalibrationHistogram.self, forKey: .histogram),
+      sweep: try c.decodeIfPresent(MSESweepState.self, forKey: .sweep))
   }
 
   /// Encodes a state; `globalDType` only when it is not float32.
@@ -53,6 +59,7 @@ public struct ObserverState: Sendable, Equatable, Codable {
     try c.encodeIfPresent(globalMax, forKey: .globalMax)
     if globalDType != .float32 { try c.encode(globalDType, forKey: .globalDType) }
     try c.encodeIfPresent(histogram, forKey: .histogram)
+    try c.encodeIfPresent(sweep, forKey: .sweep)
   }
 }
 

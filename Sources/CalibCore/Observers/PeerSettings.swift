@@ -18,7 +18,11 @@
 /// ```
 ///
 /// nvidia-modelopt's `modelopt_percentile` takes `HistogramCalibrator`'s `num_bins` (2048)
-/// and `skip_zeros` (false) and `compute_amax`'s `percentile` (99.99).
+/// and `skip_zeros` (false) and `compute_amax`'s `percentile` (99.99); `modelopt_entropy`
+/// and `modelopt_mse` take the same histogram kwargs and `compute_amax`'s `start_bin` (128)
+/// and `stride` (1); `modelopt_mse_sweep` takes `MseCalibrator`'s `step_size` (0.1),
+/// `start_multiplier` (0.25) and `stop_multiplier` (4.0), and the quantizer's
+/// `narrow_range` (false, `QuantizerAttributeConfig`'s default).
 public struct PeerSettings: Sendable, Hashable, Codable {
   /// Make the range symmetric (`symmetric`): ±max |x| for ort_minmax; |x| histogram and
   /// one-sided cut for ort_percentile.
@@ -37,6 +41,29 @@ public struct PeerSettings: Sendable, Hashable, Codable {
   public var scenario = "same"
   /// Leave zeros out of the histogram (`skip_zeros`, modelopt).
   public var skipZeros = false
+  /// First histogram bin the entropy / MSE search tries (`start_bin`, modelopt).
+  public var startBin = 128
+  /// Bins between the windows the search tries (`stride`, modelopt).
+  public var stride = 1
+  /// Spacing of the sweep's multipliers (`step_size`, modelopt's MseCalibrator).
+  public var stepSize = 0.1
+  /// First multiplier of the sweep (`start_multiplier`).
+  public var startMultiplier = 0.25
+  /// Last multiplier of the sweep (`stop_multiplier`).
+  public var stopMultiplier = 4.0
+  /// The sweep's fake quantization uses ±(2^(b-1) - 1) instead of -2^(b-1)…2^(b-1) - 1
+  /// (`narrow_range`).
+  public var narrowRange = false
+
+  /// The sweep's candidate count, `ceil((stop_multiplier - start_multiplier) / step_size) + 1`
+  /// in double precision, as `MseCalibrator.__init__` computes it.
+  public var sweepSteps: Int { Int(((stopMultiplier - startMultiplier) / stepSize).rounded(.up)) + 1 }
+
+  /// Largest multiplier accepted: the source sets no bound; beyond it amax × multiplier
+  /// leaves float32 for ordinary data.
+  public static let multiplierLimit = 1000.0
+  /// Most candidates a sweep may try: each is a pass over every observed value.
+  public static let sweepLimit = 10_000
 
   /// Largest `num_bins` accepted: onnxruntime sets no bound; the entropy search is
   /// quadratic in the bin count and histograms are stored at every step.
@@ -60,6 +87,8 @@ public struct PeerSettings: Sendable, Hashable, Codable {
     case .modelOptPercentile:
       numBins = 2048
       percentile = 99.99
+    case .modelOptEntropy, .modelOptMSE:
+      numBins = 2048
     default:
       break
     }
@@ -102,10 +131,41 @@ public struct PeerSettings: Sendable, Hashable, Codable {
       }
       scenario = s
     }
+    try readModelOpt(kind: kind, integer: integer, number: number, bool: bool)
     if kind == .ortEntropy && numBins / 2 < numQuantizedBins / 2 {
       // get_entropy_threshold has no window to score then (argmin of an empty array).
       throw ObserverError.invalidKwarg(
         observer: name, key: "num_bins", expected: "at least num_quantized_bins (\(numQuantizedBins)), so the entropy search has a window")
+    }
+  }
+}
+
+extension PeerSettings {
+  /// The kwargs of nvidia-modelopt's entropy / MSE searches and MSE sweep.
+  private mutating func readModelOpt(
+    kind: ObserverKind, integer: (String, ClosedRange<Int>) throws -> Int?,
+    number: (String, ClosedRange<Double>) throws -> Double?, bool: (String) throws -> Bool?
+  ) throws {
+    // The entropy search indexes the window's last bin (start_bin 0 has none); the MSE
+    // search starts at any centre. A stride of 0 is refused by Python's range.
+    if let n = try integer("start_bin", (kind == .modelOptEntropy ? 1 : 0)...Self.binLimit) { startBin = n }
+    if let n = try integer("stride", 1...Self.binLimit) { stride = n }
+    if let b = try bool("narrow_range") { narrowRange = b }
+    // A negative multiplier makes a negative amax, which _tensor_quant refuses.
+    if let s = try number("step_size", 1e-6...Self.multiplierLimit) { stepSize = s }
+    if let s = try number("start_multiplier", 0...Self.multiplierLimit) { startMultiplier = s }
+    if let s = try number("stop_multiplier", 0...Self.multiplierLimit) { stopMultiplier = s }
+    guard kind == .modelOptMSESweep else { return }
+    let name = kind.rawValue
+    if stopMultiplier < startMultiplier {
+      // torch.linspace refuses the negative step count this gives.
+      throw ObserverError.invalidKwarg(
+        observer: name, key: "stop_multiplier", expected: "at least start_multiplier (\(startMultiplier))")
+    }
+    if sweepSteps > Self.sweepLimit {
+      throw ObserverError.invalidKwarg(
+        observer: name, key: "step_size",
+        expected: "at least (stop_multiplier - start_multiplier) / \(Self.sweepLimit - 1), so the sweep has at most \(Self.sweepLimit) candidates")
     }
   }
 }

@@ -28,6 +28,8 @@ struct ObserverStateRecord: Codable, FetchableRecord, PersistableRecord {
   var rangeDType: String?
   /// A histogram-based observer's running histogram (``CalibrationHistogram/encoded()``, v004).
   var histogram: Data?
+  /// The MSE sweep's initial amax and summed losses (``MSESweepState/encoded()``, v005).
+  var sweep: Data?
 }
 
 extension ObserverStateRecord {
@@ -39,13 +41,13 @@ extension ObserverStateRecord {
       sql: """
         INSERT OR REPLACE INTO observerState
           (runID, moduleID, baseName, step, observer, kwargs, minShape, minValues, maxValues, globalRange,
-           scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType, histogram)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType, histogram, sweep)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     try statement.execute(
       arguments: [
         runID, moduleID, baseName, step, observer, kwargs, minShape, minValues, maxValues, globalRange,
-        scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType, histogram,
+        scaleShape, scale, zeroPointDType, zeroPoint, globalScale, scaleDType, rangeDType, histogram, sweep,
       ])
   }
 }

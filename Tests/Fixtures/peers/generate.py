@@ -80,6 +80,28 @@ MODELOPT_HIST_CASES = [
      {"skip_zeros": True}),
     ("modelopt_percentile_w_int8_sym", "encoder.layer.0.attention.self.key", "weight", "int8_sym", "modelopt_percentile", {}),
 ]
+# nvidia-modelopt's entropy / MSE searches on the same |x| histogram: (id, module, base_name,
+# args key, observer, kwargs); the calibrator's num_bits is the arguments' bit count.
+MODELOPT_SEARCH_CASES = [
+    ("modelopt_entropy_in_int8_sym", "encoder.layer.5.output.dense", "input", "int8_sym", "modelopt_entropy", {}),
+    ("modelopt_entropy_out_int8_asym", "encoder.layer.0.attention.self.value", "output", "int8_asym", "modelopt_entropy", {}),
+    ("modelopt_entropy_512_s64_q_int4", "encoder.layer.5.attention.self", "q", "int4_asym", "modelopt_entropy",
+     {"num_bins": 512, "start_bin": 64, "stride": 3}),
+    ("modelopt_entropy_w_int8_sym", "encoder.layer.0.attention.self.key", "weight", "int8_sym", "modelopt_entropy", {}),
+    ("modelopt_mse_in_int8_sym", "encoder.layer.5.output.dense", "input", "int8_sym", "modelopt_mse", {}),
+    ("modelopt_mse_1024_s16_k_int4", "encoder.layer.0.attention.self", "k", "int4_asym", "modelopt_mse",
+     {"num_bins": 1024, "start_bin": 16, "stride": 5, "skip_zeros": True}),
+    ("modelopt_mse_w_int8_sym", "encoder.layer.5.attention.output.dense", "weight", "int8_sym", "modelopt_mse", {}),
+]
+# nvidia-modelopt's MseCalibrator: (id, module, base_name, args key, kwargs).
+MODELOPT_SWEEP_CASES = [
+    ("modelopt_mse_sweep_in_int8_sym", "encoder.layer.0.attention.self.query", "input", "int8_sym", {}),
+    ("modelopt_mse_sweep_v_int4_asym", "encoder.layer.5.attention.self", "v", "int4_asym",
+     {"start_multiplier": 0.5, "stop_multiplier": 2.0, "step_size": 0.25}),
+    ("modelopt_mse_sweep_w_int8_channel", "encoder.layer.5.attention.output.dense", "weight", "int8_sym_channel", {}),
+    ("modelopt_mse_sweep_w_int4_group128", "encoder.layer.5.output.dense", "weight", "int4_sym_group128",
+     {"step_size": 0.05, "start_multiplier": 0.5, "stop_multiplier": 1.5, "narrow_range": True}),
+]
 W_ARGS["int8_sym_channel"] = {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel"}
 W_ARGS["int4_sym_group128"] = {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group", "group_size": 128}
 
@@ -182,6 +204,57 @@ def modelopt_hist(kwargs, values):
     return out
 
 
+def modelopt_search(observer, num_bits, kwargs, values):
+    """nvidia-modelopt's HistogramCalibrator (torch_hist=True), one collect() per step, then
+    compute_amax("entropy" or "mse") with the case's start_bin and stride; returns per step
+    (-amax, amax) and the histogram (counts, edges)."""
+    from modelopt.torch.quantization.calib import HistogramCalibrator
+    cal = HistogramCalibrator(num_bits=num_bits, axis=None, unsigned=False, num_bins=kwargs.get("num_bins", 2048),
+                              skip_zeros=kwargs.get("skip_zeros", False))
+    method = observer.removeprefix("modelopt_")
+    out = []
+    for v in values:
+        cal.collect(torch.from_numpy(v))
+        amax = cal.compute_amax(method, start_bin=kwargs.get("start_bin", 128), stride=kwargs.get("stride", 1))
+        amax = torch.as_tensor(amax).float().reshape(1)
+        out.append((-amax, amax, cal._calib_hist.float().clone(), cal._calib_bin_edges.float().clone()))
+    return out
+
+
+def modelopt_sweep(args_json, kwargs, values):
+    """nvidia-modelopt's MseCalibrator, its initial amax MaxCalibrator's amax of the first
+    step, its quant_func the integer fake quantization a TensorQuantizer runs on CPU
+    (fake_tensor_quant with the arguments' num_bits, unsigned False and the case's
+    narrow_range, default False); one collect() and compute_amax() per step. Returns per
+    step (-amax, amax) shaped like compressed-tensors' qparams and the summed losses as
+    (candidates, parameters)."""
+    from modelopt.torch.quantization.calib import MaxCalibrator, MseCalibrator
+    from modelopt.torch.quantization.tensor_quant import fake_tensor_quant
+    strategy = args_json.get("strategy")
+    if strategy == "tensor":
+        axis, view = None, (lambda t: t)
+    elif strategy == "channel":
+        axis, view = 0, (lambda t: t)
+    else:
+        g = args_json["group_size"]
+        axis, view = (0, 1), (lambda t: t.reshape(t.shape[0], t.shape[1] // g, g))
+    first = MaxCalibrator(num_bits=8, axis=axis)
+    first.collect(view(torch.from_numpy(values[0])))
+    bits, narrow = args_json["num_bits"], kwargs.get("narrow_range", False)
+    cal = MseCalibrator(
+        amax=first.compute_amax().float(), axis=axis, step_size=kwargs.get("step_size", 0.1),
+        start_multiplier=kwargs.get("start_multiplier", 0.25), stop_multiplier=kwargs.get("stop_multiplier", 4.0),
+        quant_func=lambda x, a: fake_tensor_quant(x, a, None, bits, False, narrow))
+    out = []
+    for v in values:
+        cal.collect(view(torch.from_numpy(v)))
+        amax = cal.compute_amax().float()
+        amax = amax.reshape(1) if strategy == "tensor" else amax.reshape(amax.shape[0], -1)
+        losses = torch.stack(cal._losses_sum).float()
+        out.append((-amax, amax, losses.reshape(losses.shape[0], -1).clone()))
+    return out
+
+
 def f32(x):
     return torch.tensor(np.asarray(x, dtype=np.float32).reshape(-1))
 
@@ -249,6 +322,42 @@ def main():
             step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
         cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
         print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in modelopt_hist(kwargs, values)], file=sys.stderr)
+
+    for cid, module, base, akey, observer, kwargs in MODELOPT_SEARCH_CASES:
+        key, values, args_json = case_values(module, base, akey, steps, weights)
+        args = QuantizationArgs(**args_json, observer="memoryless_minmax")
+        step_meta = []
+        results = modelopt_search(observer, args_json["num_bits"], kwargs, values)
+        for i, (mn, mx, counts, edges) in enumerate(results):
+            scale, zp = calculate_qparams(mn, mx, args)
+            p = f"{cid}/{i}/"
+            expected[p + "min_vals"] = mn.contiguous()
+            expected[p + "max_vals"] = mx.contiguous()
+            expected[p + "scale"] = scale.float().reshape(1).contiguous()
+            expected[p + "zero_point"] = zp.float().reshape(1).contiguous()
+            expected[p + "histogram"] = counts.contiguous()
+            expected[p + "hist_edges"] = edges.contiguous()
+            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
+        print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in results], file=sys.stderr)
+
+    for cid, module, base, akey, kwargs in MODELOPT_SWEEP_CASES:
+        observer = "modelopt_mse_sweep"
+        key, values, args_json = case_values(module, base, akey, steps, weights)
+        args = QuantizationArgs(**args_json, observer="memoryless_minmax")
+        step_meta = []
+        results = modelopt_sweep(args_json, kwargs, values)
+        for i, (mn, mx, losses) in enumerate(results):
+            scale, zp = calculate_qparams(mn, mx, args)
+            p = f"{cid}/{i}/"
+            expected[p + "min_vals"] = mn.contiguous()
+            expected[p + "max_vals"] = mx.contiguous()
+            expected[p + "scale"] = scale.float().reshape(mn.shape).contiguous()
+            expected[p + "zero_point"] = zp.float().reshape(mn.shape).contiguous()
+            expected[p + "sweep_losses"] = losses.contiguous()
+            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
+        print(cid, [(mx.reshape(-1)[:3].tolist(), losses.shape) for _, mx, losses in results], file=sys.stderr)
 
     for cid, module, base, akey, observer, kwargs in MODELOPT_CASES:
         key, values, args_json = case_values(module, base, akey, steps, weights)
