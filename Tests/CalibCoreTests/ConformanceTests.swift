@@ -14,9 +14,7 @@ import Testing
 /// tensors fails. The one exception is MSE observers' searched scales and ranges: per
 /// tensor, at least 99.5 % bit-identical and the rest within one grid step (relative
 /// difference at most 2 / grid), where a near-tie in the error sum picked the neighbouring
-/// shrink factor; zero points are not pooled into that count. modelopt_mse_sweep's summed
-/// losses (not its range) may differ in the last bits where torch split a sum between
-/// threads (10^-5 relative).
+/// shrink factor; zero points are not pooled into that count.
 @Suite struct ConformanceTests {
   @Test func everyCaseMatchesTheReference() throws {
     var failures: [String] = []

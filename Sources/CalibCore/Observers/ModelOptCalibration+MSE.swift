@@ -18,7 +18,7 @@ extension ModelOptCalibration {
   /// returns `m[start_bin]` whenever the centres lie below `num_bits`. That is what
   /// nvidia-modelopt 0.47 computes, and it is reproduced, not corrected.
   /// All float32, as the source computes on CPU, with the mean in torch's order
-  /// (``TorchCascadeSum``), so E and amax are the source's to the bit.
+  /// (``TorchSum``), so E and amax are the source's to the bit.
   ///
   /// - Throws: ``ObserverError/unsupported(observer:reason:)`` where the source fails: a
   ///   grown histogram whose counts and centres differ in number (torch cannot broadcast
@@ -66,11 +66,11 @@ extension ModelOptCalibration {
       c.withUnsafeBufferPointer { c in
         let (mp, cp) = (UnsafeRawPointer(m.baseAddress!), UnsafeRawPointer(c.baseAddress!))
         let q8 = SIMD8<Float>(repeating: q)
-        return TorchCascadeSum.sum(
+        return TorchSum.sum(
           count: m.count,
-          vector: { i in
-            let d = q8 - mp.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
-            return (d * d) * cp.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
+          vector: { k in
+            let d = q8 - mp.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
+            return (d * d) * cp.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
           },
           scalar: { k in
             let d = q - m[k]

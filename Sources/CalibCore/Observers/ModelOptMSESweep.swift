@@ -13,10 +13,9 @@
 /// amax[p] := initial_amax[p] · candidates[c*] with c* the FIRST minimiser (torch.argmin;
 ///            a NaN wins)
 /// ```
-/// Each step's loss is summed in torch's single-thread order (``TorchCascadeSum``); torch
-/// splits a sum of more than 32,768 values between threads, so there the losses can
-/// differ from the source's in the last bits, while the minimiser is the same unless two
-/// candidates' losses are that close.
+/// Each step's loss is summed in torch's order (``TorchSum``), and a per-tensor loss of
+/// 32,768 values or more split over torch's threads as torch splits it
+/// (``TorchThreads``), so the losses are the source's to the bit.
 enum ModelOptMSESweep {
   /// The candidate multipliers, `torch.linspace` in float32.
   static func candidates(_ peer: PeerSettings) -> [Float] {
@@ -27,7 +26,7 @@ enum ModelOptMSESweep {
   /// `state`.
   static func accumulate(
     _ state: inout MSESweepState, _ x: UnsafeBufferPointer<Float>, candidates: [Float], numBits: Int,
-    narrowRange: Bool
+    narrowRange: Bool, threads: TorchThreads = .environment
   ) {
     let parameters = state.initialAmax.count
     let rowLength = x.count / parameters
@@ -39,7 +38,9 @@ enum ModelOptMSESweep {
         let zero = amax <= 1.0 / Float(1 << 24)
         let scale = zero ? 0 : hi / amax
         let row = UnsafeBufferPointer(rebasing: x[p * rowLength..<(p + 1) * rowLength])
-        state.losses[c][p] += squaredErrorSum(row, scale: scale, divisor: zero ? 1 : scale, lo: lo, hi: hi)
+        state.losses[c][p] += squaredErrorSum(
+          row, scale: scale, divisor: zero ? 1 : scale, lo: lo, hi: hi,
+          threads: parameters == 1 ? threads : TorchThreads(1))
       }
     }
   }
@@ -47,7 +48,10 @@ enum ModelOptMSESweep {
   /// `sum((x - clamp(round_half_even(x · scale), lo, hi) / divisor)²)` in torch's order,
   /// each error computed as the sum reads it (eight lanes at a time, each lane the scalar
   /// IEEE operations, so the same values).
-  static func squaredErrorSum(_ x: UnsafeBufferPointer<Float>, scale: Float, divisor: Float, lo: Float, hi: Float) -> Float {
+  /// With one parameter, torch reduces to a single output and splits it over `threads`.
+  static func squaredErrorSum(
+    _ x: UnsafeBufferPointer<Float>, scale: Float, divisor: Float, lo: Float, hi: Float, threads: TorchThreads
+  ) -> Float {
     let src = UnsafeRawPointer(x.baseAddress ?? UnsafePointer(bitPattern: 8)!)
     let (s8, d8, lo8, hi8) = (
       SIMD8<Float>(repeating: scale), SIMD8<Float>(repeating: divisor), SIMD8<Float>(repeating: lo), SIMD8<Float>(repeating: hi)
@@ -56,10 +60,10 @@ enum ModelOptMSESweep {
     // monotone and keeps integers); below 2^22 the magic-number rounding is exact.
     if hi < 4_194_304 {
       let magic = SIMD8<Float>(repeating: roundingMagic)
-      return TorchCascadeSum.sum(
-        count: x.count,
-        vector: { i in
-          let v = src.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
+      return TorchSum.sum(
+        count: x.count, threads: threads,
+        vector: { k in
+          let v = src.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
           let d = v - ((pointwiseMin(pointwiseMax(v * s8, lo8), hi8) + magic) - magic) / d8
           return d * d
         },
@@ -68,10 +72,10 @@ enum ModelOptMSESweep {
           return d * d
         })
     }
-    return TorchCascadeSum.sum(
-      count: x.count,
-      vector: { i in
-        let v = src.loadUnaligned(fromByteOffset: i &* 32, as: SIMD8<Float>.self)
+    return TorchSum.sum(
+      count: x.count, threads: threads,
+      vector: { k in
+        let v = src.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
         let d = v - pointwiseMin(pointwiseMax((v * s8).rounded(.toNearestOrEven), lo8), hi8) / d8
         return d * d
       },

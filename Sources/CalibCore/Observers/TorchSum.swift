@@ -23,9 +23,8 @@
 /// be summed in parallel: see ``init(count:dtype:startingAt:)`` and ``merging(_:)``.
 ///
 /// Scope: one output reduced from one contiguous run in one call. torch splits a reduction
-/// to a *single* output over its threads once it has 32,768 elements or more (each thread's
-/// partial rounded to the dtype), so there the result depends on torch's thread count;
-/// this type gives the one-thread order.
+/// to a *single* output over its threads once it has 32,768 elements or more; that split
+/// is ``TorchThreads``, whose pieces are each one `TorchSum`.
 struct TorchSum {
   /// Terms in all (`n`).
   private(set) var count = 0
