@@ -403,14 +403,15 @@ public struct MSEGridSearch: Sendable {
             zeros.withUnsafeBufferPointer { zp in
               // Non-nil: steps > 0.
               let (sp, zp) = (sp.baseAddress!, zp.baseAddress!)
-              guard let pieces else {
+              func totals(_ p: UnsafePointer<Float>, _ n: Int) -> [Float] {
+                if R.dtype == .bfloat16 && n >= Self.tabulationThreshold {
+                  return tabulatedTotals(p, n, steps, sp, zp, reach, qdq, power, R.self)
+                }
                 return sequenceTotals(p, n, steps, sp, zp, reach, qdq, power, R.self)
               }
+              guard let pieces else { return totals(p, n) }
               // torch's partials are rounded to D, then summed by its second pass.
-              let partials = pieces.map { piece in
-                sequenceTotals(p + piece.lowerBound, piece.count, steps, sp, zp, reach, qdq, power, R.self)
-                  .map(R.dtype.rounded)
-              }
+              let partials = pieces.map { piece in totals(p + piece.lowerBound, piece.count).map(R.dtype.rounded) }
               return (0..<steps).map { i in torchThreads.combining(partials.map { $0[i] }, dtype: R.dtype) }
             }
           }
@@ -423,7 +424,7 @@ public struct MSEGridSearch: Sendable {
   /// The float32 sum of each step's terms over a sequence of `n`, in torch's order: the
   /// sequence is cut into ``TorchSum``'s independent blocks, which are summed in parallel
   /// and merged in order.
-  private func sequenceTotals<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+  func sequenceTotals<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ n: Int, _ steps: Int, _ scales: UnsafePointer<Float>,
     _ zeros: UnsafePointer<Float>, _ reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type
   ) -> [Float] {
