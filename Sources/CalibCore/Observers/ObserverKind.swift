@@ -69,7 +69,7 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case .minMax: ["averaging_constant"]
     case .memorylessMSE: ["maxshrink", "patience", "grid", "norm"]
     case .mse: ["averaging_constant", "maxshrink", "patience", "grid", "norm"]
-    case .ortMinMax: ["symmetric", "moving_average", "averaging_constant"]
+    case .ortMinMax: ["symmetric", "moving_average", "averaging_constant", "per_channel"]
     case .ortPercentile: ["symmetric", "num_bins", "percentile"]
     case .ortEntropy: ["symmetric", "num_bins", "num_quantized_bins"]
     case .ortDistribution: ["num_bins", "scenario"]
