@@ -20,6 +20,15 @@
 /// modelopt_max       nvidia-modelopt MaxCalibrator            ±running max |x| (per tensor, channel or group)
 /// modelopt_percentile nvidia-modelopt HistogramCalibrator     ±percentile of the |x| histogram (torch.histc)
 /// ```
+///
+/// Weight observers of newer llm-compressor (0.14.0.1, equal to main at `ab1ba3e` on the
+/// CPU path), which search without a global scale and derive it from the result (see
+/// ``ExpandedMSESearch``):
+/// ```
+/// name                source                                   range
+/// nvfp4_expanded_mse  observers/mse.py NVFP4ExpandedMSEObserver  MSE grid from expand·(min, max) down
+/// imatrix_mse         observers/imatrix.py IMatrixMSEObserver    grid search, errors weighted by E[x²] per input channel
+/// ```
 public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case memorylessMinMax = "memoryless_minmax"
   case staticMinMax = "static_minmax"
@@ -32,6 +41,8 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case ortDistribution = "ort_distribution"
   case modelOptMax = "modelopt_max"
   case modelOptPercentile = "modelopt_percentile"
+  case nvfp4ExpandedMSE = "nvfp4_expanded_mse"
+  case imatrixMSE = "imatrix_mse"
 
   /// Looks a name up as the registry does: case-insensitive, `-`, `_` and spaces alike.
   ///
@@ -59,6 +70,10 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   /// Whether this observer reproduces nvidia-modelopt's calibrators.
   public var isModelOpt: Bool { self == .modelOptMax || self == .modelOptPercentile }
 
+  /// Whether this observer reproduces one of newer llm-compressor's searching weight
+  /// observers (``ExpandedMSESearch``).
+  public var isExpandedSearch: Bool { self == .nvfp4ExpandedMSE || self == .imatrixMSE }
+
   /// Whether the range comes from the MSE grid search rather than plain min/max.
   public var searchesMSE: Bool { self == .memorylessMSE || self == .mse }
 
@@ -75,6 +90,8 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case .ortDistribution: ["num_bins", "scenario"]
     case .modelOptMax: []
     case .modelOptPercentile: ["num_bins", "percentile", "skip_zeros"]
+    case .nvfp4ExpandedMSE: ["maxshrink", "patience", "grid", "norm", "expand"]
+    case .imatrixMSE: ["maxshrink", "patience", "grid", "norm", "expand", "strict"]
     }
   }
 
