@@ -153,9 +153,16 @@ public struct ConformanceFixture: Sendable {
   /// The weights file of the fixture set.
   public var weightsFile: String { directory.appendingPathComponent("weights.safetensors").path }
 
-  /// The step files a case observes: the first for weights, all for activations.
+  /// The step files a case observes: the first for weights, all for activations; for an
+  /// imatrix_mse weight, the steps whose inputs weight it.
   public func stepFiles(for c: ConformanceCase) -> [String] {
-    Array(stepFiles.prefix(c.baseName == .weight ? 1 : c.stepCount))
+    if c.inputKey != nil { return Array(stepFiles(count: c.inputSteps)) }
+    return Array(stepFiles.prefix(c.baseName == .weight ? 1 : c.stepCount))
+  }
+
+  /// The first `count` step files of the set's directory.
+  private func stepFiles(count: Int) -> [String] {
+    (0..<count).map { directory.appendingPathComponent(String(format: "step-%04d.safetensors", $0)).path }
   }
 
   /// The value a case observes at a step, tagged with the set's ``arithmetic``.
