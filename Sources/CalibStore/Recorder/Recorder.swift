@@ -269,18 +269,8 @@ public struct Recorder: Sendable {
           }
         }
       }
-      // imatrix_mse weighs its search by the module's inputs, all steps in order (the
-      // source observes weights after the forward passes its hook watched).
       try lifecycle.supplyInputImportance { name in
-        let inputs = try inputs.steps.flatMap { step in
-          try step.samples.filter { $0.module == name && $0.baseName == .input }.map { sample in
-            var x = try inputs.stepFiles[sample.file].tensor(sample.entry.name)
-            x.dtype = arithmetic.dtype(forSamplesOf: sample.entry.dtype.modelDType)
-            return x
-          }
-        }.filter { $0.values.allSatisfy(\.isFinite) }
-        if inputs.isEmpty { throw ImportanceInputError.noInputSamples(module: name, run: writer.run.name) }
-        return inputs
+        try Self.inputSamples(of: name, inputs: inputs, arithmetic: arithmetic, run: runName)
       }
       let refused = nonFinite
       let warnings = try lifecycle.calibrateWeights(
