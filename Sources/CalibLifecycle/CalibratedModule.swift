@@ -66,6 +66,11 @@ public struct CalibratedModule: Sendable {
     }
   }
 
+  /// Hands the weight observer the importance of this module's inputs (imatrix_mse).
+  mutating func setInputImportance(_ importance: InputImportance) {
+    observers[.weight]?.inputImportance = importance
+  }
+
   /// Restores an observer's running state and the module's parameters (to resume).
   public mutating func restore(_ base: BaseName, state: ObserverState, parameters: ModuleParameters) {
     observers[base]?.state = state

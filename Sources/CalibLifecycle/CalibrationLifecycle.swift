@@ -24,7 +24,7 @@ import Synchronization
 /// global scale with those of `k_proj` and `v_proj`.
 public struct CalibrationLifecycle: Sendable {
   /// The plans, one per variant, in the state the lifecycle has reached.
-  public private(set) var variants: [CalibrationPlan]
+  public internal(set) var variants: [CalibrationPlan]
   private let include: @Sendable (String, BaseName) -> Bool
 
   /// Starts a lifecycle over unfiltered plans.

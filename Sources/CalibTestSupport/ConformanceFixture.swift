@@ -19,6 +19,10 @@ public struct ConformanceCase: @unchecked Sendable {
   /// Per step, the dtypes the reference returned (`scale_dtype`, `zero_point_dtype`,
   /// `global_scale_dtype`, `qdq_dtype`), as far as `cases.json` lists them.
   public let stepDTypes: [[String: String]]
+  /// imatrix_mse cases: the sample key of the module's inputs (`input_key`) and how many
+  /// steps of them the reference fed through the observer's hook (`input_steps`).
+  public var inputKey: String? = nil
+  public var inputSteps = 0
 
   /// The case's arguments: the preset section, or `args`, with its observer and kwargs.
   public func arguments() throws -> QuantizationArgs {
@@ -83,7 +87,7 @@ public struct ConformanceFixture: Sendable {
   public let arithmetic: FloatDType
 
   /// The names of the repository's fixture sets under `Tests/Fixtures`.
-  public static let repositorySets = ["minilm", "minilm-bf16", "peers"]
+  public static let repositorySets = ["minilm", "minilm-bf16", "peers", "llmc-main", "llmc-main-bf16"]
 
   /// The fixture sets to run: the one in `CALIB_CONFORMANCE_DIR` alone when it is set,
   /// otherwise every repository set.
@@ -118,7 +122,7 @@ public struct ConformanceFixture: Sendable {
       FloatDType(rawValue: root["arithmetic"] as? String ?? "float32"), "arithmetic (float32, bfloat16 or float16)")
     let cases = try list.map { c -> ConformanceCase in
       let steps = try requireField(c["steps"] as? [[String: Any]], "steps")
-      return ConformanceCase(
+      var parsed = ConformanceCase(
         id: try requireField(c["id"] as? String, "id"),
         module: try requireField(c["module"] as? String, "module"),
         baseName: try requireField(BaseName(rawValue: c["base_name"] as? String ?? ""), "base_name"),
@@ -132,6 +136,9 @@ public struct ConformanceFixture: Sendable {
         stepCount: steps.count,
         globalScaleSteps: steps.map { $0["global_scale"] as? Bool ?? false },
         stepDTypes: steps.map { step in step.compactMapValues { $0 as? String } })
+      parsed.inputKey = c["input_key"] as? String
+      parsed.inputSteps = c["input_steps"] as? Int ?? 0
+      return parsed
     }
     let expected = try SafetensorsFile(path: dir.appendingPathComponent("expected.safetensors").path)
     return ConformanceFixture(directory: dir, cases: cases, expected: expected, arithmetic: arithmetic)
@@ -146,9 +153,16 @@ public struct ConformanceFixture: Sendable {
   /// The weights file of the fixture set.
   public var weightsFile: String { directory.appendingPathComponent("weights.safetensors").path }
 
-  /// The step files a case observes: the first for weights, all for activations.
+  /// The step files a case observes: the first for weights, all for activations; for an
+  /// imatrix_mse weight, the steps whose inputs weight it.
   public func stepFiles(for c: ConformanceCase) -> [String] {
-    Array(stepFiles.prefix(c.baseName == .weight ? 1 : c.stepCount))
+    if c.inputKey != nil { return Array(stepFiles(count: c.inputSteps)) }
+    return Array(stepFiles.prefix(c.baseName == .weight ? 1 : c.stepCount))
+  }
+
+  /// The first `count` step files of the set's directory.
+  private func stepFiles(count: Int) -> [String] {
+    (0..<count).map { directory.appendingPathComponent(String(format: "step-%04d.safetensors", $0)).path }
   }
 
   /// The value a case observes at a step, tagged with the set's ``arithmetic``.
@@ -178,6 +192,13 @@ public struct ConformanceFixture: Sendable {
     let args = try c.arguments()
     var observer = try Observer(baseName: c.baseName, args: args)
     var produced: [String: Tensor] = [:]
+    if c.inputKey != nil {
+      let importance = try inputImportance(c)
+      observer.inputImportance = importance
+      if let weights = try? importance.normalizedWeights() {
+        produced["\(c.id)/0/importance"] = Tensor(shape: [weights.count], values: weights)
+      }
+    }
     var dtypes: [[String: String]] = []
     for step in 0..<c.stepCount {
       let x = try sample(c, step: step)
@@ -219,6 +240,19 @@ public struct ConformanceFixture: Sendable {
     return (failures, tolerated)
   }
 
+  /// An imatrix_mse case's importance: its module's inputs (`input_key`) of the first
+  /// `input_steps` step files, accumulated in order.
+  public func inputImportance(_ c: ConformanceCase) throws -> InputImportance {
+    let key = try requireField(c.inputKey, "input_key of \(c.id)")
+    let weight = try sample(c, step: 0)
+    var importance = InputImportance(channels: weight.shape.last ?? 0)
+    for step in 0..<c.inputSteps {
+      let file = directory.appendingPathComponent(String(format: "step-%04d.safetensors", step)).path
+      try importance.accumulate(try SafetensorsFile(path: file).tensor(key))
+    }
+    return importance
+  }
+
   /// Compares produced tensors (keyed `<case>/<step>/<what>`) with every expected tensor
   /// of the case, strictly:
   /// - shapes must be equal (not just element counts), and a case with no expected
@@ -246,7 +280,7 @@ public struct ConformanceFixture: Sendable {
     _ c: ConformanceCase, produced: [String: Tensor], skipping: Set<String>, tolerated: inout Int
   ) throws -> [String] {
     let kind = try ObserverKind(registryName: c.observer)
-    let tolerantCase = kind.searchesMSE
+    let tolerantCase = kind.searchesMSE || kind.isExpandedSearch
     let grid = try ObserverSettings(kind: kind, kwargs: try c.arguments().observerKwargs).grid
     let searched: Set<String> = ["scale", "global_scale", "min_vals", "max_vals"]
     var failures: [String] = []

@@ -451,9 +451,11 @@ private func scalars(_ xs: [Float]) -> Tensor { Tensor(shape: [1, xs.count], val
     #expect(try ObserverKind(registryName: name) == kind)
   }
 
-  @Test(arguments: ["ema", "static__minmax", "minmax2", "", "nvfp4_expanded_mse", "imatrix_mse"])
+  @Test(arguments: ["ema", "static__minmax", "minmax2", "", "nvfp4_expanded_imatrix", "fouroversix"])
   func unknownObserverNames(_ name: String) {
-    // Observer.load_from_registry(name, ...) -> KeyError (these are not registered in lc 0.10)
+    // Observer.load_from_registry(name, ...) -> KeyError in lc 0.10; the last two are
+    // llmcompressor 0.14.0.1 names this package does not reproduce (nvfp4_expanded_mse
+    // and imatrix_mse, which it does, are in ExpandedSearchObserverTests).
     #expect(throws: ObserverError.unknownObserver(name)) { try ObserverKind(registryName: name) }
     let message = ObserverError.unknownObserver(name).description
     for kind in ObserverKind.allCases { #expect(message.contains(kind.rawValue)) }

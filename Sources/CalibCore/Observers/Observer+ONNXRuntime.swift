@@ -14,6 +14,7 @@ extension Observer {
   /// leaving the state unchanged; onnxruntime's `nanmin` would skip NaN but its histogram
   /// refuses ±∞.
   mutating func observeONNXRuntime(_ value: Tensor) throws -> QuantizationParameters {
+    if kind == .ortMinMax && settings.peer.perChannel { return try observeONNXRuntimePerChannel(value) }
     let name = kind.rawValue
     let layout = try peerLayout(
       of: value, strategies: [.tensor], refusal: "onnxruntime calibrates one range per tensor: use strategy tensor")

@@ -26,6 +26,18 @@ extension Observer {
     }
   }
 
+  /// ``peerParameters(range:shape:dtype:)`` for one range per parameter (`lows[i]`,
+  /// `highs[i]`), each rounded to `dtype` first.
+  func peerParameters(lows: [Float], highs: [Float], shape: [Int], dtype: FloatDType) throws -> QuantizationParameters {
+    do {
+      return try args.quantizationParameters(
+        min: Tensor(shape: shape, values: lows.map(dtype.rounded), dtype: dtype),
+        max: Tensor(shape: shape, values: highs.map(dtype.rounded), dtype: dtype), parallel: runsInParallel)
+    } catch let e as QuantizationArgsError {
+      throw ObserverError.arguments(e)
+    }
+  }
+
   /// The minimum and maximum of the whole value (its ``Tensor/knownRange`` when a reader
   /// computed it); a value holding NaN or ±∞ is refused, as by every observer.
   func finiteRange(of value: Tensor) throws -> (Float, Float) {

@@ -36,6 +36,9 @@ public struct Observer: Sendable {
   public let settings: ObserverSettings
   /// The running statistics; assign to restore a saved observer.
   public var state = ObserverState()
+  /// imatrix_mse only: E[x²] per input channel of the module's inputs, which weights the
+  /// search (see ``InputImportance``); set it before observing the weight.
+  public var inputImportance: InputImportance?
   /// Whether an observation may spread its hot loops over all cores (the default). A
   /// caller that already runs many observers in parallel sets this to `false` so its own
   /// thread count bounds the total. Results are identical either way.
@@ -81,6 +84,7 @@ public struct Observer: Sendable {
     if kind == .modelOptMax { return try observeModelOptMax(value) }
     if kind.isModelOptHistogram { return try observeModelOptHistogram(value) }
     if kind == .modelOptMSESweep { return try observeModelOptMSESweep(value) }
+    if kind.isExpandedSearch { return try observeExpandedSearch(value, globalScale: globalScale) }
     if args.strategy == .tensorGroup && globalScale == nil { throw ObserverError.missingGlobalScale }
     let layout: GroupLayout
     do {
@@ -123,6 +127,7 @@ public struct Observer: Sendable {
       throw ObserverError.unsupported(
         observer: kind.rawValue, reason: "computes no global scale: use strategy tensor, channel or group")
     }
+    if kind.isExpandedSearch { return try expandedSearchGlobalScale(value) }
     var whole = args
     whole.strategy = .tensor
     let layout = try GroupLayout(shape: [value.elementCount], baseName: .input, args: whole)

@@ -23,6 +23,15 @@
 /// modelopt_mse       nvidia-modelopt HistogramCalibrator      ±bin centre of least histogram MSE (as the source computes it)
 /// modelopt_mse_sweep nvidia-modelopt MseCalibrator            ±first step's max |x| × the multiplier of least summed loss
 /// ```
+///
+/// Weight observers of newer llm-compressor (0.14.0.1, equal to main at `ab1ba3e` on the
+/// CPU path), which search without a global scale and derive it from the result (see
+/// ``ExpandedMSESearch``):
+/// ```
+/// name                source                                   range
+/// nvfp4_expanded_mse  observers/mse.py NVFP4ExpandedMSEObserver  MSE grid from expand·(min, max) down
+/// imatrix_mse         observers/imatrix.py IMatrixMSEObserver    grid search, errors weighted by E[x²] per input channel
+/// ```
 public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case memorylessMinMax = "memoryless_minmax"
   case staticMinMax = "static_minmax"
@@ -38,6 +47,8 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   case modelOptEntropy = "modelopt_entropy"
   case modelOptMSE = "modelopt_mse"
   case modelOptMSESweep = "modelopt_mse_sweep"
+  case nvfp4ExpandedMSE = "nvfp4_expanded_mse"
+  case imatrixMSE = "imatrix_mse"
 
   /// Looks a name up as the registry does: case-insensitive, `-`, `_` and spaces alike.
   ///
@@ -73,6 +84,10 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
   /// Whether this observer keeps nvidia-modelopt's running |x| histogram.
   public var isModelOptHistogram: Bool { self == .modelOptPercentile || self == .modelOptEntropy || self == .modelOptMSE }
 
+  /// Whether this observer reproduces one of newer llm-compressor's searching weight
+  /// observers (``ExpandedMSESearch``).
+  public var isExpandedSearch: Bool { self == .nvfp4ExpandedMSE || self == .imatrixMSE }
+
   /// Whether the range comes from the MSE grid search rather than plain min/max.
   public var searchesMSE: Bool { self == .memorylessMSE || self == .mse }
 
@@ -83,7 +98,7 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case .minMax: ["averaging_constant"]
     case .memorylessMSE: ["maxshrink", "patience", "grid", "norm"]
     case .mse: ["averaging_constant", "maxshrink", "patience", "grid", "norm"]
-    case .ortMinMax: ["symmetric", "moving_average", "averaging_constant"]
+    case .ortMinMax: ["symmetric", "moving_average", "averaging_constant", "per_channel"]
     case .ortPercentile: ["symmetric", "num_bins", "percentile"]
     case .ortEntropy: ["symmetric", "num_bins", "num_quantized_bins"]
     case .ortDistribution: ["num_bins", "scenario"]
@@ -91,6 +106,8 @@ public enum ObserverKind: String, Sendable, Codable, CaseIterable {
     case .modelOptPercentile: ["num_bins", "percentile", "skip_zeros"]
     case .modelOptEntropy, .modelOptMSE: ["num_bins", "skip_zeros", "start_bin", "stride"]
     case .modelOptMSESweep: ["step_size", "start_multiplier", "stop_multiplier", "narrow_range"]
+    case .nvfp4ExpandedMSE: ["maxshrink", "patience", "grid", "norm", "expand"]
+    case .imatrixMSE: ["maxshrink", "patience", "grid", "norm", "expand", "strict"]
     }
   }
 

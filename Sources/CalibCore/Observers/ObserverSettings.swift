@@ -11,6 +11,12 @@ public struct ObserverSettings: Sendable, Hashable, Codable {
   public var grid: Double = 100
   /// Exponent of the error, `norm` (2.4).
   public var norm: Double = 2.4
+  /// Factor applied to the observed range before the search, `expand` (1; 1.8 for
+  /// nvfp4_expanded_mse).
+  public var expand: Double = 1
+  /// Refuse to fall back to the unweighted search when imatrix_mse has no usable
+  /// importance, `strict` (false).
+  public var strict = false
   /// The settings of observers named by another toolkit (their own kwargs and defaults).
   public var peer = PeerSettings()
 
@@ -29,6 +35,7 @@ public struct ObserverSettings: Sendable, Hashable, Codable {
       peer = try PeerSettings(kind: kind, kwargs: kwargs)
       return
     }
+    if kind.isExpandedSearch { try readExpandedSearch(kind: kind, kwargs: kwargs) }
     func number(_ key: String, _ expected: String, _ valid: (Double) -> Bool) throws -> Double? {
       guard let value = kwargs[key] else { return nil }
       guard let d = value.number, d.isFinite, valid(d) else {

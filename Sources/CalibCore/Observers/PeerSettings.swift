@@ -7,6 +7,7 @@
 /// ort_minmax        symmetric           false               false
 ///                   moving_average      false               false
 ///                   averaging_constant  0.01                0.01
+///                   per_channel         false               false
 /// ort_percentile    symmetric           true                false
 ///                   num_bins            2048                2048
 ///                   percentile          99.999              99.999
@@ -64,6 +65,9 @@ public struct PeerSettings: Sendable, Hashable, Codable {
   public static let multiplierLimit = 1000.0
   /// Most candidates a sweep may try: each is a pass over every observed value.
   public static let sweepLimit = 10_000
+  /// Keep one range per index of axis 1 instead of one per tensor (`per_channel`,
+  /// ort_minmax): the augmented graph's ReduceMin / ReduceMax reduce every axis but 1.
+  public var perChannel = false
 
   /// Largest `num_bins` accepted: onnxruntime sets no bound; the entropy search is
   /// quadratic in the bin count and histograms are stored at every step.
@@ -117,6 +121,7 @@ public struct PeerSettings: Sendable, Hashable, Codable {
     if let b = try bool("symmetric") { symmetric = b }
     if let b = try bool("moving_average") { movingAverage = b }
     if let b = try bool("skip_zeros") { skipZeros = b }
+    if let b = try bool("per_channel") { perChannel = b }
     // onnxruntime refuses a constant outside [0, 1] (MinMaxCalibrater.__init__).
     if let c = try number("averaging_constant", 0...1) { averagingConstant = c }
     // compute_percentile refuses a percentile outside [0, 100].

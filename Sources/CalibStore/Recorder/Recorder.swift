@@ -269,6 +269,9 @@ public struct Recorder: Sendable {
           }
         }
       }
+      try lifecycle.supplyInputImportance { name in
+        try Self.inputSamples(of: name, inputs: inputs, arithmetic: arithmetic, run: runName)
+      }
       let refused = nonFinite
       let warnings = try lifecycle.calibrateWeights(
         loading: { name in

@@ -136,6 +136,9 @@ public struct ReplayEngine: Sendable {
     bytesRead: borrowing Mutex<Int64>, progress: @Sendable (Int, Int) -> Void
   ) throws {
     let workers = ParallelWork(threads: threads)
+    try lifecycle.supplyInputImportance { name in
+      try inputSamples(of: name, recording: recording, arithmetic: writer.arithmetic, bytesRead: bytesRead)
+    }
     try lifecycle.calibrateWeights(
       loading: { name in
         guard let sample = recording.weights[name] else { return nil }
@@ -170,6 +173,24 @@ public struct ReplayEngine: Sendable {
           sql: "UPDATE run SET status = 'complete', owner = NULL, completedSteps = ? WHERE id = ?",
           arguments: [recording.run.completedSteps, run.id])
       }
+    }
+  }
+
+  /// The finite input samples of a module (`<module>.input`, base name input) in step
+  /// order, for imatrix_mse's importance; the samples a recording skipped as non-finite
+  /// are left out, as the activation lanes leave them out.
+  ///
+  /// - Throws: ``ImportanceInputError/noInputSamples(module:run:)`` when there are none.
+  private func inputSamples(
+    of module: String, recording: StoredRecording, arithmetic: Arithmetic, bytesRead: borrowing Mutex<Int64>
+  ) throws -> [Tensor] {
+    let samples = (recording.activations[PairKey(module: module, base: .input)] ?? []).filter { !$0.isNonFinite }
+    if samples.isEmpty { throw ImportanceInputError.noInputSamples(module: module, run: recording.run.name) }
+    return try samples.map { sample in
+      var buffer: [Float] = []
+      _ = try store.readSample(sample, into: &buffer)
+      bytesRead.withLock { $0 += Int64(sample.byteCount) }
+      return Tensor(shape: sample.shape, values: buffer, dtype: arithmetic.dtype(forSamplesOf: sample.dtype.modelDType))
     }
   }
 

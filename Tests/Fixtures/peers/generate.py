@@ -102,6 +102,20 @@ MODELOPT_SWEEP_CASES = [
     ("modelopt_mse_sweep_w_int4_group128", "encoder.layer.5.output.dense", "weight", "int4_sym_group128",
      {"step_size": 0.05, "start_multiplier": 0.5, "stop_multiplier": 1.5, "narrow_range": True}),
 ]
+# onnxruntime MinMaxCalibrater with per_channel (one range per index of axis 1, the head
+# of q/k/v; compressed-tensors' attn_head strategy): (id, module, base, args key, kwargs,
+# steps). Without moving_average onnxruntime 1.32 fails from the second step on
+# (merge_range calls Python's min on arrays), so that case records one step.
+ORT_PER_CHANNEL_CASES = [
+    ("ort_minmax_pc_ema_k_int8_sym", "encoder.layer.0.attention.self", "k", "int8_sym_head",
+     {"per_channel": True, "moving_average": True}, STEPS),
+    ("ort_minmax_pc_ema_half_sym_q_int8_asym", "encoder.layer.5.attention.self", "q", "int8_asym_head",
+     {"per_channel": True, "moving_average": True, "averaging_constant": 0.5, "symmetric": True}, STEPS),
+    ("ort_minmax_pc_v_fp8", "encoder.layer.5.attention.self", "v", "fp8_head", {"per_channel": True}, 1),
+]
+ARGS["int8_sym_head"] = dict(ARGS["int8_sym"], strategy="attn_head")
+ARGS["int8_asym_head"] = dict(ARGS["int8_asym"], strategy="attn_head")
+ARGS["fp8_head"] = dict(ARGS["fp8"], strategy="attn_head")
 W_ARGS["int8_sym_channel"] = {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel"}
 W_ARGS["int4_sym_group128"] = {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group", "group_size": 128}
 
@@ -161,6 +175,24 @@ def ort_range(observer, kwargs, values, tmp):
         lo, hi = np.asarray(lo).reshape(-1), np.asarray(hi).reshape(-1)
         assert lo.size == 1 and hi.size == 1 and lo.dtype == np.float32 and hi.dtype == np.float32
         out.append((lo[0], hi[0], hist))
+    return out
+
+
+def ort_per_channel_range(kwargs, values, tmp):
+    """onnxruntime's MinMaxCalibrater (create_calibrator) with per_channel, one
+    collect_data call per step; returns per step the (min, max) arrays over axis 1."""
+    model = os.path.join(tmp, "identity.onnx")
+    identity_model(model, values[0].ndim)
+    cal = create_calibrator(
+        model, ["Identity"], augmented_model_path=os.path.join(tmp, "augmented.onnx"),
+        calibrate_method=CalibrationMethod.MinMax, extra_options=dict(kwargs))
+    out = []
+    for v in values:
+        cal.collect_data(OneBatch(v))
+        lo, hi = cal.compute_data()["x"].range_value
+        lo, hi = np.asarray(lo), np.asarray(hi)
+        assert lo.shape == (v.shape[1],) and lo.dtype == np.float32 and hi.dtype == np.float32
+        out.append((lo, hi))
     return out
 
 
@@ -305,6 +337,25 @@ def main():
             step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
         cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
         print(cid, [(float(r[0]), float(r[1]), None if r[2] is None else len(r[2][0])) for r in results], file=sys.stderr)
+
+    for cid, module, base, akey, kwargs, count in ORT_PER_CHANNEL_CASES:
+        key, values, args_json = case_values(module, base, akey, steps, weights)
+        args = QuantizationArgs(**args_json, observer="memoryless_minmax")
+        with tempfile.TemporaryDirectory() as tmp:
+            results = ort_per_channel_range(kwargs, values[:count], tmp)
+        step_meta = []
+        for i, (lo, hi) in enumerate(results):
+            mn = torch.from_numpy(lo.copy()).reshape(-1, 1, 1)
+            mx = torch.from_numpy(hi.copy()).reshape(-1, 1, 1)
+            scale, zp = calculate_qparams(mn, mx, args)
+            p = f"{cid}/{i}/"
+            expected[p + "min_vals"] = mn.contiguous()
+            expected[p + "max_vals"] = mx.contiguous()
+            expected[p + "scale"] = scale.float().reshape(mn.shape).contiguous()
+            expected[p + "zero_point"] = zp.float().reshape(mn.shape).contiguous()
+            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        cases.append(case_entry(cid, module, base, key, args_json, args, "ort_minmax", kwargs, step_meta))
+        print(cid, [(r[0][:2].tolist(), r[1][:2].tolist()) for r in results], file=sys.stderr)
 
     for cid, module, base, akey, observer, kwargs in MODELOPT_HIST_CASES:
         key, values, args_json = case_values(module, base, akey, steps, weights)
