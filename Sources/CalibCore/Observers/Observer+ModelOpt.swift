@@ -25,19 +25,7 @@ extension Observer {
       }
       amax = zip(old.values, amax).map { Swift.max($0, $1) }
     }
-    let shape = layout.qparamShape
-    let negated = amax.map { -$0 }
-    let parameters: QuantizationParameters
-    do {
-      parameters = try args.quantizationParameters(
-        min: Tensor(shape: shape, values: negated, dtype: value.dtype),
-        max: Tensor(shape: shape, values: amax, dtype: value.dtype), parallel: runsInParallel)
-    } catch let e as QuantizationArgsError {
-      throw ObserverError.arguments(e)
-    }
-    state.minValues = Tensor(shape: shape, values: negated)
-    state.maxValues = Tensor(shape: shape, values: amax)
-    return parameters
+    return try symmetricParameters(amax: amax, shape: layout.qparamShape, dtype: value.dtype)
   }
 }
 
@@ -133,17 +121,25 @@ extension Observer {
       ModelOptMSESweep.accumulate(&sweep, x, candidates: candidates, numBits: args.numBits, narrowRange: peer.narrowRange)
     }
     let amax = ModelOptMSESweep.amax(sweep, candidates: candidates).map(value.dtype.rounded)
-    let shape = layout.qparamShape
+    let parameters = try symmetricParameters(amax: amax, shape: layout.qparamShape, dtype: value.dtype)
+    state.sweep = sweep
+    return parameters
+  }
+
+  /// The parameters of the range `(-amax, amax)` in `dtype`, kept as the running range
+  /// (modelopt's calibrators all end in a symmetric amax).
+  private mutating func symmetricParameters(amax: [Float], shape: [Int], dtype: FloatDType) throws
+    -> QuantizationParameters
+  {
     let negated = amax.map { -$0 }
     let parameters: QuantizationParameters
     do {
       parameters = try args.quantizationParameters(
-        min: Tensor(shape: shape, values: negated, dtype: value.dtype),
-        max: Tensor(shape: shape, values: amax, dtype: value.dtype), parallel: runsInParallel)
+        min: Tensor(shape: shape, values: negated, dtype: dtype),
+        max: Tensor(shape: shape, values: amax, dtype: dtype), parallel: runsInParallel)
     } catch let e as QuantizationArgsError {
       throw ObserverError.arguments(e)
     }
-    state.sweep = sweep
     state.minValues = Tensor(shape: shape, values: negated)
     state.maxValues = Tensor(shape: shape, values: amax)
     return parameters
