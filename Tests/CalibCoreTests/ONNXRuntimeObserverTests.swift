@@ -162,19 +162,6 @@ private func steps() -> [Tensor] {
     #expect(bf16.state.minValues == f32.state.minValues)
   }
 
-  @Test func parallelAndSequentialCountsAgree() throws {
-    let n = NumPyHistogram.chunkSize * 3 + 5
-    let values = (0..<n).map { Float(($0 &* 2_654_435_761) % 10_007) / 10_007 - 0.25 }
-    try values.withUnsafeBufferPointer { x in
-      let a = try NumPyHistogram.uniform(x, bins: 333, lo: -0.25, hi: 0.75, observer: "t", parallel: true)
-      let b = try NumPyHistogram.uniform(x, bins: 333, lo: -0.25, hi: 0.75, observer: "t", parallel: false)
-      #expect(a.counts == b.counts)
-      #expect(a.counts.reduce(0, +) == Int64(n))
-      let c = NumPyHistogram.counting(x, edges: a.edges.map(Double.init), parallel: true)
-      #expect(c == a.counts)
-    }
-  }
-
   // MARK: - NumPy helpers (values from numpy 2.4)
 
   @Test func floorDivideMatchesNumPy() {

@@ -34,28 +34,36 @@ enum ModelOptCalibration {
     }
     let minimum = old.map { mn < $0.minimum ? mn : $0.minimum } ?? mn
     let maximum = old.map { mx > $0.maximum ? mx : $0.maximum } ?? mx
-    let v = x
-    do {
-      guard let old else {
-        let counts = histc(v, bins: bins, lo: 0, hi: xMax, absolute: absolute, skipZeros: skipZeros, parallel: parallel)
-        return CalibrationHistogram(
-          counts: counts, edges: linspace(0, xMax, count: bins + 1), minimum: minimum, maximum: maximum, threshold: nil)
-      }
-      var edges = old.edges
-      var binCount = old.counts.count
+    var edges: [Float]
+    var binCount = bins
+    if let old {
+      edges = old.edges
+      binCount = old.counts.count
       if let last = edges.last, xMax > last {
         let width = edges[1] - edges[0]
-        binCount = Int((xMax / width).rounded(.up))
+        let grown = (xMax / width).rounded(.up)
+        try HistogramCounting.checkGrowth(to: Double(grown), observer: observer)
+        binCount = Int(grown)
         edges = arange(end: xMax + width, step: width)
       }
-      var counts = histc(
-        v, bins: binCount, lo: 0, hi: edges.last ?? xMax, absolute: absolute, skipZeros: skipZeros, parallel: parallel)
+    } else {
+      edges = linspace(0, xMax, count: bins + 1)
+    }
+    let hi = edges.last ?? xMax
+    // histc computes (x - lo) * bins before dividing: that must not overflow to ∞.
+    guard (hi * Float(binCount)).isFinite else {
+      throw ObserverError.unsupported(
+        observer: observer,
+        reason: "|x| up to \(hi) times \(binCount) bins overflows float32 in torch.histc's bin arithmetic: use fewer num_bins")
+    }
+    var counts = histc(x, bins: binCount, lo: 0, hi: hi, absolute: absolute, skipZeros: skipZeros, parallel: parallel)
+    if let old {
       // hist[:old] += old, in float32.
       for i in 0..<Swift.min(old.counts.count, counts.count) {
         counts[i] = Int64(Float(counts[i]) + Float(old.counts[i]))
       }
-      return CalibrationHistogram(counts: counts, edges: edges, minimum: minimum, maximum: maximum, threshold: nil)
     }
+    return CalibrationHistogram(counts: counts, edges: edges, minimum: minimum, maximum: maximum, threshold: nil)
   }
 
   /// `_compute_amax_percentile`: the CDF (float64, of the counts cast to int32) first
@@ -101,33 +109,40 @@ enum ModelOptCalibration {
         hi += 1
       }
     }
-    let n = Float(bins)
-    let span = hi - lo
-    let counts = NumPyHistogram.chunkedCounts(x, bins: bins, parallel: parallel) { chunk, c in
-      let lo8 = SIMD8<Float>(repeating: lo)
-      var k = 0
-      @inline(__always) func count(_ v: Float, _ f: Float, _ lane: Int) {
-        if v >= lo && v <= hi && !(skipZeros && v == 0) {
-          var pos = Int(f)
-          if pos == bins { pos = bins - 1 }
-          c[(lane & 3) &* bins &+ pos] += 1
-        }
-      }
-      let base = UnsafeRawPointer(chunk.baseAddress ?? UnsafePointer(bitPattern: 8)!)
-      while k + 8 <= chunk.count {
-        var v = base.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
-        if absolute { v.replace(with: -v, where: v .< 0) }  // |x|; -0 stays -0, which counts as 0
-        let f = ((v - lo8) * n) / span
-        for lane in 0..<8 { count(v[lane], f[lane], lane) }
-        k += 8
-      }
-      while k < chunk.count {
-        let v = absolute ? abs(chunk[k]) : chunk[k]
-        count(v, ((v - lo) * n) / span, 0)
-        k += 1
-      }
-    }
+    let kernel = HistcBins(lo: lo, hi: hi, bins: bins, absolute: absolute, skipZeros: skipZeros)
+    let counts = HistogramCounting.counts(x, bins: bins, parallel: parallel, kernel: kernel)
     return counts.map { Swift.min($0, 1 << 24) }
+  }
+
+  /// `histc`'s bin arithmetic: `trunc(((x - lo) * bins) / (hi - lo))` in float32, `bins`
+  /// joining the last bin; |x| when `absolute`; zeros dropped when `skipZeros`.
+  struct HistcBins: BinKernel {
+    let lo: SIMD8<Float>
+    let hi: SIMD8<Float>
+    let n: SIMD8<Float>
+    let span: SIMD8<Float>
+    let binCount: SIMD8<Int32>
+    let absolute: Bool
+    let skipZeros: Bool
+
+    init(lo: Float, hi: Float, bins: Int, absolute: Bool, skipZeros: Bool) {
+      self.lo = SIMD8(repeating: lo)
+      self.hi = SIMD8(repeating: hi)
+      n = SIMD8(repeating: Float(bins))
+      span = SIMD8(repeating: hi - lo)
+      binCount = SIMD8(repeating: Int32(bins))
+      self.absolute = absolute
+      self.skipZeros = skipZeros
+    }
+
+    @inline(__always)
+    func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMDMask<SIMD8<Int32>>) {
+      let v = absolute ? raw.magnitudes : raw
+      var keep = (v .>= lo) .& (v .<= hi)
+      if skipZeros { keep .&= v .!= 0 }
+      let i = (((v - lo) * n) / span).floorOfNonNegative()
+      return (i &+ (i .== binCount).minusOnes, keep)  // bin `bins` joins the last
+    }
   }
 
   /// `torch.linspace(start, end, count)` in float32 on CPU: the first half counted up from

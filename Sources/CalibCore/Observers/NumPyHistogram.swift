@@ -40,13 +40,20 @@ enum NumPyHistogram {
     lo == hi ? (lo - 0.5, hi + 0.5) : (lo, hi)
   }
 
-  /// `np.histogram(values, bins, range=(lo, hi))` for float32 values and bounds.
+  /// `np.histogram(values, bins, range=(lo, hi))` for float32 values and bounds; of |x|
+  /// when `magnitudes` (without materialising |x|).
+  ///
+  /// Each lane follows NumPy's steps: `i = trunc(((x - lo) / (hi - lo)) * bins)`, `bins`
+  /// moved to the last bin, one down if `x < edge[i]`, one up if `x >= edge[i + 1]` (not
+  /// from the last bin). The edges below `hi` are `i * step + lo`, the linspace formula, so
+  /// they are computed per lane rather than looked up.
   ///
   /// - Throws: ``ObserverError/unsupported(observer:reason:)`` where NumPy raises: bounds
   ///   not finite, or more bins than the float32 range can separate.
+  /// - Precondition: `bins` is at most ``HistogramCounting/maximumBins``.
   static func uniform(
-    _ values: UnsafeBufferPointer<Float>, bins: Int, lo rawLo: Float, hi rawHi: Float, observer: String,
-    parallel: Bool = true
+    _ values: UnsafeBufferPointer<Float>, bins: Int, lo rawLo: Float, hi rawHi: Float, magnitudes: Bool = false,
+    observer: String, parallel: Bool = true
   ) throws -> (counts: [Int64], edges: [Float]) {
     guard rawLo.isFinite && rawHi.isFinite else {
       throw ObserverError.unsupported(observer: observer, reason: "the histogram range [\(rawLo), \(rawHi)] is not finite")
@@ -58,106 +65,188 @@ enum NumPyHistogram {
         observer: observer,
         reason: "too many bins (\(bins)) for the data range [\(lo), \(hi)]: float32 cannot separate them (NumPy refuses it too); use fewer num_bins")
     }
-    let denom = hi - lo
-    let n = Float(bins)
-    let counts = edges.withUnsafeBufferPointer { e in
-      chunkedCounts(values, bins: bins, parallel: parallel) { x, c in
-        let lo8 = SIMD8<Float>(repeating: lo)
-        var k = 0
-        while k + 8 <= x.count {
-          let v = UnsafeRawPointer(x.baseAddress!).loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
-          let f = ((v - lo8) / denom) * n
-          // Per lane: the generic SIMD float-to-int conversion is far slower than a scalar
-          // truncation, and lanes out of range (skipped) need no index at all.
-          for lane in 0..<8 {
-            let y = v[lane]
-            if y >= lo && y <= hi { c[(lane & 3) &* bins &+ bin(y, guess: Int(f[lane]), bins: bins, e)] += 1 }
-          }
-          k += 8
-        }
-        while k < x.count {
-          let v = x[k]
-          if v >= lo && v <= hi { c[bin(v, guess: Int(((v - lo) / denom) * n), bins: bins, e)] += 1 }  // sub-table 0
-          k += 1
-        }
-      }
-    }
+    let kernel = UniformBins(lo: lo, hi: hi, bins: bins, magnitudes: magnitudes)
+    let counts = HistogramCounting.counts(values, bins: bins, parallel: parallel, kernel: kernel)
     return (counts, edges)
-  }
-
-  /// NumPy's correction of a computed bin index: clamp `bins` to the last bin, one step
-  /// down when `x` is below the bin's left edge, one step up when it reaches the next edge.
-  @inline(__always)
-  private static func bin(_ x: Float, guess: Int, bins: Int, _ e: UnsafeBufferPointer<Float>) -> Int {
-    var i = guess == bins ? bins - 1 : guess
-    if x < e[i] { i -= 1 }
-    if i != bins - 1 && x >= e[i + 1] { i += 1 }
-    return i
-  }
-
-  /// Elements per counting chunk: a function of the input only, so the work split (and
-  /// with integer counts, the result) never depends on the thread count.
-  static let chunkSize = 1 << 18
-  /// Sub-tables per chunk (see ``chunkedCounts(_:bins:parallel:_:)``).
-  static let ways = 4
-
-  /// Counts `values` chunk by chunk, each chunk into its own table (on the shared pool
-  /// when `parallel`), then adds the tables; exact, so identical to one sequential pass.
-  /// A chunk's table holds ``ways`` consecutive sub-tables of `bins` counts: the counting
-  /// closure spreads neighbouring elements over them, so that runs of equal bins do not
-  /// wait on one another's increments.
-  static func chunkedCounts(
-    _ values: UnsafeBufferPointer<Float>, bins: Int, parallel: Bool,
-    _ count: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Int32>) -> Void
-  ) -> [Int64] {
-    let chunks = Swift.max(1, (values.count + chunkSize - 1) / chunkSize)
-    let stride = ways * bins
-    var tables = [Int32](repeating: 0, count: chunks * stride)
-    withoutActuallyEscaping(count) { count in
-      let body = UnsafeSendable(count)
-      tables.withUnsafeMutableBufferPointer { t in
-        let out = SharedPointer(t.baseAddress!)
-        let input = SharedPointer(values.baseAddress ?? UnsafePointer(bitPattern: 8)!)
-        let total = values.count
-        ForkJoin.forEach(chunks, parallel: parallel && chunks > 1) { chunk in
-          let start = chunk * chunkSize
-          let end = Swift.min(total, start + chunkSize)
-          body.value(
-            UnsafeBufferPointer(start: input.readOnly + start, count: Swift.max(0, end - start)),
-            UnsafeMutableBufferPointer(start: out.base + chunk * stride, count: stride))
-        }
-      }
-    }
-    var counts = [Int64](repeating: 0, count: bins)
-    for table in 0..<chunks * ways {
-      for b in 0..<bins { counts[b] += Int64(tables[table * bins + b]) }
-    }
-    return counts
   }
 
   /// `np.histogram(values, bins=edges)` with float64 edges (ascending): counts of
   /// `edges[i] <= x < edges[i + 1]`, the last bin closed; values outside are dropped.
-  ///
   /// With `magnitudes`, counts |x| instead of x (without materialising |x|).
+  ///
+  /// The float64 comparisons are made in float32: `Double(x) >= e` exactly when `x` is at
+  /// least the smallest float32 not below `e`, and `Double(x) <= e` when `x` is at most
+  /// the largest not above it. The bin is the last whose lower bound `x` reaches (see
+  /// ``EdgeSearchBins`` for how it is found). `knot`, when not 0, is the edge index where
+  /// the spacing changes (an |x| histogram's first `num_bins`).
+  ///
+  /// - Precondition: `edges.count - 1` is at most ``HistogramCounting/maximumBins``.
   static func counting(
-    _ values: UnsafeBufferPointer<Float>, edges: [Double], magnitudes: Bool = false, parallel: Bool = true
+    _ values: UnsafeBufferPointer<Float>, edges: [Double], knot: Int = 0, magnitudes: Bool = false, parallel: Bool = true
   ) -> [Int64] {
     let bins = edges.count - 1
-    guard bins > 0, let first = edges.first, let last = edges.last else { return [] }
-    // The edges are nearly uniform: guess the bin from the mean width, then walk to the
-    // bin whose edges hold x (exact comparisons decide; the guess only saves a search).
-    let scale = Double(bins) / (last - first)
-    return edges.withUnsafeBufferPointer { e in
-      chunkedCounts(values, bins: bins, parallel: parallel) { x, c in
-        for (k, v) in x.enumerated() {
-          let d = Double(magnitudes ? abs(v) : v)
-          if !(d >= first && d <= last) { continue }
-          var i = Swift.min(bins - 1, Int((d - first) * scale))
-          while i > 0 && d < e[i] { i -= 1 }
-          while i < bins - 1 && d >= e[i + 1] { i += 1 }
-          c[(k & 3) &* bins &+ i] += 1
+    guard bins > 0, let lastEdge = edges.last else { return [] }
+    // lower[i]: the least float32 x with Double(x) >= edges[i]; lower[bins] = +inf ends
+    // every upward search. top: the greatest float32 x with Double(x) <= edges[bins].
+    var lower = edges.map { e -> Float in
+      let f = Float(e)
+      return Double(f) < e ? f.nextUp : f
+    }
+    lower[bins] = .infinity
+    var top = Float(lastEdge)
+    if Double(top) > lastEdge { top = top.nextDown }
+    return lower.withUnsafeBufferPointer { t in
+      let kernel = EdgeSearchBins(lower: t, top: top, knot: knot, magnitudes: magnitudes)
+      return HistogramCounting.counts(values, bins: bins, parallel: parallel, kernel: kernel)
+    }
+  }
+
+  /// `histogram(a, n, range=(lo, hi))`'s bin arithmetic (see
+  /// ``uniform(_:bins:lo:hi:magnitudes:observer:parallel:)``). The edges below `hi` are
+  /// `i * step + lo`, the linspace formula, so they are computed per lane, not looked up;
+  /// distinct edges (checked by the caller) imply a nonzero step.
+  ///
+  /// NumPy's two corrections can only move a value whose `f = ((x - lo) / (hi - lo)) * n`
+  /// lies near an integer. In bin units, `f` is within `4.01 u n` of the exact position
+  /// `F = n (x - lo) / (hi - lo)` (u = 2^-24: three roundings and the subtraction), and
+  /// each computed edge within `u n (3.01 + 1.01 M)` of its exact position, `M` being
+  /// `max(|lo|, |hi|) / (hi - lo)` (the rounding of `i * step`, then of `+ lo`). A lane
+  /// whose `f` is at least ``margin`` (twice their sum) from every integer therefore has
+  /// `edge[⌊f⌋] <= x < edge[⌊f⌋ + 1]`, and NumPy leaves it in bin `⌊f⌋`; only vectors with
+  /// a lane nearer than that take the exact corrections.
+  struct UniformBins: BinKernel {
+    let lo: SIMD8<Float>
+    let hi: SIMD8<Float>
+    let denom: SIMD8<Float>
+    let n: SIMD8<Float>
+    let step: SIMD8<Float>
+    let binCount: SIMD8<Int32>
+    let lastBin: SIMD8<Int32>
+    /// How near an integer `f` must come for the corrections to be computed (≥ 0.5, all
+    /// lanes, when the bound is that loose).
+    let margin: SIMD8<Float>
+    let magnitudes: Bool
+
+    init(lo: Float, hi: Float, bins: Int, magnitudes: Bool) {
+      self.lo = SIMD8(repeating: lo)
+      self.hi = SIMD8(repeating: hi)
+      denom = SIMD8(repeating: hi - lo)
+      n = SIMD8(repeating: Float(bins))
+      step = SIMD8(repeating: (hi - lo) / Float(bins))
+      binCount = SIMD8(repeating: Int32(bins))
+      lastBin = SIMD8(repeating: Int32(bins - 1))
+      let m = Swift.max(Swift.abs(Double(lo)), Swift.abs(Double(hi))) / (Double(hi) - Double(lo))
+      let bound = 2 * 0x1p-24 * Double(bins) * (8 + 2 * m)
+      margin = SIMD8(repeating: bound.isFinite && bound < 0.5 ? Float(bound).nextUp : 1)
+      self.magnitudes = magnitudes
+    }
+
+    @inline(__always)
+    func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMDMask<SIMD8<Int32>>) {
+      let v = magnitudes ? raw.magnitudes : raw
+      let keep = (v .>= lo) .& (v .<= hi)
+      let f = ((v - lo) / denom) * n
+      let magic = SIMD8<Float>(repeating: 8_388_608)
+      let shifted = f + magic
+      let nearest = shifted - magic
+      // ⌊f⌋: the integer nearest to f, one less where that rounded up.
+      var i = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ (nearest .> f).minusOnes
+      guard (keep .& ((f - nearest).magnitudes .< margin)).isAnySet else { return (i, keep) }
+      i &+= (i .== binCount).minusOnes  // bin `bins` joins the last
+      let fi = SIMD8<Float>(i)
+      let edge = fi * step + lo
+      let down = v .< edge
+      i &+= down.minusOnes
+      // After a step down, the next edge is the one just compared with.
+      let nextEdge = ((fi + 1) * step + lo).replacing(with: edge, where: down)
+      i &-= ((v .>= nextEdge) .& (i .!= lastBin)).minusOnes
+      return (i, keep)
+    }
+  }
+
+  /// The bin whose float32 bounds hold each value: `lower[i]` is bin `i`'s least value,
+  /// `lower[bins]` is +∞, `top` the greatest value counted.
+  ///
+  /// The edges are nearly uniform on each side of `knot` (an |x| histogram's first
+  /// `num_bins` bins come from `linspace`, the bins it grew by from `arange` with a
+  /// slightly different width), so a line on each side nearly gives the bin: `f = (x -
+  /// lower[0]) * scale` below `lower[knot]`, `knot + (x - lower[knot]) * upperScale` from
+  /// it. Measured at construction, `drift` bounds how far each bound's exact position on
+  /// those lines lies from its index; `f` is within `3.01 u bins` of `x`'s exact position
+  /// (u = 2^-24). A lane whose `f` is farther than ``margin`` (twice their sum) from every
+  /// integer is in bin `⌊f⌋` exactly; the others look their bounds up and search where
+  /// the guess was wrong.
+  struct EdgeSearchBins: BinKernel, @unchecked Sendable {
+    /// Borrowed for the duration of the count (read-only).
+    let lower: UnsafeBufferPointer<Float>
+    let first: SIMD8<Float>
+    let top: SIMD8<Float>
+    let scale: SIMD8<Float>
+    let knotValue: SIMD8<Float>
+    let knotIndex: SIMD8<Float>
+    let upperScale: SIMD8<Float>
+    let margin: SIMD8<Float>
+    let lastBin: SIMD8<Int32>
+    let unsignedLastBin: SIMD8<UInt32>
+    let magnitudes: Bool
+
+    init(lower: UnsafeBufferPointer<Float>, top: Float, knot rawKnot: Int, magnitudes: Bool) {
+      let bins = lower.count - 1
+      self.lower = lower
+      let knot = rawKnot > 0 && rawKnot < bins && lower[rawKnot] < top ? rawKnot : bins
+      let knotValue = knot < bins ? lower[knot] : top
+      let scale = Float(knot) / (knotValue - lower[0])
+      let upperScale = knot < bins ? Float(bins - knot) / (top - knotValue) : 0
+      first = SIMD8(repeating: lower[0])
+      self.top = SIMD8(repeating: top)
+      self.scale = SIMD8(repeating: scale)
+      self.knotValue = SIMD8(repeating: knot < bins ? knotValue : .infinity)
+      knotIndex = SIMD8(repeating: Float(knot))
+      self.upperScale = SIMD8(repeating: upperScale)
+      lastBin = SIMD8(repeating: Int32(bins - 1))
+      unsignedLastBin = SIMD8(repeating: UInt32(bins - 1))
+      self.magnitudes = magnitudes
+      // Positions in double: exact to far below the margin's slack.
+      func position(_ t: Float) -> Double {
+        t < knotValue || knot == bins
+          ? (Double(t) - Double(lower[0])) * Double(scale)
+          : Double(knot) + (Double(t) - Double(knotValue)) * Double(upperScale)
+      }
+      var drift = Swift.abs(position(top) - Double(bins))
+      for i in 0..<bins { drift = Swift.max(drift, Swift.abs(position(lower[i]) - Double(i))) }
+      let bound = 2 * (drift + 0x1p-24 * Double(bins) * 3.01) + 0x1p-20
+      margin = SIMD8(repeating: bound.isFinite && bound < 0.5 ? Float(bound).nextUp : 1)
+    }
+
+    @inline(__always)
+    func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMDMask<SIMD8<Int32>>) {
+      let v = magnitudes ? raw.magnitudes : raw
+      let keep = (v .>= first) .& (v .<= top)
+      let f = ((v - first) * scale).replacing(with: knotIndex + (v - knotValue) * upperScale, where: v .>= knotValue)
+      let magic = SIMD8<Float>(repeating: 8_388_608)
+      let shifted = f + magic
+      let nearest = shifted - magic
+      var i = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ (nearest .> f).minusOnes
+      guard (keep .& ((f - nearest).magnitudes .< margin)).isAnySet else { return (i, keep) }
+      // Out-of-range lanes may guess anything; the clamp keeps their lookups in bounds (as
+      // unsigned, a negative guess is above the last bin too).
+      i.replace(with: lastBin, where: unsafeBitCast(i, to: SIMD8<UInt32>.self) .> unsignedLastBin)
+      var below = SIMD8<Float>()
+      var above = SIMD8<Float>()
+      for lane in 0..<8 {
+        below[lane] = lower[Int(i[lane])]
+        above[lane] = lower[Int(i[lane]) + 1]
+      }
+      let wrong = keep .& .!((v .>= below) .& (v .< above))
+      if wrong.isAnySet {
+        for lane in 0..<8 where wrong[lane] {
+          var j = Int(i[lane])
+          while j > 0 && v[lane] < lower[j] { j -= 1 }
+          while v[lane] >= lower[j + 1] { j += 1 }
+          i[lane] = Int32(j)
         }
       }
+      return (i, keep)
     }
   }
 
@@ -232,11 +321,4 @@ enum NumPyHistogram {
     return pairwiseSum(UnsafeBufferPointer(rebasing: a[0..<half]))
       + pairwiseSum(UnsafeBufferPointer(rebasing: a[half..<n]))
   }
-}
-
-/// A non-escaping closure handed to fork-join work items. Invariant: the closure only
-/// writes the table slice it is given, so concurrent calls touch disjoint memory.
-private struct UnsafeSendable<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
 }

@@ -71,7 +71,9 @@ enum ONNXRuntimeCalibration {
       return CalibrationHistogram(counts: counts, edges: edges, minimum: minimum, maximum: maximum, threshold: threshold)
     }
     let oldStride = 2 * oldThreshold / Float(oldBins)
-    let half = Int(NumPyHistogram.floorDivide(threshold - oldThreshold, oldStride) + 1)
+    let halfBins = NumPyHistogram.floorDivide(threshold - oldThreshold, oldStride) + 1
+    try HistogramCounting.checkGrowth(to: Double(oldBins) + 2 * Double(halfBins), observer: observer)
+    let half = Int(halfBins)
     let newBins = oldBins + 2 * half
     let newThreshold = Float(half) * oldStride + oldThreshold
     var (counts, edges) = try NumPyHistogram.uniform(x, bins: newBins, lo: -newThreshold, hi: newThreshold, observer: observer, parallel: parallel)
@@ -90,26 +92,48 @@ enum ONNXRuntimeCalibration {
   ) throws -> CalibrationHistogram {
     // Only the first step builds |x| (its lower bound is the smallest |x|); later steps
     // count |x| on the fly, and max |x| is max(|min|, |max|).
-    guard let old else {
-      let magnitudes = x.map { abs($0) }
-      let magnitudeRange = magnitudes.withUnsafeBufferPointer(ValueRange.init(of:))
-      let (amin, amax) = (magnitudeRange.min, magnitudeRange.max)
-      return try magnitudes.withUnsafeBufferPointer { m in
-        let (counts, edges) = try NumPyHistogram.uniform(m, bins: bins, lo: amin, hi: amax, observer: observer, parallel: parallel)
-        return CalibrationHistogram(counts: counts, edges: edges, minimum: mn, maximum: mx, threshold: nil)
-      }
-    }
     let amax = Swift.max(abs(mn), abs(mx))
+    guard let old else {
+      let (counts, edges) = try NumPyHistogram.uniform(
+        x, bins: bins, lo: smallestMagnitude(x, mn: mn, mx: mx), hi: amax, magnitudes: true, observer: observer,
+        parallel: parallel)
+      return CalibrationHistogram(counts: counts, edges: edges, minimum: mn, maximum: mx, threshold: nil)
+    }
     var edges = old.edges.map(Double.init)
     if let last = old.edges.last, amax > last {
       let width = old.edges[1] - old.edges[0]
+      let added = ((amax + width - (last + width)) / width).rounded(.up)
+      try HistogramCounting.checkGrowth(to: Double(edges.count) + Double(added), observer: observer)
       edges += NumPyHistogram.arange(start: last + width, stop: amax + width, step: width)
     }
-    var counts = NumPyHistogram.counting(x, edges: edges, magnitudes: true, parallel: parallel)
+    // The first `bins` bins are the first step's linspace; the rest arange's.
+    var counts = NumPyHistogram.counting(x, edges: edges, knot: bins, magnitudes: true, parallel: parallel)
     for i in 0..<old.counts.count { counts[i] += old.counts[i] }
     return CalibrationHistogram(
       counts: counts, edges: edges.map { Float($0) }, minimum: mn < old.minimum ? mn : old.minimum,
       maximum: mx > old.maximum ? mx : old.maximum, threshold: nil)
+  }
+
+  /// `min |x|`, which bounds the first |x| histogram: `min x` or `-max x` when `x` keeps
+  /// one sign, otherwise one pass over `x`.
+  private static func smallestMagnitude(_ x: UnsafeBufferPointer<Float>, mn: Float, mx: Float) -> Float {
+    if mn >= 0 { return mn }
+    if mx <= 0 { return -mx }
+    var smallest = SIMD8<Float>(repeating: .infinity)
+    var k = 0
+    if let base = x.baseAddress {
+      while k + 8 <= x.count {
+        let m = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self).magnitudes
+        smallest.replace(with: m, where: m .< smallest)
+        k += 8
+      }
+    }
+    var result = smallest.min()
+    while k < x.count {
+      result = Swift.min(result, abs(x[k]))
+      k += 1
+    }
+    return result
   }
 
   // MARK: Thresholds
