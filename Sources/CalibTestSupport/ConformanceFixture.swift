@@ -87,7 +87,9 @@ public struct ConformanceFixture: Sendable {
   public let arithmetic: FloatDType
 
   /// The names of the repository's fixture sets under `Tests/Fixtures`.
-  public static let repositorySets = ["minilm", "minilm-bf16", "peers", "llmc-main", "llmc-main-bf16"]
+  public static let repositorySets = [
+    "minilm", "minilm-bf16", "peers", "peers-bf16", "llmc-main", "llmc-main-bf16",
+  ]
 
   /// The fixture sets to run: the one in `CALIB_CONFORMANCE_DIR` alone when it is set,
   /// otherwise every repository set.

@@ -141,6 +141,29 @@ private func widening() -> [Tensor] {
     for c in first.losses.indices { #expect(second.losses[c][0] == first.losses[c][0] + secondAlone.losses[c][0]) }
   }
 
+  // In a bf16 model the initial amax is bf16 and each candidate a 0-dim float32 tensor:
+  // torch keeps bf16 for a product with dimensions (per channel, per group) and promotes
+  // a 0-dim one (per tensor) to float32 (the peers-bf16 fixture checks the same on real
+  // weights).
+  @Test(arguments: [("channel", FloatDType.bfloat16), ("tensor", FloatDType.float32)])
+  func inBF16OnlyAnAmaxWithDimensionsRoundsTheCandidates(strategy: String, rounding: FloatDType) throws {
+    let values = (0..<512).map { k in FloatDType.bfloat16.rounded(Float((k * 7919) % 2001 - 1000) / 3001) }
+    let x = Tensor(shape: [2, 256], values: values, dtype: .bfloat16)
+    var args = try decodeArgs(#"{"num_bits": 8, "strategy": "\#(strategy)"}"#)
+    args.observerKwargs = [:]
+    var o = try Observer(kind: .modelOptMSESweep, baseName: .weight, args: args)
+    _ = try o.observe(x)
+    let sweep = try #require(o.state.sweep)
+    let candidates = ModelOptMSESweep.candidates(o.settings.peer)
+    func losses(_ dtype: FloatDType) -> [[Float]] {
+      var s = MSESweepState(initialAmax: sweep.initialAmax, losses: sweep.losses.map { $0.map { _ in 0 } })
+      values.withUnsafeBufferPointer { ModelOptMSESweep.accumulate(&s, $0, candidates: candidates, numBits: 8, narrowRange: false, candidateDType: dtype) }
+      return s.losses
+    }
+    #expect(sweep.losses == losses(rounding))
+    #expect(losses(.bfloat16) != losses(.float32))
+  }
+
   @Test func aCorruptSweepBlobIsReported() {
     #expect(throws: HistogramDecodingError.self) { try MSESweepState(decoding: Array("CMSW".utf8) + [1, 1, 0, 0, 0, 1, 0, 0, 0]) }
     #expect(throws: HistogramDecodingError.self) { try MSESweepState(decoding: [1, 2, 3]) }

@@ -6,7 +6,8 @@
 /// ```
 /// candidates := torch.linspace(start, stop, ceil((stop - start) / step_size) + 1)  (float32)
 /// per step, per candidate c, per parameter p (rows of x for per channel):
-///   a := initial_amax[p] · c                                     (float32)
+///   a := initial_amax[p] · c              (float32; rounded to D for a per-channel or
+///                                          per-group amax of dtype D, see below)
 ///   xq := clamp(round_half_even(x · s), lo, hi) / s,  s := hi / a  (s := 0, then 1, for a ≤ 2^-24)
 ///          hi := 2^(b-1) - 1,  lo := -hi (narrow_range) or -hi - 1
 ///   losses[c][p] += sum((x - xq)²)                                (float32, torch's order)
@@ -16,6 +17,15 @@
 /// Each step's loss is summed in torch's order (``TorchSum``), and a per-tensor loss of
 /// 32,768 values or more split over torch's threads as torch splits it
 /// (``TorchThreads``), so the losses are the source's to the bit.
+///
+/// In a bf16 (or f16) model the initial amax is the weight quantizer's `_amax`, which max
+/// calibration left in the model's dtype D, while `collect` upcasts `x` to float32. The
+/// candidate `c` is a 0-dim float32 tensor, so `initial_amax * c` follows torch's
+/// promotion: a 0-dim (per-tensor) amax gives a float32 product, but a per-channel or
+/// per-group amax has dimensions and keeps D, so every candidate amax is rounded to D
+/// before `_tensor_quant` upcasts it (`candidateDType`). The final amax is a float32
+/// product (the candidates are indexed into a tensor with dimensions) that
+/// `load_calib_amax` copies into the D buffer; the caller rounds it.
 enum ModelOptMSESweep {
   /// The candidate multipliers, `torch.linspace` in float32.
   static func candidates(_ peer: PeerSettings) -> [Float] {
@@ -23,10 +33,10 @@ enum ModelOptMSESweep {
   }
 
   /// Adds one step's losses of `rows` (one per parameter, each `rows.count`th of `x`) to
-  /// `state`.
+  /// `state`, each candidate amax rounded to `candidateDType` (float32: not rounded).
   static func accumulate(
     _ state: inout MSESweepState, _ x: UnsafeBufferPointer<Float>, candidates: [Float], numBits: Int,
-    narrowRange: Bool, threads: TorchThreads = .environment
+    narrowRange: Bool, candidateDType: FloatDType = .float32, threads: TorchThreads = .environment
   ) {
     let parameters = state.initialAmax.count
     let rowLength = x.count / parameters
@@ -34,7 +44,7 @@ enum ModelOptMSESweep {
     let lo = narrowRange ? -hi : -hi - 1
     for (c, candidate) in candidates.enumerated() {
       for p in 0..<parameters {
-        let amax = state.initialAmax[p] * candidate
+        let amax = candidateDType.rounded(state.initialAmax[p] * candidate)
         let zero = amax <= 1.0 / Float(1 << 24)
         let scale = zero ? 0 : hi / amax
         let row = UnsafeBufferPointer(rebasing: x[p * rowLength..<(p + 1) * rowLength])

@@ -95,9 +95,12 @@ extension Observer {
   /// Parameters: one per tensor, output channel or group, as for `modelopt_max` (each a
   /// contiguous run of the value). Integer arguments only: the sweep fake-quantizes with
   /// `num_bits` (the float formats' quantizers are not reproduced).
-  /// Precision: float32 as the source; in model arithmetic the range is rounded to the
-  /// value's dtype before `calculate_qparams`. NaN policy: values holding NaN or ±∞ are
-  /// refused, leaving the state unchanged.
+  /// Precision: float32 as the source. In model arithmetic (dtype D) the initial amax is
+  /// D's, as the weight quantizer holds it, so per channel and per group every candidate
+  /// amax is rounded to D (torch keeps D for a product with a 0-dim float32 candidate;
+  /// per tensor both are 0-dim and the product stays float32); the chosen amax is rounded
+  /// to D before `calculate_qparams`, as `load_calib_amax` stores it. NaN policy: values
+  /// holding NaN or ±∞ are refused, leaving the state unchanged.
   mutating func observeModelOptMSESweep(_ value: Tensor) throws -> QuantizationParameters {
     let name = kind.rawValue
     let layout = try peerLayout(
@@ -117,8 +120,13 @@ extension Observer {
     guard sweep.initialAmax.count == layout.count, sweep.losses.count == candidates.count else {
       throw ObserverError.shapeChanged(running: [sweep.initialAmax.count], observed: [layout.count])
     }
+    // A per-tensor initial amax is 0-dim, and so is each candidate: their product
+    // promotes to float32. Any other amax has dimensions and keeps the value's dtype.
+    let candidateDType: FloatDType = args.strategy == .tensor ? .float32 : value.dtype
     value.values.withUnsafeBufferPointer { x in
-      ModelOptMSESweep.accumulate(&sweep, x, candidates: candidates, numBits: args.numBits, narrowRange: peer.narrowRange)
+      ModelOptMSESweep.accumulate(
+        &sweep, x, candidates: candidates, numBits: args.numBits, narrowRange: peer.narrowRange,
+        candidateDType: candidateDType)
     }
     let amax = ModelOptMSESweep.amax(sweep, candidates: candidates).map(value.dtype.rounded)
     let parameters = try symmetricParameters(amax: amax, shape: layout.qparamShape, dtype: value.dtype)

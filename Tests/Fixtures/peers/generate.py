@@ -6,8 +6,39 @@ calibrator would hand to the quantizer, its running histogram, and the scale / z
 point compressed-tensors' calculate_qparams makes of that range.
 
 Run from this directory with a venv holding onnxruntime, torch, compressed-tensors:
-    python generate.py
-Samples are bf16; every source sees their exact float32 upcast.
+    python generate.py          # this directory: float32, every source sees the
+                                # samples' exact float32 upcast
+    python generate.py --bf16   # ../peers-bf16: BF16_CASES as they run in a bf16 model
+Samples are bf16.
+
+What a bf16 model hands each source (--bf16), read from the sources themselves:
+
+- onnxruntime 1.32 calibrates float32 and float16 tensors only
+  (`select_tensors_to_calibrate` keeps elem_type FLOAT and FLOAT16; a BFLOAT16 tensor is
+  silently not calibrated, and TensorData refuses any other dtype). A bf16 model is
+  therefore calibrated through a float32 graph, and its calibrator receives NumPy float32
+  arrays holding the bf16 values exactly: the same input, histograms and ranges as the
+  float32 set.
+- nvidia-modelopt 0.47's quantizer hooks hand the calibrators the bf16 tensors unchanged
+  (`TensorQuantizer.forward` -> `collect(inputs)`):
+  - MaxCalibrator reduces in bf16 (`reduce_amax`: max, min and abs are exact), so its
+    amax is a bf16 tensor, and that is the dtype of the quantizer's `_amax` buffer
+    (`load_calib_amax` registers a clone).
+  - HistogramCalibrator takes `x.abs()` and then `x.float()` before any counting, so its
+    histogram is the float32 one; `compute_amax` returns a float32 tensor.
+  - MseCalibrator upcasts x with `x.to(torch.float32)`, but its initial amax is the bf16
+    `_amax` that max calibration left in the weight quantizer. A candidate amax is
+    `initial_amax * candidate`, with `candidate` a 0-dim float32 tensor: for a per-tensor
+    (0-dim) amax this promotes to float32, but for a per-channel or per-group amax (with
+    dimensions) the 0-dim float32 does not promote and every candidate amax is rounded
+    to bf16 before `_tensor_quant` upcasts it. `compute_amax` multiplies by the
+    candidates as a float32 tensor with dimensions, so that product is float32, and
+    `load_calib_amax` then copies it into the bf16 `_amax` buffer (rounding it).
+- compressed-tensors' calculate_qparams gets the range in bf16, as llm-compressor hands
+  it an observer's range in a bf16 model: min_vals / max_vals hold what the source hands
+  on (onnxruntime's and the histogram's float32 range, MaxCalibrator's bf16 amax, the
+  sweep's amax as the quantizer's bf16 buffer holds it), and scale / zero point are
+  calculate_qparams of that range rounded to bf16, computed in bf16.
 """
 
 import json
@@ -28,6 +59,7 @@ from compressed_tensors.quantization.utils import calculate_qparams
 from onnxruntime.quantization.calibrate import CalibrationDataReader, CalibrationMethod, create_calibrator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+BF16_DIR = os.path.join(HERE, "..", "peers-bf16")
 STEPS = 4
 
 ARGS = {
@@ -119,6 +151,37 @@ ARGS["fp8_head"] = dict(ARGS["fp8"], strategy="attn_head")
 W_ARGS["int8_sym_channel"] = {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel"}
 W_ARGS["int4_sym_group128"] = {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group", "group_size": 128}
 
+# The bf16 set (--bf16): every observer, both ways of growing a histogram (onnxruntime's
+# signed merge, modelopt's |x| re-binning), weights and activations, and arguments whose
+# parameters bf16 moves (asymmetric zero points, fp8 and int4 scales); every sweep layout,
+# since a per-channel or per-group candidate amax is rounded to bf16 and a per-tensor one
+# is not.
+BF16_CASES = {
+    "ort_minmax_in_int8_asym",
+    "ort_minmax_ema_half_sym_q_int4",
+    "ort_minmax_pc_ema_k_int8_sym",
+    "ort_percentile_in_int8_sym",
+    "ort_percentile_w_int4_asym",
+    "ort_entropy_512_in_int8_asym",
+    "ort_entropy_w_int8_sym",
+    "ort_distribution_in_fp8",
+    "ort_distribution_p3_out_int8_asym",
+    "modelopt_max_in_int8_sym",
+    "modelopt_max_k_fp8",
+    "modelopt_max_w_int8_channel",
+    "modelopt_max_w_int4_group128",
+    "modelopt_percentile_in_int8_sym",
+    "modelopt_percentile_999_512_q_fp8",
+    "modelopt_entropy_in_int8_sym",
+    "modelopt_entropy_512_s64_q_int4",
+    "modelopt_mse_in_int8_sym",
+    "modelopt_mse_1024_s16_k_int4",
+    "modelopt_mse_sweep_in_int8_sym",
+    "modelopt_mse_sweep_v_int4_asym",
+    "modelopt_mse_sweep_w_int8_channel",
+    "modelopt_mse_sweep_w_int4_group128",
+}
+
 ORT_METHOD = {
     "ort_minmax": CalibrationMethod.MinMax,
     "ort_percentile": CalibrationMethod.Percentile,
@@ -196,10 +259,11 @@ def ort_per_channel_range(kwargs, values, tmp):
     return out
 
 
-def modelopt_range(args_json, values):
-    """Runs nvidia-modelopt's MaxCalibrator over the values, one collect() per step; returns
-    per step (-amax, amax) shaped like compressed-tensors' qparams. Per channel is axis 0
-    of the weight; per group reshapes the weight to (out, in // g, g) with axis (0, 1)."""
+def modelopt_range(args_json, values, dtype):
+    """Runs nvidia-modelopt's MaxCalibrator over the values (as torch tensors of `dtype`),
+    one collect() per step; returns per step (-amax, amax) shaped like compressed-tensors'
+    qparams, in float32 (a bf16 amax is exact in it). Per channel is axis 0 of the weight;
+    per group reshapes the weight to (out, in // g, g) with axis (0, 1)."""
     from modelopt.torch.quantization.calib import MaxCalibrator
     strategy = args_json.get("strategy")
     if strategy == "tensor":
@@ -211,8 +275,10 @@ def modelopt_range(args_json, values):
         cal, view = MaxCalibrator(num_bits=8, axis=(0, 1)), (lambda t: t.reshape(t.shape[0], t.shape[1] // g, g))
     out = []
     for v in values:
-        cal.collect(view(torch.from_numpy(v)))
-        amax = cal.compute_amax().float()
+        cal.collect(view(torch.from_numpy(v).to(dtype)))
+        amax = cal.compute_amax()
+        assert amax.dtype == dtype
+        amax = amax.float()
         if strategy == "tensor":
             amax = amax.reshape(1)
         else:
@@ -221,44 +287,51 @@ def modelopt_range(args_json, values):
     return out
 
 
-def modelopt_hist(kwargs, values):
+def modelopt_hist(kwargs, values, dtype):
     """nvidia-modelopt's HistogramCalibrator (torch_hist=True, its default), one collect()
-    per step, then compute_amax("percentile"); returns per step (-amax, amax) and the
-    histogram (counts, edges)."""
+    per step of the values as torch tensors of `dtype`, then compute_amax("percentile");
+    returns per step (-amax, amax) and the histogram (counts, edges)."""
     from modelopt.torch.quantization.calib import HistogramCalibrator
     cal = HistogramCalibrator(num_bits=8, axis=None, unsigned=False, num_bins=kwargs.get("num_bins", 2048),
                               skip_zeros=kwargs.get("skip_zeros", False))
     out = []
     for v in values:
-        cal.collect(torch.from_numpy(v))
-        amax = cal.compute_amax("percentile", percentile=kwargs.get("percentile", 99.99)).float().reshape(1)
+        cal.collect(torch.from_numpy(v).to(dtype))
+        amax = cal.compute_amax("percentile", percentile=kwargs.get("percentile", 99.99))
+        assert amax.dtype == torch.float32
+        amax = amax.reshape(1)
         out.append((-amax, amax, cal._calib_hist.float().clone(), cal._calib_bin_edges.float().clone()))
     return out
 
 
-def modelopt_search(observer, num_bits, kwargs, values):
-    """nvidia-modelopt's HistogramCalibrator (torch_hist=True), one collect() per step, then
-    compute_amax("entropy" or "mse") with the case's start_bin and stride; returns per step
-    (-amax, amax) and the histogram (counts, edges)."""
+def modelopt_search(observer, num_bits, kwargs, values, dtype):
+    """nvidia-modelopt's HistogramCalibrator (torch_hist=True), one collect() per step of the
+    values as torch tensors of `dtype`, then compute_amax("entropy" or "mse") with the
+    case's start_bin and stride; returns per step (-amax, amax) and the histogram (counts,
+    edges)."""
     from modelopt.torch.quantization.calib import HistogramCalibrator
     cal = HistogramCalibrator(num_bits=num_bits, axis=None, unsigned=False, num_bins=kwargs.get("num_bins", 2048),
                               skip_zeros=kwargs.get("skip_zeros", False))
     method = observer.removeprefix("modelopt_")
     out = []
     for v in values:
-        cal.collect(torch.from_numpy(v))
+        cal.collect(torch.from_numpy(v).to(dtype))
         amax = cal.compute_amax(method, start_bin=kwargs.get("start_bin", 128), stride=kwargs.get("stride", 1))
-        amax = torch.as_tensor(amax).float().reshape(1)
+        assert amax.dtype == torch.float32
+        amax = amax.reshape(1)
         out.append((-amax, amax, cal._calib_hist.float().clone(), cal._calib_bin_edges.float().clone()))
     return out
 
 
-def modelopt_sweep(args_json, kwargs, values):
+def modelopt_sweep(args_json, kwargs, values, dtype):
     """nvidia-modelopt's MseCalibrator, its initial amax MaxCalibrator's amax of the first
-    step, its quant_func the integer fake quantization a TensorQuantizer runs on CPU
+    step (of `dtype`, as mse_calibrate takes it from the weight quantizer's `_amax`), its
+    quant_func the integer fake quantization a TensorQuantizer runs on CPU
     (fake_tensor_quant with the arguments' num_bits, unsigned False and the case's
-    narrow_range, default False); one collect() and compute_amax() per step. Returns per
-    step (-amax, amax) shaped like compressed-tensors' qparams and the summed losses as
+    narrow_range, default False); one collect() and compute_amax() per step on the values
+    as torch tensors of `dtype`. The amax is then cast to the initial amax's dtype, as
+    load_calib_amax copies it into the quantizer's `_amax` buffer. Returns per step (-amax,
+    amax) shaped like compressed-tensors' qparams, in float32, and the summed losses as
     (candidates, parameters)."""
     from modelopt.torch.quantization.calib import MaxCalibrator, MseCalibrator
     from modelopt.torch.quantization.tensor_quant import fake_tensor_quant
@@ -271,16 +344,20 @@ def modelopt_sweep(args_json, kwargs, values):
         g = args_json["group_size"]
         axis, view = (0, 1), (lambda t: t.reshape(t.shape[0], t.shape[1] // g, g))
     first = MaxCalibrator(num_bits=8, axis=axis)
-    first.collect(view(torch.from_numpy(values[0])))
+    first.collect(view(torch.from_numpy(values[0]).to(dtype)))
+    initial = first.compute_amax()
+    assert initial.dtype == dtype
     bits, narrow = args_json["num_bits"], kwargs.get("narrow_range", False)
     cal = MseCalibrator(
-        amax=first.compute_amax().float(), axis=axis, step_size=kwargs.get("step_size", 0.1),
+        amax=initial, axis=axis, step_size=kwargs.get("step_size", 0.1),
         start_multiplier=kwargs.get("start_multiplier", 0.25), stop_multiplier=kwargs.get("stop_multiplier", 4.0),
         quant_func=lambda x, a: fake_tensor_quant(x, a, None, bits, False, narrow))
     out = []
     for v in values:
-        cal.collect(view(torch.from_numpy(v)))
-        amax = cal.compute_amax().float()
+        cal.collect(view(torch.from_numpy(v).to(dtype)))
+        amax = cal.compute_amax()
+        assert amax.dtype == torch.float32
+        amax = amax.to(initial.dtype).float()
         amax = amax.reshape(1) if strategy == "tensor" else amax.reshape(amax.shape[0], -1)
         losses = torch.stack(cal._losses_sum).float()
         out.append((-amax, amax, losses.reshape(losses.shape[0], -1).clone()))
@@ -311,11 +388,20 @@ def case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_m
     }
 
 
-def main():
-    steps, weights = load_samples()
+def qparams(mn, mx, args, dtype):
+    """compressed-tensors' calculate_qparams of the range (mn, mx) rounded to `dtype`, so
+    computed in that dtype as in a model of it."""
+    return calculate_qparams(mn.to(dtype), mx.to(dtype), args)
+
+
+def write_set(directory, dtype, selected, steps, weights):
+    """Writes cases.json and expected.safetensors of the cases in `selected` into
+    `directory`, every source driven as in a model of `dtype`."""
     expected = {}
     cases = []
     for cid, module, base, akey, observer, kwargs in ORT_CASES:
+        if cid not in selected:
+            continue
         key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
         with tempfile.TemporaryDirectory() as tmp:
@@ -323,7 +409,7 @@ def main():
         step_meta = []
         for i, (lo, hi, hist) in enumerate(results):
             mn, mx = f32([lo]), f32([hi])
-            scale, zp = calculate_qparams(mn, mx, args)
+            scale, zp = qparams(mn, mx, args, dtype)
             p = f"{cid}/{i}/"
             expected[p + "min_vals"] = mn
             expected[p + "max_vals"] = mx
@@ -339,6 +425,8 @@ def main():
         print(cid, [(float(r[0]), float(r[1]), None if r[2] is None else len(r[2][0])) for r in results], file=sys.stderr)
 
     for cid, module, base, akey, kwargs, count in ORT_PER_CHANNEL_CASES:
+        if cid not in selected:
+            continue
         key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
         with tempfile.TemporaryDirectory() as tmp:
@@ -347,7 +435,7 @@ def main():
         for i, (lo, hi) in enumerate(results):
             mn = torch.from_numpy(lo.copy()).reshape(-1, 1, 1)
             mx = torch.from_numpy(hi.copy()).reshape(-1, 1, 1)
-            scale, zp = calculate_qparams(mn, mx, args)
+            scale, zp = qparams(mn, mx, args, dtype)
             p = f"{cid}/{i}/"
             expected[p + "min_vals"] = mn.contiguous()
             expected[p + "max_vals"] = mx.contiguous()
@@ -358,11 +446,13 @@ def main():
         print(cid, [(r[0][:2].tolist(), r[1][:2].tolist()) for r in results], file=sys.stderr)
 
     for cid, module, base, akey, observer, kwargs in MODELOPT_HIST_CASES:
+        if cid not in selected:
+            continue
         key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
         step_meta = []
-        for i, (mn, mx, counts, edges) in enumerate(modelopt_hist(kwargs, values)):
-            scale, zp = calculate_qparams(mn, mx, args)
+        for i, (mn, mx, counts, edges) in enumerate(modelopt_hist(kwargs, values, dtype)):
+            scale, zp = qparams(mn, mx, args, dtype)
             p = f"{cid}/{i}/"
             expected[p + "min_vals"] = mn.contiguous()
             expected[p + "max_vals"] = mx.contiguous()
@@ -372,15 +462,17 @@ def main():
             expected[p + "hist_edges"] = edges.contiguous()
             step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
         cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
-        print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in modelopt_hist(kwargs, values)], file=sys.stderr)
+        print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in modelopt_hist(kwargs, values, dtype)], file=sys.stderr)
 
     for cid, module, base, akey, observer, kwargs in MODELOPT_SEARCH_CASES:
+        if cid not in selected:
+            continue
         key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
         step_meta = []
-        results = modelopt_search(observer, args_json["num_bits"], kwargs, values)
+        results = modelopt_search(observer, args_json["num_bits"], kwargs, values, dtype)
         for i, (mn, mx, counts, edges) in enumerate(results):
-            scale, zp = calculate_qparams(mn, mx, args)
+            scale, zp = qparams(mn, mx, args, dtype)
             p = f"{cid}/{i}/"
             expected[p + "min_vals"] = mn.contiguous()
             expected[p + "max_vals"] = mx.contiguous()
@@ -393,13 +485,15 @@ def main():
         print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in results], file=sys.stderr)
 
     for cid, module, base, akey, kwargs in MODELOPT_SWEEP_CASES:
+        if cid not in selected:
+            continue
         observer = "modelopt_mse_sweep"
         key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
         step_meta = []
-        results = modelopt_sweep(args_json, kwargs, values)
+        results = modelopt_sweep(args_json, kwargs, values, dtype)
         for i, (mn, mx, losses) in enumerate(results):
-            scale, zp = calculate_qparams(mn, mx, args)
+            scale, zp = qparams(mn, mx, args, dtype)
             p = f"{cid}/{i}/"
             expected[p + "min_vals"] = mn.contiguous()
             expected[p + "max_vals"] = mx.contiguous()
@@ -411,11 +505,13 @@ def main():
         print(cid, [(mx.reshape(-1)[:3].tolist(), losses.shape) for _, mx, losses in results], file=sys.stderr)
 
     for cid, module, base, akey, observer, kwargs in MODELOPT_CASES:
+        if cid not in selected:
+            continue
         key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
         step_meta = []
-        for i, (mn, mx) in enumerate(modelopt_range(args_json, values)):
-            scale, zp = calculate_qparams(mn, mx, args)
+        for i, (mn, mx) in enumerate(modelopt_range(args_json, values, dtype)):
+            scale, zp = qparams(mn, mx, args, dtype)
             p = f"{cid}/{i}/"
             expected[p + "min_vals"] = mn.contiguous()
             expected[p + "max_vals"] = mx.contiguous()
@@ -425,6 +521,8 @@ def main():
         cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
         print(cid, "ok", file=sys.stderr)
 
+    missing = selected - {c["id"] for c in cases}
+    assert not missing, f"unknown case ids {sorted(missing)}"
     root = {
         "model": "sentence-transformers/all-MiniLM-L6-v2 (samples of ../minilm)",
         "reference": ", ".join(
@@ -432,13 +530,36 @@ def main():
         "generator": "Tests/Fixtures/peers/generate.py",
         "steps": STEPS,
         "sample_dtype": "bfloat16 (references computed on the exact float32 upcast)",
-        "cases": cases,
     }
-    with open(os.path.join(HERE, "cases.json"), "w") as f:
+    if dtype == torch.bfloat16:
+        root["generator"] += " --bf16"
+        root["sample_dtype"] = "bfloat16"
+        root["arithmetic"] = "bfloat16"
+        root["arithmetic_note"] = (
+            "each source driven as in a bf16 model (see the generator's docstring): modelopt's"
+            " calibrators get torch.bfloat16 tensors, onnxruntime's the exact float32 upcast"
+            " (it does not calibrate bf16 tensors); calculate_qparams runs on the range rounded"
+            " to bf16")
+    root["cases"] = cases
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "cases.json"), "w") as f:
         json.dump(root, f, indent=1)
         f.write("\n")
     from safetensors.torch import save_file
-    save_file({k: v.contiguous() for k, v in sorted(expected.items())}, os.path.join(HERE, "expected.safetensors"))
+    save_file({k: v.contiguous() for k, v in sorted(expected.items())}, os.path.join(directory, "expected.safetensors"))
+
+
+
+def main():
+    steps, weights = load_samples()
+    if sys.argv[1:] == ["--bf16"]:
+        write_set(os.path.abspath(BF16_DIR), torch.bfloat16, BF16_CASES, steps, weights)
+    elif not sys.argv[1:]:
+        every = ORT_CASES + ORT_PER_CHANNEL_CASES + MODELOPT_HIST_CASES + MODELOPT_SEARCH_CASES + MODELOPT_CASES
+        selected = {c[0] for c in every} | {c[0] for c in MODELOPT_SWEEP_CASES}
+        write_set(HERE, torch.float32, selected, steps, weights)
+    else:
+        sys.exit("usage: python generate.py [--bf16]")
 
 
 if __name__ == "__main__":
