@@ -11,7 +11,7 @@
 enum HistogramCounting {
   /// Elements per counting chunk: a function of the input only, so the work split (and
   /// with integer counts, the result) never depends on the thread count.
-  static let chunkSize = 1 << 18
+  static let chunkSize = 1 << 20
   /// Sub-tables per chunk: neighbouring lanes count into different sub-tables, so that
   /// runs of equal bins do not wait on one another's increments.
   static let ways = 4
@@ -87,9 +87,12 @@ enum HistogramCounting {
 
 /// The bin of each of eight values: a histogram's arithmetic, as one source defines it.
 protocol BinKernel: Sendable {
-  /// Each lane's bin, and whether the lane counts at all (values outside the histogram's
-  /// range and NaN do not; their bins may be anything).
-  func bins(_ v: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMDMask<SIMD8<Int32>>)
+  /// Each lane's bin, and whether the lane counts at all (-1 if it does, 0 if not: values
+  /// outside the histogram's range and NaN do not, and their bins may be anything).
+  ///
+  /// Lane masks travel as integers (``SIMDMask/minusOnes``): combining `SIMDMask`s makes
+  /// the compiler pack them to 16-bit lanes and back on SSE2.
+  func bins(_ v: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMD8<Int32>)
 }
 
 /// One chunk's counts: ``HistogramCounting/ways`` sub-tables of `bins + 1` counters. Lane
@@ -108,13 +111,18 @@ struct BinTable {
     discardSlots = SIMD8(0, s, 2 &* s, 3 &* s, 0, s, 2 &* s, 3 &* s) &+ Int32(bins)
   }
 
-  /// Adds one to bin `index[l]` of each lane `l` where `keep` is set (the discard counter
-  /// elsewhere).
+  /// Adds one to bin `index[l]` of each lane `l` where `keep[l]` is -1 (the discard
+  /// counter where it is 0).
   @inline(__always)
-  func add(_ index: SIMD8<Int32>, where keep: SIMDMask<SIMD8<Int32>>) {
+  func add(_ index: SIMD8<Int32>, where keep: SIMD8<Int32>) {
     // keep ? offset + index : offset + bins, without a blend.
-    let slot = ((index &- Int32(bins)) & keep.minusOnes) &+ discardSlots
-    for lane in 0..<8 { base[Int(slot[lane])] &+= 1 }
+    let slot = ((index &- Int32(bins)) & keep) &+ discardSlots
+    // Two slots per 64-bit move out of the vector (slots are non-negative).
+    let words = unsafeBitCast(slot, to: (UInt64, UInt64, UInt64, UInt64).self)
+    for word in [words.0, words.1, words.2, words.3] {
+      base[Int(truncatingIfNeeded: word & 0xFFFF_FFFF)] &+= 1
+      base[Int(truncatingIfNeeded: word >> 32)] &+= 1
+    }
   }
 }
 
@@ -124,10 +132,13 @@ extension SIMDMask where Storage == SIMD8<Int32> {
   @inline(__always)
   var minusOnes: SIMD8<Int32> { SIMD8(repeating: 0).replacing(with: -1, where: self) }
 
-  /// Whether any lane is set (the standard `any` is a call per use, not inlined).
+}
+
+extension SIMD8 where Scalar == Int32 {
+  /// Whether any lane is nonzero (the standard `any` of a mask is a call per use).
   @inline(__always)
-  var isAnySet: Bool {
-    let words = unsafeBitCast(minusOnes, to: (UInt64, UInt64, UInt64, UInt64).self)
+  var hasNonzeroLane: Bool {
+    let words = unsafeBitCast(self, to: (UInt64, UInt64, UInt64, UInt64).self)
     return (words.0 | words.1 | words.2 | words.3) != 0
   }
 }

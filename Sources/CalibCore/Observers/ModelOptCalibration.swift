@@ -136,10 +136,10 @@ enum ModelOptCalibration {
     }
 
     @inline(__always)
-    func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMDMask<SIMD8<Int32>>) {
+    func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMD8<Int32>) {
       let v = absolute ? raw.magnitudes : raw
-      var keep = (v .>= lo) .& (v .<= hi)
-      if skipZeros { keep .&= v .!= 0 }
+      var keep = (v .>= lo).minusOnes & (v .<= hi).minusOnes
+      if skipZeros { keep &= (v .!= 0).minusOnes }
       let i = (((v - lo) * n) / span).floorOfNonNegative()
       return (i &+ (i .== binCount).minusOnes, keep)  // bin `bins` joins the last
     }

@@ -142,16 +142,16 @@ enum NumPyHistogram {
     }
 
     @inline(__always)
-    func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMDMask<SIMD8<Int32>>) {
+    func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMD8<Int32>) {
       let v = magnitudes ? raw.magnitudes : raw
-      let keep = (v .>= lo) .& (v .<= hi)
+      let keep = (v .>= lo).minusOnes & (v .<= hi).minusOnes
       let f = ((v - lo) / denom) * n
       let magic = SIMD8<Float>(repeating: 8_388_608)
       let shifted = f + magic
       let nearest = shifted - magic
       // ⌊f⌋: the integer nearest to f, one less where that rounded up.
       var i = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ (nearest .> f).minusOnes
-      guard (keep .& ((f - nearest).magnitudes .< margin)).isAnySet else { return (i, keep) }
+      guard (keep & ((f - nearest).magnitudes .< margin).minusOnes).hasNonzeroLane else { return (i, keep) }
       i &+= (i .== binCount).minusOnes  // bin `bins` joins the last
       let fi = SIMD8<Float>(i)
       let edge = fi * step + lo
@@ -159,7 +159,7 @@ enum NumPyHistogram {
       i &+= down.minusOnes
       // After a step down, the next edge is the one just compared with.
       let nextEdge = ((fi + 1) * step + lo).replacing(with: edge, where: down)
-      i &-= ((v .>= nextEdge) .& (i .!= lastBin)).minusOnes
+      i &-= (v .>= nextEdge).minusOnes & (i .!= lastBin).minusOnes
       return (i, keep)
     }
   }
@@ -219,15 +219,15 @@ enum NumPyHistogram {
     }
 
     @inline(__always)
-    func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMDMask<SIMD8<Int32>>) {
+    func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMD8<Int32>) {
       let v = magnitudes ? raw.magnitudes : raw
-      let keep = (v .>= first) .& (v .<= top)
+      let keep = (v .>= first).minusOnes & (v .<= top).minusOnes
       let f = ((v - first) * scale).replacing(with: knotIndex + (v - knotValue) * upperScale, where: v .>= knotValue)
       let magic = SIMD8<Float>(repeating: 8_388_608)
       let shifted = f + magic
       let nearest = shifted - magic
       var i = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ (nearest .> f).minusOnes
-      guard (keep .& ((f - nearest).magnitudes .< margin)).isAnySet else { return (i, keep) }
+      guard (keep & ((f - nearest).magnitudes .< margin).minusOnes).hasNonzeroLane else { return (i, keep) }
       // Out-of-range lanes may guess anything; the clamp keeps their lookups in bounds (as
       // unsigned, a negative guess is above the last bin too).
       i.replace(with: lastBin, where: unsafeBitCast(i, to: SIMD8<UInt32>.self) .> unsignedLastBin)
@@ -237,9 +237,9 @@ enum NumPyHistogram {
         below[lane] = lower[Int(i[lane])]
         above[lane] = lower[Int(i[lane]) + 1]
       }
-      let wrong = keep .& .!((v .>= below) .& (v .< above))
-      if wrong.isAnySet {
-        for lane in 0..<8 where wrong[lane] {
+      let wrong = keep & ~((v .>= below).minusOnes & (v .< above).minusOnes)
+      if wrong.hasNonzeroLane {
+        for lane in 0..<8 where wrong[lane] != 0 {
           var j = Int(i[lane])
           while j > 0 && v[lane] < lower[j] { j -= 1 }
           while v[lane] >= lower[j + 1] { j += 1 }
