@@ -20,8 +20,13 @@ public struct ActivationLane: Sendable {
     var states: [RecordedState] = []
     for v in modules.indices {
       guard var module = modules[v] else { continue }
-      if let snapshot = try module.calibrateActivations(value, as: pair.base) {
-        states.append(RecordedState(variant: v, step: step, snapshot: snapshot))
+      do {
+        if let snapshot = try module.calibrateActivations(value, as: pair.base) {
+          states.append(RecordedState(variant: v, step: step, snapshot: snapshot))
+        }
+      } catch var e as ObservationError {
+        e.step = step
+        throw e
       }
       modules[v] = module
     }

@@ -86,13 +86,17 @@ public struct CalibratedModule: Sendable {
     guard var observer = observers[base] else { return nil }
     guard let x = value ?? (base == .weight ? weight : nil), !x.isEmpty else { return nil }
     var params = parameters[base] ?? ModuleParameters()
-    if computeGlobalScale, let g = try observer.observeGlobalScale(x) {
-      params.globalScale = g
-    }
-    if computeQParams, let p = try observer.observe(x, globalScale: params.globalScale) {
-      params.scale = p.scale
-      params.zeroPoint = p.zeroPoint
-      params.zeroPointDType = p.zeroPointDType
+    do {
+      if computeGlobalScale, let g = try observer.observeGlobalScale(x) {
+        params.globalScale = g
+      }
+      if computeQParams, let p = try observer.observe(x, globalScale: params.globalScale) {
+        params.scale = p.scale
+        params.zeroPoint = p.zeroPoint
+        params.zeroPointDType = p.zeroPointDType
+      }
+    } catch let e as ObserverError {
+      throw ObservationError(module: name, baseName: base.rawValue, step: nil, reason: e.description)
     }
     observers[base] = observer
     parameters[base] = params

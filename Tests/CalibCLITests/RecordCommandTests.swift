@@ -130,6 +130,32 @@ import Testing
     #expect(samples.first { $0.baseName == .input }.map { ($0.nanCount, $0.infCount) } ?? (0, 0) == (1, 1))
   }
 
+  /// A histogram observer whose second step would grow its histogram without bound (a
+  /// first step of tiny values, then huge ones) fails with one line naming module, tensor,
+  /// step and observer, instead of trapping or allocating gigabytes.
+  @Test(arguments: ["ort_percentile", "ort_entropy", "modelopt_percentile"])
+  func unboundedHistogramGrowthIsALineNotACrash(observer: String) async throws {
+    let dir = try TemporaryDirectory()
+    var steps: [String] = []
+    for (i, values) in [[Float(1e-30), -2e-30, 3e-30, 0], [1e30, -2e30, 3, 0]].enumerated() {
+      var writer = SafetensorsWriter(metadata: [:])
+      writer.append(name: "m.input", tensor: Tensor(shape: [1, 4], values: values))
+      steps.append(dir.path("step-\(i).safetensors"))
+      try writer.write(to: steps[i])
+    }
+    var weights = SafetensorsWriter(metadata: [:])
+    weights.append(name: "m.weight", tensor: Tensor(shape: [4, 4], repeating: 0.5))
+    try weights.write(to: dir.path("w.safetensors"))
+    let recipe = dir.path("r.yaml")
+    try "config_groups: {g: {targets: [Linear], input_activations: {num_bits: 8, strategy: tensor, observer: \(observer)}}}"
+      .write(toFile: recipe, atomically: true, encoding: .utf8)
+    let result = await calib(["record", dir.path("s.sqlite"), "--run", "a", "--recipe", recipe, "--weights", dir.path("w.safetensors")] + steps)
+    #expect(result.exitCode == 1)
+    #expect(result.stderr.contains("module 'm' input, step 1: observer '\(observer)'"), "\(result.stderr)")
+    #expect(result.stderr.contains("histogram"))
+    #expect(result.stderr.split(separator: "\n").count == 1)
+  }
+
   /// A quantized weight holding NaN is refused even with --allow-nonfinite, by a message
   /// that does not suggest that flag.
   @Test func nonFiniteQuantizedWeightsAreRefused() async throws {

@@ -130,6 +130,20 @@ protocol LanePower: Sendable {
   func begin(_ d: Lanes) -> (Lanes, Lanes)
   func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes)
   func finish(_ stage: (Lanes, Lanes)) -> Lanes
+  /// Whether `finish` already returns bf16 values (a table of rounded powers).
+  static var finishesInBFloat16: Bool { get }
+}
+
+extension LanePower {
+  static var finishesInBFloat16: Bool { false }
+
+  /// The term torch's `pow_` leaves in a D tensor: `finish(stage)` rounded to D, unless it
+  /// already is (a check the optimizer settles per specialization).
+  @inline(__always)
+  func term<R: LaneRounding>(_ stage: (Lanes, Lanes), _ rounding: R.Type) -> Lanes {
+    let t = finish(stage)
+    return Self.finishesInBFloat16 && R.dtype == .bfloat16 ? t : R.round(t)
+  }
 }
 
 /// norm 2: `d · d`, exact as torch's.
@@ -158,6 +172,8 @@ struct BFloat16PowerTable: LanePower, @unchecked Sendable {
     // The array's buffer does not move while `storage` holds it unchanged.
     base = storage.withUnsafeBufferPointer { $0.baseAddress! }
   }
+
+  static var finishesInBFloat16: Bool { true }
 
   func handles(upTo bound: Double) -> Bool { true }
 

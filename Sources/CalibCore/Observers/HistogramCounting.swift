@@ -27,9 +27,10 @@ enum HistogramCounting {
   ///   when `bins` is not finite (a first step whose range was zero-width or subnormal).
   static func checkGrowth(to bins: Double, observer: String) throws {
     guard bins.isFinite && bins <= Double(maximumBins) else {
+      let shown = !bins.isFinite ? "unboundedly many" : bins < 1e15 ? "\(Int(bins))" : "\(bins)"
       throw ObserverError.unsupported(
         observer: observer,
-        reason: "this step's values would grow the histogram to \(bins) bins of the earlier steps' width, past the \(maximumBins) CalibStore allows (an earlier step's range was far narrower): use fewer num_bins, or an observer without a histogram")
+        reason: "this step's values would grow the histogram to \(shown) bins of the earlier steps' width, past the \(maximumBins) CalibStore allows (an earlier step's range was far narrower): use fewer num_bins, or an observer without a histogram")
     }
   }
 

@@ -44,7 +44,7 @@ extension MSEGridSearch {
       let used = Lanes(bits: x.bits & LaneBits(repeating: 0x7FFF_FFFF)) .<= Lanes(repeating: reach)
       let safe = Lanes(repeating: 0).replacing(with: x, where: used)
       let d = difference(safe, s, zp, scale, zero, qdq, R.self)
-      let term = R.round(power.finish(power.middle(power.begin(d))))
+      let term = power.term(power.middle(power.begin(d)), R.self)
       (table + first).withMemoryRebound(to: Lanes.self, capacity: 1) {
         $0.pointee = Lanes(repeating: 0).replacing(with: term, where: used)
       }

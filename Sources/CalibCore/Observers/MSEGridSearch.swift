@@ -590,7 +590,7 @@ public struct MSEGridSearch: Sendable {
           let x = raw.loadUnaligned(fromByteOffset: j &* width &* 4, as: Lanes.self)
           let nextFirst = power.begin(difference(x, s, zp, scale, zeroPoint, qdq, R.self))
           let nextSecond = power.middle(first)
-          out[j] = R.round(power.finish(second))
+          out[j] = power.term(second, R.self)
           first = nextFirst
           second = nextSecond
           j &+= 1
@@ -606,7 +606,7 @@ public struct MSEGridSearch: Sendable {
     let last = terms + ((steps &- 1) & 1) &* vectors
     var d = 0
     while d < opaqueTwo {
-      last[vectors &- 2 &+ d] = R.round(power.finish(second))
+      last[vectors &- 2 &+ d] = power.term(second, R.self)
       second = power.middle(first)
       d &+= 1
     }
@@ -624,7 +624,7 @@ public struct MSEGridSearch: Sendable {
       let zp = Lanes(repeating: zeros[i])
       let x = raw.loadUnaligned(as: Lanes.self)
       let d = difference(x, s, zp, scales[i], zeros[i], qdq, R.self)
-      sums[i].add(R.round(power.finish(power.middle(power.begin(d)))))
+      sums[i].add(power.term(power.middle(power.begin(d)), R.self))
     }
   }
 
@@ -640,7 +640,7 @@ public struct MSEGridSearch: Sendable {
       let s = Lanes(repeating: scales[i])
       let zp = Lanes(repeating: zeros[i])
       let d = difference(tail, s, zp, scales[i], zeros[i], qdq, R.self)
-      let t = R.round(power.finish(power.middle(power.begin(d))))
+      let t = power.term(power.middle(power.begin(d)), R.self)
       for k in 0..<(n &- full) { sums[i].add(scalar: t[k]) }
     }
   }
