@@ -132,7 +132,6 @@ extension SIMDMask where Storage == SIMD8<Int32> {
   /// adding, subtracting and and-ing without a blend.
   @inline(__always)
   var minusOnes: SIMD8<Int32> { SIMD8(repeating: 0).replacing(with: -1, where: self) }
-
 }
 
 extension SIMD8 where Scalar == Int32 {
