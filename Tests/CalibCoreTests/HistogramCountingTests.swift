@@ -118,6 +118,9 @@ import Testing
       ModelOptCalibration.histc($0, bins: bins, lo: lo, hi: hi, absolute: true, parallel: true)
     }
     #expect(got == Self.torchHistc(values.map { $0.magnitude }, bins: bins, lo: lo, hi: hi))
+    // Signed values: -0 counts as 0 (in bin 0 when lo is 0).
+    let signed = values.withUnsafeBufferPointer { ModelOptCalibration.histc($0, bins: bins, lo: lo, hi: hi, parallel: true) }
+    #expect(signed == Self.torchHistc(values, bins: bins, lo: lo, hi: hi))
     let zerosSkipped = values.withUnsafeBufferPointer {
       ModelOptCalibration.histc($0, bins: bins, lo: lo, hi: hi, skipZeros: true, parallel: false)
     }

@@ -36,10 +36,11 @@ enum HistogramCounting {
 
   /// Counts `values` into `bins` bins with `kernel`, chunk by chunk, each chunk into its
   /// own ``BinTable`` (on the shared pool when `parallel`), then adds the tables: exact,
-  /// so identical to one sequential pass. The last vector's missing lanes are NaN, which
+  /// so identical to one sequential pass. The last vector's missing lanes are -∞, which
   /// every kernel must drop.
   ///
-  /// - Precondition: `bins` is in `1...maximumBins`.
+  /// - Precondition: `bins` is in `1...maximumBins`; no value is NaN (the observers
+  ///   refuse non-finite values before counting; a NaN lane's bin is unspecified).
   static func counts<Kernel: BinKernel>(
     _ values: UnsafeBufferPointer<Float>, bins: Int, parallel: Bool, kernel: Kernel
   ) -> [Int64] {
@@ -66,7 +67,7 @@ enum HistogramCounting {
   }
 
   /// One chunk: every eight consecutive values through `kernel` into `table`; the last
-  /// vector padded with NaN.
+  /// vector padded with -∞.
   private static func count<Kernel: BinKernel>(
     _ x: UnsafePointer<Float>, _ n: Int, into table: BinTable, _ kernel: Kernel
   ) {
@@ -78,7 +79,7 @@ enum HistogramCounting {
       k += 8
     }
     if k < n {
-      var tail = SIMD8<Float>(repeating: .nan)
+      var tail = SIMD8<Float>(repeating: -.infinity)
       for lane in 0..<(n - k) { tail[lane] = x[k + lane] }
       let (index, keep) = kernel.bins(tail)
       table.add(index, where: keep)
@@ -89,10 +90,12 @@ enum HistogramCounting {
 /// The bin of each of eight values: a histogram's arithmetic, as one source defines it.
 protocol BinKernel: Sendable {
   /// Each lane's bin, and whether the lane counts at all (-1 if it does, 0 if not: values
-  /// outside the histogram's range and NaN do not, and their bins may be anything).
+  /// outside the histogram's range, ±∞ included, do not, and their bins may be anything).
+  /// A lane that counts must have a bin in `0..<bins`.
   ///
-  /// Lane masks travel as integers (``SIMDMask/minusOnes``): combining `SIMDMask`s makes
-  /// the compiler pack them to 16-bit lanes and back on SSE2.
+  /// Lane masks travel as integers, best made from sign bits
+  /// (``SIMD8/laneMask(from:through:)``): combining comparison masks makes the compiler
+  /// pack them to 16-bit lanes and back on SSE2.
   func bins(_ v: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMD8<Int32>)
 }
 
@@ -153,6 +156,22 @@ extension SIMD8 where Scalar == Float {
     // The integer `shifted - magic` rounded to, one less where that rounded up.
     return unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ ((shifted - magic) .> self).minusOnes
   }
+
+  /// -1 in the lanes with `lo <= self <= hi`, 0 elsewhere, read from the sign bits of
+  /// `self - lo` and `hi - self` (the subtraction of two finite floats, or of ±∞, is
+  /// negative exactly when the first is smaller). Adding +0 first makes the -0 of
+  /// `-0 - 0` a +0, as the comparison `-0 >= 0` holds. NaN lanes give unspecified masks.
+  @inline(__always)
+  func laneMask(from lo: Self, through hi: Self) -> SIMD8<Int32> {
+    let zero = Self(repeating: 0)
+    let below = unsafeBitCast((self - lo) + zero, to: SIMD8<Int32>.self)
+    let above = unsafeBitCast((hi - self) + zero, to: SIMD8<Int32>.self)
+    return ~((below | above) &>> 31)
+  }
+
+  /// -1 in the lanes whose sign bit is set (negative values, -0), 0 elsewhere.
+  @inline(__always)
+  var signMask: SIMD8<Int32> { unsafeBitCast(self, to: SIMD8<Int32>.self) &>> 31 }
 
   /// `|self|` per lane: the sign bit cleared, as `abs` does.
   @inline(__always)

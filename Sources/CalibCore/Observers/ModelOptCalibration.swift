@@ -138,8 +138,8 @@ enum ModelOptCalibration {
     @inline(__always)
     func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMD8<Int32>) {
       let v = absolute ? raw.magnitudes : raw
-      var keep = (v .>= lo).minusOnes & (v .<= hi).minusOnes
-      if skipZeros { keep &= (v .!= 0).minusOnes }
+      var keep = v.laneMask(from: lo, through: hi)
+      if skipZeros { keep &= ~(unsafeBitCast(v, to: SIMD8<Int32>.self) & 0x7FFF_FFFF .== 0).minusOnes }
       let i = (((v - lo) * n) / span).floorOfNonNegative()
       return (i &+ (i .== binCount).minusOnes, keep)  // bin `bins` joins the last
     }

@@ -144,14 +144,15 @@ enum NumPyHistogram {
     @inline(__always)
     func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMD8<Int32>) {
       let v = magnitudes ? raw.magnitudes : raw
-      let keep = (v .>= lo).minusOnes & (v .<= hi).minusOnes
+      let keep = v.laneMask(from: lo, through: hi)
       let f = ((v - lo) / denom) * n
       let magic = SIMD8<Float>(repeating: 8_388_608)
       let shifted = f + magic
       let nearest = shifted - magic
       // ⌊f⌋: the integer nearest to f, one less where that rounded up.
       var i = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ (nearest .> f).minusOnes
-      guard (keep & ((f - nearest).magnitudes .< margin).minusOnes).hasNonzeroLane else { return (i, keep) }
+      // |f - nearest| < margin: its difference from the margin is negative.
+      guard (keep & ((f - nearest).magnitudes - margin).signMask).hasNonzeroLane else { return (i, keep) }
       i &+= (i .== binCount).minusOnes  // bin `bins` joins the last
       let fi = SIMD8<Float>(i)
       let edge = fi * step + lo
@@ -221,13 +222,13 @@ enum NumPyHistogram {
     @inline(__always)
     func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMD8<Int32>) {
       let v = magnitudes ? raw.magnitudes : raw
-      let keep = (v .>= first).minusOnes & (v .<= top).minusOnes
+      let keep = v.laneMask(from: first, through: top)
       let f = ((v - first) * scale).replacing(with: knotIndex + (v - knotValue) * upperScale, where: v .>= knotValue)
       let magic = SIMD8<Float>(repeating: 8_388_608)
       let shifted = f + magic
       let nearest = shifted - magic
       var i = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ (nearest .> f).minusOnes
-      guard (keep & ((f - nearest).magnitudes .< margin).minusOnes).hasNonzeroLane else { return (i, keep) }
+      guard (keep & ((f - nearest).magnitudes - margin).signMask).hasNonzeroLane else { return (i, keep) }
       // Out-of-range lanes may guess anything; the clamp keeps their lookups in bounds (as
       // unsigned, a negative guess is above the last bin too).
       i.replace(with: lastBin, where: unsafeBitCast(i, to: SIMD8<UInt32>.self) .> unsignedLastBin)
