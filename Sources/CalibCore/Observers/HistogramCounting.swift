@@ -34,6 +34,12 @@ enum HistogramCounting {
     }
   }
 
+  /// A kernel's margin as lanes: `bound` rounded up, or 1 (every lane, since no lane is
+  /// farther than 0.5 from an integer) when the bound is not below 0.5 or not finite.
+  static func margin(_ bound: Double) -> SIMD8<Float> {
+    SIMD8(repeating: bound.isFinite && bound < 0.5 ? Float(bound).nextUp : 1)
+  }
+
   /// Counts `values` into `bins` bins with `kernel`, chunk by chunk, each chunk into its
   /// own ``BinTable`` (on the shared pool when `parallel`), then adds the tables: exact,
   /// so identical to one sequential pass. The last vector's missing lanes are -∞, which
@@ -147,15 +153,22 @@ extension SIMD8 where Scalar == Int32 {
 }
 
 extension SIMD8 where Scalar == Float {
-  /// `⌊self⌋` per lane as an integer, exact for lanes in `[0, 2^23)`; other lanes
-  /// (negative, larger, NaN) give unspecified values and must be masked by the caller.
+  /// `⌊self⌋` per lane as an integer, and each lane's distance to its nearest integer;
+  /// exact for lanes in `[0, 2^23)`, while other lanes (negative, larger, NaN) give
+  /// unspecified values and must be masked by the caller.
   @inline(__always)
-  func floorOfNonNegative() -> SIMD8<Int32> {
+  func flooredNonNegative() -> (floor: SIMD8<Int32>, distance: Self) {
     let magic = Self(repeating: 8_388_608)
     let shifted = self + magic
-    // The integer `shifted - magic` rounded to, one less where that rounded up.
-    return unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ ((shifted - magic) .> self).minusOnes
+    let nearest = shifted - magic
+    // The integer `nearest` holds, one less where it rounded up.
+    let floor = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ (nearest .> self).minusOnes
+    return (floor, (self - nearest).magnitudes)
   }
+
+  /// `⌊self⌋` per lane (see ``flooredNonNegative()``).
+  @inline(__always)
+  func floorOfNonNegative() -> SIMD8<Int32> { flooredNonNegative().floor }
 
   /// -1 in the lanes with `lo <= self <= hi`, 0 elsewhere, read from the sign bits of
   /// `self - lo` and `hi - self` (the subtraction of two finite floats, or of ±∞, is

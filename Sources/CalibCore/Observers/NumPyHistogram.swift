@@ -137,7 +137,7 @@ enum NumPyHistogram {
       lastBin = SIMD8(repeating: Int32(bins - 1))
       let m = Swift.max(Swift.abs(Double(lo)), Swift.abs(Double(hi))) / (Double(hi) - Double(lo))
       let bound = 2 * 0x1p-24 * Double(bins) * (8 + 2 * m)
-      margin = SIMD8(repeating: bound.isFinite && bound < 0.5 ? Float(bound).nextUp : 1)
+      margin = HistogramCounting.margin(bound)
       self.magnitudes = magnitudes
     }
 
@@ -145,14 +145,10 @@ enum NumPyHistogram {
     func bins(_ raw: SIMD8<Float>) -> (index: SIMD8<Int32>, keep: SIMD8<Int32>) {
       let v = magnitudes ? raw.magnitudes : raw
       let keep = v.laneMask(from: lo, through: hi)
-      let f = ((v - lo) / denom) * n
-      let magic = SIMD8<Float>(repeating: 8_388_608)
-      let shifted = f + magic
-      let nearest = shifted - magic
-      // ⌊f⌋: the integer nearest to f, one less where that rounded up.
-      var i = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ (nearest .> f).minusOnes
-      // |f - nearest| < margin: its difference from the margin is negative.
-      guard (keep & ((f - nearest).magnitudes - margin).signMask).hasNonzeroLane else { return (i, keep) }
+      let (floor, distance) = (((v - lo) / denom) * n).flooredNonNegative()
+      // distance < margin: their difference is negative.
+      guard (keep & (distance - margin).signMask).hasNonzeroLane else { return (floor, keep) }
+      var i = floor
       i &+= (i .== binCount).minusOnes  // bin `bins` joins the last
       let fi = SIMD8<Float>(i)
       let edge = fi * step + lo
@@ -188,7 +184,6 @@ enum NumPyHistogram {
     let upperScale: SIMD8<Float>
     let margin: SIMD8<Float>
     let lastBin: SIMD8<Int32>
-    let unsignedLastBin: SIMD8<UInt32>
     let magnitudes: Bool
 
     init(lower: UnsafeBufferPointer<Float>, top: Float, knot rawKnot: Int, magnitudes: Bool) {
@@ -205,7 +200,6 @@ enum NumPyHistogram {
       knotIndex = SIMD8(repeating: Float(knot))
       self.upperScale = SIMD8(repeating: upperScale)
       lastBin = SIMD8(repeating: Int32(bins - 1))
-      unsignedLastBin = SIMD8(repeating: UInt32(bins - 1))
       self.magnitudes = magnitudes
       // Positions in double: exact to far below the margin's slack.
       func position(_ t: Float) -> Double {
@@ -216,7 +210,7 @@ enum NumPyHistogram {
       var drift = Swift.abs(position(top) - Double(bins))
       for i in 0..<bins { drift = Swift.max(drift, Swift.abs(position(lower[i]) - Double(i))) }
       let bound = 2 * (drift + 0x1p-24 * Double(bins) * 3.01) + 0x1p-20
-      margin = SIMD8(repeating: bound.isFinite && bound < 0.5 ? Float(bound).nextUp : 1)
+      margin = HistogramCounting.margin(bound)
     }
 
     @inline(__always)
@@ -224,14 +218,12 @@ enum NumPyHistogram {
       let v = magnitudes ? raw.magnitudes : raw
       let keep = v.laneMask(from: first, through: top)
       let f = ((v - first) * scale).replacing(with: knotIndex + (v - knotValue) * upperScale, where: v .>= knotValue)
-      let magic = SIMD8<Float>(repeating: 8_388_608)
-      let shifted = f + magic
-      let nearest = shifted - magic
-      var i = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B00_0000 &+ (nearest .> f).minusOnes
-      guard (keep & ((f - nearest).magnitudes - margin).signMask).hasNonzeroLane else { return (i, keep) }
+      let (floor, distance) = f.flooredNonNegative()
+      guard (keep & (distance - margin).signMask).hasNonzeroLane else { return (floor, keep) }
+      var i = floor
       // Out-of-range lanes may guess anything; the clamp keeps their lookups in bounds (as
       // unsigned, a negative guess is above the last bin too).
-      i.replace(with: lastBin, where: unsafeBitCast(i, to: SIMD8<UInt32>.self) .> unsignedLastBin)
+      i.replace(with: lastBin, where: unsafeBitCast(i, to: SIMD8<UInt32>.self) .> unsafeBitCast(lastBin, to: SIMD8<UInt32>.self))
       var below = SIMD8<Float>()
       var above = SIMD8<Float>()
       for lane in 0..<8 {
