@@ -450,37 +450,18 @@ def write_set(directory, dtype, selected, steps, weights):
             continue
         key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
-        step_meta = []
-        for i, (mn, mx, counts, edges) in enumerate(modelopt_hist(kwargs, values, dtype)):
-            scale, zp = qparams(mn, mx, args, dtype)
-            p = f"{cid}/{i}/"
-            expected[p + "min_vals"] = mn.contiguous()
-            expected[p + "max_vals"] = mx.contiguous()
-            expected[p + "scale"] = scale.float().reshape(1).contiguous()
-            expected[p + "zero_point"] = zp.float().reshape(1).contiguous()
-            expected[p + "histogram"] = counts.contiguous()
-            expected[p + "hist_edges"] = edges.contiguous()
-            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        results = modelopt_hist(kwargs, values, dtype)
+        step_meta = histogram_steps(expected, cid, results, args, dtype)
         cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
-        print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in modelopt_hist(kwargs, values, dtype)], file=sys.stderr)
+        print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in results], file=sys.stderr)
 
     for cid, module, base, akey, observer, kwargs in MODELOPT_SEARCH_CASES:
         if cid not in selected:
             continue
         key, values, args_json = case_values(module, base, akey, steps, weights)
         args = QuantizationArgs(**args_json, observer="memoryless_minmax")
-        step_meta = []
         results = modelopt_search(observer, args_json["num_bits"], kwargs, values, dtype)
-        for i, (mn, mx, counts, edges) in enumerate(results):
-            scale, zp = qparams(mn, mx, args, dtype)
-            p = f"{cid}/{i}/"
-            expected[p + "min_vals"] = mn.contiguous()
-            expected[p + "max_vals"] = mx.contiguous()
-            expected[p + "scale"] = scale.float().reshape(1).contiguous()
-            expected[p + "zero_point"] = zp.float().reshape(1).contiguous()
-            expected[p + "histogram"] = counts.contiguous()
-            expected[p + "hist_edges"] = edges.contiguous()
-            step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+        step_meta = histogram_steps(expected, cid, results, args, dtype)
         cases.append(case_entry(cid, module, base, key, args_json, args, observer, kwargs, step_meta))
         print(cid, [(float(r[1]), len(r[2]), len(r[3])) for r in results], file=sys.stderr)
 
@@ -548,6 +529,23 @@ def write_set(directory, dtype, selected, steps, weights):
     from safetensors.torch import save_file
     save_file({k: v.contiguous() for k, v in sorted(expected.items())}, os.path.join(directory, "expected.safetensors"))
 
+
+
+def histogram_steps(expected, cid, results, args, dtype):
+    """Writes each step's range, qparams and histogram of a modelopt histogram case into
+    `expected`; returns the steps' dtype metadata for cases.json."""
+    step_meta = []
+    for i, (mn, mx, counts, edges) in enumerate(results):
+        scale, zp = qparams(mn, mx, args, dtype)
+        p = f"{cid}/{i}/"
+        expected[p + "min_vals"] = mn.contiguous()
+        expected[p + "max_vals"] = mx.contiguous()
+        expected[p + "scale"] = scale.float().reshape(1).contiguous()
+        expected[p + "zero_point"] = zp.float().reshape(1).contiguous()
+        expected[p + "histogram"] = counts.contiguous()
+        expected[p + "hist_edges"] = edges.contiguous()
+        step_meta.append({"scale_dtype": str(scale.dtype), "zero_point_dtype": str(zp.dtype)})
+    return step_meta
 
 
 def main():
