@@ -243,9 +243,16 @@ enum NumPyHistogram {
     }
   }
 
+  /// The length `np.arange(start, stop, step)` computes for float32 scalars,
+  /// `ceil(float32((stop - start) / step))`, before it becomes an integer (it may be
+  /// negative, ∞ or NaN; ``arange(start:stop:step:)`` returns no elements then).
+  static func arangeLength(start: Float, stop: Float, step: Float) -> Float {
+    ((stop - start) / step).rounded(.up)
+  }
+
   /// `np.arange(start, stop, step)` for float32 scalars: float64 elements.
   static func arange(start: Float, stop: Float, step: Float) -> [Double] {
-    let length = ((stop - start) / step).rounded(.up)
+    let length = arangeLength(start: start, stop: stop, step: step)
     guard length.isFinite, length > 0 else { return [] }
     let count = Int(length)
     var out = [Double](repeating: Double(start), count: count)

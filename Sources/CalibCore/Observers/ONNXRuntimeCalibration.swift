@@ -102,9 +102,10 @@ enum ONNXRuntimeCalibration {
     var edges = old.edges.map(Double.init)
     if let last = old.edges.last, amax > last {
       let width = old.edges[1] - old.edges[0]
-      let added = ((amax + width - (last + width)) / width).rounded(.up)
+      let (start, stop) = (last + width, amax + width)
+      let added = NumPyHistogram.arangeLength(start: start, stop: stop, step: width)
       try HistogramCounting.checkGrowth(to: Double(edges.count) + Double(added), observer: observer)
-      edges += NumPyHistogram.arange(start: last + width, stop: amax + width, step: width)
+      edges += NumPyHistogram.arange(start: start, stop: stop, step: width)
     }
     // The first `bins` bins are the first step's linspace; the rest arange's.
     var counts = NumPyHistogram.counting(x, edges: edges, knot: bins, magnitudes: true, parallel: parallel)
