@@ -74,24 +74,32 @@ public struct MSEGridSearch: Sendable {
     if count == 0 { return (rawMin, rawMax) }
 
     let factors = (0..<steps).map { settings.shrinkFactor($0) }
-    // The table is computed step by step so that a search the reference stops early
-    // (after `patience` steps improving no parameter — common for few parameters, and in
-    // bf16, whose coarse errors tie often) evaluates exactly the steps the reference does.
-    // Each step re-reads the values once, which costs far less than its arithmetic.
-    let block = 1
+    // The table is computed in blocks of the steps the reference is sure to evaluate, so
+    // that a search it stops early (after `patience` steps improving no parameter —
+    // common for few parameters, and in bf16, whose coarse errors tie often) evaluates
+    // exactly its steps, while a block's steps share each pass over the values.
     var errors: [Float] = []
     errors.reserveCapacity(steps * count)
     var best = [Float](repeating: dtype.greatestFiniteMagnitude, count: count)
     var stale = 0.0
     var computed = 0
     let powerTable = dtype == .bfloat16 ? powerTableForBFloat16() : nil
+    let sequences = !values.isEmpty && sumsWholeParameters(layout)
+        && Self.sharesTermTables(
+          args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale, dtype: dtype)
+      ? values.withUnsafeBufferPointer { BFloat16Sequences(SharedPointer($0.baseAddress!), layout, parallel: runsInParallel) }
+      : nil
     search: while computed < steps {
+      // The reference evaluates at least the next ⌈patience - stale⌉ steps: only that many
+      // steps in a row without improvement can stop it.
+      let block = Swift.max(1, Int((settings.patience - stale).rounded(.up)))
       let end = Swift.min(steps, computed + block)
       let candidates = Candidates(
         args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale,
         factors: Array(factors[computed..<end]), rawMin: rawMin, rawMax: rawMax, dtype: dtype)
       let part = errorTable(
-        values, layout: layout, args: args, steps: end - computed, candidates: candidates, powerTable: powerTable)
+        values, layout: layout, args: args, steps: end - computed, candidates: candidates, powerTable: powerTable,
+        sequences: sequences)
       errors += part
       for i in 0..<(end - computed) {
         var improved = false
@@ -233,43 +241,59 @@ public struct MSEGridSearch: Sendable {
   /// Σ |QDQ(x) - x|^norm for every (step, parameter), in D, step-major.
   func errorTable(
     _ values: [Float], layout: GroupLayout, args: QuantizationArgs, steps: Int,
-    candidates: Candidates, powerTable: BFloat16PowerTable? = nil
+    candidates: Candidates, powerTable: BFloat16PowerTable? = nil, sequences: BFloat16Sequences? = nil
   ) -> [Float] {
+    let shared = (powerTable: powerTable, sequences: sequences)
     switch candidates.dtype {
-    case .float32: errorTable(values, layout, args, steps, candidates, Float32Lanes.self, nil)
-    case .bfloat16: errorTable(values, layout, args, steps, candidates, BFloat16Lanes.self, powerTable)
-    case .float16: errorTable(values, layout, args, steps, candidates, Float16Lanes.self, nil)
+    case .float32: return errorTable(values, layout, args, steps, candidates, Float32Lanes.self, (nil, nil))
+    case .bfloat16: return errorTable(values, layout, args, steps, candidates, BFloat16Lanes.self, shared)
+    case .float16: return errorTable(values, layout, args, steps, candidates, Float16Lanes.self, (nil, nil))
     }
+  }
+
+  /// What a bf16 search computes once for all its steps.
+  typealias BFloat16Shared = (powerTable: BFloat16PowerTable?, sequences: BFloat16Sequences?)
+
+  /// Whether each (step, parameter) error is one ``TorchSum`` over the whole parameter
+  /// (otherwise large parameters, and a single parameter torch sums over its threads,
+  /// are summed in parts).
+  func sumsWholeParameters(_ layout: GroupLayout) -> Bool {
+    let perParameter = Swift.max(1, layout.runCount * layout.runLength)
+    let threaded = layout.count == 1 && torchThreads.ranges(summing: Self.paddedLength(layout)) != nil
+    return perParameter < Self.splitThreshold && !threaded
   }
 
   private func errorTable<R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ args: QuantizationArgs, _ steps: Int,
-    _ candidates: Candidates, _ rounding: R.Type, _ powerTable: BFloat16PowerTable?
+    _ candidates: Candidates, _ rounding: R.Type, _ shared: BFloat16Shared
   ) -> [Float] {
     // The lane kernels compute in D, which is C and S unless a float32 global scale
     // promotes the scale (then the scalar quantizer takes the dtypes apart).
     let scaleInD = R.self == Float32Lanes.self || candidates.scaleDType == R.dtype
     if scaleInD, let symmetric = SymmetricIntegerQDQ<R>(args) {
-      return errorTable(values, layout, steps, candidates, symmetric, R.self, powerTable)
+      return errorTable(values, layout, steps, candidates, symmetric, R.self, shared)
     }
     if scaleInD, let integer = IntegerQDQ<R>(args) {
-      return errorTable(values, layout, steps, candidates, integer, R.self, powerTable)
+      return errorTable(values, layout, steps, candidates, integer, R.self, shared)
     }
     let scalar = ScalarQDQ(args, valueDType: R.dtype, scaleDType: candidates.scaleDType)
-    return errorTable(values, layout, steps, candidates, scalar, R.self, powerTable)
+    return errorTable(values, layout, steps, candidates, scalar, R.self, shared)
   }
 
   private func errorTable<Q: LaneQDQ, R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q,
-    _ rounding: R.Type, _ powerTable: BFloat16PowerTable?
+    _ rounding: R.Type, _ shared: BFloat16Shared
   ) -> [Float] {
-    if let powerTable { return table(values, layout, steps, candidates, qdq, powerTable, R.self) }
+    let sequences = shared.sequences
+    if let powerTable = shared.powerTable {
+      return table(values, layout, steps, candidates, qdq, powerTable, R.self, sequences)
+    }
     // torch's `pow_(scalar)` on a bf16 or f16 tensor takes the exponent in that dtype
     // (2.4 acts as 2.40625 in bf16, as 2.400390625 in f16), then computes in float32.
     let norm = R.dtype.rounded(Float(settings.norm))
-    if norm == 2 { return table(values, layout, steps, candidates, qdq, SquarePower(), R.self) }
-    if let fast = FastPower(norm: norm) { return table(values, layout, steps, candidates, qdq, fast, R.self) }
-    return table(values, layout, steps, candidates, qdq, ScalarPower(norm: norm), R.self)
+    if norm == 2 { return table(values, layout, steps, candidates, qdq, SquarePower(), R.self, sequences) }
+    if let fast = FastPower(norm: norm) { return table(values, layout, steps, candidates, qdq, fast, R.self, sequences) }
+    return table(values, layout, steps, candidates, qdq, ScalarPower(norm: norm), R.self, sequences)
   }
 
   /// Elements per slice of a run whose steps are evaluated together (16 KiB: stays in L1
@@ -283,10 +307,9 @@ public struct MSEGridSearch: Sendable {
 
   private func table<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q,
-    _ power: P, _ rounding: R.Type
+    _ power: P, _ rounding: R.Type, _ sequences: BFloat16Sequences?
   ) -> [Float] {
     let count = layout.count
-    let perParameter = Swift.max(1, layout.runCount * layout.runLength)
     // The workers write every entry directly (no serial zero-fill first).
     let table = [Float](unsafeUninitializedCapacity: steps * count) { out, initialized in
       values.withUnsafeBufferPointer { buffer in
@@ -297,9 +320,10 @@ public struct MSEGridSearch: Sendable {
           return
         }
         let source = SharedPointer(base)
-        let threaded = count == 1 && torchThreads.ranges(summing: Self.paddedLength(layout)) != nil
-        if perParameter >= Self.splitThreshold || threaded {
+        if !sumsWholeParameters(layout) {
           partedParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
+        } else if let sequences, R.dtype == .bfloat16 {
+          sharedTableParameters(sequences, source, layout, steps, candidates, qdq, power, R.self, into: errors)
         } else {
           wholeParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
         }

@@ -1,0 +1,420 @@
+/// Many bf16 parameters, few scales: a term table per scale, not a term per element.
+///
+/// Within one step, the term `r(|QDQ(x) - x| ^ norm)` of a symmetric search is a function
+/// of x's 16 bits and the parameter's scale alone, and a bf16 scale takes one of 128
+/// values per binade. So the groups or channels of a large weight share few scales: the
+/// 131,072 groups of a 4096 × 4096 weight at group size 128 share about 170 per step.
+/// Each step therefore buckets the parameters by scale; for a bucket with at least twice
+/// as many elements as bf16 values in its range, it computes the term of every bf16 value
+/// between the bucket's smallest and largest |x| once, with the same lane kernels as the
+/// element-wise search, and each parameter's sum looks its terms up, in the same
+/// ``TorchSum`` order. Same terms, same order: the same bits as computing every element.
+/// A small bucket computes its parameters element by element, as before.
+///
+/// Every parameter's sequence is copied once per search as its bf16 bits (half the bytes
+/// each step then re-reads), with its smallest and largest magnitude. The steps visit the
+/// parameters in memory order: one bucket's parameters lie far apart, while all of a
+/// step's tables (a few KiB each, the terms being bf16) stay in cache together.
+extension MSEGridSearch {
+  /// Whether a search in `dtype` shares term tables when it sums whole parameters: bf16
+  /// values and scales, symmetric (every zero point 0), no global scale.
+  static func sharesTermTables(
+    args: QuantizationArgs, globalScale: Float?, optimizingGlobalScale: Bool, dtype: FloatDType
+  ) -> Bool {
+    dtype == .bfloat16 && args.symmetric && globalScale == nil && !optimizingGlobalScale
+  }
+
+  /// ``wholeParameters`` for bf16 parameters that share scales (see the extension's notes).
+  func sharedTableParameters<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ sequences: BFloat16Sequences, _ source: SharedPointer<Float>, _ layout: GroupLayout, _ steps: Int,
+    _ candidates: Candidates, _ qdq: Q, _ power: P, _ rounding: R.Type, into errors: SharedPointer<Float>
+  ) {
+    let count = layout.count
+    var scales = [Float](repeating: 0, count: count)
+    scales.withUnsafeMutableBufferPointer { buffer in
+      // Non-nil: count > 0.
+      let scales = SharedPointer(buffer.baseAddress!)
+      for i in 0..<steps {
+        candidateScales(candidates, step: i, into: scales, count: count)
+        let tables = TermTables(ScaleBuckets(scales.readOnly, count: count), scales: scales.readOnly, sequences, qdq, power)
+        defer { tables.deallocate() }
+        tables.fill(qdq, power, R.self, parallel: runsInParallel)
+        let work = SharedTableStep(
+          sequences: sequences, source: source, layout: layout, scales: scales, tables: tables,
+          errors: SharedPointer(errors.base + i * count))
+        let perItem = Swift.max(1, Self.itemElements / Swift.max(1, sequences.length))
+        ForkJoin.forEach((count + perItem - 1) / perItem, parallel: runsInParallel) { item in
+          work.errors(of: (item * perItem)..<Swift.min(count, (item + 1) * perItem), candidates, qdq, power, R.self)
+        }
+      }
+    }
+  }
+
+  /// Step `i`'s effective scale of every parameter, eight at a time where the kernel has
+  /// a vector path (the zero points are all 0: the arguments are symmetric).
+  private func candidateScales(_ candidates: Candidates, step i: Int, into scales: SharedPointer<Float>, count: Int) {
+    let block = Self.selectionBlock
+    ForkJoin.forEach((count + block - 1) / block, parallel: runsInParallel) { b in
+      let end = Swift.min(count, (b + 1) * block)
+      var q = b * block
+      if candidates.kernel.hasVectorPath {
+        let p = Lanes(repeating: candidates.factors[i])
+        candidates.rawMin.withUnsafeBufferPointer { mins in
+          candidates.rawMax.withUnsafeBufferPointer { maxs in
+            // Non-nil: count > 0.
+            let (lo, hi) = (UnsafeRawPointer(mins.baseAddress!), UnsafeRawPointer(maxs.baseAddress!))
+            while q + 8 <= end {
+              // `p * min_val` with a Python float p: float32 product, rounded to D.
+              let smn = candidates.dtype.rounded(p * lo.loadUnaligned(fromByteOffset: q * 4, as: Lanes.self))
+              let smx = candidates.dtype.rounded(p * hi.loadUnaligned(fromByteOffset: q * 4, as: Lanes.self))
+              UnsafeMutableRawPointer(scales.base + q).storeBytes(
+                of: candidates.kernel.scales(min: smn, max: smx), as: Lanes.self)
+              q += 8
+            }
+          }
+        }
+      }
+      while q < end {
+        scales[q] = candidates.parameters(step: i, q).0
+        q += 1
+      }
+    }
+  }
+}
+
+/// Every parameter's sequence (``MSEGridSearch/withSequence(of:_:_:scratch:_:)``) as its
+/// bf16 bits, `length` per parameter, with each sequence's smallest and largest magnitude
+/// bits (`bits & 0x7FFF`).
+struct BFloat16Sequences: @unchecked Sendable {
+  // Immutable after init; shared read-only between workers.
+  let length: Int
+  let bits: [UInt16]
+  let lowest: [UInt16]
+  let highest: [UInt16]
+
+  init(_ source: SharedPointer<Float>, _ layout: GroupLayout, parallel: Bool) {
+    let count = layout.count
+    let n = MSEGridSearch.paddedLength(layout)
+    var lowest = [UInt16](repeating: 0, count: count)
+    var highest = [UInt16](repeating: 0, count: count)
+    let perItem = Swift.max(1, MSEGridSearch.itemElements / Swift.max(1, n))
+    let items = (count + perItem - 1) / perItem
+    let multiRun = layout.runCount > 1 || layout.block != nil
+    bits = [UInt16](unsafeUninitializedCapacity: count * n) { b, initialized in
+      lowest.withUnsafeMutableBufferPointer { lo in
+        highest.withUnsafeMutableBufferPointer { hi in
+          // Non-nil: count, n > 0.
+          let (out, low, high) = (SharedPointer(b.baseAddress!), SharedPointer(lo.baseAddress!), SharedPointer(hi.baseAddress!))
+          ForkJoin.forEach(items, parallel: parallel) { item in
+            var scratch = [Float](repeating: 0, count: multiRun ? n : 0)
+            scratch.withUnsafeMutableBufferPointer { scratch in
+              let gathered = scratch.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
+              for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
+                (low[q], high[q]) = MSEGridSearch.withSequence(of: q, layout, source.readOnly, scratch: gathered) { p, _ in
+                  Self.copyBits(p, n, into: out.base + q * n)
+                }
+              }
+            }
+          }
+        }
+      }
+      initialized = count * n
+    }
+    length = n
+    self.lowest = lowest
+    self.highest = highest
+  }
+
+  /// Writes the bf16 bits of `p[0..<n]` (the top half of each float32) to `out`, and
+  /// returns the smallest and largest of their magnitudes.
+  static func copyBits(_ p: UnsafePointer<Float>, _ n: Int, into out: UnsafeMutablePointer<UInt16>) -> (UInt16, UInt16) {
+    for j in 0..<n { out[j] = UInt16(truncatingIfNeeded: p[j].bitPattern &>> 16) }
+    let raw = UnsafeRawPointer(out)
+    // Magnitudes are below 0x8000, so signed 16-bit compares order them.
+    var low = SIMD8<Int16>(repeating: .max)
+    var high = SIMD8<Int16>(repeating: 0)
+    var j = 0
+    while j + 8 <= n {
+      let m = unsafeBitCast(raw.loadUnaligned(fromByteOffset: j * 2, as: SIMD8<UInt16>.self), to: SIMD8<Int16>.self)
+        & SIMD8(repeating: 0x7FFF)
+      for k in 0..<8 {
+        low[k] = m[k] < low[k] ? m[k] : low[k]
+        high[k] = m[k] > high[k] ? m[k] : high[k]
+      }
+      j += 8
+    }
+    var (l, h) = (low.min(), high.max())
+    while j < n {
+      let m = Int16(out[j] & 0x7FFF)
+      (l, h) = (Swift.min(l, m), Swift.max(h, m))
+      j += 1
+    }
+    return (UInt16(l), UInt16(h))
+  }
+}
+
+/// The parameters of one step grouped by scale: a counting sort on the scale's top 16
+/// bits (all of a bf16 scale's bits).
+struct ScaleBuckets {
+  /// Parameters, bucket after bucket, each bucket in parameter order.
+  let members: [Int32]
+  /// Bucket b is `members[starts[b]..<starts[b + 1]]`.
+  let starts: [Int]
+  /// The bucket of each parameter.
+  let bucketOf: [Int32]
+
+  var count: Int { starts.count - 1 }
+
+  init(_ scales: UnsafePointer<Float>, count: Int) {
+    var tally = [Int](repeating: 0, count: 1 << 16)
+    for q in 0..<count { tally[Int(scales[q].bitPattern >> 16)] += 1 }
+    var starts = [0]
+    var next = [Int](repeating: 0, count: 1 << 16)
+    var bucketOfKey = [Int32](repeating: 0, count: 1 << 16)
+    for key in 0..<(1 << 16) where tally[key] > 0 {
+      next[key] = starts.last!
+      bucketOfKey[key] = Int32(starts.count - 1)
+      starts.append(starts.last! + tally[key])
+    }
+    var members = [Int32](repeating: 0, count: count)
+    var bucketOf = [Int32](repeating: 0, count: count)
+    for q in 0..<count {
+      let key = Int(scales[q].bitPattern >> 16)
+      members[next[key]] = Int32(q)
+      next[key] += 1
+      bucketOf[q] = bucketOfKey[key]
+    }
+    self.members = members
+    self.starts = starts
+    self.bucketOf = bucketOf
+  }
+}
+
+/// One step's term tables, one per bucket of parameters sharing a scale, in one buffer.
+///
+/// Bucket b's table holds the terms for the magnitudes
+/// `low[b]..<low[b] + width[b]` of its parameters' values, both signs (see
+/// ``SharedTableStep/fillTerms(_:low:width:scale:_:_:_:)``). A bucket gets none
+/// (`width[b] == 0`) when it has fewer than twice as many elements as its table would
+/// have entries, when its scales differ in their low bits (not bf16), or when its
+/// differences could leave the power's range; its parameters are computed element by
+/// element.
+struct TermTables: @unchecked Sendable {
+  // `storage` is written by ``fill(_:_:_:parallel:)``, each bucket's region by one worker,
+  // then only read until ``deallocate()``.
+  let bucketOf: [Int32]
+  let scale: [Float]
+  let low: [UInt16]
+  let width: [Int]
+  let offset: [Int]
+  let storage: UnsafeMutablePointer<Float>
+
+  init<Q: LaneQDQ, P: LanePower>(
+    _ buckets: ScaleBuckets, scales: UnsafePointer<Float>, _ sequences: BFloat16Sequences, _ qdq: Q, _ power: P
+  ) {
+    let count = buckets.count
+    var scale = [Float](repeating: 0, count: count)
+    var low = [UInt16](repeating: 0, count: count)
+    var width = [Int](repeating: 0, count: count)
+    var offset = [Int](repeating: 0, count: count)
+    var total = 0
+    for b in 0..<count {
+      let members = buckets.members[buckets.starts[b]..<buckets.starts[b + 1]]
+      scale[b] = scales[Int(members.first!)]
+      var (lowest, highest) = (UInt16.max, UInt16(0))
+      var shared = scale[b].bitPattern & 0xFFFF == 0
+      for q in members {
+        lowest = Swift.min(lowest, sequences.lowest[Int(q)])
+        highest = Swift.max(highest, sequences.highest[Int(q)])
+        shared = shared && scales[Int(q)].bitPattern == scale[b].bitPattern
+      }
+      let span = Int(highest) - Int(lowest) + 1
+      // |QDQ(x) - x| ≤ |x| + |level| · s, with a margin for rounding (as `runErrors`).
+      let reach = Double(Float(bitPattern: UInt32(highest) << 16))
+      let bound = (reach + Double(qdq.levelReach) * Double(scale[b])) * 1.01
+      guard shared && 4 * span <= members.count * sequences.length && power.handles(upTo: bound) else { continue }
+      (low[b], width[b], offset[b]) = (lowest, span, total)
+      // Both signs, plus a vector of slack for the fill's last store.
+      total += 2 * span + 8
+    }
+    (self.bucketOf, self.scale, self.low, self.width, self.offset) = (buckets.bucketOf, scale, low, width, offset)
+    storage = .allocate(capacity: Swift.max(1, total))
+  }
+
+  /// Computes every table, its buckets in parallel.
+  func fill<Q: LaneQDQ, P: LanePower, R: LaneRounding>(_ qdq: Q, _ power: P, _ rounding: R.Type, parallel: Bool) {
+    ForkJoin.forEach(width.count, parallel: parallel) { b in
+      guard width[b] > 0 else { return }
+      SharedTableStep.fillTerms(storage + offset[b], low: low[b], width: width[b], scale: scale[b], qdq, power, R.self)
+    }
+  }
+
+  func deallocate() { storage.deallocate() }
+}
+
+/// One step of ``MSEGridSearch/sharedTableParameters``: what each worker reads.
+struct SharedTableStep: Sendable {
+  let sequences: BFloat16Sequences
+  let source: SharedPointer<Float>
+  let layout: GroupLayout
+  let scales: SharedPointer<Float>
+  let tables: TermTables
+  /// This step's row of the error table.
+  let errors: SharedPointer<Float>
+
+  /// The errors of parameters `range`: by their bucket's table, or element by element.
+  func errors<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    of range: Range<Int>, _ candidates: Candidates, _ qdq: Q, _ power: P, _ rounding: R.Type
+  ) {
+    let n = sequences.length
+    var sum = TorchSum(count: n, dtype: .bfloat16)
+    let rows = Self.rowsWithoutCascade(n)
+    var gathered = [Float](repeating: 0, count: layout.runCount > 1 || layout.block != nil ? n : 0)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
+     withUnsafeTemporaryAllocation(of: UInt16.self, capacity: n) { indexBuffer in
+      sequences.bits.withUnsafeBufferPointer { bits in
+        gathered.withUnsafeMutableBufferPointer { gathered in
+          // Non-nil: n > 0 and count · n > 0.
+          let (terms, keys, indices) = (buffer.baseAddress!, bits.baseAddress!, indexBuffer.baseAddress!)
+          let scratch = gathered.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
+          for q in range {
+            let b = Int(tables.bucketOf[q])
+            let width = tables.width[b]
+            guard width > 0 else {
+              var (s, zero): (Float, Float) = (scales[q], 0)
+              let reach = candidates.magnitude(q)
+              sum.reset(count: n, dtype: .bfloat16)
+              MSEGridSearch.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
+                MSEGridSearch.sliceErrors(
+                  p, 0..<n, steps: 1, scales: &s, zeros: &zero, reach: reach, qdq, power, R.self, into: &sum)
+              }
+              // torch's sum rounds once, to D.
+              errors[q] = BFloat16.rounded(sum.total())
+              continue
+            }
+            let table = Lookup(
+              table: tables.storage + tables.offset[b], low: tables.low[b], width: UInt16(width))
+            if let rows {
+              table.indices(keys + q * n, n, into: indices)
+              errors[q] = BFloat16.rounded(table.rowSum(indices, rows: rows))
+            } else {
+              table.terms(keys + q * n, n, into: terms)
+              sum.reset(count: n, dtype: .bfloat16)
+              let whole = n & ~7
+              sum.add(contentsOf: terms, count: whole)
+              for j in whole..<n { sum.add(scalar: terms[j]) }
+              errors[q] = BFloat16.rounded(sum.total())
+            }
+          }
+        }
+      }
+     }
+    }
+  }
+
+  /// `n / 64` when a bf16 ``TorchSum`` of `n` terms is whole rows that never cascade: `n`
+  /// a multiple of 64 (four 16-term loads) below 1,024 (16 rows, ``TorchSum``'s smallest
+  /// cascade step); otherwise `nil`.
+  static func rowsWithoutCascade(_ n: Int) -> Int? {
+    n > 0 && n % 64 == 0 && n < 1024 ? n / 64 : nil
+  }
+
+  /// `table[m - low]` := the term of the bf16 value with magnitude bits m, and
+  /// `table[width + m - low]` that of its negative, for m in `low..<low + width`.
+  static func fillTerms<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ table: UnsafeMutablePointer<Float>, low: UInt16, width: Int, scale: Float, _ qdq: Q, _ power: P,
+    _ rounding: R.Type
+  ) {
+    let (s, zp) = (Lanes(repeating: scale), Lanes())
+    var lane = LaneBits()
+    for k in 0..<8 { lane[k] = UInt32(k) }
+    let end = LaneBits(repeating: UInt32(low) + UInt32(width))
+    for (half, sign) in [(0, UInt32(0)), (width, UInt32(0x8000_0000))] {
+      for first in stride(from: 0, to: width, by: 8) {
+        let magnitude = LaneBits(repeating: UInt32(low) + UInt32(first)) &+ lane
+        // Lanes past the last magnitude compute the term of 0, never looked up: the
+        // negative half overwrites the positive half's, the slack holds the rest.
+        let bits = LaneBits().replacing(with: (magnitude &<< 16) | LaneBits(repeating: sign), where: magnitude .< end)
+        let d = MSEGridSearch.difference(Lanes(bits: bits), s, zp, scale, 0, qdq, R.self)
+        let term = power.term(power.middle(power.begin(d)), R.self)
+        UnsafeMutableRawPointer(table + half + first).storeBytes(of: term, as: Lanes.self)
+      }
+    }
+  }
+
+  /// One bucket's table, read by a value's bf16 bits.
+  struct Lookup {
+    let table: UnsafePointer<Float>
+    let low: UInt16
+    let width: UInt16
+
+    init(table: UnsafeMutablePointer<Float>, low: UInt16, width: UInt16) {
+      (self.table, self.low, self.width) = (UnsafePointer(table), low, width)
+    }
+
+    /// The table indices of the eight bf16 values at `bits`.
+    @inline(__always)
+    func indices(at bits: UnsafePointer<UInt16>) -> SIMD8<UInt16> {
+      let h = UnsafeRawPointer(bits).loadUnaligned(as: SIMD8<UInt16>.self)
+      // 0xFFFF for a negative value, else 0.
+      let negative = unsafeBitCast(unsafeBitCast(h, to: SIMD8<Int16>.self) &>> 15, to: SIMD8<UInt16>.self)
+      return ((h & SIMD8(repeating: 0x7FFF)) &- SIMD8(repeating: low)) &+ (negative & SIMD8(repeating: width))
+    }
+
+    /// The table index of the bf16 value `bits`.
+    @inline(__always)
+    func index(of bits: UInt16) -> Int {
+      Int(bits & 0x7FFF) - Int(low) + (bits >= 0x8000 ? Int(width) : 0)
+    }
+
+    /// `out[j]` := the term of the bf16 value `bits[j]`, for j < n.
+    @inline(__always)
+    func terms(_ bits: UnsafePointer<UInt16>, _ n: Int, into out: UnsafeMutablePointer<Float>) {
+      var j = 0
+      while j &+ 8 <= n {
+        let index = indices(at: bits + j)
+        for k in 0..<8 { out[j &+ k] = table[Int(index[k])] }
+        j &+= 8
+      }
+      while j < n {
+        out[j] = table[index(of: bits[j])]
+        j &+= 1
+      }
+    }
+
+    /// `out[j]` := the table index of `bits[j]`, for j < n (a multiple of 8).
+    @inline(__always)
+    func indices(_ bits: UnsafePointer<UInt16>, _ n: Int, into out: UnsafeMutablePointer<UInt16>) {
+      var j = 0
+      while j &+ 8 <= n {
+        UnsafeMutableRawPointer(out + j).storeBytes(of: indices(at: bits + j), as: SIMD8<UInt16>.self)
+        j &+= 8
+      }
+    }
+
+    /// The float32 ``TorchSum`` of the terms at `64 · rows` table indices (rows < 16,
+    /// see ``SharedTableStep/rowsWithoutCascade(_:)``), one lane at a time. torch adds
+    /// load `4r + k` (16 terms, its two 8-lane halves added) to accumulator k, adds the
+    /// four accumulators lane-wise in order, then their lanes in order; lane l of
+    /// accumulator k is therefore the row-ordered sum of the pairs at `64r + 16k + l` and
+    /// `64r + 16k + 8 + l`, and the same additions are done here without vectors.
+    @inline(__always)
+    func rowSum(_ indices: UnsafePointer<UInt16>, rows: Int) -> Float {
+      var total: Float = 0
+      for lane in 0..<8 {
+        var combined: Float = 0
+        for k in 0..<4 {
+          var accumulator: Float = 0
+          var at = indices + (16 &* k &+ lane)
+          for _ in 0..<rows {
+            accumulator += table[Int(at[0])] + table[Int(at[8])]
+            at += 64
+          }
+          combined = k == 0 ? accumulator : combined + accumulator
+        }
+        total += combined
+      }
+      return total
+    }
+  }
+}

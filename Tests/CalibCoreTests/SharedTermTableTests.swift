@@ -1,0 +1,132 @@
+@testable import CalibCore
+import Testing
+
+/// Parameters that share a scale share a term table
+/// (``MSEGridSearch/sharedTableParameters(_:_:_:_:_:_:_:_:into:)``): every error the
+/// tables give is bit for bit the error computed element by element, whether the
+/// parameter's sum goes lane by lane (whole rows) or through ``TorchSum``, and a bucket
+/// too small for a table is computed element by element among tabulated ones.
+@Suite struct SharedTermTableTests {
+  /// A `rows × cols` bf16 weight whose groups (of `groupSize`, or whole rows) take one of
+  /// four largest magnitudes, so that few scales are shared by many groups, except every
+  /// 97th group, whose largest magnitude is its own. The other values spread over many
+  /// magnitudes and both signs, with exact zeros of both signs among them.
+  static func weight(rows: Int, cols: Int, groupSize: Int) -> [Float] {
+    var state: UInt64 = 0x2545_F491_4F6C_DD1D
+    func next() -> Float {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Float(state >> 40) / Float(1 << 24)
+    }
+    let peaks: [Float] = [0.031, 0.047, 0.052, 0.088]
+    var values = [Float](repeating: 0, count: rows * cols)
+    for group in 0..<(rows * cols / groupSize) {
+      let peak = group % 97 == 0 ? 0.02 + next() * 0.1 : peaks[group % peaks.count]
+      for j in 0..<groupSize {
+        let u = next()
+        var v = (next() < 0.5 ? -1 : 1) * peak * u * u * u
+        if j == 3 { v = 0 }
+        if j == 5 { v = -0.0 }
+        if j == groupSize - 1 { v = group % 2 == 0 ? peak : -peak }
+        values[group * groupSize + j] = BFloat16.rounded(v)
+      }
+    }
+    return values
+  }
+
+  struct Case: CustomTestStringConvertible, Sendable {
+    var cols: Int
+    var groupSize: Int?
+    var bits: Int
+    var norm: Double
+    var testDescription: String { "cols \(cols), group \(groupSize.map(String.init) ?? "channel"), int\(bits), norm \(norm)" }
+  }
+
+  static let cases: [Case] = [
+    Case(cols: 512, groupSize: 128, bits: 4, norm: 2.4),  // whole rows: lane-by-lane sums
+    Case(cols: 512, groupSize: 64, bits: 4, norm: 2.0),  // one row, norm 2 (no power table)
+    Case(cols: 480, groupSize: 96, bits: 8, norm: 2.4),  // a ragged row: TorchSum
+    Case(cols: 512, groupSize: 32, bits: 4, norm: 3.0),  // fewer terms than a row
+    Case(cols: 1024, groupSize: nil, bits: 4, norm: 2.4),  // channels of 1,024: a cascade step
+  ]
+
+  @Test(arguments: cases)
+  func sharedTablesMatchElementwiseErrors(_ c: Case) throws {
+    let rows = 768
+    let group = c.groupSize ?? c.cols
+    let x = Self.weight(rows: rows, cols: c.cols, groupSize: group)
+    let args = try QuantizationArgs(
+      numBits: c.bits, type: .int, symmetric: true, groupSize: c.groupSize,
+      strategy: c.groupSize == nil ? .channel : .group)
+    let layout = try GroupLayout(shape: [rows, c.cols], baseName: .weight, args: args)
+    var settings = ObserverSettings()
+    settings.norm = c.norm
+    let search = MSEGridSearch(settings: settings)
+    var rawMin = [Float](repeating: .infinity, count: layout.count)
+    var rawMax = [Float](repeating: -.infinity, count: layout.count)
+    for (i, v) in x.enumerated() {
+      (rawMin[i / group], rawMax[i / group]) = (min(rawMin[i / group], v), max(rawMax[i / group], v))
+    }
+    let steps = 6
+    let candidates = Candidates(
+      args: args, globalScale: nil, optimizingGlobalScale: false,
+      factors: (0..<steps).map { settings.shrinkFactor($0) }, rawMin: rawMin, rawMax: rawMax, dtype: .bfloat16)
+    #expect(search.sumsWholeParameters(layout))
+    let sequences = x.withUnsafeBufferPointer { BFloat16Sequences(SharedPointer($0.baseAddress!), layout, parallel: true) }
+    let power = search.powerTableForBFloat16()
+    let shared = search.errorTable(
+      x, layout: layout, args: args, steps: steps, candidates: candidates, powerTable: power, sequences: sequences)
+    let direct = search.errorTable(x, layout: layout, args: args, steps: steps, candidates: candidates, powerTable: power)
+    #expect(shared.map(\.bitPattern) == direct.map(\.bitPattern))
+
+    // The case exercises both paths: most parameters share a table, a few have their own
+    // scale and too few elements for one.
+    let scales = (0..<layout.count).map { candidates.parameters(step: 0, $0).0 }
+    let qdq = try #require(SymmetricIntegerQDQ<BFloat16Lanes>(args))
+    let tables = scales.withUnsafeBufferPointer { s in
+      TermTables(ScaleBuckets(s.baseAddress!, count: layout.count), scales: s.baseAddress!, sequences, qdq, SquarePower())
+    }
+    defer { tables.deallocate() }
+    let tabulated = (0..<layout.count).filter { tables.width[Int(tables.bucketOf[$0])] > 0 }.count
+    #expect(tabulated > layout.count / 2)
+    #expect(tabulated < layout.count)
+  }
+
+  /// The lane-by-lane row sum adds exactly as ``TorchSum`` does, for every row count it
+  /// takes; float32 terms of many magnitudes make any other order show.
+  @Test(arguments: 1..<16)
+  func rowSumAddsInTorchOrder(rows: Int) {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(rows)
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state >> 33
+    }
+    // Full float32 significands within four binades: most additions round.
+    let table = (0..<512).map { _ in
+      Float(bitPattern: 0x3F80_0000 | UInt32(truncatingIfNeeded: next()) & 0x7F_FFFF) * Float(1 << (next() % 4))
+    }
+    let n = 64 * rows
+    let indices = (0..<n).map { _ in UInt16(next() % 512) }
+    var sum = TorchSum(count: n, dtype: .bfloat16)
+    for j in 0..<n { sum.add(scalar: table[Int(indices[j])]) }
+    let expected = sum.total()
+    let got = table.withUnsafeBufferPointer { t in
+      indices.withUnsafeBufferPointer { i in
+        SharedTableStep.Lookup(table: UnsafeMutablePointer(mutating: t.baseAddress!), low: 0, width: 256)
+          .rowSum(i.baseAddress!, rows: rows)
+      }
+    }
+    #expect(SharedTableStep.rowsWithoutCascade(n) == rows)
+    #expect(got.bitPattern == expected.bitPattern)
+  }
+
+  /// The copy keeps every value's bf16 bits and finds each sequence's magnitude range.
+  @Test func sequencesKeepBitsAndMagnitudeRanges() throws {
+    let x: [Float] = [0.5, -0.0, -3, 1e-3, 0, 2, -0.25, 7, 1, -1].map(BFloat16.rounded)
+    let args = try QuantizationArgs(numBits: 4, type: .int, symmetric: true, groupSize: 5, strategy: .group)
+    let layout = try GroupLayout(shape: [1, 10], baseName: .weight, args: args)
+    let sequences = x.withUnsafeBufferPointer { BFloat16Sequences(SharedPointer($0.baseAddress!), layout, parallel: false) }
+    #expect(sequences.bits == x.map { UInt16($0.bitPattern >> 16) })
+    #expect(sequences.lowest == [0, 0x3E80])
+    #expect(sequences.highest == [0x4040, 0x40E0])
+  }
+}
