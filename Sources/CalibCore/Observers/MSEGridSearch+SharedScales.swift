@@ -207,7 +207,7 @@ struct TermTables: @unchecked Sendable {
   let low: [UInt16]
   let width: [Int]
   let offset: [Int]
-  let storage: UnsafeMutablePointer<Float>
+  let storage: UnsafeMutablePointer<UInt16>
 
   init<Q: LaneQDQ, P: LanePower>(
     _ buckets: ScaleBuckets, scales: UnsafePointer<Float>, _ sequences: BFloat16Sequences, _ qdq: Q, _ power: P
@@ -322,7 +322,7 @@ struct SharedTableStep: Sendable {
   /// `table[m - low]` := the term of the bf16 value with magnitude bits m, and
   /// `table[width + m - low]` that of its negative, for m in `low..<low + width`.
   static func fillTerms<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
-    _ table: UnsafeMutablePointer<Float>, low: UInt16, width: Int, scale: Float, _ qdq: Q, _ power: P,
+    _ table: UnsafeMutablePointer<UInt16>, low: UInt16, width: Int, scale: Float, _ qdq: Q, _ power: P,
     _ rounding: R.Type
   ) {
     let (s, zp) = (Lanes(repeating: scale), Lanes())
@@ -337,18 +337,19 @@ struct SharedTableStep: Sendable {
         let bits = LaneBits().replacing(with: (magnitude &<< 16) | LaneBits(repeating: sign), where: magnitude .< end)
         let d = MSEGridSearch.difference(Lanes(bits: bits), s, zp, scale, 0, qdq, R.self)
         let term = power.term(power.middle(power.begin(d)), R.self)
-        UnsafeMutableRawPointer(table + half + first).storeBytes(of: term, as: Lanes.self)
+        // A bf16 term: its low 16 bits are 0.
+        for k in 0..<8 { table[half &+ first &+ k] = UInt16(truncatingIfNeeded: term.bits[k] &>> 16) }
       }
     }
   }
 
   /// One bucket's table, read by a value's bf16 bits.
   struct Lookup {
-    let table: UnsafePointer<Float>
+    let table: UnsafePointer<UInt16>
     let low: UInt16
     let width: UInt16
 
-    init(table: UnsafeMutablePointer<Float>, low: UInt16, width: UInt16) {
+    init(table: UnsafeMutablePointer<UInt16>, low: UInt16, width: UInt16) {
       (self.table, self.low, self.width) = (UnsafePointer(table), low, width)
     }
 
@@ -360,6 +361,10 @@ struct SharedTableStep: Sendable {
       let negative = unsafeBitCast(unsafeBitCast(h, to: SIMD8<Int16>.self) &>> 15, to: SIMD8<UInt16>.self)
       return ((h & SIMD8(repeating: 0x7FFF)) &- SIMD8(repeating: low)) &+ (negative & SIMD8(repeating: width))
     }
+
+    /// The term at table index `i`.
+    @inline(__always)
+    func term(at i: Int) -> Float { Float(bitPattern: UInt32(table[i]) &<< 16) }
 
     /// The table index of the bf16 value `bits`.
     @inline(__always)
@@ -373,11 +378,11 @@ struct SharedTableStep: Sendable {
       var j = 0
       while j &+ 8 <= n {
         let index = indices(at: bits + j)
-        for k in 0..<8 { out[j &+ k] = table[Int(index[k])] }
+        for k in 0..<8 { out[j &+ k] = term(at: Int(index[k])) }
         j &+= 8
       }
       while j < n {
-        out[j] = table[index(of: bits[j])]
+        out[j] = term(at: index(of: bits[j]))
         j &+= 1
       }
     }
@@ -400,19 +405,21 @@ struct SharedTableStep: Sendable {
     /// `64r + 16k + 8 + l`, and the same additions are done here without vectors.
     @inline(__always)
     func rowSum(_ indices: UnsafePointer<UInt16>, rows: Int) -> Float {
+      @inline(__always) func pair(_ at: UnsafePointer<UInt16>, _ k: Int) -> Float {
+        term(at: Int(at[k])) + term(at: Int(at[k &+ 8]))
+      }
       var total: Float = 0
       for lane in 0..<8 {
-        var combined: Float = 0
-        for k in 0..<4 {
-          var accumulator: Float = 0
-          var at = indices + (16 &* k &+ lane)
-          for _ in 0..<rows {
-            accumulator += table[Int(at[0])] + table[Int(at[8])]
-            at += 64
-          }
-          combined = k == 0 ? accumulator : combined + accumulator
+        var (a0, a1, a2, a3): (Float, Float, Float, Float) = (0, 0, 0, 0)
+        var at = indices + lane
+        for _ in 0..<rows {
+          a0 += pair(at, 0)
+          a1 += pair(at, 16)
+          a2 += pair(at, 32)
+          a3 += pair(at, 48)
+          at += 64
         }
-        total += combined
+        total += ((a0 + a1) + a2) + a3
       }
       return total
     }
