@@ -100,32 +100,39 @@ import Testing
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
       return state >> 33
     }
-    // Full float32 significands within four binades: most additions round.
-    let table = (0..<512).map { _ in
-      Float(bitPattern: 0x3F80_0000 | UInt32(truncatingIfNeeded: next()) & 0x7F_FFFF) * Float(1 << (next() % 4))
-    }
+    // bf16 terms over 24 binades: many float32 additions round.
+    var table = (0..<512).map { _ in UInt16(0x3F80 + next() % (24 << 7)) }
+    table[0] = 0
     let n = 64 * rows
-    let indices = (0..<n).map { _ in UInt16(next() % 512) }
-    var sum = TorchSum(count: n, dtype: .bfloat16)
-    for j in 0..<n { sum.add(scalar: table[Int(indices[j])]) }
-    let expected = sum.total()
-    let got = table.withUnsafeBufferPointer { t in
-      indices.withUnsafeBufferPointer { i in
-        SharedTableStep.Lookup(table: UnsafeMutablePointer(mutating: t.baseAddress!), low: 0, width: 256)
-          .rowSum(i.baseAddress!, rows: rows)
-      }
-    }
     #expect(SharedTableStep.rowsWithoutCascade(n) == rows)
-    #expect(got.bitPattern == expected.bitPattern)
+    func sums(_ keys: [UInt16]) -> (got: Float, expected: Float) {
+      var sum = TorchSum(count: n, dtype: .bfloat16)
+      for j in 0..<n { sum.add(scalar: Float(bitPattern: UInt32(table[Int(keys[j])]) << 16)) }
+      let got = table.withUnsafeBufferPointer { t in
+        keys.withUnsafeBufferPointer { k in
+          SharedTableStep.Lookup(UnsafeMutablePointer(mutating: t.baseAddress!), low: 0).rowSum(k.baseAddress!, rows: rows)
+        }
+      }
+      return (got, sum.total())
+    }
+    // Every position live.
+    let all = sums((0..<n).map { _ in UInt16(1 + next() % 511) })
+    #expect(all.got.bitPattern == all.expected.bitPattern)
+    // One accumulator lane live (key 0 is a zero term), so that the order of its own
+    // additions decides the result instead of vanishing in the total's rounding.
+    let (lane, column) = (rows % 8, rows % 4)
+    let one = sums((0..<n).map { j in j % 64 % 8 == lane && j % 64 / 16 == column ? UInt16(1 + next() % 511) : 0 })
+    #expect(one.got.bitPattern == one.expected.bitPattern)
   }
 
-  /// The copy keeps every value's bf16 bits and finds each sequence's magnitude range.
+  /// The copy keeps every value's magnitude and sign as its key and finds each
+  /// sequence's magnitude range.
   @Test func sequencesKeepBitsAndMagnitudeRanges() throws {
     let x: [Float] = [0.5, -0.0, -3, 1e-3, 0, 2, -0.25, 7, 1, -1].map(BFloat16.rounded)
     let args = try QuantizationArgs(numBits: 4, type: .int, symmetric: true, groupSize: 5, strategy: .group)
     let layout = try GroupLayout(shape: [1, 10], baseName: .weight, args: args)
     let sequences = x.withUnsafeBufferPointer { BFloat16Sequences(SharedPointer($0.baseAddress!), layout, parallel: false) }
-    #expect(sequences.bits == x.map { UInt16($0.bitPattern >> 16) })
+    #expect(sequences.keys == x.map { UInt16($0.magnitude.bitPattern >> 15) | ($0.sign == .minus ? 1 : 0) })
     #expect(sequences.lowest == [0, 0x3E80])
     #expect(sequences.highest == [0x4040, 0x40E0])
   }

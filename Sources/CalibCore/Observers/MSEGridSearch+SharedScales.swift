@@ -11,8 +11,11 @@
 /// ``TorchSum`` order. Same terms, same order: the same bits as computing every element.
 /// A small bucket computes its parameters element by element, as before.
 ///
-/// Every parameter's sequence is copied once per search as its bf16 bits (half the bytes
-/// each step then re-reads), with its smallest and largest magnitude. The steps visit the
+/// Every parameter's sequence is copied once per search as 16-bit keys, a bf16 value's
+/// magnitude bits shifted left once with its sign below (half the bytes each step then
+/// re-reads), with its smallest and largest magnitude. A table holds each magnitude's two
+/// terms side by side, so a key less twice the table's lowest magnitude is its index:
+/// one subtraction per element. The steps visit the
 /// parameters in memory order: one bucket's parameters lie far apart, while all of a
 /// step's tables (a few KiB each, the terms being bf16) stay in cache together.
 extension MSEGridSearch {
@@ -82,13 +85,15 @@ extension MSEGridSearch {
   }
 }
 
-/// Every parameter's sequence (``MSEGridSearch/withSequence(of:_:_:scratch:_:)``) as its
-/// bf16 bits, `length` per parameter, with each sequence's smallest and largest magnitude
-/// bits (`bits & 0x7FFF`).
+/// Every parameter's sequence (``MSEGridSearch/withSequence(of:_:_:scratch:_:)``) as
+/// keys, `length` per parameter, with each sequence's smallest and largest magnitude bits.
+///
+/// The key of a bf16 value with bits `h` is `(h & 0x7FFF) << 1 | h >> 15`: its magnitude
+/// bits and its sign (finite magnitudes are at most 0x7F7F, so keys fit 16 bits).
 struct BFloat16Sequences: @unchecked Sendable {
   // Immutable after init; shared read-only between workers.
   let length: Int
-  let bits: [UInt16]
+  let keys: [UInt16]
   let lowest: [UInt16]
   let highest: [UInt16]
 
@@ -100,7 +105,7 @@ struct BFloat16Sequences: @unchecked Sendable {
     let perItem = Swift.max(1, MSEGridSearch.itemElements / Swift.max(1, n))
     let items = (count + perItem - 1) / perItem
     let multiRun = layout.runCount > 1 || layout.block != nil
-    bits = [UInt16](unsafeUninitializedCapacity: count * n) { b, initialized in
+    keys = [UInt16](unsafeUninitializedCapacity: count * n) { b, initialized in
       lowest.withUnsafeMutableBufferPointer { lo in
         highest.withUnsafeMutableBufferPointer { hi in
           // Non-nil: count, n > 0.
@@ -111,7 +116,7 @@ struct BFloat16Sequences: @unchecked Sendable {
               let gathered = scratch.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
               for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
                 (low[q], high[q]) = MSEGridSearch.withSequence(of: q, layout, source.readOnly, scratch: gathered) { p, _ in
-                  Self.copyBits(p, n, into: out.base + q * n)
+                  Self.copyKeys(p, n, into: out.base + q * n)
                 }
               }
             }
@@ -125,18 +130,20 @@ struct BFloat16Sequences: @unchecked Sendable {
     self.highest = highest
   }
 
-  /// Writes the bf16 bits of `p[0..<n]` (the top half of each float32) to `out`, and
-  /// returns the smallest and largest of their magnitudes.
-  static func copyBits(_ p: UnsafePointer<Float>, _ n: Int, into out: UnsafeMutablePointer<UInt16>) -> (UInt16, UInt16) {
-    for j in 0..<n { out[j] = UInt16(truncatingIfNeeded: p[j].bitPattern &>> 16) }
+  /// Writes the keys of `p[0..<n]` (bf16 values) to `out`, and returns the smallest and
+  /// largest of their magnitude bits.
+  static func copyKeys(_ p: UnsafePointer<Float>, _ n: Int, into out: UnsafeMutablePointer<UInt16>) -> (UInt16, UInt16) {
+    for j in 0..<n {
+      let h = p[j].bitPattern
+      out[j] = UInt16(truncatingIfNeeded: (h &>> 15) & 0xFFFE | h &>> 31)
+    }
     let raw = UnsafeRawPointer(out)
     // Magnitudes are below 0x8000, so signed 16-bit compares order them.
     var low = SIMD8<Int16>(repeating: .max)
     var high = SIMD8<Int16>(repeating: 0)
     var j = 0
     while j + 8 <= n {
-      let m = unsafeBitCast(raw.loadUnaligned(fromByteOffset: j * 2, as: SIMD8<UInt16>.self), to: SIMD8<Int16>.self)
-        & SIMD8(repeating: 0x7FFF)
+      let m = unsafeBitCast(raw.loadUnaligned(fromByteOffset: j * 2, as: SIMD8<UInt16>.self) &>> 1, to: SIMD8<Int16>.self)
       for k in 0..<8 {
         low[k] = m[k] < low[k] ? m[k] : low[k]
         high[k] = m[k] > high[k] ? m[k] : high[k]
@@ -145,7 +152,7 @@ struct BFloat16Sequences: @unchecked Sendable {
     }
     var (l, h) = (low.min(), high.max())
     while j < n {
-      let m = Int16(out[j] & 0x7FFF)
+      let m = Int16(out[j] >> 1)
       (l, h) = (Swift.min(l, m), Swift.max(h, m))
       j += 1
     }
@@ -193,7 +200,7 @@ struct ScaleBuckets {
 /// One step's term tables, one per bucket of parameters sharing a scale, in one buffer.
 ///
 /// Bucket b's table holds the terms for the magnitudes
-/// `low[b]..<low[b] + width[b]` of its parameters' values, both signs (see
+/// `low[b]..<low[b] + width[b]` of its parameters' values, both signs side by side (see
 /// ``SharedTableStep/fillTerms(_:low:width:scale:_:_:_:)``). A bucket gets none
 /// (`width[b] == 0`) when it has fewer than twice as many elements as its table would
 /// have entries, when its scales differ in their low bits (not bf16), or when its
@@ -234,8 +241,8 @@ struct TermTables: @unchecked Sendable {
       let bound = (reach + Double(qdq.levelReach) * Double(scale[b])) * 1.01
       guard shared && 4 * span <= members.count * sequences.length && power.handles(upTo: bound) else { continue }
       (low[b], width[b], offset[b]) = (lowest, span, total)
-      // Both signs, plus a vector of slack for the fill's last store.
-      total += 2 * span + 8
+      // Both signs, plus two vectors of slack for the fill's last stores.
+      total += 2 * span + 16
     }
     (self.bucketOf, self.scale, self.low, self.width, self.offset) = (buckets.bucketOf, scale, low, width, offset)
     storage = .allocate(capacity: Swift.max(1, total))
@@ -271,11 +278,10 @@ struct SharedTableStep: Sendable {
     let rows = Self.rowsWithoutCascade(n)
     var gathered = [Float](repeating: 0, count: layout.runCount > 1 || layout.block != nil ? n : 0)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
-     withUnsafeTemporaryAllocation(of: UInt16.self, capacity: n) { indexBuffer in
-      sequences.bits.withUnsafeBufferPointer { bits in
+      sequences.keys.withUnsafeBufferPointer { keys in
         gathered.withUnsafeMutableBufferPointer { gathered in
           // Non-nil: n > 0 and count · n > 0.
-          let (terms, keys, indices) = (buffer.baseAddress!, bits.baseAddress!, indexBuffer.baseAddress!)
+          let (terms, keys) = (buffer.baseAddress!, keys.baseAddress!)
           let scratch = gathered.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
           for q in range {
             let b = Int(tables.bucketOf[q])
@@ -292,11 +298,9 @@ struct SharedTableStep: Sendable {
               errors[q] = BFloat16.rounded(sum.total())
               continue
             }
-            let table = Lookup(
-              table: tables.storage + tables.offset[b], low: tables.low[b], width: UInt16(width))
+            let table = Lookup(tables.storage + tables.offset[b], low: tables.low[b])
             if let rows {
-              table.indices(keys + q * n, n, into: indices)
-              errors[q] = BFloat16.rounded(table.rowSum(indices, rows: rows))
+              errors[q] = BFloat16.rounded(table.rowSum(keys + q * n, rows: rows))
             } else {
               table.terms(keys + q * n, n, into: terms)
               sum.reset(count: n, dtype: .bfloat16)
@@ -308,7 +312,6 @@ struct SharedTableStep: Sendable {
           }
         }
       }
-     }
     }
   }
 
@@ -319,8 +322,9 @@ struct SharedTableStep: Sendable {
     n > 0 && n % 64 == 0 && n < 1024 ? n / 64 : nil
   }
 
-  /// `table[m - low]` := the term of the bf16 value with magnitude bits m, and
-  /// `table[width + m - low]` that of its negative, for m in `low..<low + width`.
+  /// `table[2 (m - low)]` := the term of the bf16 value with magnitude bits m, and
+  /// `table[2 (m - low) + 1]` that of its negative, for m in `low..<low + width`, each as
+  /// its bf16 bits.
   static func fillTerms<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ table: UnsafeMutablePointer<UInt16>, low: UInt16, width: Int, scale: Float, _ qdq: Q, _ power: P,
     _ rounding: R.Type
@@ -329,89 +333,60 @@ struct SharedTableStep: Sendable {
     var lane = LaneBits()
     for k in 0..<8 { lane[k] = UInt32(k) }
     let end = LaneBits(repeating: UInt32(low) + UInt32(width))
-    for (half, sign) in [(0, UInt32(0)), (width, UInt32(0x8000_0000))] {
-      for first in stride(from: 0, to: width, by: 8) {
-        let magnitude = LaneBits(repeating: UInt32(low) + UInt32(first)) &+ lane
-        // Lanes past the last magnitude compute the term of 0, never looked up: the
-        // negative half overwrites the positive half's, the slack holds the rest.
-        let bits = LaneBits().replacing(with: (magnitude &<< 16) | LaneBits(repeating: sign), where: magnitude .< end)
-        let d = MSEGridSearch.difference(Lanes(bits: bits), s, zp, scale, 0, qdq, R.self)
-        let term = power.term(power.middle(power.begin(d)), R.self)
-        // A bf16 term: its low 16 bits are 0.
-        for k in 0..<8 { table[half &+ first &+ k] = UInt16(truncatingIfNeeded: term.bits[k] &>> 16) }
+    @inline(__always) func terms(_ magnitude: LaneBits, sign: UInt32) -> LaneBits {
+      // Lanes past the last magnitude compute the term of 0, stored in the slack.
+      let bits = LaneBits().replacing(with: (magnitude &<< 16) | LaneBits(repeating: sign), where: magnitude .< end)
+      let d = MSEGridSearch.difference(Lanes(bits: bits), s, zp, scale, 0, qdq, R.self)
+      // A bf16 term: its low 16 bits are 0.
+      return power.term(power.middle(power.begin(d)), R.self).bits &>> 16
+    }
+    for first in stride(from: 0, to: width, by: 8) {
+      let magnitude = LaneBits(repeating: UInt32(low) + UInt32(first)) &+ lane
+      let (positive, negative) = (terms(magnitude, sign: 0), terms(magnitude, sign: 0x8000_0000))
+      for k in 0..<8 {
+        table[2 &* (first &+ k)] = UInt16(truncatingIfNeeded: positive[k])
+        table[2 &* (first &+ k) &+ 1] = UInt16(truncatingIfNeeded: negative[k])
       }
     }
   }
 
-  /// One bucket's table, read by a value's bf16 bits.
+  /// One bucket's table, read by key (``BFloat16Sequences``).
   struct Lookup {
     let table: UnsafePointer<UInt16>
-    let low: UInt16
-    let width: UInt16
+    /// `2 · low`: the key of the table's first entry.
+    let first: Int
 
-    init(table: UnsafeMutablePointer<UInt16>, low: UInt16, width: UInt16) {
-      (self.table, self.low, self.width) = (UnsafePointer(table), low, width)
+    init(_ table: UnsafeMutablePointer<UInt16>, low: UInt16) {
+      (self.table, first) = (UnsafePointer(table), 2 &* Int(low))
     }
 
-    /// The table indices of the eight bf16 values at `bits`.
+    /// The term of `key`.
     @inline(__always)
-    func indices(at bits: UnsafePointer<UInt16>) -> SIMD8<UInt16> {
-      let h = UnsafeRawPointer(bits).loadUnaligned(as: SIMD8<UInt16>.self)
-      // 0xFFFF for a negative value, else 0.
-      let negative = unsafeBitCast(unsafeBitCast(h, to: SIMD8<Int16>.self) &>> 15, to: SIMD8<UInt16>.self)
-      return ((h & SIMD8(repeating: 0x7FFF)) &- SIMD8(repeating: low)) &+ (negative & SIMD8(repeating: width))
+    func term(_ key: UInt16) -> Float {
+      Float(bitPattern: UInt32(table[Int(key) &- first]) &<< 16)
     }
 
-    /// The term at table index `i`.
+    /// `out[j]` := the term of `keys[j]`, for j < n.
     @inline(__always)
-    func term(at i: Int) -> Float { Float(bitPattern: UInt32(table[i]) &<< 16) }
-
-    /// The table index of the bf16 value `bits`.
-    @inline(__always)
-    func index(of bits: UInt16) -> Int {
-      Int(bits & 0x7FFF) - Int(low) + (bits >= 0x8000 ? Int(width) : 0)
+    func terms(_ keys: UnsafePointer<UInt16>, _ n: Int, into out: UnsafeMutablePointer<Float>) {
+      for j in 0..<n { out[j] = term(keys[j]) }
     }
 
-    /// `out[j]` := the term of the bf16 value `bits[j]`, for j < n.
-    @inline(__always)
-    func terms(_ bits: UnsafePointer<UInt16>, _ n: Int, into out: UnsafeMutablePointer<Float>) {
-      var j = 0
-      while j &+ 8 <= n {
-        let index = indices(at: bits + j)
-        for k in 0..<8 { out[j &+ k] = term(at: Int(index[k])) }
-        j &+= 8
-      }
-      while j < n {
-        out[j] = term(at: index(of: bits[j]))
-        j &+= 1
-      }
-    }
-
-    /// `out[j]` := the table index of `bits[j]`, for j < n (a multiple of 8).
-    @inline(__always)
-    func indices(_ bits: UnsafePointer<UInt16>, _ n: Int, into out: UnsafeMutablePointer<UInt16>) {
-      var j = 0
-      while j &+ 8 <= n {
-        UnsafeMutableRawPointer(out + j).storeBytes(of: indices(at: bits + j), as: SIMD8<UInt16>.self)
-        j &+= 8
-      }
-    }
-
-    /// The float32 ``TorchSum`` of the terms at `64 · rows` table indices (rows < 16,
+    /// The float32 ``TorchSum`` of the terms of `64 · rows` keys (rows < 16,
     /// see ``SharedTableStep/rowsWithoutCascade(_:)``), one lane at a time. torch adds
     /// load `4r + k` (16 terms, its two 8-lane halves added) to accumulator k, adds the
     /// four accumulators lane-wise in order, then their lanes in order; lane l of
     /// accumulator k is therefore the row-ordered sum of the pairs at `64r + 16k + l` and
     /// `64r + 16k + 8 + l`, and the same additions are done here without vectors.
     @inline(__always)
-    func rowSum(_ indices: UnsafePointer<UInt16>, rows: Int) -> Float {
+    func rowSum(_ keys: UnsafePointer<UInt16>, rows: Int) -> Float {
       @inline(__always) func pair(_ at: UnsafePointer<UInt16>, _ k: Int) -> Float {
-        term(at: Int(at[k])) + term(at: Int(at[k &+ 8]))
+        term(at[k]) + term(at[k &+ 8])
       }
       var total: Float = 0
       for lane in 0..<8 {
         var (a0, a1, a2, a3): (Float, Float, Float, Float) = (0, 0, 0, 0)
-        var at = indices + lane
+        var at = keys + lane
         for _ in 0..<rows {
           a0 += pair(at, 0)
           a1 += pair(at, 16)
