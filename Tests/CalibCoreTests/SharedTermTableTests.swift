@@ -8,9 +8,10 @@ import Testing
 /// too small for a table is computed element by element among tabulated ones.
 @Suite struct SharedTermTableTests {
   /// A `rows × cols` bf16 weight whose groups (of `groupSize`, or whole rows) take one of
-  /// four largest magnitudes, so that few scales are shared by many groups, except every
-  /// 97th group, whose largest magnitude is its own. The other values spread over many
-  /// magnitudes and both signs, with exact zeros of both signs among them.
+  /// four ranges (±peak at the last element, ∓0.75 · peak at the first), so that few
+  /// scales and zero points are shared by many groups, except every 97th group, whose
+  /// peak is its own. The other values spread over many magnitudes and both signs, with
+  /// exact zeros of both signs among them.
   static func weight(rows: Int, cols: Int, groupSize: Int) -> [Float] {
     var state: UInt64 = 0x2545_F491_4F6C_DD1D
     func next() -> Float {
@@ -23,7 +24,8 @@ import Testing
       let peak = group % 97 == 0 ? 0.02 + next() * 0.1 : peaks[group % peaks.count]
       for j in 0..<groupSize {
         let u = next()
-        var v = (next() < 0.5 ? -1 : 1) * peak * u * u * u
+        var v = (next() < 0.5 ? -1 : 1) * 0.7 * peak * u * u * u
+        if j == 0 { v = group % 2 == 0 ? -0.75 * peak : 0.75 * peak }
         if j == 3 { v = 0 }
         if j == 5 { v = -0.0 }
         if j == groupSize - 1 { v = group % 2 == 0 ? peak : -peak }
@@ -38,7 +40,10 @@ import Testing
     var groupSize: Int?
     var bits: Int
     var norm: Double
-    var testDescription: String { "cols \(cols), group \(groupSize.map(String.init) ?? "channel"), int\(bits), norm \(norm)" }
+    var symmetric = true
+    var testDescription: String {
+      "cols \(cols), group \(groupSize.map(String.init) ?? "channel"), int\(bits)\(symmetric ? "" : " asym"), norm \(norm)"
+    }
   }
 
   static let cases: [Case] = [
@@ -47,6 +52,8 @@ import Testing
     Case(cols: 480, groupSize: 96, bits: 8, norm: 2.4),  // a ragged row: TorchSum
     Case(cols: 512, groupSize: 32, bits: 4, norm: 3.0),  // fewer terms than a row
     Case(cols: 1024, groupSize: nil, bits: 4, norm: 2.4),  // channels of 1,024: a cascade step
+    Case(cols: 512, groupSize: 128, bits: 4, norm: 2.4, symmetric: false),  // zero points too
+    Case(cols: 480, groupSize: 96, bits: 8, norm: 2.0, symmetric: false),
   ]
 
   @Test(arguments: cases)
@@ -55,7 +62,7 @@ import Testing
     let group = c.groupSize ?? c.cols
     let x = Self.weight(rows: rows, cols: c.cols, groupSize: group)
     let args = try QuantizationArgs(
-      numBits: c.bits, type: .int, symmetric: true, groupSize: c.groupSize,
+      numBits: c.bits, type: .int, symmetric: c.symmetric, groupSize: c.groupSize,
       strategy: c.groupSize == nil ? .channel : .group)
     let layout = try GroupLayout(shape: [rows, c.cols], baseName: .weight, args: args)
     var settings = ObserverSettings()
@@ -81,9 +88,15 @@ import Testing
     // The case exercises both paths: most parameters share a table, a few have their own
     // scale and too few elements for one.
     let scales = (0..<layout.count).map { candidates.parameters(step: 0, $0).0 }
-    let qdq = try #require(SymmetricIntegerQDQ<BFloat16Lanes>(args))
+    let zeros = (0..<layout.count).map { candidates.parameters(step: 0, $0).1 }
+    #expect(zeros.contains { $0 != 0 } == !c.symmetric)
+    let qdq = try #require(IntegerQDQ<BFloat16Lanes>(args))
     let tables = scales.withUnsafeBufferPointer { s in
-      TermTables(ScaleBuckets(s.baseAddress!, count: layout.count), scales: s.baseAddress!, sequences, qdq, SquarePower())
+      zeros.withUnsafeBufferPointer { z in
+        TermTables(
+          ScaleBuckets(s.baseAddress!, z.baseAddress!, count: layout.count), scales: s.baseAddress!,
+          zeros: z.baseAddress!, sequences, qdq, SquarePower())
+      }
     }
     defer { tables.deallocate() }
     let tabulated = (0..<layout.count).filter { tables.width[Int(tables.bucketOf[$0])] > 0 }.count

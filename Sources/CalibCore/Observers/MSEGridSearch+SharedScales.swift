@@ -1,10 +1,10 @@
 /// Many bf16 parameters, few scales: a term table per scale, not a term per element.
 ///
-/// Within one step, the term `r(|QDQ(x) - x| ^ norm)` of a symmetric search is a function
-/// of x's 16 bits and the parameter's scale alone, and a bf16 scale takes one of 128
-/// values per binade. So the groups or channels of a large weight share few scales: the
-/// 131,072 groups of a 4096 × 4096 weight at group size 128 share about 170 per step.
-/// Each step therefore buckets the parameters by scale; for a bucket with at least twice
+/// Within one step, the term `r(|QDQ(x) - x| ^ norm)` is a function of x's 16 bits and
+/// the parameter's scale and zero point alone, and a bf16 scale takes one of 128 values
+/// per binade. So the groups or channels of a large weight share few of them: the 131,072
+/// groups of a 4096 × 4096 weight at group size 128 share about 170 scales per step.
+/// Each step therefore buckets the parameters by (scale, zero point); for a bucket with at least twice
 /// as many elements as bf16 values in its range, it computes the term of every bf16 value
 /// between the bucket's smallest and largest |x| once, with the same lane kernels as the
 /// element-wise search, and each parameter's sum looks its terms up, in the same
@@ -20,11 +20,11 @@
 /// step's tables (a few KiB each, the terms being bf16) stay in cache together.
 extension MSEGridSearch {
   /// Whether a search in `dtype` shares term tables when it sums whole parameters: bf16
-  /// values and scales, symmetric (every zero point 0), no global scale.
+  /// values and scales (no global scale).
   static func sharesTermTables(
     args: QuantizationArgs, globalScale: Float?, optimizingGlobalScale: Bool, dtype: FloatDType
   ) -> Bool {
-    dtype == .bfloat16 && args.symmetric && globalScale == nil && !optimizingGlobalScale
+    dtype == .bfloat16 && globalScale == nil && !optimizingGlobalScale
   }
 
   /// ``wholeParameters`` for bf16 parameters that share scales (see the extension's notes).
@@ -34,28 +34,34 @@ extension MSEGridSearch {
   ) {
     let count = layout.count
     var scales = [Float](repeating: 0, count: count)
-    scales.withUnsafeMutableBufferPointer { buffer in
+    var zeros = [Float](repeating: 0, count: count)
+    scales.withUnsafeMutableBufferPointer { scaleBuffer in
+     zeros.withUnsafeMutableBufferPointer { zeroBuffer in
       // Non-nil: count > 0.
-      let scales = SharedPointer(buffer.baseAddress!)
+      let (scales, zeros) = (SharedPointer(scaleBuffer.baseAddress!), SharedPointer(zeroBuffer.baseAddress!))
       for i in 0..<steps {
-        candidateScales(candidates, step: i, into: scales, count: count)
-        let tables = TermTables(ScaleBuckets(scales.readOnly, count: count), scales: scales.readOnly, sequences, qdq, power)
+        candidateParameters(candidates, step: i, into: scales, zeros, count: count)
+        let buckets = ScaleBuckets(scales.readOnly, zeros.readOnly, count: count)
+        let tables = TermTables(buckets, scales: scales.readOnly, zeros: zeros.readOnly, sequences, qdq, power)
         defer { tables.deallocate() }
         tables.fill(qdq, power, R.self, parallel: runsInParallel)
         let work = SharedTableStep(
-          sequences: sequences, source: source, layout: layout, scales: scales, tables: tables,
+          sequences: sequences, source: source, layout: layout, scales: scales, zeros: zeros, tables: tables,
           errors: SharedPointer(errors.base + i * count))
         let perItem = Swift.max(1, Self.itemElements / Swift.max(1, sequences.length))
         ForkJoin.forEach((count + perItem - 1) / perItem, parallel: runsInParallel) { item in
           work.errors(of: (item * perItem)..<Swift.min(count, (item + 1) * perItem), candidates, qdq, power, R.self)
         }
       }
+     }
     }
   }
 
-  /// Step `i`'s effective scale of every parameter, eight at a time where the kernel has
-  /// a vector path (the zero points are all 0: the arguments are symmetric).
-  private func candidateScales(_ candidates: Candidates, step i: Int, into scales: SharedPointer<Float>, count: Int) {
+  /// Step `i`'s scale and zero point of every parameter, eight scales at a time where the
+  /// kernel has a vector path (symmetric arguments, whose zero points are all 0).
+  private func candidateParameters(
+    _ candidates: Candidates, step i: Int, into scales: SharedPointer<Float>, _ zeros: SharedPointer<Float>, count: Int
+  ) {
     let block = Self.selectionBlock
     ForkJoin.forEach((count + block - 1) / block, parallel: runsInParallel) { b in
       let end = Swift.min(count, (b + 1) * block)
@@ -78,7 +84,7 @@ extension MSEGridSearch {
         }
       }
       while q < end {
-        scales[q] = candidates.parameters(step: i, q).0
+        (scales[q], zeros[q]) = candidates.parameters(step: i, q)
         q += 1
       }
     }
@@ -160,8 +166,8 @@ struct BFloat16Sequences: @unchecked Sendable {
   }
 }
 
-/// The parameters of one step grouped by scale: a counting sort on the scale's top 16
-/// bits (all of a bf16 scale's bits).
+/// The parameters of one step grouped by scale and zero point: a two-pass counting sort
+/// on their top 16 bits (all of a bf16 value's bits), zero point first.
 struct ScaleBuckets {
   /// Parameters, bucket after bucket, each bucket in parameter order.
   let members: [Int32]
@@ -172,25 +178,36 @@ struct ScaleBuckets {
 
   var count: Int { starts.count - 1 }
 
-  init(_ scales: UnsafePointer<Float>, count: Int) {
-    var tally = [Int](repeating: 0, count: 1 << 16)
-    for q in 0..<count { tally[Int(scales[q].bitPattern >> 16)] += 1 }
+  init(_ scales: UnsafePointer<Float>, _ zeros: UnsafePointer<Float>, count: Int) {
+    @inline(__always) func key(_ v: Float) -> Int { Int(v.bitPattern >> 16) }
+    // Stable counting sort of `order` by `keyOf`.
+    func sorted(_ order: [Int32], by keyOf: (Int) -> Int) -> [Int32] {
+      var next = [Int32](repeating: 0, count: (1 << 16) + 1)
+      for q in order { next[keyOf(Int(q)) + 1] += 1 }
+      for k in 0..<(1 << 16) { next[k + 1] += next[k] }
+      var out = [Int32](repeating: 0, count: order.count)
+      for q in order {
+        let k = keyOf(Int(q))
+        out[Int(next[k])] = q
+        next[k] += 1
+      }
+      return out
+    }
+    var members = (0..<count).map { Int32($0) }
+    if (0..<count).contains(where: { zeros[$0] != 0 }) { members = sorted(members) { key(zeros[$0]) } }
+    members = sorted(members) { key(scales[$0]) }
     var starts = [0]
-    var next = [Int](repeating: 0, count: 1 << 16)
-    var bucketOfKey = [Int32](repeating: 0, count: 1 << 16)
-    for key in 0..<(1 << 16) where tally[key] > 0 {
-      next[key] = starts.last!
-      bucketOfKey[key] = Int32(starts.count - 1)
-      starts.append(starts.last! + tally[key])
-    }
-    var members = [Int32](repeating: 0, count: count)
     var bucketOf = [Int32](repeating: 0, count: count)
-    for q in 0..<count {
-      let key = Int(scales[q].bitPattern >> 16)
-      members[next[key]] = Int32(q)
-      next[key] += 1
-      bucketOf[q] = bucketOfKey[key]
+    for (position, q) in members.enumerated() {
+      if position > 0 {
+        let previous = Int(members[position - 1])
+        if key(scales[previous]) != key(scales[Int(q)]) || key(zeros[previous]) != key(zeros[Int(q)]) {
+          starts.append(position)
+        }
+      }
+      bucketOf[Int(q)] = Int32(starts.count - 1)
     }
+    starts.append(count)
     self.members = members
     self.starts = starts
     self.bucketOf = bucketOf
@@ -201,9 +218,9 @@ struct ScaleBuckets {
 ///
 /// Bucket b's table holds the terms for the magnitudes
 /// `low[b]..<low[b] + width[b]` of its parameters' values, both signs side by side (see
-/// ``SharedTableStep/fillTerms(_:low:width:scale:_:_:_:)``). A bucket gets none
+/// ``SharedTableStep/fillTerms(_:low:width:scale:zero:_:_:_:)``). A bucket gets none
 /// (`width[b] == 0`) when it has fewer than twice as many elements as its table would
-/// have entries, when its scales differ in their low bits (not bf16), or when its
+/// have entries, when its scales or zero points are not bf16 values, or when its
 /// differences could leave the power's range; its parameters are computed element by
 /// element.
 struct TermTables: @unchecked Sendable {
@@ -211,40 +228,44 @@ struct TermTables: @unchecked Sendable {
   // then only read until ``deallocate()``.
   let bucketOf: [Int32]
   let scale: [Float]
+  let zero: [Float]
   let low: [UInt16]
   let width: [Int]
   let offset: [Int]
   let storage: UnsafeMutablePointer<UInt16>
 
   init<Q: LaneQDQ, P: LanePower>(
-    _ buckets: ScaleBuckets, scales: UnsafePointer<Float>, _ sequences: BFloat16Sequences, _ qdq: Q, _ power: P
+    _ buckets: ScaleBuckets, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>, _ sequences: BFloat16Sequences,
+    _ qdq: Q, _ power: P
   ) {
     let count = buckets.count
     var scale = [Float](repeating: 0, count: count)
+    var zero = [Float](repeating: 0, count: count)
     var low = [UInt16](repeating: 0, count: count)
     var width = [Int](repeating: 0, count: count)
     var offset = [Int](repeating: 0, count: count)
     var total = 0
     for b in 0..<count {
       let members = buckets.members[buckets.starts[b]..<buckets.starts[b + 1]]
-      scale[b] = scales[Int(members.first!)]
+      (scale[b], zero[b]) = (scales[Int(members.first!)], zeros[Int(members.first!)])
       var (lowest, highest) = (UInt16.max, UInt16(0))
-      var shared = scale[b].bitPattern & 0xFFFF == 0
+      var shared = scale[b].bitPattern & 0xFFFF == 0 && zero[b].bitPattern & 0xFFFF == 0
       for q in members {
         lowest = Swift.min(lowest, sequences.lowest[Int(q)])
         highest = Swift.max(highest, sequences.highest[Int(q)])
-        shared = shared && scales[Int(q)].bitPattern == scale[b].bitPattern
+        shared = shared && scales[Int(q)].bitPattern == scale[b].bitPattern && zeros[Int(q)].bitPattern == zero[b].bitPattern
       }
       let span = Int(highest) - Int(lowest) + 1
-      // |QDQ(x) - x| ≤ |x| + |level| · s, with a margin for rounding (as `runErrors`).
+      // |QDQ(x) - x| ≤ |x| + (|level| + |zp|) · s, with a margin for rounding (as `runErrors`).
       let reach = Double(Float(bitPattern: UInt32(highest) << 16))
-      let bound = (reach + Double(qdq.levelReach) * Double(scale[b])) * 1.01
+      let bound = (reach + (Double(qdq.levelReach) + Double(zero[b].magnitude)) * Double(scale[b])) * 1.01
       guard shared && 4 * span <= members.count * sequences.length && power.handles(upTo: bound) else { continue }
       (low[b], width[b], offset[b]) = (lowest, span, total)
       // Both signs, plus two vectors of slack for the fill's last stores.
       total += 2 * span + 16
     }
-    (self.bucketOf, self.scale, self.low, self.width, self.offset) = (buckets.bucketOf, scale, low, width, offset)
+    (self.bucketOf, self.scale, self.zero) = (buckets.bucketOf, scale, zero)
+    (self.low, self.width, self.offset) = (low, width, offset)
     storage = .allocate(capacity: Swift.max(1, total))
   }
 
@@ -252,7 +273,8 @@ struct TermTables: @unchecked Sendable {
   func fill<Q: LaneQDQ, P: LanePower, R: LaneRounding>(_ qdq: Q, _ power: P, _ rounding: R.Type, parallel: Bool) {
     ForkJoin.forEach(width.count, parallel: parallel) { b in
       guard width[b] > 0 else { return }
-      SharedTableStep.fillTerms(storage + offset[b], low: low[b], width: width[b], scale: scale[b], qdq, power, R.self)
+      SharedTableStep.fillTerms(
+        storage + offset[b], low: low[b], width: width[b], scale: scale[b], zero: zero[b], qdq, power, R.self)
     }
   }
 
@@ -265,6 +287,7 @@ struct SharedTableStep: Sendable {
   let source: SharedPointer<Float>
   let layout: GroupLayout
   let scales: SharedPointer<Float>
+  let zeros: SharedPointer<Float>
   let tables: TermTables
   /// This step's row of the error table.
   let errors: SharedPointer<Float>
@@ -287,7 +310,7 @@ struct SharedTableStep: Sendable {
             let b = Int(tables.bucketOf[q])
             let width = tables.width[b]
             guard width > 0 else {
-              var (s, zero): (Float, Float) = (scales[q], 0)
+              var (s, zero) = (scales[q], zeros[q])
               let reach = candidates.magnitude(q)
               sum.reset(count: n, dtype: .bfloat16)
               MSEGridSearch.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
@@ -326,17 +349,17 @@ struct SharedTableStep: Sendable {
   /// `table[2 (m - low) + 1]` that of its negative, for m in `low..<low + width`, each as
   /// its bf16 bits.
   static func fillTerms<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
-    _ table: UnsafeMutablePointer<UInt16>, low: UInt16, width: Int, scale: Float, _ qdq: Q, _ power: P,
-    _ rounding: R.Type
+    _ table: UnsafeMutablePointer<UInt16>, low: UInt16, width: Int, scale: Float, zero: Float, _ qdq: Q,
+    _ power: P, _ rounding: R.Type
   ) {
-    let (s, zp) = (Lanes(repeating: scale), Lanes())
+    let (s, zp) = (Lanes(repeating: scale), Lanes(repeating: zero))
     var lane = LaneBits()
     for k in 0..<8 { lane[k] = UInt32(k) }
     let end = LaneBits(repeating: UInt32(low) + UInt32(width))
     @inline(__always) func terms(_ magnitude: LaneBits, sign: UInt32) -> LaneBits {
       // Lanes past the last magnitude compute the term of 0, stored in the slack.
       let bits = LaneBits().replacing(with: (magnitude &<< 16) | LaneBits(repeating: sign), where: magnitude .< end)
-      let d = MSEGridSearch.difference(Lanes(bits: bits), s, zp, scale, 0, qdq, R.self)
+      let d = MSEGridSearch.difference(Lanes(bits: bits), s, zp, scale, zero, qdq, R.self)
       // A bf16 term: its low 16 bits are 0.
       return power.term(power.middle(power.begin(d)), R.self).bits &>> 16
     }
