@@ -110,7 +110,8 @@ extension CalibrationStore {
       return inline.withUnsafeBufferPointer { ValueRange(of: $0) }
     }
     guard count * sample.dtype.byteWidth == sample.byteCount else { throw sizeMismatch(sample) }
-    if values.count != count { values = [Float](repeating: 0, count: count) }
+    // Not zero-filled: the decode writes every element, or the read throws.
+    if values.count != count { values = [Float](unsafeUninitializedCapacity: count) { $1 = count } }
     let segment = try requireSegment()
     let range = try values.withUnsafeMutableBufferPointer { try segment.readDecoded(at: offset, dtype: sample.dtype, into: $0) }
     guard let range else { throw truncated(sample) }
