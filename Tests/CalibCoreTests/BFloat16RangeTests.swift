@@ -8,7 +8,7 @@ import Testing
 
   static func floats(_ bits: [UInt16]) -> [Float] { bits.map { Float(bitPattern: UInt32($0) << 16) } }
 
-  static func range(_ bits: [UInt16]) -> ValueRange? { bits.withUnsafeBufferPointer(ValueRange.init(bfloat16Bits:)) }
+  static func range(_ bits: [UInt16]) -> ValueRange? { bits.withUnsafeBytes(ValueRange.init(bfloat16Bits:)) }
 
   static func floatRange(_ bits: [UInt16]) -> ValueRange { floats(bits).withUnsafeBufferPointer(ValueRange.init(of:)) }
 

@@ -334,20 +334,24 @@ public struct Recorder: Sendable {
     defer { try? copy.wait() }
     try file.forEachRawBytes(of: entries) { index, raw in
       let entry = entries[index]
-      let (nan, inf) = NonFiniteCount.count(raw, dtype: entry.dtype)
+      let pair = try SampleKey.pair(entry.name, file: file.path)
+      // A tensor an observer will see is decoded and its range taken first; a finite range
+      // means no NaN or ±∞, so only the others are scanned for them.
+      let decoded = lanes[pair] == nil ? nil : Self.decodedWithRange(raw, dtype: entry.dtype)
+      let (nan, inf) = decoded?.range.isFinite == true ? (0, 0) : NonFiniteCount.count(raw, dtype: entry.dtype)
       if nan + inf > 0 && !allowNonFinite {
         throw InputError.nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf)
       }
       let checksum = XXHash64.hex(raw)
       fingerprint.add(entry, checksum: checksum)
-      let pair = try SampleKey.pair(entry.name, file: file.path)
       try store.insertSample(
         db, at: offsets[index], recordingID: writer.run.id, moduleID: writer.moduleIDs[pair.module] ?? -1, baseName: pair.base,
         step: stepIndex, dtype: entry.dtype, shape: entry.shape, byteCount: raw.count, checksum: checksum, nanCount: nan,
         infCount: inf)
-      if nan + inf == 0, var lane = lanes[pair] {
+      if nan + inf == 0, var lane = lanes[pair], let decoded {
         let value = Tensor(
-          shape: entry.shape, values: entry.dtype.decode(raw), dtype: writer.arithmetic.dtype(forSamplesOf: entry.dtype.modelDType))
+          shape: entry.shape, values: decoded.values, dtype: writer.arithmetic.dtype(forSamplesOf: entry.dtype.modelDType),
+          knownRange: decoded.range)
         try writer.record(try lane.observe(value, step: stepIndex))
         lanes[pair] = lane
       }
@@ -358,6 +362,12 @@ public struct Recorder: Sendable {
       throw InputError.changedWhileRecording(file: file.path)
     }
     return fingerprint
+  }
+
+  /// `raw` decoded to float32, with the range of its values.
+  private static func decodedWithRange(_ raw: UnsafeRawBufferPointer, dtype: ElementType) -> (values: [Float], range: ValueRange) {
+    let values = dtype.decode(raw)
+    return (values, values.withUnsafeBufferPointer { ValueRange(raw: raw, dtype: dtype, decoded: $0) })
   }
 }
 

@@ -146,22 +146,10 @@ final class SampleSegment: Sendable {
       guard try read(into: chunk, at: offset + Int64(done * width)) else { return nil }
       let decoded = UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)])
       dtype.decode(UnsafeRawBufferPointer(chunk), into: decoded)
-      range = range.merging(Self.range(of: UnsafeRawBufferPointer(chunk), dtype: dtype, decoded: UnsafeBufferPointer(decoded)))
+      range = range.merging(ValueRange(raw: UnsafeRawBufferPointer(chunk), dtype: dtype, decoded: UnsafeBufferPointer(decoded)))
       done += n
     }
     return range
-  }
-
-  /// The range of one decoded chunk: for bf16, from the raw little-endian bits (half the
-  /// bytes, integer compares; see ``ValueRange/init(bfloat16Bits:)``), unless that
-  /// reduction leaves the answer to the float one.
-  static func range(of chunk: UnsafeRawBufferPointer, dtype: ElementType, decoded: UnsafeBufferPointer<Float>) -> ValueRange {
-    #if _endian(little)
-      if dtype == .bf16, let range = chunk.withMemoryRebound(to: UInt16.self, ValueRange.init(bfloat16Bits:)) {
-        return range
-      }
-    #endif
-    return ValueRange(of: decoded)
   }
 
   /// Copies byte ranges of the file at `source`, back to back, to `offset` onward. The
