@@ -38,9 +38,11 @@
 /// ``TorchSum``'s independent blocks, merged in order; the selection scan is split by
 /// blocks of parameters. No result depends on our thread count; a single parameter of
 /// 32,768 elements or more depends on torch's, ``torchThreads``, as torch's own does.
-/// Complexity: O(n · steps evaluated), in parallel, one pass over the values per step;
-/// the table is computed step by step and the search ends where the reference's patience
-/// ends it, so no step the reference skips is computed.
+/// Complexity: O(n · steps evaluated), in parallel; the table is computed in blocks of
+/// the steps the reference is sure to evaluate and the search ends where the reference's
+/// patience ends it, so no step the reference skips is computed. bf16 parameters that
+/// share a scale look their terms up in a table per step instead (see
+/// `MSEGridSearch+SharedScales.swift`).
 public struct MSEGridSearch: Sendable {
   public var settings: ObserverSettings
   /// Whether the search may spread over all cores (results are the same either way).
