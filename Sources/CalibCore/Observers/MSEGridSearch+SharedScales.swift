@@ -21,9 +21,7 @@
 extension MSEGridSearch {
   /// Whether a search in `dtype` shares term tables when it sums whole parameters: bf16
   /// values and scales (no global scale).
-  static func sharesTermTables(
-    args: QuantizationArgs, globalScale: Float?, optimizingGlobalScale: Bool, dtype: FloatDType
-  ) -> Bool {
+  static func sharesTermTables(globalScale: Float?, optimizingGlobalScale: Bool, dtype: FloatDType) -> Bool {
     dtype == .bfloat16 && globalScale == nil && !optimizingGlobalScale
   }
 
@@ -57,35 +55,30 @@ extension MSEGridSearch {
     }
   }
 
-  /// Step `i`'s scale and zero point of every parameter, eight scales at a time where the
-  /// kernel has a vector path (symmetric arguments, whose zero points are all 0).
+  /// Step `i`'s scale and zero point of every parameter: its candidate range
+  /// (``Candidates/parameters(step:_:)``'s first step), then `calculate_qparams` by
+  /// ``QParamKernel/parameters(mins:maxs:_:scales:zeros:)``; there is no global scale.
   private func candidateParameters(
     _ candidates: Candidates, step i: Int, into scales: SharedPointer<Float>, _ zeros: SharedPointer<Float>, count: Int
   ) {
     let block = Self.selectionBlock
+    let (p, dtype) = (candidates.factors[i], candidates.dtype)
     ForkJoin.forEach((count + block - 1) / block, parallel: runsInParallel) { b in
-      let end = Swift.min(count, (b + 1) * block)
-      var q = b * block
-      if candidates.kernel.hasVectorPath {
-        let p = Lanes(repeating: candidates.factors[i])
+      let (first, end) = (b * block, Swift.min(count, (b + 1) * block))
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { buffer in
+        // Non-nil: capacity > 0.
+        let (mn, mx) = (buffer.baseAddress!, buffer.baseAddress! + block)
         candidates.rawMin.withUnsafeBufferPointer { mins in
           candidates.rawMax.withUnsafeBufferPointer { maxs in
-            // Non-nil: count > 0.
-            let (lo, hi) = (UnsafeRawPointer(mins.baseAddress!), UnsafeRawPointer(maxs.baseAddress!))
-            while q + 8 <= end {
-              // `p * min_val` with a Python float p: float32 product, rounded to D.
-              let smn = candidates.dtype.rounded(p * lo.loadUnaligned(fromByteOffset: q * 4, as: Lanes.self))
-              let smx = candidates.dtype.rounded(p * hi.loadUnaligned(fromByteOffset: q * 4, as: Lanes.self))
-              UnsafeMutableRawPointer(scales.base + q).storeBytes(
-                of: candidates.kernel.scales(min: smn, max: smx), as: Lanes.self)
-              q += 8
+            // `p * min_val` with a Python float p: float32 product, rounded to D.
+            for q in first..<end {
+              mn[q - first] = dtype.rounded(p * mins[q])
+              mx[q - first] = dtype.rounded(p * maxs[q])
             }
           }
         }
-      }
-      while q < end {
-        (scales[q], zeros[q]) = candidates.parameters(step: i, q)
-        q += 1
+        candidates.kernel.parameters(
+          mins: mn, maxs: mx, 0..<(end - first), scales: scales.base + first, zeros: zeros.base + first)
       }
     }
   }
@@ -327,9 +320,7 @@ struct SharedTableStep: Sendable {
             } else {
               table.terms(keys + q * n, n, into: terms)
               sum.reset(count: n, dtype: .bfloat16)
-              let whole = n & ~7
-              sum.add(contentsOf: terms, count: whole)
-              for j in whole..<n { sum.add(scalar: terms[j]) }
+              sum.add(contentsOf: terms, count: n)
               errors[q] = BFloat16.rounded(sum.total())
             }
           }

@@ -87,8 +87,7 @@ public struct MSEGridSearch: Sendable {
     var computed = 0
     let powerTable = dtype == .bfloat16 ? powerTableForBFloat16() : nil
     let sequences = !values.isEmpty && sumsWholeParameters(layout)
-        && Self.sharesTermTables(
-          args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale, dtype: dtype)
+        && Self.sharesTermTables(globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale, dtype: dtype)
       ? values.withUnsafeBufferPointer { BFloat16Sequences(SharedPointer($0.baseAddress!), layout, parallel: runsInParallel) }
       : nil
     search: while computed < steps {

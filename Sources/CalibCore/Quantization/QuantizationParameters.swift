@@ -79,24 +79,9 @@ extension QuantizationArgs {
               let (lo, hi) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
               let (sp, zp) = (SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
               ForkJoin.forEach((n + chunk - 1) / chunk, parallel: parallel) { c in
-                var i = c * chunk
-                let end = Swift.min(n, (c + 1) * chunk)
-                if kernel.hasVectorPath {
-                  let (mins, maxs) = (UnsafeRawPointer(lo.base), UnsafeRawPointer(hi.base))
-                  let (out, zeroOut) = (UnsafeMutableRawPointer(sp.base), UnsafeMutableRawPointer(zp.base))
-                  while i + 8 <= end {
-                    let scale = kernel.scales(
-                      min: mins.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                      max: maxs.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-                    out.storeBytes(of: scale, toByteOffset: i * 4, as: SIMD8<Float>.self)
-                    zeroOut.storeBytes(of: SIMD8<Float>(), toByteOffset: i * 4, as: SIMD8<Float>.self)
-                    i += 8
-                  }
-                }
-                while i < end {
-                  (sp[i], zp[i]) = kernel.scaleAndZeroPoint(min: lo[i], max: hi[i])
-                  i += 1
-                }
+                kernel.parameters(
+                  mins: lo.readOnly, maxs: hi.readOnly, (c * chunk)..<Swift.min(n, (c + 1) * chunk), scales: sp.base,
+                  zeros: zp.base)
               }
             }
           }
@@ -110,6 +95,34 @@ extension QuantizationArgs {
       scale: Tensor(shape: shape, values: scales, dtype: kernel.scaleArithmetic),
       zeroPoint: Tensor(shape: shape, values: zeros), zeroPointDType: zpDType,
       scaleDType: kernel.scaleArithmetic.torchDType)
+  }
+}
+
+extension QParamKernel {
+  /// `calculate_qparams` of the (min, max) pairs `range` of `mins` and `maxs`, written to
+  /// the same slots of `scales` and `zeros`: eight at a time on the vector path (whose
+  /// zero points are 0), one by one otherwise.
+  func parameters(
+    mins: UnsafePointer<Float>, maxs: UnsafePointer<Float>, _ range: Range<Int>, scales: UnsafeMutablePointer<Float>,
+    zeros: UnsafeMutablePointer<Float>
+  ) {
+    var i = range.lowerBound
+    if hasVectorPath {
+      let (lo, hi) = (UnsafeRawPointer(mins), UnsafeRawPointer(maxs))
+      let (out, zeroOut) = (UnsafeMutableRawPointer(scales), UnsafeMutableRawPointer(zeros))
+      while i + 8 <= range.upperBound {
+        let scale = self.scales(
+          min: lo.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+          max: hi.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        out.storeBytes(of: scale, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        zeroOut.storeBytes(of: SIMD8<Float>(), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+      }
+    }
+    while i < range.upperBound {
+      (scales[i], zeros[i]) = scaleAndZeroPoint(min: mins[i], max: maxs[i])
+      i += 1
+    }
   }
 }
 
