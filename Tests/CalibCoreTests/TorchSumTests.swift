@@ -98,6 +98,15 @@ import Testing
     }
   }
 
+  /// A whole run in one call, its ragged end included, as the MSE search adds terms.
+  @Test func termsAddedInBulkGiveTheSameSum() throws {
+    for c in try Self.cases() {
+      var sum = TorchSum(count: c.n, dtype: c.dtype)
+      c.terms.withUnsafeBufferPointer { sum.add(contentsOf: $0.baseAddress!, count: c.n) }
+      #expect(Self.resultBits(sum.total(), c.dtype) == c.bits, "\(c.dtype) n=\(c.n) seed=\(c.seed)")
+    }
+  }
+
   @Test func partsSummedApartAndMergedGiveTheSameSum() throws {
     var split = 0
     for c in try Self.cases() {

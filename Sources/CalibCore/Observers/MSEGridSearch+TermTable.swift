@@ -85,9 +85,7 @@ extension MSEGridSearch {
       while start < range.upperBound {
         let m = Swift.min(gatherBlock, range.upperBound - start)
         for j in 0..<m { terms[j] = table[Int(bits[start &+ j] &>> 16)] }
-        let whole = m & ~7
-        sum.pointee.add(contentsOf: terms, count: whole)
-        for j in whole..<m { sum.pointee.add(scalar: terms[j]) }
+        sum.pointee.add(contentsOf: terms, count: m)
         start &+= m
       }
     }

@@ -177,15 +177,15 @@ struct TorchSum {
     }
   }
 
-  /// Adds the next `m` terms from `p` (`m` a multiple of 8, ``position`` too): whole
-  /// rows straight into the four column accumulators, everything else through
-  /// ``add(_:)``. Same result as adding them eight at a time, faster.
+  /// Adds the next `m` terms from `p` (``position`` a multiple of 8): whole rows straight
+  /// into the four column accumulators, other full vectors through ``add(_:)``, a ragged
+  /// end through ``add(scalar:)``. Same result as adding them one at a time, faster.
   mutating func add(contentsOf p: UnsafePointer<Float>, count m: Int) {
     let raw = UnsafeRawPointer(p)
     let rowTerms = 4 &<< loadShift
     let rowsEnd = rowLoads &<< loadShift
     var k = 0
-    while k < m && position & (rowTerms &- 1) != 0 {
+    while k &+ 8 <= m && position & (rowTerms &- 1) != 0 {
       add(raw.loadUnaligned(fromByteOffset: k &* 4, as: Lanes.self))
       k &+= 8
     }
@@ -221,9 +221,13 @@ struct TorchSum {
       (columns[0], columns[1], columns[2], columns[3]) = (c0, c1, c2, c3)
       position &+= rows &* rowTerms
     }
-    while k < m {
+    while k &+ 8 <= m {
       add(raw.loadUnaligned(fromByteOffset: k &* 4, as: Lanes.self))
       k &+= 8
+    }
+    while k < m {
+      add(scalar: p[k])
+      k &+= 1
     }
   }
 
