@@ -92,9 +92,11 @@ struct ObserversBench: ParsableCommand {
   private func benchCases(_ dtype: FloatDType) throws -> [ObserverCase] {
     let suffix = ["float32": "", "bfloat16": "_bf16", "float16": "_f16"][dtype.rawValue] ?? ""
     let file = try SafetensorsFile(path: data)
-    // `.to(dtype)`: round each value to nearest even, then compute in that dtype.
+    // `.to(dtype)`: round each value to nearest even, then compute in that dtype. bf16
+    // tensors hold their raw bits, as the store and the recorder give them to observers.
     func converted(_ t: Tensor) -> Tensor {
-      Tensor(shape: t.shape, values: t.values.map(dtype.rounded), dtype: dtype)
+      if dtype == .bfloat16 { return Tensor(shape: t.shape, bfloat16Bits: t.values.map(BFloat16.bits)) }
+      return Tensor(shape: t.shape, values: t.values.map(dtype.rounded), dtype: dtype)
     }
     let act = converted(try file.tensor("act"))
     let w = converted(try file.tensor("w"))

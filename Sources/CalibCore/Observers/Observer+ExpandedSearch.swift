@@ -59,7 +59,7 @@ extension Observer {
     } catch let e as LayoutError {
       throw ObserverError.layout(e)
     }
-    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
+    let (mn, mx) = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel)
     if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
     let weights = try importanceWeights(for: value)
     var search = ExpandedMSESearch(kind: kind, settings: settings)

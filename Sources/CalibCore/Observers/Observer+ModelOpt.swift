@@ -16,7 +16,7 @@ extension Observer {
     let layout = try peerLayout(
       of: value, strategies: [.tensor, .channel, .group],
       refusal: "MaxCalibrator has one amax per tensor, channel or group: use one of those strategies")
-    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
+    let (mn, mx) = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel)
     if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
     var amax = zip(mn, mx).map { Swift.max(abs($0), abs($1)) }
     if let old = state.maxValues {
@@ -110,7 +110,7 @@ extension Observer {
       throw ObserverError.unsupported(
         observer: name, reason: "the sweep fake-quantizes to integers: use type int, not \(args.type.rawValue)")
     }
-    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
+    let (mn, mx) = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel)
     if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
     let peer = settings.peer
     let candidates = ModelOptMSESweep.candidates(peer)

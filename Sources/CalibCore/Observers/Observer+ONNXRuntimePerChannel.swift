@@ -20,7 +20,7 @@ extension Observer {
     let layout = try peerLayout(
       of: value, strategies: [.attentionHead],
       refusal: "per_channel keeps axis 1, which is a compressed-tensors parameter only for the heads of q/k/v: use strategy attn_head")
-    let (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
+    let (mn, mx) = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel)
     if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
     let peer = settings.peer
     let shape = layout.qparamShape

@@ -41,7 +41,7 @@ extension Observer {
   /// The minimum and maximum of the whole value (its ``Tensor/knownRange`` when a reader
   /// computed it); a value holding NaN or ±∞ is refused, as by every observer.
   func finiteRange(of value: Tensor) throws -> (Float, Float) {
-    let range = value.knownRange ?? ValueRange(RangeReduction.minMax(value.values, parallel: runsInParallel))
+    let range = RangeReduction.range(of: value, parallel: runsInParallel)
     guard range.min.isFinite && range.max.isFinite else { throw ObserverError.nonFinite(in: value) }
     return (range.min, range.max)
   }

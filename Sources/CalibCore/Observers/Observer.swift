@@ -152,12 +152,7 @@ public struct Observer: Sendable {
   private func currentRange(
     _ value: Tensor, layout: GroupLayout, globalScale: Float?, optimizingGlobalScale: Bool
   ) throws -> ([Float], [Float]) {
-    let (mn, mx): ([Float], [Float])
-    if let known = value.knownRange, layout.isWholeValue(of: value.elementCount) {
-      (mn, mx) = ([known.min], [known.max])
-    } else {
-      (mn, mx) = RangeReduction.minMax(value.values, layout: layout, parallel: runsInParallel)
-    }
+    let (mn, mx) = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel)
     if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
     guard kind.searchesMSE else { return (mn, mx) }
     do {

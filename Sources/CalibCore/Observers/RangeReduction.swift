@@ -31,29 +31,36 @@ public enum RangeReduction {
     if count == 0 || values.isEmpty {
       return ([Float](repeating: .infinity, count: count), [Float](repeating: -.infinity, count: count))
     }
-    // Every slot is written by the work items (left uninitialized until then, so the pages
-    // are first touched by the parallel workers rather than by a serial fill).
+    return filling(count) { out in
+      values.withUnsafeBufferPointer { buffer in
+        // Non-nil: values is not empty.
+        let source = SharedPointer(buffer.baseAddress!)
+        if layout.isStridedRuns {
+          let stride = layout.outerStride
+          let length = layout.runLength
+          // Every run must lie inside the value (the layout was built from its shape).
+          precondition((count - 1) * stride + length <= buffer.count, "layout exceeds the value")
+          if count == 1 {
+            (out.mins[0], out.maxs[0]) = wholeRun(source, length, parallel: parallel)
+          } else {
+            stridedRuns(source, count: count, stride: stride, length: length, parallel: parallel, into: out)
+          }
+        } else {
+          anyLayout(source, layout: layout, parallel: parallel, into: out)
+        }
+      }
+    }
+  }
+
+  /// `count` minima and maxima, every slot written by `body`. The slots are left
+  /// uninitialized until then, so the pages are first touched by the parallel workers
+  /// rather than by a serial fill.
+  static func filling(_ count: Int, _ body: (RangeOutput) -> Void) -> ([Float], [Float]) {
     var maxs: [Float] = []
     let mins = [Float](unsafeUninitializedCapacity: count) { lo, lowCount in
       maxs = [Float](unsafeUninitializedCapacity: count) { hi, highCount in
-        values.withUnsafeBufferPointer { buffer in
-          // Non-nil: count > 0 and values is not empty.
-          let out = RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!))
-          let source = SharedPointer(buffer.baseAddress!)
-          if layout.block == nil && layout.runCount == 1 && layout.inner == 1 {
-            let stride = layout.outerStride
-            let length = layout.runLength
-            // Every run must lie inside the value (the layout was built from its shape).
-            precondition((count - 1) * stride + length <= buffer.count, "layout exceeds the value")
-            if count == 1 {
-              (out.mins[0], out.maxs[0]) = wholeRun(source, length, parallel: parallel)
-            } else {
-              stridedRuns(source, count: count, stride: stride, length: length, parallel: parallel, into: out)
-            }
-          } else {
-            anyLayout(source, layout: layout, parallel: parallel, into: out)
-          }
-        }
+        // Non-nil: callers pass count > 0.
+        body(RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!)))
         highCount = count
       }
       lowCount = count
@@ -136,18 +143,26 @@ public enum RangeReduction {
     let items = (count + perItem - 1) / perItem
     ForkJoin.forEach(items, parallel: parallel) { item in
       let first = item * perItem
-      let end = Swift.min(count, first + perItem)
-      let p = source.readOnly
-      let clean: Bool
-      switch length {
-      case 16: clean = runsOf16(p, first, end, stride, out)
-      case 32...: clean = longRuns(p, first, end, stride, length, out)
-      default: clean = false
-      }
-      if clean { return }
-      for q in first..<end {
-        (out.mins[q], out.maxs[q]) = exactRun(p + q * stride, length)
-      }
+      stridedItem(source.readOnly, first..<Swift.min(count, first + perItem), stride: stride, length: length, into: out)
+    }
+  }
+
+  /// One work item of ``stridedRuns(_:count:stride:length:parallel:into:)``: the fast
+  /// loop for its run length, redone exactly when some element is not finite.
+  @inline(__always)
+  static func stridedItem(
+    _ p: UnsafePointer<Float>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput
+  ) {
+    let (first, end) = (parameters.lowerBound, parameters.upperBound)
+    let clean: Bool
+    switch length {
+    case 16: clean = runsOf16(p, first, end, stride, out)
+    case 32...: clean = longRuns(p, first, end, stride, length, out)
+    default: clean = false
+    }
+    if clean { return }
+    for q in first..<end {
+      (out.mins[q], out.maxs[q]) = exactRun(p + q * stride, length)
     }
   }
 

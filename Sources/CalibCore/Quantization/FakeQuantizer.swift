@@ -137,7 +137,7 @@ extension QuantizationArgs {
     let params: QuantizationParameters
     if dynamic.isDynamic || parameters == nil {
       layout = try dynamicLayout(for: value.shape)
-      let (mins, maxs) = RangeReduction.minMax(value.values, layout: layout)
+      let (mins, maxs) = RangeReduction.minMax(value, layout: layout)
       params = try quantizationParameters(
         min: Tensor(shape: layout.qparamShape, values: mins, dtype: value.dtype),
         max: Tensor(shape: layout.qparamShape, values: maxs, dtype: value.dtype), globalScale: globalScale)

@@ -87,10 +87,15 @@ public struct GroupLayout: Sendable, Equatable {
     return padded
   }
 
+  /// Whether parameter `q` owns exactly one contiguous run, `runLength` long from
+  /// `q · outerStride` (tensor, channel and group layouts), so kernels can walk the
+  /// parameters at a constant stride.
+  var isStridedRuns: Bool { block == nil && runCount == 1 && inner == 1 }
+
   /// Whether the layout has one parameter made of all `elementCount` elements in one run
   /// (TENSOR strategy, or any shape reduced whole), so its range is the value's range.
   func isWholeValue(of elementCount: Int) -> Bool {
-    count == 1 && block == nil && runCount == 1 && inner == 1 && runLength == elementCount
+    count == 1 && isStridedRuns && runLength == elementCount
   }
 }
 

@@ -1,27 +1,26 @@
-/// A dense, row-major tensor of float32-stored values in a model dtype: the value every
-/// observer and quantizer works on.
+/// A dense, row-major tensor of values in a model dtype: the value every observer and
+/// quantizer works on.
 ///
 /// ``dtype`` decides the arithmetic: an ``Observer`` fed a `.bfloat16` tensor computes
 /// every operation as torch does on a bf16 tensor (see ``FloatDType``); a `.float32`
-/// tensor (the default) is computed in float32. The values are always stored as float32
-/// and must be exactly representable in ``dtype`` (checked in debug builds only): decode
-/// bf16 or f16 samples exactly, then tag them.
+/// tensor (the default) is computed in float32. ``values`` are float32 and must be
+/// exactly representable in ``dtype`` (checked in debug builds only): decode bf16 or f16
+/// samples exactly, then tag them.
+///
+/// A tensor made from raw bf16 bits (``init(shape:bfloat16Bits:dtype:)``) keeps them and
+/// decodes ``values`` only when something first asks for them: min/max observers reduce
+/// the bits themselves, two bytes per element instead of four.
 ///
 /// For example:
 /// ```swift
 /// let t = Tensor(shape: [2, 3], values: [0, 1, 2, 3, 4, 5])
 /// t.elementCount  // 6
 /// let b = Tensor(shape: [2], values: [1, 0.5], dtype: .bfloat16)
+/// let r = Tensor(shape: [2], bfloat16Bits: [0x3F80, 0x3F00], dtype: .bfloat16)  // same values
 /// ```
 public struct Tensor: Sendable, Equatable {
   /// The extent of each dimension, outermost first. A 0-d tensor has shape `[]`.
   public var shape: [Int]
-  /// The elements in row-major order; `values.count == shape.reduce(1, *)`.
-  ///
-  /// Changing them forgets ``knownRange``.
-  public var values: [Float] {
-    didSet { knownRange = nil }
-  }
   /// The dtype the values belong to, and so the dtype of arithmetic on them.
   public var dtype: FloatDType
   /// The minimum and maximum of all values, when whoever produced the values computed
@@ -29,6 +28,34 @@ public struct Tensor: Sendable, Equatable {
   /// cache): whole-tensor min/max observers then skip their own pass over the values.
   /// `nil` when unknown. Not part of equality.
   public private(set) var knownRange: ValueRange?
+  private var storage: Storage
+
+  /// The elements in row-major order as float32; `values.count == shape.reduce(1, *)`.
+  ///
+  /// A tensor of bf16 bits decodes them on first use (once: copies of the tensor share
+  /// the decoded array). Changing the values forgets ``knownRange`` and the bits.
+  public var values: [Float] {
+    get { storage.floats }
+    _modify {
+      var floats = storage.floats
+      // Released first, so that `floats` is the array's only reference and changes in place.
+      storage = .float32([])
+      knownRange = nil
+      defer { storage = .float32(floats) }
+      yield &floats
+    }
+    set {
+      storage = .float32(newValue)
+      knownRange = nil
+    }
+  }
+
+  /// The values' raw bf16 bits (host byte order), when the tensor was made from them;
+  /// `nil` for a tensor made from float32 values, whatever its dtype.
+  public var bfloat16Bits: [UInt16]? {
+    if case .bfloat16(let payload) = storage { return payload.bits }
+    return nil
+  }
 
   /// Creates a float32 tensor; traps when the element count does not match the shape.
   public init(shape: [Int], values: [Float]) {
@@ -39,13 +66,10 @@ public struct Tensor: Sendable, Equatable {
   ///
   /// Debug builds also trap when a value is not exactly representable in `dtype`.
   public init(shape: [Int], values: [Float], dtype: FloatDType) {
-    precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
-    precondition(
-      shape.reduce(1, *) == values.count,
-      "shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)")
+    Self.check(shape, count: values.count)
     assert(dtype == .float32 || values.allSatisfy(dtype.represents), "values not representable in \(dtype)")
     self.shape = shape
-    self.values = values
+    self.storage = .float32(values)
     self.dtype = dtype
   }
 
@@ -59,8 +83,31 @@ public struct Tensor: Sendable, Equatable {
     knownRange = range
   }
 
-  /// Equal shapes, dtypes and values (NaN unequal to itself, as for `[Float]`); a known
-  /// range is a cache and does not count.
+  /// Creates a tensor of bf16 values from their raw bits, kept as they are and decoded
+  /// to float32 only when ``values`` is first read.
+  ///
+  /// - Parameters:
+  ///   - dtype: the arithmetic; `.bfloat16` or `.float32` (every bf16 value is a float32
+  ///     value), not `.float16`.
+  ///   - range: the values' range when the caller took it on the way (as for
+  ///     ``init(shape:values:dtype:knownRange:)``).
+  public init(shape: [Int], bfloat16Bits bits: [UInt16], dtype: FloatDType = .bfloat16, knownRange range: ValueRange? = nil) {
+    Self.check(shape, count: bits.count)
+    precondition(dtype != .float16, "bf16 values are not float16 values")
+    self.shape = shape
+    self.storage = .bfloat16(BFloat16Values(bits))
+    self.dtype = dtype
+    assert(range == nil || range == ValueRange(RangeReduction.minMax(storage.floats, parallel: false)), "knownRange is not the values' range")
+    knownRange = range
+  }
+
+  private static func check(_ shape: [Int], count: Int) {
+    precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+    precondition(shape.reduce(1, *) == count, "shape \(shape) needs \(shape.reduce(1, *)) values, got \(count)")
+  }
+
+  /// Equal shapes, dtypes and values (NaN unequal to itself, as for `[Float]`); how the
+  /// values are stored and a known range do not count.
   public static func == (a: Tensor, b: Tensor) -> Bool {
     a.shape == b.shape && a.dtype == b.dtype && a.values == b.values
   }
@@ -71,8 +118,8 @@ public struct Tensor: Sendable, Equatable {
   }
 
   /// The number of elements, the product of the shape.
-  public var elementCount: Int { values.count }
+  public var elementCount: Int { storage.count }
 
   /// Whether the tensor holds no elements (for example an MoE expert that got no tokens).
-  public var isEmpty: Bool { values.isEmpty }
+  public var isEmpty: Bool { storage.count == 0 }
 }

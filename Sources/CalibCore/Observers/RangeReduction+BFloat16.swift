@@ -1,0 +1,126 @@
+extension RangeReduction {
+  /// ``minMax(_:layout:parallel:)`` of bf16 values given as their raw bits, read at two
+  /// bytes per element and compared as integers (``BFloat16Order``), with the same results
+  /// bit for bit.
+  ///
+  /// Where a parameter holds a NaN or has a zero at an end, its work item is decoded and
+  /// reduced by the float path's kernel, because the sign of a zero extreme depends on
+  /// that kernel's order.
+  ///
+  /// - Returns: `nil` for layouts other than one contiguous run per parameter (BLOCK,
+  ///   attention heads, grouped activations of rank > 2): reduce the decoded values then.
+  static func minMax(bfloat16Bits bits: [UInt16], layout: GroupLayout, parallel: Bool = true) -> ([Float], [Float])? {
+    let count = layout.count
+    guard layout.isStridedRuns, count > 0, !bits.isEmpty else { return nil }
+    return filling(count) { out in
+      bits.withUnsafeBufferPointer { buffer in
+        // Non-nil: bits is not empty.
+        let source = SharedPointer(buffer.baseAddress!)
+        let (stride, length) = (layout.outerStride, layout.runLength)
+        precondition((count - 1) * stride + length <= buffer.count, "layout exceeds the value")
+        if count == 1 {
+          (out.mins[0], out.maxs[0]) = wholeRun(bfloat16Bits: source, length, parallel: parallel)
+          return
+        }
+        // The float path's work items, so that a fallback item decides as it does.
+        let perItem = Swift.max(1, chunkElements / Swift.max(length, 1))
+        let items = (count + perItem - 1) / perItem
+        ForkJoin.forEach(items, parallel: parallel) { item in
+          let first = item * perItem
+          stridedItem(bfloat16Bits: source.readOnly, first..<Swift.min(count, first + perItem), stride: stride, length: length, into: out)
+        }
+      }
+    }
+  }
+
+  /// One work item of strided parameters on bf16 bits. When a parameter has a NaN or a
+  /// zero at an end, the whole item is decoded and reduced by the float path's own item
+  /// kernel (``stridedItem(_:_:stride:length:into:)``): that kernel's choice between its
+  /// fast and exact loops, which order ±0 differently, depends on every parameter of the
+  /// item.
+  static func stridedItem(
+    bfloat16Bits p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput
+  ) {
+    for q in parameters {
+      let (low, high) = BFloat16Order.keyRange(UnsafeRawPointer(p + q &* stride), count: length)
+      guard let range = BFloat16Order.range(low: low, high: high) else {
+        let start = parameters.lowerBound * stride
+        let span = (parameters.upperBound - 1) * stride + length - start
+        decoded(p + start, span) { f in
+          stridedItem(f - start, parameters, stride: stride, length: length, into: out)
+        }
+        return
+      }
+      (out.mins[q], out.maxs[q]) = (range.min, range.max)
+    }
+  }
+
+  /// ``wholeRun(_:_:parallel:)`` on bf16 bits: the same chunks, combined the same way.
+  static func wholeRun(bfloat16Bits source: SharedPointer<UInt16>, _ n: Int, parallel: Bool) -> (Float, Float) {
+    let chunk = chunkElements
+    let chunks = (n + chunk - 1) / chunk
+    if chunks <= 1 { return run(bfloat16Bits: source.readOnly, n) }
+    var partial = [Float](repeating: 0, count: 2 * chunks)
+    partial.withUnsafeMutableBufferPointer { buffer in
+      let slots = SharedPointer(buffer.baseAddress!)  // non-nil: chunks > 1
+      ForkJoin.forEach(chunks, parallel: parallel) { c in
+        let start = c * chunk
+        (slots[2 * c], slots[2 * c + 1]) = run(bfloat16Bits: source.readOnly + start, Swift.min(chunk, n - start))
+      }
+    }
+    var lo = Float.infinity
+    var hi = -Float.infinity
+    for c in 0..<chunks {
+      let (l, h) = (partial[2 * c], partial[2 * c + 1])
+      if l.isNaN || h.isNaN { return (.nan, .nan) }
+      if l < lo { lo = l }
+      if h > hi { hi = h }
+    }
+    return (lo, hi)
+  }
+
+  /// One whole-value chunk of `n` bf16 values: its key range, or ``exactRun(_:_:)`` on
+  /// the decoded chunk when it holds a NaN or has a zero at an end.
+  static func run(bfloat16Bits p: UnsafePointer<UInt16>, _ n: Int) -> (Float, Float) {
+    let (low, high) = BFloat16Order.keyRange(UnsafeRawPointer(p), count: n)
+    if let range = BFloat16Order.range(low: low, high: high) { return (range.min, range.max) }
+    return decoded(p, n) { exactRun($0, n) }
+  }
+
+  /// Calls `body` with `n` bf16 values widened to float32 in a temporary buffer.
+  static func decoded<R>(_ p: UnsafePointer<UInt16>, _ n: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(n, 1)) { scratch in
+      let f = scratch.baseAddress!  // non-nil: capacity ≥ 1
+      for i in 0..<n { f[i] = Float(bitPattern: UInt32(p[i]) &<< 16) }
+      return body(f)
+    }
+  }
+}
+
+extension RangeReduction {
+  /// The minimum and maximum of each of a tensor's parameters, by the cheapest exact
+  /// route: its ``Tensor/knownRange`` when the layout is the whole value, its raw bf16
+  /// bits when it has them and the layout allows, and its float32 values otherwise.
+  public static func minMax(_ value: Tensor, layout: GroupLayout, parallel: Bool = true) -> ([Float], [Float]) {
+    if let known = value.knownRange, layout.isWholeValue(of: value.elementCount) {
+      return ([known.min], [known.max])
+    }
+    if let bits = value.bfloat16Bits, let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel) {
+      return ranges
+    }
+    return minMax(value.values, layout: layout, parallel: parallel)
+  }
+
+  /// The minimum and maximum of all of a tensor's elements (see
+  /// ``minMax(_:layout:parallel:)-(Tensor,_,_)``).
+  public static func range(of value: Tensor, parallel: Bool = true) -> ValueRange {
+    if let known = value.knownRange { return known }
+    if let bits = value.bfloat16Bits {
+      return bits.withUnsafeBufferPointer { buffer in
+        guard let base = buffer.baseAddress else { return .empty }
+        return ValueRange(wholeRun(bfloat16Bits: SharedPointer(base), buffer.count, parallel: parallel))
+      }
+    }
+    return ValueRange(minMax(value.values, parallel: parallel))
+  }
+}

@@ -1,0 +1,124 @@
+import CalibCore
+import Testing
+
+/// Tensors made from raw bf16 bits: lazily decoded values, and min/max reduced on the bits
+/// with the float path's results, bit for bit.
+@Suite struct BFloat16TensorTests {
+  /// Random finite bf16 bits (normal, subnormal, ±0, ±∞ kept out unless asked).
+  static func randomBits(_ count: Int, seed: UInt64, infinities: Bool = false) -> [UInt16] {
+    var state = seed
+    return (0..<count).map { _ in
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      // Mostly values near 1 (exponents 0x3C–0x40), some of any magnitude.
+      var b = UInt16(truncatingIfNeeded: state >> 40)
+      if (state >> 20) & 3 != 0 { b = (b & 0x807F) | (UInt16(0x3C + (state >> 24) % 5) << 7) }
+      if !infinities && b & 0x7FFF >= 0x7F80 { b &= 0x807F }
+      return b
+    }
+  }
+
+  static func floats(_ bits: [UInt16]) -> [Float] { bits.map { Float(bitPattern: UInt32($0) << 16) } }
+
+  /// Same bits, or both NaN.
+  static func same(_ a: [Float], _ b: [Float]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+  }
+
+  /// Every strided layout (tensor, channel, groups of 8 to 128) on random values, with
+  /// rows rigged to have a ±0 at an end and a -0 and a +0 at both: the same minima and
+  /// maxima as the float32 values, bit for bit, and again with a NaN and ±∞ added.
+  @Test(arguments: [
+    (QuantizationStrategy.tensor, 0), (.channel, 0), (.group, 8), (.group, 16), (.group, 24), (.group, 32),
+    (.group, 128),
+  ])
+  func bitsReduceLikeTheDecodedValues(strategy: QuantizationStrategy, group: Int) throws {
+    let (rows, cols) = (48, 384)
+    var bits = Self.randomBits(rows * cols, seed: UInt64(group + 7) &* 0x9E37_79B9)
+    // Row 1 non-negative with zeros of both signs; row 2 non-positive likewise; row 3 all
+    // zeros of mixed sign; row 4 a NaN; row 5 both infinities.
+    for c in 0..<cols {
+      bits[cols + c] &= 0x7FFF
+      bits[2 * cols + c] |= 0x8000
+      bits[3 * cols + c] = c % 3 == 0 ? 0x8000 : 0
+    }
+    for c in stride(from: 0, to: cols, by: 5) {
+      bits[cols + c] = c % 2 == 0 ? 0 : 0x8000
+      bits[2 * cols + c] = c % 2 == 0 ? 0x8000 : 0
+    }
+    let args = try QuantizationArgs(numBits: 4, groupSize: group == 0 ? nil : group, strategy: strategy)
+    let layout = try GroupLayout(shape: [rows, cols], baseName: .weight, args: args)
+    func reductions(_ bits: [UInt16]) -> (got: ([Float], [Float]), expected: ([Float], [Float])) {
+      let raw = Tensor(shape: [rows, cols], bfloat16Bits: bits)
+      return (
+        RangeReduction.minMax(raw, layout: layout, parallel: false),
+        RangeReduction.minMax(Self.floats(bits), layout: layout, parallel: false)
+      )
+    }
+    let finite = reductions(bits)
+    #expect(Self.same(finite.got.0, finite.expected.0) && Self.same(finite.got.1, finite.expected.1))
+    bits[4 * cols + 17] = 0x7FC1
+    (bits[5 * cols + 3], bits[5 * cols + 200]) = (0x7F80, 0xFF80)
+    let special = reductions(bits)
+    #expect(Self.same(special.got.0, special.expected.0) && Self.same(special.got.1, special.expected.1))
+    #expect(special.got.0.contains { $0.isNaN })
+  }
+
+  /// A whole tensor larger than one work chunk, with a zero extreme in one chunk and the
+  /// NaN rule across chunks.
+  @Test func wholeTensorsReduceLikeTheDecodedValues() throws {
+    var bits = Self.randomBits(700_003, seed: 11, infinities: true)
+    for i in 0..<bits.count where bits[i] & 0x7FFF >= 0x7F80 { bits[i] = 0x3F80 }
+    let args = try QuantizationArgs(numBits: 8, strategy: .tensor)
+    let layout = try GroupLayout(shape: [bits.count], baseName: .input, args: args)
+    for variant in 0..<3 {
+      var b = bits
+      if variant >= 1 { for i in 300_000..<300_000 + (1 << 18) { b[i] &= 0x7FFF } }  // chunk 1 non-negative
+      if variant >= 1 { (b[300_010], b[300_011]) = (0x8000, 0) }
+      if variant == 2 { b[650_000] = 0xFFC0 }
+      let raw = Tensor(shape: [b.count], bfloat16Bits: b)
+      let expected = RangeReduction.minMax(Self.floats(b), layout: layout)
+      let got = RangeReduction.minMax(raw, layout: layout)
+      #expect(Self.same(got.0, expected.0) && Self.same(got.1, expected.1), "variant \(variant)")
+      let whole = RangeReduction.range(of: raw)
+      #expect(Self.same([whole.min, whole.max], [expected.0[0], expected.1[0]]))
+    }
+  }
+
+  /// Observers give the same parameters and state on bits as on decoded values: group-wise
+  /// bf16 min/max with a running average, and NVFP4's global and local scales.
+  @Test func observersAgreeOnBitsAndValues() throws {
+    let bits = Self.randomBits(64 * 256, seed: 5)
+    let floats = Self.floats(bits)
+    let raw = Tensor(shape: [64, 256], bfloat16Bits: bits)
+    let decoded = Tensor(shape: [64, 256], values: floats, dtype: .bfloat16)
+    let group = try QuantizationArgs(numBits: 4, groupSize: 128, strategy: .group)
+    var a = try Observer(kind: .minMax, baseName: .weight, args: group)
+    var b = a
+    for _ in 0..<2 {
+      #expect(try a.observe(raw) == b.observe(decoded))
+    }
+    #expect(a.state == b.state)
+    let nvfp4 = try QuantizationArgs(
+      numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup, scaleDType: .float8E4M3FN)
+    var c = try Observer(kind: .memorylessMinMax, baseName: .weight, args: nvfp4)
+    var d = c
+    let (g1, g2) = (try c.observeGlobalScale(raw), try d.observeGlobalScale(decoded))
+    #expect(g1 == g2)
+    #expect(try c.observe(raw, globalScale: g1) == d.observe(decoded, globalScale: g2))
+  }
+
+  /// The bits decode on first read, copies share them, and changing a value drops them.
+  @Test func valuesDecodeLazilyAndChangesDropTheBits() {
+    let bits: [UInt16] = [0x3F80, 0xBF00, 0x8000, 0x7F80]
+    let t = Tensor(shape: [2, 2], bfloat16Bits: bits, knownRange: ValueRange(min: -0.5, max: .infinity))
+    #expect(t.values == [1, -0.5, -0, .infinity])
+    #expect(t == Tensor(shape: [2, 2], values: [1, -0.5, 0, .infinity], dtype: .bfloat16))
+    var u = t
+    #expect(u.bfloat16Bits == bits)
+    u.values[0] = 2
+    #expect(u.bfloat16Bits == nil && u.knownRange == nil)
+    #expect(u.values == [2, -0.5, -0, .infinity])
+    #expect(t.values[0] == 1 && t.bfloat16Bits == bits && t.knownRange != nil)
+    #expect(t.elementCount == 4 && !t.isEmpty)
+  }
+}
