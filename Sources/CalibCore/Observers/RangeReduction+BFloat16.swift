@@ -41,18 +41,58 @@ extension RangeReduction {
   static func stridedItem(
     bfloat16Bits p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput
   ) {
-    for q in parameters {
-      let (low, high) = BFloat16Order.keyRange(UnsafeRawPointer(p + q &* stride), count: length)
-      guard let range = BFloat16Order.range(low: low, high: high) else {
-        let start = parameters.lowerBound * stride
-        let span = (parameters.upperBound - 1) * stride + length - start
-        decoded(p + start, span) { f in
-          stridedItem(f - start, parameters, stride: stride, length: length, into: out)
-        }
-        return
+    if !keyRanges(p, parameters, stride: stride, length: length, into: out) {
+      let start = parameters.lowerBound * stride
+      let span = (parameters.upperBound - 1) * stride + length - start
+      decoded(p + start, span) { f in
+        stridedItem(f - start, parameters, stride: stride, length: length, into: out)
       }
-      (out.mins[q], out.maxs[q]) = (range.min, range.max)
     }
+  }
+
+  /// The ranges of strided parameters from their keys; `false`, with some slots written,
+  /// as soon as a parameter holds a NaN or has a zero at an end.
+  ///
+  /// Runs whose length is a multiple of 8 go eight parameters at a time: each folds its
+  /// run into one vector of eight partial keys, and ``BFloat16Order/transposed(_:_:)``
+  /// reduces the eight vectors across lanes at once, parameter `k` landing in lane `k`.
+  @inline(__always)
+  static func keyRanges(
+    _ p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput
+  ) -> Bool {
+    typealias Order = BFloat16Order
+    var q = parameters.lowerBound
+    if length % 8 == 0 {
+      while q &+ 8 <= parameters.upperBound {
+        let raw = UnsafeRawPointer(p + q &* stride)
+        let bytes = stride &* 2
+        let g = (
+          Order.partialKeys(raw, length), Order.partialKeys(raw + bytes, length),
+          Order.partialKeys(raw + 2 &* bytes, length), Order.partialKeys(raw + 3 &* bytes, length),
+          Order.partialKeys(raw + 4 &* bytes, length), Order.partialKeys(raw + 5 &* bytes, length),
+          Order.partialKeys(raw + 6 &* bytes, length), Order.partialKeys(raw + 7 &* bytes, length)
+        )
+        let low = Order.transposed((g.0.low, g.1.low, g.2.low, g.3.low, g.4.low, g.5.low, g.6.low, g.7.low), Order.lower)
+        let high = Order.transposed((g.0.high, g.1.high, g.2.high, g.3.high, g.4.high, g.5.high, g.6.high, g.7.high), Order.upper)
+        // A NaN lies beyond ±∞'s keys; ±0 are the keys 0 and -1, the two that an
+        // arithmetic shift by one leaves unchanged.
+        let nan = (low .< Order.Keys(repeating: -0x7F81)) .| (high .> Order.Keys(repeating: 0x7F80))
+        let zero = ((low &>> 1) .== low) .| ((high &>> 1) .== high)
+        if any(nan .| zero) { return false }
+        for k in 0..<8 {
+          out.mins[q &+ k] = Order.value(low[k])
+          out.maxs[q &+ k] = Order.value(high[k])
+        }
+        q &+= 8
+      }
+    }
+    while q < parameters.upperBound {
+      let (low, high) = Order.keyRange(UnsafeRawPointer(p + q &* stride), count: length)
+      guard let range = Order.range(low: low, high: high) else { return false }
+      (out.mins[q], out.maxs[q]) = (range.min, range.max)
+      q &+= 1
+    }
+    return true
   }
 
   /// ``wholeRun(_:_:parallel:)`` on bf16 bits: the same chunks, combined the same way.

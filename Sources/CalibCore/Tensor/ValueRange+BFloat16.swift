@@ -65,6 +65,45 @@ enum BFloat16Order {
     return (lowest, highest)
   }
 
+  /// A run of `length` bf16 values (a multiple of 8, at least 8) folded into eight lanes
+  /// of partial minimum and maximum keys.
+  @inline(__always)
+  static func partialKeys(_ raw: UnsafeRawPointer, _ length: Int) -> (low: Keys, high: Keys) {
+    var low = keys(raw.loadUnaligned(as: Keys.self))
+    var high = low
+    var i = 8
+    while i &+ 16 <= length {
+      let a = keys(raw.loadUnaligned(fromByteOffset: i &* 2, as: Keys.self))
+      let b = keys(raw.loadUnaligned(fromByteOffset: i &* 2 &+ 16, as: Keys.self))
+      low = lower(low, lower(a, b))
+      high = upper(high, upper(a, b))
+      i &+= 16
+    }
+    if i < length {
+      let a = keys(raw.loadUnaligned(fromByteOffset: i &* 2, as: Keys.self))
+      low = lower(low, a)
+      high = upper(high, a)
+    }
+    return (low, high)
+  }
+
+  /// Eight vectors reduced across their lanes by `combine` at once: lane `k` of the
+  /// result combines all lanes of vector `k`. Three rounds of pairing even lanes with odd
+  /// ones, seven combines in all instead of eight horizontal reductions.
+  @inline(__always)
+  static func transposed(
+    _ v: (Keys, Keys, Keys, Keys, Keys, Keys, Keys, Keys), _ combine: (Keys, Keys) -> Keys
+  ) -> Keys {
+    @inline(__always) func pair(_ a: Keys, _ b: Keys) -> Keys {
+      combine(
+        Keys(a[0], a[2], a[4], a[6], b[0], b[2], b[4], b[6]),
+        Keys(a[1], a[3], a[5], a[7], b[1], b[3], b[5], b[7]))
+    }
+    // Lanes hold, in turn: 4 partials of each of 2 vectors; 2 of each of 4; 1 of each of 8.
+    let quarters = (pair(v.0, v.1), pair(v.2, v.3), pair(v.4, v.5), pair(v.6, v.7))
+    return pair(pair(quarters.0, quarters.1), pair(quarters.2, quarters.3))
+  }
+
   /// The range of a key range, or `nil` where the float reduction must decide: a NaN
   /// among the values (a key beyond ±∞'s), or a zero at either end, whose sign the float
   /// reduction takes from the order it meets -0 and +0 in.
@@ -92,5 +131,18 @@ extension ValueRange {
     let (low, high) = BFloat16Order.keyRange(raw, count: count)
     guard let range = BFloat16Order.range(low: low, high: high) else { return nil }
     self = range
+  }
+}
+
+extension ValueRange {
+  /// The range of bf16 values given as their bits: from the bits where they decide it
+  /// (``init(bfloat16Bits:)``), otherwise by the float reduction of the decoded values.
+  /// Equal to ``init(of:)`` on the decoded values.
+  public init(ofBFloat16Bits bits: UnsafeBufferPointer<UInt16>) {
+    guard let base = bits.baseAddress, !bits.isEmpty else {
+      self = .empty
+      return
+    }
+    self.init(RangeReduction.run(bfloat16Bits: base, bits.count))
   }
 }

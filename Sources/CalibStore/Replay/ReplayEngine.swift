@@ -152,13 +152,13 @@ public struct ReplayEngine: Sendable {
     try workers.forEach(lanes.count) { i in
       var lane = lanes[i]
       var states: [RecordedState] = []
-      var buffer: [Float] = []  // every step of the pair decodes into the same storage
+      // Every step of the pair is read into the same storage.
+      var floats: [Float] = []
+      var bits: [UInt16] = []
       for sample in recording.activations[lane.pair] ?? [] where !sample.isNonFinite {
-        let range = try store.readSample(sample, into: &buffer)
+        let dtype = writer.arithmetic.dtype(forSamplesOf: sample.dtype.modelDType)
+        let value = try store.readTensor(sample, dtype: dtype, floats: &floats, bits: &bits)
         bytesRead.withLock { $0 += Int64(sample.byteCount) }
-        let value = Tensor(
-          shape: sample.shape, values: buffer, dtype: writer.arithmetic.dtype(forSamplesOf: sample.dtype.modelDType),
-          knownRange: range)
         states += try lane.observe(value, step: sample.step)
       }
       try writer.record(states)

@@ -152,6 +152,25 @@ final class SampleSegment: Sendable {
     return range
   }
 
+  /// Reads `out.count` bf16 values at `offset` straight into `out` as their raw bits (the
+  /// host must be little-endian, as the file is), a cache-sized chunk at a time, taking
+  /// each chunk's min and max while it is in cache.
+  ///
+  /// - Returns: the range of the values, or `nil` when the file ends first.
+  func readBFloat16(at offset: Int64, into out: UnsafeMutableBufferPointer<UInt16>) throws -> ValueRange? {
+    let chunkElements = Self.decodeChunk / 2
+    var done = 0
+    var range = ValueRange.empty
+    while done < out.count {
+      let n = min(chunkElements, out.count - done)
+      let chunk = UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)])
+      guard try read(into: UnsafeMutableRawBufferPointer(chunk), at: offset + Int64(done * 2)) else { return nil }
+      range = range.merging(ValueRange(ofBFloat16Bits: UnsafeBufferPointer(chunk)))
+      done += n
+    }
+    return range
+  }
+
   /// Copies byte ranges of the file at `source`, back to back, to `offset` onward. The
   /// kernel moves the bytes (`sendfile`), so they never pass through user space; where a
   /// file system refuses that, or when `kernelCopy` is false, they go through a small
