@@ -95,13 +95,14 @@ struct ReplayBench: ParsableCommand {
     let parent = try engine.parentRecipe(of: "bench")
     let cores = ProcessInfo.processInfo.activeProcessorCount
     var n = 0
-    func replayOnce(_ overrides: [[SettingOverride]], threads: Int) throws {
+    /// Times one replay into `timings`; the runs it wrote are removed after the clock stops.
+    func replayOnce(_ overrides: [[SettingOverride]], threads: Int, into timings: inout Timings) throws {
       n += 1
       let variants = try overrides.enumerated().map { i, o in
         let r = try parent.applying(o)
         return ReplayVariant(name: "bench-replay-\(getpid())-\(n)-\(i)", recipe: r, recipeText: r.configGroupsJSON, differences: [])
       }
-      _ = try engine.replay(ReplayRequest(from: "bench", variants: variants, threads: threads))
+      try timings.time { _ = try engine.replay(ReplayRequest(from: "bench", variants: variants, threads: threads)) }
       for v in variants { try calib.deleteRun(named: v.name) }
     }
     func observer(_ o: String) -> [SettingOverride] { [SettingOverride(section: nil, field: "observer", value: o)] }
@@ -118,7 +119,7 @@ struct ReplayBench: ParsableCommand {
           try cat.time { try FileRead.readAll(storeFiles) }
           if cold { FileRead.dropCaches(storeFiles) }
           resetPeakRSS()
-          try replay.time { try replayOnce([observer(o)], threads: cores) }
+          try replayOnce([observer(o)], threads: cores, into: &replay)
           rss = max(rss, peakRSSMegabytes())
         }
         let ratio = RatioSummary(cat, over: replay)
@@ -135,7 +136,7 @@ struct ReplayBench: ParsableCommand {
       guard wanted(name) else { return }
       var t = Timings()
       resetPeakRSS()
-      for _ in 0..<rounds { try t.time { try replayOnce(overrides, threads: threads) } }
+      for _ in 0..<rounds { try replayOnce(overrides, threads: threads, into: &t) }
       emit([
         ("case", name), ("threads", threads), ("rounds", rounds), ("seconds", t.median), ("spread", t.spread),
         ("GBps", total / t.median / 1e9), ("peak_rss_mb", peakRSSMegabytes()),
