@@ -335,10 +335,11 @@ public struct Recorder: Sendable {
     try file.forEachRawBytes(of: entries) { index, raw in
       let entry = entries[index]
       let pair = try SampleKey.pair(entry.name, file: file.path)
-      // A tensor an observer will see is decoded and its range taken first; a finite range
+      // A tensor an observer will see is read and its range taken first; a finite range
       // means no NaN or ±∞, so only the others are scanned for them.
-      let decoded = lanes[pair] == nil ? nil : Self.decodedWithRange(raw, dtype: entry.dtype)
-      let (nan, inf) = decoded?.range.isFinite == true ? (0, 0) : NonFiniteCount.count(raw, dtype: entry.dtype)
+      let observed = lanes[pair] == nil ? nil : Self.observedTensor(
+        raw, entry: entry, dtype: writer.arithmetic.dtype(forSamplesOf: entry.dtype.modelDType))
+      let (nan, inf) = observed?.knownRange?.isFinite == true ? (0, 0) : NonFiniteCount.count(raw, dtype: entry.dtype)
       if nan + inf > 0 && !allowNonFinite {
         throw InputError.nonFinite(file: file.path, key: entry.name, nan: nan, inf: inf)
       }
@@ -348,11 +349,8 @@ public struct Recorder: Sendable {
         db, at: offsets[index], recordingID: writer.run.id, moduleID: writer.moduleIDs[pair.module] ?? -1, baseName: pair.base,
         step: stepIndex, dtype: entry.dtype, shape: entry.shape, byteCount: raw.count, checksum: checksum, nanCount: nan,
         infCount: inf)
-      if nan + inf == 0, var lane = lanes[pair], let decoded {
-        let value = Tensor(
-          shape: entry.shape, values: decoded.values, dtype: writer.arithmetic.dtype(forSamplesOf: entry.dtype.modelDType),
-          knownRange: decoded.range)
-        try writer.record(try lane.observe(value, step: stepIndex))
+      if nan + inf == 0, var lane = lanes[pair], let observed {
+        try writer.record(try lane.observe(observed, step: stepIndex))
         lanes[pair] = lane
       }
       counts.add(tensors: 1, bytes: entry.byteCount, step: stepIndex + 1)
@@ -364,10 +362,24 @@ public struct Recorder: Sendable {
     return fingerprint
   }
 
-  /// `raw` decoded to float32, with the range of its values.
-  private static func decodedWithRange(_ raw: UnsafeRawBufferPointer, dtype: ElementType) -> (values: [Float], range: ValueRange) {
-    let values = dtype.decode(raw)
-    return (values, values.withUnsafeBufferPointer { ValueRange(raw: raw, dtype: dtype, decoded: $0) })
+  /// The tensor an observer sees for `raw`, in `dtype` arithmetic, with the range of its
+  /// values: a bf16 tensor keeps a copy of its raw bits (two bytes per element, reduced as
+  /// they are by min/max observers); other dtypes are decoded to float32.
+  private static func observedTensor(_ raw: UnsafeRawBufferPointer, entry: TensorEntry, dtype: FloatDType) -> Tensor {
+    #if _endian(little)
+      if entry.dtype == .bf16 && dtype != .float16 {
+        let count = raw.count / 2
+        let bits = [UInt16](unsafeUninitializedCapacity: count) { out, initialized in
+          UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 2)]))
+          initialized = count
+        }
+        let range = bits.withUnsafeBufferPointer(ValueRange.init(ofBFloat16Bits:))
+        return Tensor(shape: entry.shape, bfloat16Bits: bits, dtype: dtype, knownRange: range)
+      }
+    #endif
+    let values = entry.dtype.decode(raw)
+    let range = values.withUnsafeBufferPointer { ValueRange(raw: raw, dtype: entry.dtype, decoded: $0) }
+    return Tensor(shape: entry.shape, values: values, dtype: dtype, knownRange: range)
   }
 }
 
