@@ -66,23 +66,55 @@ extension RangeReduction {
       while q &+ 8 <= parameters.upperBound {
         let raw = UnsafeRawPointer(p + q &* stride)
         let bytes = stride &* 2
-        let g = (
-          Order.partialKeys(raw, length), Order.partialKeys(raw + bytes, length),
-          Order.partialKeys(raw + 2 &* bytes, length), Order.partialKeys(raw + 3 &* bytes, length),
-          Order.partialKeys(raw + 4 &* bytes, length), Order.partialKeys(raw + 5 &* bytes, length),
-          Order.partialKeys(raw + 6 &* bytes, length), Order.partialKeys(raw + 7 &* bytes, length)
-        )
-        let low = Order.transposed((g.0.low, g.1.low, g.2.low, g.3.low, g.4.low, g.5.low, g.6.low, g.7.low), Order.lower)
-        let high = Order.transposed((g.0.high, g.1.high, g.2.high, g.3.high, g.4.high, g.5.high, g.6.high, g.7.high), Order.upper)
+        typealias Eight = (Order.Keys, Order.Keys, Order.Keys, Order.Keys, Order.Keys, Order.Keys, Order.Keys, Order.Keys)
+        var low: Eight
+        var high: Eight
+        if length <= 32 {
+          // Short runs (NVFP4's 16): the eight runs side by side, all in registers.
+          @inline(__always) func keys(_ k: Int, _ j: Int) -> Order.Keys {
+            Order.keys(raw.loadUnaligned(fromByteOffset: k &* bytes &+ j, as: Order.Keys.self))
+          }
+          low = (keys(0, 0), keys(1, 0), keys(2, 0), keys(3, 0), keys(4, 0), keys(5, 0), keys(6, 0), keys(7, 0))
+          high = low
+          var j = 16
+          while j < length &* 2 {
+            let next = (keys(0, j), keys(1, j), keys(2, j), keys(3, j), keys(4, j), keys(5, j), keys(6, j), keys(7, j))
+            low = (
+              Order.lower(low.0, next.0), Order.lower(low.1, next.1), Order.lower(low.2, next.2),
+              Order.lower(low.3, next.3), Order.lower(low.4, next.4), Order.lower(low.5, next.5),
+              Order.lower(low.6, next.6), Order.lower(low.7, next.7)
+            )
+            high = (
+              Order.upper(high.0, next.0), Order.upper(high.1, next.1), Order.upper(high.2, next.2),
+              Order.upper(high.3, next.3), Order.upper(high.4, next.4), Order.upper(high.5, next.5),
+              Order.upper(high.6, next.6), Order.upper(high.7, next.7)
+            )
+            j &+= 16
+          }
+        } else {
+          // Longer runs one after another, each with two accumulators.
+          let g = (
+            Order.partialKeys(raw, length), Order.partialKeys(raw + bytes, length),
+            Order.partialKeys(raw + 2 &* bytes, length), Order.partialKeys(raw + 3 &* bytes, length),
+            Order.partialKeys(raw + 4 &* bytes, length), Order.partialKeys(raw + 5 &* bytes, length),
+            Order.partialKeys(raw + 6 &* bytes, length), Order.partialKeys(raw + 7 &* bytes, length)
+          )
+          low = (g.0.low, g.1.low, g.2.low, g.3.low, g.4.low, g.5.low, g.6.low, g.7.low)
+          high = (g.0.high, g.1.high, g.2.high, g.3.high, g.4.high, g.5.high, g.6.high, g.7.high)
+        }
+        let mins = Order.transposed(low, Order.lower)
+        let maxs = Order.transposed(high, Order.upper)
         // A NaN lies beyond ±∞'s keys; ±0 are the keys 0 and -1, the two that an
         // arithmetic shift by one leaves unchanged.
-        let nan = (low .< Order.Keys(repeating: -0x7F81)) .| (high .> Order.Keys(repeating: 0x7F80))
-        let zero = ((low &>> 1) .== low) .| ((high &>> 1) .== high)
+        let (nanLow, nanHigh) = (SIMD4<Int32>(repeating: -0x7F81), SIMD4<Int32>(repeating: 0x7F80))
+        let nan = (mins.0 .< nanLow) .| (mins.1 .< nanLow) .| (maxs.0 .> nanHigh) .| (maxs.1 .> nanHigh)
+        let zero = ((mins.0 &>> 1) .== mins.0) .| ((mins.1 &>> 1) .== mins.1) .| ((maxs.0 &>> 1) .== maxs.0)
+          .| ((maxs.1 &>> 1) .== maxs.1)
         if any(nan .| zero) { return false }
-        for k in 0..<8 {
-          out.mins[q &+ k] = Order.value(low[k])
-          out.maxs[q &+ k] = Order.value(high[k])
-        }
+        UnsafeMutableRawPointer(out.mins.base + q).storeBytes(of: Order.values(mins.0), as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(out.mins.base + (q &+ 4)).storeBytes(of: Order.values(mins.1), as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(out.maxs.base + q).storeBytes(of: Order.values(maxs.0), as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(out.maxs.base + (q &+ 4)).storeBytes(of: Order.values(maxs.1), as: SIMD4<Float>.self)
         q &+= 8
       }
     }

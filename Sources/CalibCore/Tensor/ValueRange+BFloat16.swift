@@ -24,6 +24,12 @@ enum BFloat16Order {
     return Float(bitPattern: UInt32(UInt16(bitPattern: bits)) &<< 16)
   }
 
+  /// The float32 values of four keys held as sign-extended 32-bit integers.
+  @inline(__always) static func values(_ keys: SIMD4<Int32>) -> SIMD4<Float> {
+    let bits = keys ^ ((keys &>> 15) & SIMD4(repeating: 0x7FFF))
+    return unsafeBitCast(bits &<< 16, to: SIMD4<Float>.self)
+  }
+
   // Per lane, so that the compiler emits pminsw and pmaxsw.
   @inline(__always) static func lower(_ a: Keys, _ b: Keys) -> Keys {
     var out = Keys()
@@ -87,21 +93,37 @@ enum BFloat16Order {
     return (low, high)
   }
 
-  /// Eight vectors reduced across their lanes by `combine` at once: lane `k` of the
-  /// result combines all lanes of vector `k`. Three rounds of pairing even lanes with odd
-  /// ones, seven combines in all instead of eight horizontal reductions.
+  /// Eight vectors each reduced across its lanes by `combine`, all at once: the results
+  /// for vectors 0–3 and 4–7, as sign-extended 32-bit lanes in vector order.
+  ///
+  /// The lanes are paired by 64-bit halves, then by 32-bit quarters (shuffles SSE2 has),
+  /// and last each 32-bit lane's two 16-bit halves by a shift: seven combines and a few
+  /// shuffles instead of eight horizontal reductions.
   @inline(__always)
   static func transposed(
     _ v: (Keys, Keys, Keys, Keys, Keys, Keys, Keys, Keys), _ combine: (Keys, Keys) -> Keys
-  ) -> Keys {
-    @inline(__always) func pair(_ a: Keys, _ b: Keys) -> Keys {
-      combine(
-        Keys(a[0], a[2], a[4], a[6], b[0], b[2], b[4], b[6]),
-        Keys(a[1], a[3], a[5], a[7], b[1], b[3], b[5], b[7]))
+  ) -> (SIMD4<Int32>, SIMD4<Int32>) {
+    // [a's 8 partials], [b's 8] → [a's 4 | b's 4]
+    @inline(__always) func halves(_ a: Keys, _ b: Keys) -> Keys {
+      let (x, y) = (unsafeBitCast(a, to: SIMD2<UInt64>.self), unsafeBitCast(b, to: SIMD2<UInt64>.self))
+      return combine(unsafeBitCast(SIMD2(x[0], y[0]), to: Keys.self), unsafeBitCast(SIMD2(x[1], y[1]), to: Keys.self))
     }
-    // Lanes hold, in turn: 4 partials of each of 2 vectors; 2 of each of 4; 1 of each of 8.
-    let quarters = (pair(v.0, v.1), pair(v.2, v.3), pair(v.4, v.5), pair(v.6, v.7))
-    return pair(pair(quarters.0, quarters.1), pair(quarters.2, quarters.3))
+    // [a's 4 | b's 4], [c's 4 | d's 4] → [a's 2 | b's 2 | c's 2 | d's 2]
+    @inline(__always) func quarters(_ a: Keys, _ b: Keys) -> Keys {
+      let (x, y) = (unsafeBitCast(a, to: SIMD4<UInt32>.self), unsafeBitCast(b, to: SIMD4<UInt32>.self))
+      return combine(
+        unsafeBitCast(SIMD4(x[0], x[2], y[0], y[2]), to: Keys.self),
+        unsafeBitCast(SIMD4(x[1], x[3], y[1], y[3]), to: Keys.self))
+    }
+    // Each 32-bit lane's two halves → its low half, sign-extended.
+    @inline(__always) func finish(_ a: Keys) -> SIMD4<Int32> {
+      let high = unsafeBitCast(unsafeBitCast(a, to: SIMD4<UInt32>.self) &>> 16, to: Keys.self)
+      return (unsafeBitCast(combine(a, high), to: SIMD4<Int32>.self) &<< 16) &>> 16
+    }
+    return (
+      finish(quarters(halves(v.0, v.1), halves(v.2, v.3))),
+      finish(quarters(halves(v.4, v.5), halves(v.6, v.7)))
+    )
   }
 
   /// The range of a key range, or `nil` where the float reduction must decide: a NaN
