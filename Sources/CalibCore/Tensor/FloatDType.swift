@@ -1,8 +1,9 @@
 /// The floating-point dtype a tensor's values live in, and so the dtype torch computes in
 /// when an observer or quantizer is fed that tensor.
 ///
-/// Values are always stored as float32; a `.bfloat16` or `.float16` tensor holds only
-/// values exactly representable in that dtype. torch's rules on CPU, which
+/// Values are read as float32 (a bf16 tensor may keep its raw bits and decode them on
+/// first read); a `.bfloat16` or `.float16` tensor holds only values exactly
+/// representable in that dtype. torch's rules on CPU, which
 /// ``rounded(_:)`` and ``promoted(with:)`` encode:
 /// ```
 /// elementwise op      computed in float32, result rounded to the dtype (nearest even)
