@@ -98,13 +98,31 @@ import Testing
       #expect(try a.observe(raw) == b.observe(decoded))
     }
     #expect(a.state == b.state)
+  }
+
+  /// NVFP4 on bits takes its global range from the groups' ranges and keeps them for the
+  /// local pass: the same global and local scales as on decoded values, with a negative
+  /// minimum, with zeros at the low end (the whole-value reduction decides), and for a
+  /// static observer over two steps.
+  @Test(arguments: [0, 1, 2])
+  func nvfp4GlobalRangeFromGroupsAgrees(variant: Int) throws {
+    // Magnitudes in [0.25, 2), so that every group's scale is a normal FP8 value.
+    var bits = Self.randomBits(64 * 256, seed: 9 + UInt64(variant)).map { ($0 & 0x80FF) | 0x3E80 }
+    if variant >= 1 { bits = bits.map { $0 & 0x7FFF } }
+    if variant == 1 { (bits[5], bits[77]) = (0, 0x8000) }
     let nvfp4 = try QuantizationArgs(
       numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup, scaleDType: .float8E4M3FN)
-    var c = try Observer(kind: .memorylessMinMax, baseName: .weight, args: nvfp4)
+    var c = try Observer(kind: variant == 2 ? .staticMinMax : .memorylessMinMax, baseName: .weight, args: nvfp4)
     var d = c
-    let (g1, g2) = (try c.observeGlobalScale(raw), try d.observeGlobalScale(decoded))
-    #expect(g1 == g2)
-    #expect(try c.observe(raw, globalScale: g1) == d.observe(decoded, globalScale: g2))
+    for step in 0..<2 {
+      let shifted = bits.map { $0 &+ UInt16(step) }
+      let raw = Tensor(shape: [64, 256], bfloat16Bits: shifted)
+      let decoded = Tensor(shape: [64, 256], values: Self.floats(shifted), dtype: .bfloat16)
+      let (g1, g2) = (try c.observeGlobalScale(raw), try d.observeGlobalScale(decoded))
+      #expect(g1 == g2)
+      #expect(try c.observe(raw, globalScale: g1) == d.observe(decoded, globalScale: g2))
+    }
+    #expect(c.state == d.state)
   }
 
   /// The bits decode on first read, copies share them, and changing a value drops them.

@@ -131,7 +131,12 @@ public struct Observer: Sendable {
     var whole = args
     whole.strategy = .tensor
     let layout = try GroupLayout(shape: [value.elementCount], baseName: .input, args: whole)
-    var (mn, mx) = try currentRange(value, layout: layout, globalScale: nil, optimizingGlobalScale: true)
+    var (mn, mx): ([Float], [Float])
+    if let range = fusedGlobalRange(value) {
+      (mn, mx) = ([range.min], [range.max])
+    } else {
+      (mn, mx) = try currentRange(value, layout: layout, globalScale: nil, optimizingGlobalScale: true)
+    }
     var dtype = value.dtype
     if accumulates, let oldMin = state.globalMin, let oldMax = state.globalMax {
       dtype = dtype.promoted(with: state.globalDType)
@@ -146,6 +151,22 @@ public struct Observer: Sendable {
       state.globalDType = .float32
     }
     return GlobalScale.generate(min: mn[0], max: mx[0], dtype: dtype)
+  }
+
+  /// The global range of a bf16-bits tensor taken from its groups' ranges, which the
+  /// tensor keeps for the local pass that follows (`observe(_:globalScale:)`): one pass
+  /// over the value instead of two. `nil` where that does not apply (MSE searches, other
+  /// strategies, float32 values, a known range) or where a zero end needs the whole-value
+  /// reduction's own order.
+  private func fusedGlobalRange(_ value: Tensor) -> ValueRange? {
+    guard !kind.searchesMSE, args.strategy == .tensorGroup, value.bfloat16Bits != nil, value.knownRange == nil,
+      let groups = try? GroupLayout(shape: value.shape, baseName: baseName, args: args)
+    else { return nil }
+    let ranges = RangeReduction.minMax(value, layout: groups, parallel: runsInParallel)
+    value.keep(ranges, for: groups)
+    guard let range = RangeReduction.combined(mins: ranges.0, maxs: ranges.1) else { return nil }
+    if range.isNaN || !range.min.isFinite || !range.max.isFinite { return nil }
+    return range
   }
 
   /// This observation's range: min/max, or the MSE search from it.

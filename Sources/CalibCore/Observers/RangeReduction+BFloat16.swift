@@ -171,12 +171,14 @@ extension RangeReduction {
 
 extension RangeReduction {
   /// The minimum and maximum of each of a tensor's parameters, by the cheapest exact
-  /// route: its ``Tensor/knownRange`` when the layout is the whole value, its raw bf16
-  /// bits when it has them and the layout allows, and its float32 values otherwise.
+  /// route: its ``Tensor/knownRange`` when the layout is the whole value, ranges an
+  /// earlier pass kept for this layout (taken, so once), its raw bf16 bits when it has them and the layout
+  /// allows, and its float32 values otherwise.
   public static func minMax(_ value: Tensor, layout: GroupLayout, parallel: Bool = true) -> ([Float], [Float]) {
     if let known = value.knownRange, layout.isWholeValue(of: value.elementCount) {
       return ([known.min], [known.max])
     }
+    if let kept = value.takeKeptRanges(for: layout) { return kept }
     if let bits = value.bfloat16Bits, let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel) {
       return ranges
     }
@@ -194,5 +196,18 @@ extension RangeReduction {
       }
     }
     return ValueRange(minMax(value.values, parallel: parallel))
+  }
+}
+
+extension RangeReduction {
+  /// The range of all values from their parameters' ranges (NaN if any is NaN), or `nil`
+  /// when an end is a zero, whose sign the whole-value reduction takes from its own order.
+  static func combined(mins: [Float], maxs: [Float]) -> ValueRange? {
+    if mins.isEmpty { return nil }
+    let (low, _) = minMax(mins, parallel: false)
+    let (_, high) = minMax(maxs, parallel: false)
+    if low.isNaN || high.isNaN { return ValueRange(min: .nan, max: .nan) }
+    if low == 0 || high == 0 { return nil }
+    return ValueRange(min: low, max: high)
   }
 }

@@ -28,6 +28,9 @@ extension Tensor {
 final class BFloat16Values: Sendable {
   let bits: [UInt16]
   private let decoded = Mutex<[Float]?>(nil)
+  /// Per-parameter ranges under one layout, kept for the next pass that asks (NVFP4's
+  /// local pass, after its global pass computed them) and forgotten once taken.
+  let parameterRanges = Mutex<ParameterRanges?>(nil)
 
   init(_ bits: [UInt16]) {
     self.bits = bits
@@ -46,5 +49,32 @@ final class BFloat16Values: Sendable {
       cache = floats
       return floats
     }
+  }
+}
+
+/// The minima and maxima of a tensor's parameters under a layout.
+struct ParameterRanges: Sendable {
+  let layout: GroupLayout
+  let mins: [Float]
+  let maxs: [Float]
+}
+
+extension Tensor {
+  /// The parameter ranges kept for `layout` (bf16-bits tensors only), handed over once:
+  /// they are forgotten as they are taken, so nothing outlives the pass they were kept for.
+  func takeKeptRanges(for layout: GroupLayout) -> ([Float], [Float])? {
+    guard case .bfloat16(let payload) = storage else { return nil }
+    return payload.parameterRanges.withLock { kept in
+      guard let ranges = kept, ranges.layout == layout else { return nil }
+      kept = nil
+      return (ranges.mins, ranges.maxs)
+    }
+  }
+
+  /// Keeps parameter ranges for a later ``takeKeptRanges(for:)``; a float32 tensor keeps
+  /// nothing. The ranges must be those of this tensor's values under `layout`.
+  func keep(_ ranges: ([Float], [Float]), for layout: GroupLayout) {
+    guard case .bfloat16(let payload) = storage else { return }
+    payload.parameterRanges.withLock { $0 = ParameterRanges(layout: layout, mins: ranges.0, maxs: ranges.1) }
   }
 }

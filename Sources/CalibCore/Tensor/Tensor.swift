@@ -28,7 +28,7 @@ public struct Tensor: Sendable, Equatable {
   /// cache): whole-tensor min/max observers then skip their own pass over the values.
   /// `nil` when unknown. Not part of equality.
   public private(set) var knownRange: ValueRange?
-  private var storage: Storage
+  private(set) var storage: Storage
 
   /// The elements in row-major order as float32; `values.count == shape.reduce(1, *)`.
   ///
