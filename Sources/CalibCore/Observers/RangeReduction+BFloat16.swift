@@ -129,26 +129,7 @@ extension RangeReduction {
 
   /// ``wholeRun(_:_:parallel:)`` on bf16 bits: the same chunks, combined the same way.
   static func wholeRun(bfloat16Bits source: SharedPointer<UInt16>, _ n: Int, parallel: Bool) -> (Float, Float) {
-    let chunk = chunkElements
-    let chunks = (n + chunk - 1) / chunk
-    if chunks <= 1 { return run(bfloat16Bits: source.readOnly, n) }
-    var partial = [Float](repeating: 0, count: 2 * chunks)
-    partial.withUnsafeMutableBufferPointer { buffer in
-      let slots = SharedPointer(buffer.baseAddress!)  // non-nil: chunks > 1
-      ForkJoin.forEach(chunks, parallel: parallel) { c in
-        let start = c * chunk
-        (slots[2 * c], slots[2 * c + 1]) = run(bfloat16Bits: source.readOnly + start, Swift.min(chunk, n - start))
-      }
-    }
-    var lo = Float.infinity
-    var hi = -Float.infinity
-    for c in 0..<chunks {
-      let (l, h) = (partial[2 * c], partial[2 * c + 1])
-      if l.isNaN || h.isNaN { return (.nan, .nan) }
-      if l < lo { lo = l }
-      if h > hi { hi = h }
-    }
-    return (lo, hi)
+    chunked(n, parallel: parallel) { start, count in run(bfloat16Bits: source.readOnly + start, count) }
   }
 
   /// One whole-value chunk of `n` bf16 values: its key range, or ``exactRun(_:_:)`` on

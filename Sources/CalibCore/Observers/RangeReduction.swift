@@ -109,17 +109,22 @@ public enum RangeReduction {
   /// One run of `n` elements: split into fixed chunks reduced in parallel, then combined
   /// (NaN wins; otherwise min of mins, max of maxes — exact in any order).
   static func wholeRun(_ source: SharedPointer<Float>, _ n: Int, parallel: Bool) -> (Float, Float) {
+    chunked(n, parallel: parallel) { start, count in exactRun(source.readOnly + start, count) }
+  }
+
+  /// `n` elements in fixed chunks of ``chunkElements``, each reduced by `reduce(start,
+  /// count)` (in parallel), then combined: NaN wins; otherwise min of mins, max of maxes,
+  /// in chunk order.
+  static func chunked(_ n: Int, parallel: Bool, _ reduce: @Sendable (Int, Int) -> (Float, Float)) -> (Float, Float) {
     let chunk = chunkElements
     let chunks = (n + chunk - 1) / chunk
-    if chunks <= 1 { return exactRun(source.readOnly, n) }
+    if chunks <= 1 { return reduce(0, n) }
     var partial = [Float](repeating: 0, count: 2 * chunks)
     partial.withUnsafeMutableBufferPointer { buffer in
       let slots = SharedPointer(buffer.baseAddress!)  // non-nil: chunks > 1
       ForkJoin.forEach(chunks, parallel: parallel) { c in
         let start = c * chunk
-        let (lo, hi) = exactRun(source.readOnly + start, Swift.min(chunk, n - start))
-        slots[2 * c] = lo
-        slots[2 * c + 1] = hi
+        (slots[2 * c], slots[2 * c + 1]) = reduce(start, Swift.min(chunk, n - start))
       }
     }
     var lo = Float.infinity
