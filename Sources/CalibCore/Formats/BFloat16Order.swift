@@ -46,27 +46,15 @@ enum BFloat16Order {
   /// The smallest and largest key of `count` bf16 values at `raw` (any alignment).
   @inline(__always)
   static func keyRange(_ raw: UnsafeRawPointer, count: Int) -> (low: Int16, high: Int16) {
-    var low = Keys(repeating: .max)
-    var high = Keys(repeating: .min)
-    var i = 0
-    while i &+ 16 <= count {
-      let a = keys(raw.loadUnaligned(fromByteOffset: i &* 2, as: Keys.self))
-      let b = keys(raw.loadUnaligned(fromByteOffset: i &* 2 &+ 16, as: Keys.self))
-      low = lower(low, lower(a, b))
-      high = upper(high, upper(a, b))
-      i &+= 16
+    var (lowest, highest) = (Int16.max, Int16.min)
+    let vectors = count & ~7
+    if vectors > 0 {
+      let (low, high) = partialKeys(raw, vectors)
+      (lowest, highest) = (low.min(), high.max())
     }
-    if i &+ 8 <= count {
-      let a = keys(raw.loadUnaligned(fromByteOffset: i &* 2, as: Keys.self))
-      low = lower(low, a)
-      high = upper(high, a)
-      i &+= 8
-    }
-    var (lowest, highest) = (low.min(), high.max())
-    while i < count {
+    for i in vectors..<count {
       let k = key(raw.loadUnaligned(fromByteOffset: i &* 2, as: Int16.self))
       (lowest, highest) = (Swift.min(lowest, k), Swift.max(highest, k))
-      i &+= 1
     }
     return (lowest, highest)
   }
