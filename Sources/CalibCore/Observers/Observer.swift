@@ -164,8 +164,7 @@ public struct Observer: Sendable {
     else { return nil }
     let ranges = RangeReduction.minMax(value, layout: groups, parallel: runsInParallel)
     value.keep(ranges, for: groups)
-    guard let range = RangeReduction.combined(mins: ranges.0, maxs: ranges.1) else { return nil }
-    if range.isNaN || !range.min.isFinite || !range.max.isFinite { return nil }
+    guard let range = RangeReduction.combined(mins: ranges.0, maxs: ranges.1), range.isFinite else { return nil }
     return range
   }
 

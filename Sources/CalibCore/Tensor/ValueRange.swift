@@ -37,6 +37,9 @@ public struct ValueRange: Sendable, Equatable {
   /// Whether a NaN was seen.
   public var isNaN: Bool { min.isNaN || max.isNaN }
 
+  /// Whether both ends are finite: then no value is NaN (a NaN makes both NaN) or ±∞.
+  public var isFinite: Bool { min.isFinite && max.isFinite }
+
   /// NaN-aware equality: two NaN ranges are equal (both saw a NaN).
   public static func == (a: ValueRange, b: ValueRange) -> Bool {
     if a.isNaN || b.isNaN { return a.isNaN && b.isNaN }

@@ -15,7 +15,4 @@ extension ValueRange {
     #endif
     self.init(of: decoded)
   }
-
-  /// Whether both ends are finite: then no value is NaN (a NaN makes both NaN) or ±∞.
-  var isFinite: Bool { min.isFinite && max.isFinite }
 }
