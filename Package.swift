@@ -21,7 +21,10 @@ let package = Package(
   ],
   targets: [
     // MARK: Libraries
-    .target(name: "CalibCore"),
+    // The hottest loops again for AVX2 and AVX-512, chosen at run time (Swift has no
+    // per-function target CPU); same operations, same bits as CalibCore's lanes.
+    .target(name: "CalibKernels"),
+    .target(name: "CalibCore", dependencies: ["CalibKernels"]),
     .target(name: "CalibLifecycle", dependencies: ["CalibCore"]),
     .target(name: "CalibFormats", dependencies: ["CalibCore"]),
     // SVG chart builders for `calib report`: no dependency on the rest, so the math stays

@@ -554,6 +554,10 @@ public struct MSEGridSearch: Sendable {
     zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type,
     into sums: UnsafeMutablePointer<TorchSum>
   ) {
+    if let wide = WideMSETerms(qdq, power, R.self) {
+      wide.addSums(p, n, steps: steps, scales: scales, zeros: zeros, into: sums)
+      return
+    }
     let width = Lanes.scalarCount
     let raw = UnsafeRawPointer(p)
     let vectors = n / width

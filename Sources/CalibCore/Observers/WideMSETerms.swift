@@ -1,0 +1,85 @@
+import CalibKernels
+
+/// The MSE search's float32 integer terms `|QDQ(x) - x| ^ norm` on the widest vectors the
+/// CPU has: 16 lanes with AVX-512, 8 with AVX2 (`CalibKernels`, chosen at run time).
+///
+/// Swift compiles all of CalibCore for the x86-64 baseline, SSE2, whose eight-lane
+/// vectors take two instructions per operation and sixteen registers; the search's
+/// chain of divide, round, clamp and power then spills. The C kernels perform the same
+/// operations as ``IntegerQDQ``/``SymmetricIntegerQDQ`` with ``Float32Lanes``, then
+/// ``SquarePower`` or ``FastPower``, in the same order and never fused, so a search gives
+/// the same bits with or without them (`WideMSETermsTests` compares them lane by lane).
+///
+/// Scope: float32 values and scales, integer types, norm 2 or a ``FastPower`` norm; every
+/// other search keeps the portable lanes.
+struct WideMSETerms {
+  /// The kernels' vector width on this CPU, or 0 where there are none.
+  static let cpuWidth = Int(calib_kernels_width())
+
+  private var parameters: calib_mse_terms_params
+  let width: Int
+
+  /// The kernel for this search's lanes, or `nil` where it has none (another type, dtype
+  /// or power, or a CPU without AVX2).
+  init?<Q: LaneQDQ, P: LanePower, R: LaneRounding>(_ qdq: Q, _ power: P, _ rounding: R.Type, width: Int = cpuWidth) {
+    guard width > 0, R.dtype == .float32 else { return nil }
+    var parameters = calib_mse_terms_params()
+    if let integer = qdq as? SymmetricIntegerQDQ<Float32Lanes> {
+      (parameters.lower, parameters.upper, parameters.symmetric) = (integer.lowerBound, integer.upperBound, 1)
+    } else if let integer = qdq as? IntegerQDQ<Float32Lanes> {
+      (parameters.lower, parameters.upper, parameters.symmetric) = (integer.lowerBound, integer.upperBound, 0)
+    } else {
+      return nil
+    }
+    if power is SquarePower {
+      parameters.square = 1
+    } else if let fast = power as? FastPower {
+      parameters.square = 0
+      (parameters.high, parameters.low, parameters.floor) = (fast.high, fast.low, fast.floor)
+      (parameters.l0, parameters.l1, parameters.l2, parameters.l3) = (fast.l0, fast.l1, fast.l2, fast.l3)
+      (parameters.x0, parameters.x1, parameters.x2, parameters.x3) = (fast.x0, fast.x1, fast.x2, fast.x3)
+      (parameters.x4, parameters.x5, parameters.x6) = (fast.x4, fast.x5, fast.x6)
+    } else {
+      return nil
+    }
+    self.parameters = parameters
+    self.width = width
+  }
+
+  /// Terms per batch of steps computed in one call: the batch's terms stay in L1 (16 KiB)
+  /// until they are summed.
+  static let batchTerms = 4096
+
+  /// Adds Σ |QDQ(x) - x|^norm over `n` values at `p` to `sums[i]` for every step i < steps,
+  /// each step's terms in order (as ``MSEGridSearch/stepSums(_:_:steps:scales:zeros:_:_:_:into:)``).
+  func addSums(
+    _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
+    into sums: UnsafeMutablePointer<TorchSum>
+  ) {
+    guard n > 0 && steps > 0 else { return }
+    let batch = Swift.max(1, Swift.min(steps, Self.batchTerms / n))
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: batch &* n) { buffer in
+      // Non-nil: capacity ≥ 1.
+      let terms = buffer.baseAddress!
+      var first = 0
+      while first < steps {
+        let count = Swift.min(batch, steps &- first)
+        compute(p, n, steps: count, scales: scales + first, zeros: zeros + first, into: terms)
+        for k in 0..<count {
+          sums[first &+ k].add(contentsOf: terms + k &* n, count: n)
+        }
+        first &+= count
+      }
+    }
+  }
+
+  /// `terms[i · n + j]` := the term of value j at step i, for i < steps, j < n.
+  func compute(
+    _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
+    into terms: UnsafeMutablePointer<Float>
+  ) {
+    withUnsafePointer(to: parameters) { parameters in
+      calib_mse_terms(Int32(width), p, n, steps, scales, zeros, parameters, terms)
+    }
+  }
+}

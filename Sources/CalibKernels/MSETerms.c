@@ -1,0 +1,72 @@
+#include "CalibKernels.h"
+
+// Every multiply and add stays a separate, rounded IEEE operation: the Swift lanes these
+// kernels mirror are never fused.
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__)
+
+typedef float f32x16 __attribute__((vector_size(64), aligned(4)));
+typedef unsigned u32x16 __attribute__((vector_size(64), aligned(4)));
+typedef float f32x8 __attribute__((vector_size(32), aligned(4)));
+typedef unsigned u32x8 __attribute__((vector_size(32), aligned(4)));
+
+#define VF f32x16
+#define VU u32x16
+#define W 16
+#define TARGET "avx512f"
+#define NAME(x) x##16
+#include "MSETermsBody.h"
+#undef VF
+#undef VU
+#undef W
+#undef TARGET
+#undef NAME
+
+#define VF f32x8
+#define VU u32x8
+#define W 8
+#define TARGET "avx2"
+#define NAME(x) x##8
+#include "MSETermsBody.h"
+#undef VF
+#undef VU
+#undef W
+#undef TARGET
+#undef NAME
+
+int calib_kernels_width(void) {
+  static int width = -1;
+  int w = __atomic_load_n(&width, __ATOMIC_RELAXED);
+  if (w < 0) {
+    __builtin_cpu_init();
+    w = __builtin_cpu_supports("avx512f") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
+    __atomic_store_n(&width, w, __ATOMIC_RELAXED);
+  }
+  return w;
+}
+
+void calib_mse_terms(
+  int width, const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
+  const calib_mse_terms_params *params, float *terms
+) {
+  if (width == 16) {
+    mseTerms16(x, count, steps, scales, zeros, params, terms);
+  } else {
+    mseTerms8(x, count, steps, scales, zeros, params, terms);
+  }
+}
+
+#else
+
+int calib_kernels_width(void) { return 0; }
+
+void calib_mse_terms(
+  int width, const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
+  const calib_mse_terms_params *params, float *terms
+) {
+  (void)width; (void)x; (void)count; (void)steps; (void)scales; (void)zeros; (void)params; (void)terms;
+  __builtin_trap();
+}
+
+#endif

@@ -1,0 +1,40 @@
+#ifndef CALIB_KERNELS_H
+#define CALIB_KERNELS_H
+
+#include <stddef.h>
+
+/// Kernels that use instructions beyond the x86-64 baseline (AVX2, AVX-512), chosen at run
+/// time. Swift compiles for one target CPU and has no per-function target attribute, so
+/// the wide versions of the hottest loops live here, behind a dispatch on the CPU.
+///
+/// Every kernel performs exactly the IEEE operations, in exactly the order, of the Swift
+/// code it stands in for (no contraction into fused multiply-adds), so results are the
+/// same bits whichever version runs.
+
+/// The clamp bounds and power of ``calib_mse_terms``: see `IntegerQDQ` and `FastPower` in
+/// CalibCore for what each field means.
+typedef struct {
+  float lower;
+  float upper;
+  /// Nonzero: the zero point is 0 and is not added (`SymmetricIntegerQDQ`).
+  int symmetric;
+  /// 2: `d · d`; 0: `FastPower` with the fields below.
+  int square;
+  float high, low, floor;
+  float l0, l1, l2, l3;
+  float x0, x1, x2, x3, x4, x5, x6;
+} calib_mse_terms_params;
+
+/// The widest vector kernel this CPU runs: 16 (AVX-512F), 8 (AVX2), or 0 (none; callers
+/// keep their portable code).
+int calib_kernels_width(void);
+
+/// For each step i < steps and element j < count:
+/// `terms[i * count + j] = |QDQ_i(x[j]) - x[j]| ^ norm` in float32, with step i's scale
+/// `scales[i]` and zero point `zeros[i]`, on vectors of `width` lanes: 16 or 8, at most
+/// ``calib_kernels_width()``.
+void calib_mse_terms(
+  int width, const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
+  const calib_mse_terms_params *params, float *terms);
+
+#endif

@@ -1,0 +1,101 @@
+@testable import CalibCore
+import Testing
+
+/// The AVX2 and AVX-512 term kernels (``WideMSETerms``) give the portable lanes' terms bit
+/// for bit: every QDQ and power variant they take, values on and around rounding ties,
+/// zeros, clamped levels and a ragged end.
+@Suite struct WideMSETermsTests {
+  /// Widths this CPU runs (none on a machine without AVX2: nothing to compare there).
+  static let widths = [8, 16].filter { $0 <= WideMSETerms.cpuWidth }
+
+  /// Values spread over many magnitudes and both signs, with exact multiples and
+  /// half-multiples of the first scale (the rounding ties) and zeros mixed in.
+  static func values(_ n: Int, scale: Float) -> [Float] {
+    var state: UInt64 = 0x2545_F491_4F6C_DD1D
+    return (0..<n).map { j in
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      let u = Float(state >> 40) / Float(1 << 24)
+      let sign: Float = state & 1 == 0 ? 1 : -1
+      switch j % 7 {
+      case 0: return sign * Float(j % 23) * scale * 0.5  // ties and exact levels
+      case 1: return j % 14 == 1 ? 0 : -0.0
+      case 2: return sign * u * 1e-30  // differences below the power's floor
+      default: return sign * u * u * scale * 300  // beyond the clamp, too
+      }
+    }
+  }
+
+  static func portableTerms<Q: LaneQDQ, P: LanePower>(
+    _ x: [Float], scales: [Float], zeros: [Float], _ qdq: Q, _ power: P
+  ) -> [Float] {
+    var out: [Float] = []
+    for i in scales.indices {
+      let (s, zp) = (Lanes(repeating: scales[i]), Lanes(repeating: zeros[i]))
+      for start in stride(from: 0, to: x.count, by: 8) {
+        var v = Lanes()
+        for k in 0..<Swift.min(8, x.count - start) { v[k] = x[start + k] }
+        let d = MSEGridSearch.difference(v, s, zp, scales[i], zeros[i], qdq, Float32Lanes.self)
+        let t = power.term(power.middle(power.begin(d)), Float32Lanes.self)
+        for k in 0..<Swift.min(8, x.count - start) { out.append(t[k]) }
+      }
+    }
+    return out
+  }
+
+  static func wideTerms<Q: LaneQDQ, P: LanePower>(
+    _ x: [Float], scales: [Float], zeros: [Float], _ qdq: Q, _ power: P, width: Int
+  ) throws -> [Float] {
+    let wide = try #require(WideMSETerms(qdq, power, Float32Lanes.self, width: width))
+    var out = [Float](repeating: .nan, count: x.count * scales.count)
+    x.withUnsafeBufferPointer { p in
+      scales.withUnsafeBufferPointer { s in
+        zeros.withUnsafeBufferPointer { z in
+          out.withUnsafeMutableBufferPointer { o in
+            wide.compute(p.baseAddress!, x.count, steps: scales.count, scales: s.baseAddress!, zeros: z.baseAddress!, into: o.baseAddress!)
+          }
+        }
+      }
+    }
+    return out
+  }
+
+  @Test(arguments: widths)
+  func termsAgreeWithThePortableLanes(width: Int) throws {
+    let scale: Float = 0.0137
+    // 16 · 3 + 5: full vectors of either width and a ragged end.
+    let x = Self.values(53, scale: scale)
+    let scales: [Float] = [scale, scale * 0.99, scale * 0.83, 1e-7, 3.5]
+    for bits in [4, 8] {
+      let symmetric = try QuantizationArgs(numBits: bits, type: .int, symmetric: true, strategy: .tensor)
+      let asymmetric = try QuantizationArgs(numBits: bits, type: .int, symmetric: false, strategy: .tensor)
+      let sym = try #require(SymmetricIntegerQDQ<Float32Lanes>(symmetric))
+      let asym = try #require(IntegerQDQ<Float32Lanes>(asymmetric))
+      let noZeros = [Float](repeating: 0, count: scales.count)
+      let zeros: [Float] = [-3, 7, 0, -128, 12]
+      for norm: Float in [2.4, 1.2, 3, 4] {
+        let fast = try #require(FastPower(norm: norm))
+        #expect(
+          try Self.wideTerms(x, scales: scales, zeros: noZeros, sym, fast, width: width).map(\.bitPattern)
+            == Self.portableTerms(x, scales: scales, zeros: noZeros, sym, fast).map(\.bitPattern))
+        #expect(
+          try Self.wideTerms(x, scales: scales, zeros: zeros, asym, fast, width: width).map(\.bitPattern)
+            == Self.portableTerms(x, scales: scales, zeros: zeros, asym, fast).map(\.bitPattern))
+      }
+      #expect(
+        try Self.wideTerms(x, scales: scales, zeros: zeros, asym, SquarePower(), width: width).map(\.bitPattern)
+          == Self.portableTerms(x, scales: scales, zeros: zeros, asym, SquarePower()).map(\.bitPattern))
+      #expect(
+        try Self.wideTerms(x, scales: scales, zeros: noZeros, sym, SquarePower(), width: width).map(\.bitPattern)
+          == Self.portableTerms(x, scales: scales, zeros: noZeros, sym, SquarePower()).map(\.bitPattern))
+    }
+  }
+
+  @Test func otherLanesKeepThePortableCode() throws {
+    let args = try QuantizationArgs(numBits: 8, type: .int, symmetric: true, strategy: .tensor)
+    let bf16 = try #require(SymmetricIntegerQDQ<BFloat16Lanes>(args))
+    let f32 = try #require(SymmetricIntegerQDQ<Float32Lanes>(args))
+    #expect(WideMSETerms(bf16, SquarePower(), BFloat16Lanes.self, width: 8) == nil)
+    #expect(WideMSETerms(f32, ScalarPower(norm: 5), Float32Lanes.self, width: 8) == nil)
+    #expect(WideMSETerms(f32, SquarePower(), Float32Lanes.self, width: 0) == nil)
+  }
+}
