@@ -1,3 +1,5 @@
+import CalibKernels
+
 /// Many bf16 parameters, few scales: a term table per scale, not a term per element.
 ///
 /// Within one step, the term `r(|QDQ(x) - x| ^ norm)` is a function of x's 16 bits and
@@ -254,7 +256,8 @@ struct TermTables: @unchecked Sendable {
       let bound = (reach + (Double(qdq.levelReach) + Double(zero[b].magnitude)) * Double(scale[b])) * 1.01
       guard shared && 4 * span <= members.count * sequences.length && power.handles(upTo: bound) else { continue }
       (low[b], width[b], offset[b]) = (lowest, span, total)
-      // Both signs, plus two vectors of slack for the fill's last stores.
+      // Both signs, plus two vectors of slack for the fill's last stores (which also
+      // covers the wide row sums' reading of each entry as the low half of 32 bits).
       total += 2 * span + 16
     }
     (self.bucketOf, self.scale, self.zero) = (buckets.bucketOf, scale, zero)
@@ -392,8 +395,13 @@ struct SharedTableStep: Sendable {
     /// four accumulators lane-wise in order, then their lanes in order; lane l of
     /// accumulator k is therefore the row-ordered sum of the pairs at `64r + 16k + l` and
     /// `64r + 16k + 8 + l`, and the same additions are done here without vectors.
+    /// With AVX-512 (`width` 16), the same additions on vectors, the terms gathered
+    /// (`CalibKernels`; eight-lane AVX2 gathers were no faster than these scalar loads).
     @inline(__always)
-    func rowSum(_ keys: UnsafePointer<UInt16>, rows: Int) -> Float {
+    func rowSum(_ keys: UnsafePointer<UInt16>, rows: Int, width: Int = WideMSETerms.cpuWidth) -> Float {
+      if width == 16 {
+        return calib_bf16_table_row_sum(Int32(width), table, first, keys, rows)
+      }
       @inline(__always) func pair(_ at: UnsafePointer<UInt16>, _ k: Int) -> Float {
         term(at[k]) + term(at[k &+ 8])
       }

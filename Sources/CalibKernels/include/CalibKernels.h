@@ -2,6 +2,7 @@
 #define CALIB_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Kernels that use instructions beyond the x86-64 baseline (AVX2, AVX-512), chosen at run
 /// time. Swift compiles for one target CPU and has no per-function target attribute, so
@@ -36,5 +37,13 @@ int calib_kernels_width(void);
 void calib_mse_terms(
   int width, const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
   const calib_mse_terms_params *params, float *terms);
+
+/// The float32 sum of the terms of `64 · rows` keys (1 ≤ rows < 16), in torch's order
+/// for a bf16 tensor of that length (see `SharedTableStep.Lookup.rowSum` in CalibCore).
+/// The term of key `k` is the bf16 whose bits are `table[k - first]`; the table may be
+/// read one entry (two bytes) past the last key's. AVX-512 only (`width` must be 16): on
+/// AVX2 machines eight-lane gathers measured no faster than scalar loads.
+float calib_bf16_table_row_sum(
+  int width, const uint16_t *table, long first, const uint16_t *keys, size_t rows);
 
 #endif
