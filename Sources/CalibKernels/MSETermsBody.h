@@ -49,16 +49,18 @@ KERNEL VF NAME(difference)(VF x, VF s, VF zp, const calib_mse_terms_params *p) {
   return (VF)((VU)(q - x) & NAME(splatBits)(0x7FFFFFFFu));
 }
 
-/// `FastPower.finish(middle(begin(d)))`.
-KERNEL VF NAME(fastPower)(VF d, const calib_mse_terms_params *p) {
-  // begin
+/// `FastPower.begin(d)`: the exponent e and s = (m - 1) / (m + 1).
+KERNEL void NAME(begin)(VF d, const calib_mse_terms_params *p, VF *e, VF *s) {
   VF v = NAME(raised)(d, NAME(splat)(p->floor));
   VU shifted = (VU)v + NAME(splatBits)(0x004AFB0Du);
-  VF e = (VF)((shifted >> 23) | NAME(splatBits)(0x4B000000u)) - NAME(splat)(8388735.0f);
+  *e = (VF)((shifted >> 23) | NAME(splatBits)(0x4B000000u)) - NAME(splat)(8388735.0f);
   VF m = (VF)((shifted & NAME(splatBits)(0x007FFFFFu)) + NAME(splatBits)(0x3F3504F3u));
   VF t = m - NAME(splat)(1.0f);
-  VF s = t / (t + NAME(splat)(2.0f));
-  // middle
+  *s = t / (t + NAME(splat)(2.0f));
+}
+
+/// `FastPower.middle(e, s)`: the biased rounded exponent and the fraction f.
+KERNEL void NAME(middle)(VF e, VF s, const calib_mse_terms_params *p, VF *biased, VF *f) {
   VF z = s * s;
   VF pLog = NAME(splat)(p->l3);
   pLog = pLog * z + NAME(splat)(p->l2);
@@ -68,9 +70,12 @@ KERNEL VF NAME(fastPower)(VF d, const calib_mse_terms_params *p) {
   VF a = NAME(splat)(p->high) * e;
   VF b = NAME(splat)(p->low) * e + pLog;
   VF magic = NAME(splat)(12582912.0f);
-  VF biased = (a + b) + magic;
-  VF f = (a - (biased - magic)) + b;
-  // finish
+  *biased = (a + b) + magic;
+  *f = (a - (*biased - magic)) + b;
+}
+
+/// `FastPower.finish(biased, f)`.
+KERNEL VF NAME(finish)(VF biased, VF f, const calib_mse_terms_params *p) {
   VF q = NAME(splat)(p->x6);
   q = q * f + NAME(splat)(p->x5);
   q = q * f + NAME(splat)(p->x4);
@@ -82,33 +87,98 @@ KERNEL VF NAME(fastPower)(VF d, const calib_mse_terms_params *p) {
   return q * scale;
 }
 
-KERNEL VF NAME(term)(VF x, VF s, VF zp, const calib_mse_terms_params *p) {
-  VF d = NAME(difference)(x, s, zp, p);
-  return p->square ? d * d : NAME(fastPower)(d, p);
+/// Where the (step, vector) tasks of a call stand: task k is vector `vector` of step
+/// `step`, its values at `x + W · vector` (or the zero-padded `tail` for a ragged last
+/// vector), its terms at `out`.
+typedef struct {
+  size_t step, vector, out;
+} NAME(Task);
+
+KERNEL VF NAME(load)(const float *x, size_t full, VF tail, size_t vector) {
+  if (vector < full) {
+    VF v;
+    __builtin_memcpy(&v, x + W * vector, sizeof v);
+    return v;
+  }
+  return tail;
 }
 
+KERNEL void NAME(advance)(NAME(Task) *task, size_t perStep, size_t count) {
+  task->vector++;
+  if (task->vector == perStep) {
+    task->vector = 0;
+    task->step++;
+  }
+  task->out = task->step * count + W * task->vector;
+}
+
+KERNEL void NAME(store)(float *terms, size_t out, VF t) { __builtin_memcpy(terms + out, &t, sizeof t); }
+
+/// See `calib_mse_terms`. Each task's terms are stored as a whole vector: a ragged last
+/// vector's extra lanes land on the next step's first terms, which are stored after them
+/// (or, for the last step, in the caller's slack).
+///
+/// With a ``FastPower`` the loop is software-pipelined as the Swift one is: iteration k
+/// begins task k, runs the middle stage of task k - 1 and finishes task k - 2, so that
+/// three independent chains are in flight (one vector's chain is far longer than the
+/// core's window would otherwise overlap).
 static __attribute__((target(TARGET))) void NAME(mseTerms)(
   const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
-  const calib_mse_terms_params *p, float *terms
+  const calib_mse_terms_params *params, float *terms
 ) {
-  size_t full = count / W * W;
-  for (size_t i = 0; i < steps; i++) {
-    VF s = NAME(splat)(scales[i]), zp = NAME(splat)(zeros[i]);
-    float *out = terms + i * count;
-    for (size_t j = 0; j < full; j += W) {
-      VF v;
-      __builtin_memcpy(&v, x + j, sizeof v);
-      VF t = NAME(term)(v, s, zp, p);
-      __builtin_memcpy(out + j, &t, sizeof t);
+  // A local copy: stores to `terms` cannot change it, so its splats stay in registers.
+  const calib_mse_terms_params local = *params;
+  const calib_mse_terms_params *p = &local;
+  size_t full = count / W, perStep = (count + W - 1) / W, tasks = steps * perStep;
+  VF tail = NAME(splat)(0.0f);
+  for (size_t k = 0; k < count - W * full; k++) tail[k] = x[W * full + k];
+  NAME(Task) a = {0, 0, 0};
+  if (p->square || tasks < 3) {
+    for (size_t k = 0; k < tasks; k++) {
+      VF d = NAME(difference)(NAME(load)(x, full, tail, a.vector), NAME(splat)(scales[a.step]),
+        NAME(splat)(zeros[a.step]), p);
+      VF t;
+      if (p->square) {
+        t = d * d;
+      } else {
+        VF e, s, biased, f;
+        NAME(begin)(d, p, &e, &s);
+        NAME(middle)(e, s, p, &biased, &f);
+        t = NAME(finish)(biased, f, p);
+      }
+      NAME(store)(terms, a.out, t);
+      NAME(advance)(&a, perStep, count);
     }
-    if (full < count) {
-      // The ragged end, zero-padded to a vector; only its real lanes are stored.
-      VF v = NAME(splat)(0.0f);
-      for (size_t k = 0; k < count - full; k++) v[k] = x[full + k];
-      VF t = NAME(term)(v, s, zp, p);
-      for (size_t k = 0; k < count - full; k++) out[full + k] = t[k];
-    }
+    return;
   }
+  VF e, s, biased, f;
+  size_t middleOut, finishOut;
+  // Fill: begin tasks 0 and 1, the middle stage of task 0.
+  NAME(begin)(NAME(difference)(NAME(load)(x, full, tail, a.vector), NAME(splat)(scales[a.step]),
+    NAME(splat)(zeros[a.step]), p), p, &e, &s);
+  middleOut = a.out;
+  NAME(advance)(&a, perStep, count);
+  NAME(middle)(e, s, p, &biased, &f);
+  finishOut = middleOut;
+  NAME(begin)(NAME(difference)(NAME(load)(x, full, tail, a.vector), NAME(splat)(scales[a.step]),
+    NAME(splat)(zeros[a.step]), p), p, &e, &s);
+  middleOut = a.out;
+  NAME(advance)(&a, perStep, count);
+  for (size_t k = 2; k < tasks; k++) {
+    VF nextE, nextS, nextBiased, nextF;
+    NAME(begin)(NAME(difference)(NAME(load)(x, full, tail, a.vector), NAME(splat)(scales[a.step]),
+      NAME(splat)(zeros[a.step]), p), p, &nextE, &nextS);
+    NAME(middle)(e, s, p, &nextBiased, &nextF);
+    NAME(store)(terms, finishOut, NAME(finish)(biased, f, p));
+    finishOut = middleOut;
+    middleOut = a.out;
+    NAME(advance)(&a, perStep, count);
+    e = nextE; s = nextS; biased = nextBiased; f = nextF;
+  }
+  // Drain: finish task tasks - 2, then task tasks - 1.
+  NAME(store)(terms, finishOut, NAME(finish)(biased, f, p));
+  NAME(middle)(e, s, p, &biased, &f);
+  NAME(store)(terms, middleOut, NAME(finish)(biased, f, p));
 }
 
 #undef KERNEL

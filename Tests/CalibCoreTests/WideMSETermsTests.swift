@@ -46,7 +46,7 @@ import Testing
     _ x: [Float], scales: [Float], zeros: [Float], _ qdq: Q, _ power: P, width: Int
   ) throws -> [Float] {
     let wide = try #require(WideMSETerms(qdq, power, Float32Lanes.self, width: width))
-    var out = [Float](repeating: .nan, count: x.count * scales.count)
+    var out = [Float](repeating: .nan, count: x.count * scales.count + WideMSETerms.slack)
     x.withUnsafeBufferPointer { p in
       scales.withUnsafeBufferPointer { s in
         zeros.withUnsafeBufferPointer { z in
@@ -56,7 +56,7 @@ import Testing
         }
       }
     }
-    return out
+    return Array(out.prefix(x.count * scales.count))
   }
 
   @Test(arguments: widths)
@@ -87,6 +87,25 @@ import Testing
       #expect(
         try Self.wideTerms(x, scales: scales, zeros: noZeros, sym, SquarePower(), width: width).map(\.bitPattern)
           == Self.portableTerms(x, scales: scales, zeros: noZeros, sym, SquarePower()).map(\.bitPattern))
+    }
+  }
+
+  /// Runs of one or two vectors in all (too short to pipeline), and of exactly one full
+  /// vector per step.
+  @Test(arguments: widths)
+  func shortRunsAgree(width: Int) throws {
+    let scale: Float = 0.021
+    let args = try QuantizationArgs(numBits: 4, type: .int, symmetric: false, strategy: .tensor)
+    let qdq = try #require(IntegerQDQ<Float32Lanes>(args))
+    let fast = try #require(FastPower(norm: 2.4))
+    for (n, steps) in [(1, 1), (5, 1), (width + 3, 1), (width, 1), (width, 3), (3, 2)] {
+      let x = Self.values(n, scale: scale)
+      let scales = (0..<steps).map { scale * (1 - Float($0) / 100) }
+      let zeros = (0..<steps).map { Float($0 % 3) - 1 }
+      #expect(
+        try Self.wideTerms(x, scales: scales, zeros: zeros, qdq, fast, width: width).map(\.bitPattern)
+          == Self.portableTerms(x, scales: scales, zeros: zeros, qdq, fast).map(\.bitPattern),
+        "n \(n), steps \(steps)")
     }
   }
 

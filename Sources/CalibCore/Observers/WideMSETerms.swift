@@ -58,7 +58,7 @@ struct WideMSETerms {
   ) {
     guard n > 0 && steps > 0 else { return }
     let batch = Swift.max(1, Swift.min(steps, Self.batchTerms / n))
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: batch &* n) { buffer in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: batch &* n &+ Self.slack) { buffer in
       // Non-nil: capacity ≥ 1.
       let terms = buffer.baseAddress!
       var first = 0
@@ -73,7 +73,11 @@ struct WideMSETerms {
     }
   }
 
-  /// `terms[i · n + j]` := the term of value j at step i, for i < steps, j < n.
+  /// Floats past `steps · n` that ``compute(_:_:steps:scales:zeros:into:)`` may write.
+  static let slack = 16
+
+  /// `terms[i · n + j]` := the term of value j at step i, for i < steps, j < n; `terms`
+  /// has room for ``slack`` more.
   func compute(
     _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
     into terms: UnsafeMutablePointer<Float>

@@ -33,7 +33,8 @@ int calib_kernels_width(void);
 /// For each step i < steps and element j < count:
 /// `terms[i * count + j] = |QDQ_i(x[j]) - x[j]| ^ norm` in float32, with step i's scale
 /// `scales[i]` and zero point `zeros[i]`, on vectors of `width` lanes: 16 or 8, at most
-/// ``calib_kernels_width()``.
+/// ``calib_kernels_width()``. `terms` must have room for `steps · count + 16` floats: the
+/// last vector is stored whole.
 void calib_mse_terms(
   int width, const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
   const calib_mse_terms_params *params, float *terms);
