@@ -107,6 +107,33 @@ import Testing
     }
   }
 
+  /// Whole float32 rows summed directly (the MSE search's groups of 32 to 480) give the
+  /// general sum's bits: torch's own cases of such lengths, and every row count on terms
+  /// spread over many binades, where another order would round differently.
+  @Test func wholeFloat32RowsGiveTheSameSum() throws {
+    func direct(_ terms: [Float]) throws -> Float {
+      let rows = try #require(TorchSum.rowsWithoutCascade(terms.count, dtype: .float32))
+      return terms.withUnsafeBufferPointer { TorchSum.float32RowsTotal($0.baseAddress!, rows: rows) }
+    }
+    for c in try Self.cases() where c.dtype == .float32 && TorchSum.rowsWithoutCascade(c.n, dtype: .float32) != nil {
+      #expect(try direct(c.terms).bitPattern == c.bits, "n=\(c.n) seed=\(c.seed)")
+    }
+    var state: UInt64 = 0x5851_F42D_4C95_7F2D
+    for rows in 1..<16 {
+      let terms = (0..<32 * rows).map { _ -> Float in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Float(sign: .plus, exponent: Int(state >> 59) - 8, significand: 1 + Float(state >> 41 & 0xFFFF) / 65536)
+      }
+      var sum = TorchSum(count: terms.count, dtype: .float32)
+      terms.withUnsafeBufferPointer { sum.add(contentsOf: $0.baseAddress!, count: terms.count) }
+      #expect(try direct(terms).bitPattern == sum.total().bitPattern, "rows \(rows)")
+    }
+    #expect(TorchSum.rowsWithoutCascade(512, dtype: .float32) == nil)
+    #expect(TorchSum.rowsWithoutCascade(96, dtype: .float32) == 3)
+    #expect(TorchSum.rowsWithoutCascade(100, dtype: .float32) == nil)
+    #expect(TorchSum.rowsWithoutCascade(128, dtype: .bfloat16) == 2)
+  }
+
   @Test func partsSummedApartAndMergedGiveTheSameSum() throws {
     var split = 0
     for c in try Self.cases() {

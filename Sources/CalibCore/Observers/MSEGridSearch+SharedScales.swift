@@ -336,7 +336,7 @@ struct SharedTableStep: Sendable {
   /// a multiple of 64 (four 16-term loads) below 1,024 (16 rows, ``TorchSum``'s smallest
   /// cascade step); otherwise `nil`.
   static func rowsWithoutCascade(_ n: Int) -> Int? {
-    n > 0 && n % 64 == 0 && n < 1024 ? n / 64 : nil
+    TorchSum.rowsWithoutCascade(n, dtype: .bfloat16)
   }
 
   /// `table[2 (m - low)]` := the term of the bf16 value with magnitude bits m, and

@@ -374,6 +374,7 @@ public struct MSEGridSearch: Sendable {
     let perParameter = Self.paddedLength(layout)
     let perItem = Swift.max(1, Self.itemElements / Swift.max(1, perParameter))
     let items = (count + perItem - 1) / perItem
+    let wide = WideMSETerms(qdq, power, R.self)
     ForkJoin.forEach(items, parallel: runsInParallel) { item in
       var scales = [Float](repeating: 0, count: steps)
       var zeros = [Float](repeating: 0, count: steps)
@@ -389,12 +390,24 @@ public struct MSEGridSearch: Sendable {
               for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
                 for i in 0..<steps { (sp[i], zp[i]) = candidates.parameters(step: i, q) }
                 let reach = candidates.magnitude(q)
-                Self.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
+                let summed = Self.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
+                  // Whole rows of float32 terms (see ``WideMSETerms/rowTotals``).
+                  if let wide, let rows = TorchSum.rowsWithoutCascade(n, dtype: .float32),
+                    Self.powerHandles(steps: steps, scales: sp, zeros: zp, reach: reach, qdq, power)
+                  {
+                    wide.rowTotals(p, rows: rows, steps: steps, scales: sp, zeros: zp) { i, total in
+                      errors[i * count + q] = total
+                    }
+                    return false
+                  }
                   for i in 0..<steps { out[i].reset(count: n, dtype: R.dtype) }
                   Self.sliceErrors(p, 0..<n, steps: steps, scales: sp, zeros: zp, reach: reach, qdq, power, R.self, into: out)
+                  return true
                 }
                 // torch's sum rounds once, to D.
-                for i in 0..<steps { errors[i * count + q] = R.dtype.rounded(out[i].total()) }
+                if summed {
+                  for i in 0..<steps { errors[i * count + q] = R.dtype.rounded(out[i].total()) }
+                }
               }
             }
           }
@@ -504,18 +517,27 @@ public struct MSEGridSearch: Sendable {
     zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type,
     into sums: UnsafeMutablePointer<TorchSum>
   ) {
+    if powerHandles(steps: steps, scales: scales, zeros: zeros, reach: reach, qdq, power) {
+      stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: sums)
+    } else {
+      stepSums(
+        p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), R.self,
+        into: sums)
+    }
+  }
+
+  /// Whether `power` is exact enough for every step's differences, given `reach` ≥ |x|.
+  @inline(__always)
+  static func powerHandles<Q: LaneQDQ, P: LanePower>(
+    steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P
+  ) -> Bool {
     for i in 0..<steps {
       // |QDQ(x) - x| ≤ |x| + (|level| + |zp|) · s, with a margin for rounding.
       let s = Double(scales[i])
       let bound = (Double(reach) + (Double(qdq.levelReach) + Double(zeros[i].magnitude)) * s) * 1.01
-      if !power.handles(upTo: bound) {
-        stepSums(
-          p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), R.self,
-          into: sums)
-        return
-      }
+      if !power.handles(upTo: bound) { return false }
     }
-    stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: sums)
+    return true
   }
 
   /// |QDQ(x) - x| lane-wise, in D: `fake_quantize(...).to(D)`, then `q -= x` and

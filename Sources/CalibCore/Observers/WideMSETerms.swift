@@ -73,6 +73,31 @@ struct WideMSETerms {
     }
   }
 
+  /// Gives `body(i, Σ terms of step i)` for every step i < steps, over `32 · rows` values
+  /// (1 ≤ rows < 16): each total is ``TorchSum/float32RowsTotal(_:rows:)``, torch's sum of
+  /// whole rows, bypassing the general ``TorchSum`` (a group of 128 is four rows).
+  @inline(__always)
+  func rowTotals(
+    _ p: UnsafePointer<Float>, rows: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
+    _ body: (Int, Float) -> Void
+  ) {
+    let n = 32 &* rows
+    let batch = Swift.max(1, Swift.min(steps, Self.batchTerms / n))
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: batch &* n &+ Self.slack) { buffer in
+      // Non-nil: capacity ≥ 1.
+      let terms = buffer.baseAddress!
+      var first = 0
+      while first < steps {
+        let count = Swift.min(batch, steps &- first)
+        compute(p, n, steps: count, scales: scales + first, zeros: zeros + first, into: terms)
+        for k in 0..<count {
+          body(first &+ k, TorchSum.float32RowsTotal(terms + k &* n, rows: rows))
+        }
+        first &+= count
+      }
+    }
+  }
+
   /// Floats past `steps · n` that ``compute(_:_:steps:scales:zeros:into:)`` may write.
   static let slack = 16
 
