@@ -56,20 +56,8 @@ struct WideMSETerms {
     _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
     into sums: UnsafeMutablePointer<TorchSum>
   ) {
-    guard n > 0 && steps > 0 else { return }
-    let batch = Swift.max(1, Swift.min(steps, Self.batchTerms / n))
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: batch &* n &+ Self.slack) { buffer in
-      // Non-nil: capacity ≥ 1.
-      let terms = buffer.baseAddress!
-      var first = 0
-      while first < steps {
-        let count = Swift.min(batch, steps &- first)
-        compute(p, n, steps: count, scales: scales + first, zeros: zeros + first, into: terms)
-        for k in 0..<count {
-          sums[first &+ k].add(contentsOf: terms + k &* n, count: n)
-        }
-        first &+= count
-      }
+    forEachStep(p, n, steps: steps, scales: scales, zeros: zeros) { i, terms in
+      sums[i].add(contentsOf: terms, count: n)
     }
   }
 
@@ -81,7 +69,19 @@ struct WideMSETerms {
     _ p: UnsafePointer<Float>, rows: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
     _ body: (Int, Float) -> Void
   ) {
-    let n = 32 &* rows
+    forEachStep(p, 32 &* rows, steps: steps, scales: scales, zeros: zeros) { i, terms in
+      body(i, TorchSum.float32RowsTotal(terms, rows: rows))
+    }
+  }
+
+  /// Gives `body(i, terms of step i)` for every step i < steps, in order, computing the
+  /// terms a batch of steps at a time (``batchTerms``) into one buffer.
+  @inline(__always)
+  private func forEachStep(
+    _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
+    _ body: (Int, UnsafePointer<Float>) -> Void
+  ) {
+    guard n > 0 && steps > 0 else { return }
     let batch = Swift.max(1, Swift.min(steps, Self.batchTerms / n))
     withUnsafeTemporaryAllocation(of: Float.self, capacity: batch &* n &+ Self.slack) { buffer in
       // Non-nil: capacity ≥ 1.
@@ -90,9 +90,7 @@ struct WideMSETerms {
       while first < steps {
         let count = Swift.min(batch, steps &- first)
         compute(p, n, steps: count, scales: scales + first, zeros: zeros + first, into: terms)
-        for k in 0..<count {
-          body(first &+ k, TorchSum.float32RowsTotal(terms + k &* n, rows: rows))
-        }
+        for k in 0..<count { body(first &+ k, terms + k &* n) }
         first &+= count
       }
     }
