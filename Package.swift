@@ -60,7 +60,7 @@ let package = Package(
     .executableTarget(
       name: "calib-bench",
       dependencies: [
-        "CalibCore", "CalibFormats", "CalibStore",
+        "CalibCore", "CalibKernels", "CalibFormats", "CalibStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

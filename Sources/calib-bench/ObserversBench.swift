@@ -1,5 +1,6 @@
 import ArgumentParser
 import CalibCore
+import CalibKernels
 import CalibFormats
 import Foundation
 
@@ -66,6 +67,8 @@ struct ObserversBench: ParsableCommand {
       let mine = ours[c.name]!, read = ceiling[c.name]!
       var fields: [(String, Any)] = [
         ("case", c.name), ("threads", threads), ("rounds", rounds), ("seconds", mine.median), ("spread", mine.spread),
+        // The lanes of the wide kernels that ran (16 AVX-512, 8 AVX2, 0 none: Swift's SSE2).
+        ("vector_width", Int(calib_kernels_width())),
         ("GBps", Double(c.inputBytes) / mine.median / 1e9),
         ("bandwidth_GBps", Double(c.inputBytes) / read.median / 1e9),
         ("fraction_of_bandwidth", read.median / mine.median),
