@@ -107,7 +107,7 @@ import Testing
   /// The lane-by-lane row sum adds exactly as ``TorchSum`` does, for every row count it
   /// takes, and so does the AVX-512 one where the CPU has it (width 16); float32 terms of
   /// many magnitudes make any other order show.
-  @Test(arguments: 1..<16, [0, 16].filter { $0 <= WideMSETerms.cpuWidth })
+  @Test(arguments: 1..<16, [0, 16].filter { $0 <= WideKernels.width })
   func rowSumAddsInTorchOrder(rows: Int, width: Int) {
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(rows)
     func next() -> UInt64 {

@@ -6,7 +6,7 @@ import Testing
 /// zeros, clamped levels and a ragged end.
 @Suite struct WideMSETermsTests {
   /// Widths this CPU runs (none on a machine without AVX2: nothing to compare there).
-  static let widths = [8, 16].filter { $0 <= WideMSETerms.cpuWidth }
+  static let widths = [8, 16].filter { $0 <= WideKernels.width }
 
   /// Values spread over many magnitudes and both signs, with exact multiples and
   /// half-multiples of the first scale (the rounding ties) and zeros mixed in.
@@ -116,5 +116,53 @@ import Testing
     #expect(WideMSETerms(bf16, SquarePower(), BFloat16Lanes.self, width: 8) == nil)
     #expect(WideMSETerms(f32, ScalarPower(norm: 5), Float32Lanes.self, width: 8) == nil)
     #expect(WideMSETerms(f32, SquarePower(), Float32Lanes.self, width: 0) == nil)
+  }
+}
+
+/// The AVX-512 runs of 16 (`calib_range_runs16`, NVFP4's groups) reduce with the Swift
+/// loop's own tree: the same minima and maxima, zeros of the same sign, and the same
+/// finiteness witness.
+@Suite struct WideRangeRunsTests {
+  @Test(arguments: [16, 17, 35, 64 + 9])
+  func runsOf16AgreeWithThePortableLoop(runs: Int) throws {
+    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    var state: UInt64 = 0xDA94_2042_E4DD_58B5 &* UInt64(runs)
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state >> 33
+    }
+    // A stride wider than a run, values of both signs, and runs made only of zeros of
+    // mixed signs, or with a zero at one end, where the tree decides the sign.
+    let stride = 20
+    var x = (0..<runs * stride).map { _ in Float(Int(next() % 2001) - 1000) / 64 }
+    for q in 0..<runs where q % 3 != 2 {
+      for k in 0..<16 where q % 3 == 0 || next() % 2 == 0 {
+        x[q * stride + k] = next() % 2 == 0 ? 0 : -0.0
+      }
+      if q % 3 == 1 { x[q * stride + Int(next() % 16)] = 1e-3 }
+    }
+    func reduce(width: Int) -> ([Float], [Float], Bool) {
+      var mins = [Float](repeating: .nan, count: runs)
+      var maxs = [Float](repeating: .nan, count: runs)
+      let clean = x.withUnsafeBufferPointer { p in
+        mins.withUnsafeMutableBufferPointer { lo in
+          maxs.withUnsafeMutableBufferPointer { hi in
+            RangeReduction.runsOf16(
+              p.baseAddress!, 0, runs, stride,
+              RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!)), width: width)
+          }
+        }
+      }
+      return (mins, maxs, clean)
+    }
+    let (wide, portable) = (reduce(width: 16), reduce(width: 0))
+    #expect(wide.0.map(\.bitPattern) == portable.0.map(\.bitPattern))
+    #expect(wide.1.map(\.bitPattern) == portable.1.map(\.bitPattern))
+    #expect(wide.2 && portable.2)
+    // An overflowing witness sum is caught the same way.
+    x[3] = 3e38
+    x[stride + 3] = 3e38
+    #expect(reduce(width: 16).2 == false)
+    #expect(reduce(width: 0).2 == false)
   }
 }

@@ -398,7 +398,7 @@ struct SharedTableStep: Sendable {
     /// With AVX-512 (`width` 16), the same additions on vectors, the terms gathered
     /// (`CalibKernels`; eight-lane AVX2 gathers were no faster than these scalar loads).
     @inline(__always)
-    func rowSum(_ keys: UnsafePointer<UInt16>, rows: Int, width: Int = WideMSETerms.cpuWidth) -> Float {
+    func rowSum(_ keys: UnsafePointer<UInt16>, rows: Int, width: Int = WideKernels.width) -> Float {
       if width == 16 {
         return calib_bf16_table_row_sum(Int32(width), table, first, keys, rows)
       }

@@ -1,3 +1,5 @@
+import CalibKernels
+
 /// Per-parameter minimum and maximum over a ``GroupLayout`` (`torch.amin`/`amax` over
 /// dims (0, -1)).
 ///
@@ -361,12 +363,25 @@ public enum RangeReduction {
 
   /// Parameters `first..<end` with 16 elements each at `stride`; false when some element
   /// is not finite (the caller then redoes them exactly).
+  ///
+  /// With AVX-512 (`width` 16), sixteen runs at a time go to `calib_range_runs16`, which
+  /// reduces each with this loop's tree and operand order and adds the same witness sum.
   @inline(__always)
   static func runsOf16(
-    _ p: UnsafePointer<Float>, _ first: Int, _ end: Int, _ stride: Int, _ out: RangeOutput
+    _ p: UnsafePointer<Float>, _ first: Int, _ end: Int, _ stride: Int, _ out: RangeOutput,
+    width: Int = WideKernels.width
   ) -> Bool {
     var sum = V()
     var q = first
+    if width == 16 && end &- first >= 16 {
+      let wide = (end &- first) & ~15
+      withUnsafeMutableBytes(of: &sum) { witness in
+        // Non-nil: 32 bytes.
+        let lanes = witness.baseAddress!.assumingMemoryBound(to: Float.self)
+        calib_range_runs16(p + first &* stride, wide, stride, out.mins.base + first, out.maxs.base + first, lanes)
+      }
+      q &+= wide
+    }
     while q < end {
       let a = load(p, q &* stride)
       let b = load(p, q &* stride &+ 8)

@@ -13,15 +13,12 @@ import CalibKernels
 /// Scope: float32 values and scales, integer types, norm 2 or a ``FastPower`` norm; every
 /// other search keeps the portable lanes.
 struct WideMSETerms {
-  /// The kernels' vector width on this CPU, or 0 where there are none.
-  static let cpuWidth = Int(calib_kernels_width())
-
   private var parameters: calib_mse_terms_params
   let width: Int
 
   /// The kernel for this search's lanes, or `nil` where it has none (another type, dtype
   /// or power, or a CPU without AVX2).
-  init?<Q: LaneQDQ, P: LanePower, R: LaneRounding>(_ qdq: Q, _ power: P, _ rounding: R.Type, width: Int = cpuWidth) {
+  init?<Q: LaneQDQ, P: LanePower, R: LaneRounding>(_ qdq: Q, _ power: P, _ rounding: R.Type, width: Int = WideKernels.width) {
     guard width > 0, R.dtype == .float32 else { return nil }
     var parameters = calib_mse_terms_params()
     if let integer = qdq as? SymmetricIntegerQDQ<Float32Lanes> {

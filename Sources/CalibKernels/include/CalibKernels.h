@@ -47,4 +47,11 @@ void calib_mse_terms(
 float calib_bf16_table_row_sum(
   int width, const uint16_t *table, long first, const uint16_t *keys, size_t rows);
 
+/// The minima and maxima of runs of 16 floats, run q at `x + q · stride` for q < count (a
+/// multiple of 16), reduced with the tree and operand order of CalibCore's
+/// `RangeReduction.runsOf16`, so that zeros keep the same signs; `sum` (8 floats) gets
+/// each run's two halves added in order, as that function's finiteness witness. AVX-512
+/// only.
+void calib_range_runs16(const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum);
+
 #endif
