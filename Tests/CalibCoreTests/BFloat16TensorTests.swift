@@ -100,29 +100,43 @@ import Testing
     #expect(a.state == b.state)
   }
 
-  /// NVFP4 on bits takes its global range from the groups' ranges and keeps them for the
-  /// local pass: the same global and local scales as on decoded values, with a negative
+  /// NVFP4 takes its global range from the groups' ranges and keeps them for the local
+  /// pass, on bits and on float32 values alike: the same global and local scales as the
+  /// whole-value pass gives (a tensor whose known range skips the fusion), with a negative
   /// minimum, with zeros at the low end (the whole-value reduction decides), and for a
   /// static observer over two steps.
-  @Test(arguments: [0, 1, 2])
+  @Test(arguments: [0, 1, 2, 3])
   func nvfp4GlobalRangeFromGroupsAgrees(variant: Int) throws {
     // Magnitudes in [0.25, 2), so that every group's scale is a normal FP8 value.
     var bits = Self.randomBits(64 * 256, seed: 9 + UInt64(variant)).map { ($0 & 0x80FF) | 0x3E80 }
     if variant >= 1 { bits = bits.map { $0 & 0x7FFF } }
-    if variant == 1 { (bits[5], bits[77]) = (0, 0x8000) }
+    // Zeros of both signs at the low end. In variant 3 they sit where the whole-value
+    // reduction and the groups' ranges give the minimum opposite signs, and a static
+    // observer keeps that sign in its state (a missing zero-end fallback fails here).
+    if variant == 1 { (bits[5], bits[77]) = (0x8000, 0) }
+    if variant == 3 { (bits[0], bits[45]) = (0, 0x8000) }
     let nvfp4 = try QuantizationArgs(
       numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup, scaleDType: .float8E4M3FN)
-    var c = try Observer(kind: variant == 2 ? .staticMinMax : .memorylessMinMax, baseName: .weight, args: nvfp4)
-    var d = c
+    var c = try Observer(kind: variant >= 2 ? .staticMinMax : .memorylessMinMax, baseName: .weight, args: nvfp4)
+    var (d, e) = (c, c)
     for step in 0..<2 {
       let shifted = bits.map { $0 &+ UInt16(step) }
+      let floats = Self.floats(shifted)
       let raw = Tensor(shape: [64, 256], bfloat16Bits: shifted)
-      let decoded = Tensor(shape: [64, 256], values: Self.floats(shifted), dtype: .bfloat16)
-      let (g1, g2) = (try c.observeGlobalScale(raw), try d.observeGlobalScale(decoded))
-      #expect(g1 == g2)
-      #expect(try c.observe(raw, globalScale: g1) == d.observe(decoded, globalScale: g2))
+      let decoded = Tensor(shape: [64, 256], values: floats, dtype: .bfloat16)
+      let (low, high) = RangeReduction.minMax(floats, parallel: false)
+      let whole = Tensor(
+        shape: [64, 256], values: floats, dtype: .bfloat16, knownRange: ValueRange(min: low, max: high))
+      let (g1, g2, g3) = (try c.observeGlobalScale(raw), try d.observeGlobalScale(decoded), try e.observeGlobalScale(whole))
+      #expect(g1 == g3 && g2 == g3)
+      // == takes -0 for +0: the kept global minimum's sign is compared by its bits.
+      #expect(c.state.globalMin?.bitPattern == e.state.globalMin?.bitPattern)
+      #expect(d.state.globalMin?.bitPattern == e.state.globalMin?.bitPattern)
+      let expected = try e.observe(whole, globalScale: g3)
+      #expect(try c.observe(raw, globalScale: g1) == expected)
+      #expect(try d.observe(decoded, globalScale: g2) == expected)
     }
-    #expect(c.state == d.state)
+    #expect(c.state == e.state && d.state == e.state)
   }
 
   /// The bits decode on first read, copies share them, and changing a value drops them.

@@ -153,13 +153,12 @@ public struct Observer: Sendable {
     return GlobalScale.generate(min: mn[0], max: mx[0], dtype: dtype)
   }
 
-  /// The global range of a bf16-bits tensor taken from its groups' ranges, which the
-  /// tensor keeps for the local pass that follows (`observe(_:globalScale:)`): one pass
-  /// over the value instead of two. `nil` where that does not apply (MSE searches, other
-  /// strategies, float32 values, a known range) or where a zero end needs the whole-value
-  /// reduction's own order.
+  /// The global range of a tensor taken from its groups' ranges, which the tensor keeps
+  /// for the local pass that follows (`observe(_:globalScale:)`): one pass over the value
+  /// instead of two. `nil` where that does not apply (MSE searches, other strategies, a
+  /// known range) or where a zero end needs the whole-value reduction's own order.
   private func fusedGlobalRange(_ value: Tensor) -> ValueRange? {
-    guard !kind.searchesMSE, args.strategy == .tensorGroup, value.bfloat16Bits != nil, value.knownRange == nil,
+    guard !kind.searchesMSE, args.strategy == .tensorGroup, value.knownRange == nil,
       let groups = try? GroupLayout(shape: value.shape, baseName: baseName, args: args)
     else { return nil }
     let ranges = RangeReduction.minMax(value, layout: groups, parallel: runsInParallel)

@@ -1,14 +1,18 @@
 import Synchronization
 
 extension Tensor {
-  /// How a tensor holds its values: float32, or the raw bits of bf16 values.
+  /// How a tensor holds its values: float32, or the raw bits of bf16 values; each with
+  /// the parameter ranges kept for them (shared by copies, replaced with the values).
   enum Storage: Sendable {
-    case float32([Float])
+    case float32([Float], KeptRanges)
     case bfloat16(BFloat16Values)
+
+    /// float32 values with nothing kept.
+    static func float32(_ values: [Float]) -> Storage { .float32(values, KeptRanges()) }
 
     var count: Int {
       switch self {
-      case .float32(let values): values.count
+      case .float32(let values, _): values.count
       case .bfloat16(let payload): payload.bits.count
       }
     }
@@ -16,8 +20,15 @@ extension Tensor {
     /// The values as float32 (decoded once for bf16 bits).
     var floats: [Float] {
       switch self {
-      case .float32(let values): values
+      case .float32(let values, _): values
       case .bfloat16(let payload): payload.floats
+      }
+    }
+
+    var kept: KeptRanges {
+      switch self {
+      case .float32(_, let kept): kept
+      case .bfloat16(let payload): payload.kept
       }
     }
   }
@@ -28,9 +39,7 @@ extension Tensor {
 final class BFloat16Values: Sendable {
   let bits: [UInt16]
   private let decoded = Mutex<[Float]?>(nil)
-  /// Per-parameter ranges under one layout, kept for the next pass that asks (NVFP4's
-  /// local pass, after its global pass computed them) and forgotten once taken.
-  let parameterRanges = Mutex<ParameterRanges?>(nil)
+  let kept = KeptRanges()
 
   init(_ bits: [UInt16]) {
     self.bits = bits
@@ -52,6 +61,12 @@ final class BFloat16Values: Sendable {
   }
 }
 
+/// Per-parameter ranges under one layout, kept for the next pass that asks (NVFP4's local
+/// pass, after its global pass computed them) and forgotten once taken.
+final class KeptRanges: Sendable {
+  let ranges = Mutex<ParameterRanges?>(nil)
+}
+
 /// The minima and maxima of a tensor's parameters under a layout.
 struct ParameterRanges: Sendable {
   let layout: GroupLayout
@@ -60,21 +75,19 @@ struct ParameterRanges: Sendable {
 }
 
 extension Tensor {
-  /// The parameter ranges kept for `layout` (bf16-bits tensors only), handed over once:
-  /// they are forgotten as they are taken, so nothing outlives the pass they were kept for.
+  /// The parameter ranges kept for `layout`, handed over once: they are forgotten as they
+  /// are taken, so nothing outlives the pass they were kept for.
   func takeKeptRanges(for layout: GroupLayout) -> ([Float], [Float])? {
-    guard case .bfloat16(let payload) = storage else { return nil }
-    return payload.parameterRanges.withLock { kept in
+    storage.kept.ranges.withLock { kept in
       guard let ranges = kept, ranges.layout == layout else { return nil }
       kept = nil
       return (ranges.mins, ranges.maxs)
     }
   }
 
-  /// Keeps parameter ranges for a later ``takeKeptRanges(for:)``; a float32 tensor keeps
-  /// nothing. The ranges must be those of this tensor's values under `layout`.
+  /// Keeps parameter ranges for a later ``takeKeptRanges(for:)``. The ranges must be
+  /// those of this tensor's values under `layout`; changing the values forgets them.
   func keep(_ ranges: ([Float], [Float]), for layout: GroupLayout) {
-    guard case .bfloat16(let payload) = storage else { return }
-    payload.parameterRanges.withLock { $0 = ParameterRanges(layout: layout, mins: ranges.0, maxs: ranges.1) }
+    storage.kept.ranges.withLock { $0 = ParameterRanges(layout: layout, mins: ranges.0, maxs: ranges.1) }
   }
 }

@@ -39,7 +39,7 @@ public struct Tensor: Sendable, Equatable {
     _modify {
       var floats = storage.floats
       // Released first, so that `floats` is the array's only reference and changes in place.
-      storage = .float32([])
+      storage = .float32([], Self.nothingKept)
       knownRange = nil
       defer { storage = .float32(floats) }
       yield &floats
@@ -49,6 +49,9 @@ public struct Tensor: Sendable, Equatable {
       knownRange = nil
     }
   }
+
+  /// The placeholder's while `values` is modified in place (never kept in).
+  private static let nothingKept = KeptRanges()
 
   /// The values' raw bf16 bits (host byte order), when the tensor was made from them;
   /// `nil` for a tensor made from float32 values, whatever its dtype.
