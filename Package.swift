@@ -56,7 +56,7 @@ let package = Package(
       path: "Sources/CalibTestSupport"),
 
     // MARK: Executables
-    .executableTarget(name: "calib", dependencies: ["CalibCLI"]),
+    .executableTarget(name: "calib", dependencies: ["CalibCLI", "CalibCore"]),
     .executableTarget(
       name: "calib-bench",
       dependencies: [

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CalibCore
 
 /// Benchmarks for CalibStore; run the release build. Each subcommand prints one JSON line
 /// per measurement.
@@ -9,4 +10,10 @@ struct CalibBench: ParsableCommand {
     subcommands: [
       ObserversBench.self, RecordBench.self, ReplayBench.self, ScaleBench.self, ReportBench.self, PeersBench.self,
     ])
+
+  /// The allocator as `calib` configures it (``HeapReuse``), then the command.
+  static func main() {
+    HeapReuse.configure()
+    main(nil)
+  }
 }

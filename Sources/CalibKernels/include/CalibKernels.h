@@ -54,4 +54,9 @@ float calib_bf16_table_row_sum(
 /// only.
 void calib_range_runs16(const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum);
 
+/// glibc only (elsewhere nothing): blocks from `mapped_from` bytes up are mapped and
+/// unmapped one by one, smaller ones come from the heap, whose free top is returned to the
+/// kernel once it passes `trimmed_from` bytes. See `HeapReuse` in CalibCore.
+void calib_keep_freed_blocks(size_t mapped_from, size_t trimmed_from);
+
 #endif
