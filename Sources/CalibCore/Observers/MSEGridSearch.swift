@@ -42,7 +42,8 @@
 /// the steps the reference is sure to evaluate and the search ends where the reference's
 /// patience ends it, so no step the reference skips is computed. bf16 parameters that
 /// share a scale look their terms up in a table per step instead (see
-/// `MSEGridSearch+SharedScales.swift`).
+/// `MSEGridSearch+SharedScales.swift`). On CPUs with AVX2 or AVX-512, float32 integer
+/// terms come from the C kernels of ``WideMSETerms``, with the same bits.
 public struct MSEGridSearch: Sendable {
   public var settings: ObserverSettings
   /// Whether the search may spread over all cores (results are the same either way).
