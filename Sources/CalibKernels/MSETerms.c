@@ -36,14 +36,8 @@ typedef unsigned u32x8 __attribute__((vector_size(32), aligned(4)));
 #undef NAME
 
 int calib_kernels_width(void) {
-  static int width = -1;
-  int w = __atomic_load_n(&width, __ATOMIC_RELAXED);
-  if (w < 0) {
-    __builtin_cpu_init();
-    w = __builtin_cpu_supports("avx512f") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
-    __atomic_store_n(&width, w, __ATOMIC_RELAXED);
-  }
-  return w;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
 }
 
 void calib_mse_terms(

@@ -114,6 +114,15 @@ KERNEL void NAME(advance)(NAME(Task) *task, size_t perStep, size_t count) {
 
 KERNEL void NAME(store)(float *terms, size_t out, VF t) { __builtin_memcpy(terms + out, &t, sizeof t); }
 
+/// |QDQ(x) - x| for a task's values, with its step's scale and zero point.
+KERNEL VF NAME(taskDifference)(
+  NAME(Task) task, const float *x, size_t full, VF tail, const float *scales, const float *zeros,
+  const calib_mse_terms_params *p
+) {
+  return NAME(difference)(NAME(load)(x, full, tail, task.vector), NAME(splat)(scales[task.step]),
+    NAME(splat)(zeros[task.step]), p);
+}
+
 /// See `calib_mse_terms`. Each task's terms are stored as a whole vector: a ragged last
 /// vector's extra lanes land on the next step's first terms, which are stored after them
 /// (or, for the last step, in the caller's slack).
@@ -135,8 +144,7 @@ static __attribute__((target(TARGET))) void NAME(mseTerms)(
   NAME(Task) a = {0, 0, 0};
   if (p->square || tasks < 3) {
     for (size_t k = 0; k < tasks; k++) {
-      VF d = NAME(difference)(NAME(load)(x, full, tail, a.vector), NAME(splat)(scales[a.step]),
-        NAME(splat)(zeros[a.step]), p);
+      VF d = NAME(taskDifference)(a, x, full, tail, scales, zeros, p);
       VF t;
       if (p->square) {
         t = d * d;
@@ -154,20 +162,17 @@ static __attribute__((target(TARGET))) void NAME(mseTerms)(
   VF e, s, biased, f;
   size_t middleOut, finishOut;
   // Fill: begin tasks 0 and 1, the middle stage of task 0.
-  NAME(begin)(NAME(difference)(NAME(load)(x, full, tail, a.vector), NAME(splat)(scales[a.step]),
-    NAME(splat)(zeros[a.step]), p), p, &e, &s);
+  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, p), p, &e, &s);
   middleOut = a.out;
   NAME(advance)(&a, perStep, count);
   NAME(middle)(e, s, p, &biased, &f);
   finishOut = middleOut;
-  NAME(begin)(NAME(difference)(NAME(load)(x, full, tail, a.vector), NAME(splat)(scales[a.step]),
-    NAME(splat)(zeros[a.step]), p), p, &e, &s);
+  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, p), p, &e, &s);
   middleOut = a.out;
   NAME(advance)(&a, perStep, count);
   for (size_t k = 2; k < tasks; k++) {
     VF nextE, nextS, nextBiased, nextF;
-    NAME(begin)(NAME(difference)(NAME(load)(x, full, tail, a.vector), NAME(splat)(scales[a.step]),
-      NAME(splat)(zeros[a.step]), p), p, &nextE, &nextS);
+    NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, p), p, &nextE, &nextS);
     NAME(middle)(e, s, p, &nextBiased, &nextF);
     NAME(store)(terms, finishOut, NAME(finish)(biased, f, p));
     finishOut = middleOut;

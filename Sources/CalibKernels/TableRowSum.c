@@ -32,19 +32,14 @@ __attribute__((target("avx512f"))) static float rowSum16(
   return total;
 }
 
-float calib_bf16_table_row_sum(
-  int width, const uint16_t *table, long first, const uint16_t *keys, size_t rows
-) {
-  (void)width;
+float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t *keys, size_t rows) {
   return rowSum16(table, first, keys, rows);
 }
 
 #else
 
-float calib_bf16_table_row_sum(
-  int width, const uint16_t *table, long first, const uint16_t *keys, size_t rows
-) {
-  (void)width; (void)table; (void)first; (void)keys; (void)rows;
+float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t *keys, size_t rows) {
+  (void)table; (void)first; (void)keys; (void)rows;
   __builtin_trap();
 }
 

@@ -294,7 +294,7 @@ struct SharedTableStep: Sendable {
   ) {
     let n = sequences.length
     var sum = TorchSum(count: n, dtype: .bfloat16)
-    let rows = Self.rowsWithoutCascade(n)
+    let rows = TorchSum.rowsWithoutCascade(n, dtype: .bfloat16)
     var gathered = [Float](repeating: 0, count: layout.runCount > 1 || layout.block != nil ? n : 0)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
       sequences.keys.withUnsafeBufferPointer { keys in
@@ -330,13 +330,6 @@ struct SharedTableStep: Sendable {
         }
       }
     }
-  }
-
-  /// `n / 64` when a bf16 ``TorchSum`` of `n` terms is whole rows that never cascade: `n`
-  /// a multiple of 64 (four 16-term loads) below 1,024 (16 rows, ``TorchSum``'s smallest
-  /// cascade step); otherwise `nil`.
-  static func rowsWithoutCascade(_ n: Int) -> Int? {
-    TorchSum.rowsWithoutCascade(n, dtype: .bfloat16)
   }
 
   /// `table[2 (m - low)]` := the term of the bf16 value with magnitude bits m, and
@@ -390,7 +383,7 @@ struct SharedTableStep: Sendable {
     }
 
     /// The float32 ``TorchSum`` of the terms of `64 · rows` keys (rows < 16,
-    /// see ``SharedTableStep/rowsWithoutCascade(_:)``), one lane at a time. torch adds
+    /// see ``TorchSum/rowsWithoutCascade(_:dtype:)``), one lane at a time. torch adds
     /// load `4r + k` (16 terms, its two 8-lane halves added) to accumulator k, adds the
     /// four accumulators lane-wise in order, then their lanes in order; lane l of
     /// accumulator k is therefore the row-ordered sum of the pairs at `64r + 16k + l` and
@@ -400,7 +393,7 @@ struct SharedTableStep: Sendable {
     @inline(__always)
     func rowSum(_ keys: UnsafePointer<UInt16>, rows: Int, width: Int = WideKernels.width) -> Float {
       if width == 16 {
-        return calib_bf16_table_row_sum(Int32(width), table, first, keys, rows)
+        return calib_bf16_table_row_sum(table, first, keys, rows)
       }
       @inline(__always) func pair(_ at: UnsafePointer<UInt16>, _ k: Int) -> Float {
         term(at[k]) + term(at[k &+ 8])

@@ -42,10 +42,9 @@ void calib_mse_terms(
 /// The float32 sum of the terms of `64 · rows` keys (1 ≤ rows < 16), in torch's order
 /// for a bf16 tensor of that length (see `SharedTableStep.Lookup.rowSum` in CalibCore).
 /// The term of key `k` is the bf16 whose bits are `table[k - first]`; the table may be
-/// read one entry (two bytes) past the last key's. AVX-512 only (`width` must be 16): on
-/// AVX2 machines eight-lane gathers measured no faster than scalar loads.
-float calib_bf16_table_row_sum(
-  int width, const uint16_t *table, long first, const uint16_t *keys, size_t rows);
+/// read one entry (two bytes) past the last key's. AVX-512 only (``calib_kernels_width()``
+/// 16): on AVX2 machines eight-lane gathers measured no faster than scalar loads.
+float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t *keys, size_t rows);
 
 /// The minima and maxima of runs of 16 floats, run q at `x + q · stride` for q < count (a
 /// multiple of 16), reduced with the tree and operand order of CalibCore's
