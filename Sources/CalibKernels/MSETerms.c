@@ -37,7 +37,7 @@ typedef unsigned u32x8 __attribute__((vector_size(32), aligned(4)));
 
 int calib_kernels_width(void) {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
 }
 
 void calib_mse_terms(

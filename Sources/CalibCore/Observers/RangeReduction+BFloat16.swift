@@ -1,3 +1,5 @@
+import CalibKernels
+
 extension RangeReduction {
   /// ``minMax(_:layout:parallel:)`` of bf16 values given as their raw bits, read at two
   /// bytes per element and compared as integers (``BFloat16Order``), with the same results
@@ -53,15 +55,25 @@ extension RangeReduction {
   /// The ranges of strided parameters from their keys; `false`, with some slots written,
   /// as soon as a parameter holds a NaN or has a zero at an end.
   ///
-  /// Runs whose length is a multiple of 8 go eight parameters at a time: each folds its
-  /// run into one vector of eight partial keys, and ``BFloat16Order/transposed(_:_:)``
-  /// reduces the eight vectors across lanes at once, parameter `k` landing in lane `k`.
+  /// With AVX-512 (`width` 16), runs whose length is a multiple of 16 go sixteen at a
+  /// time to `calib_bf16_key_runs`. Otherwise runs whose length is a multiple of 8 go eight
+  /// parameters at a time: each folds its run into one vector of eight partial keys, and
+  /// ``BFloat16Order/transposed(_:_:)`` reduces the eight vectors across lanes at once,
+  /// parameter `k` landing in lane `k`. Integer minima and maxima are exact in any order,
+  /// so every route gives the same keys.
   @inline(__always)
   static func keyRanges(
-    _ p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput
+    _ p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput,
+    width: Int = WideKernels.width
   ) -> Bool {
     typealias Order = BFloat16Order
     var q = parameters.lowerBound
+    if width == 16 && length % 16 == 0 && parameters.count >= 16 {
+      let wide = parameters.count & ~15
+      let clean = calib_bf16_key_runs(p + q &* stride, wide, stride, length, out.mins.base + q, out.maxs.base + q)
+      if clean == 0 { return false }
+      q &+= wide
+    }
     if length % 8 == 0 {
       while q &+ 8 <= parameters.upperBound {
         let raw = UnsafeRawPointer(p + q &* stride)

@@ -26,8 +26,8 @@ typedef struct {
   float x0, x1, x2, x3, x4, x5, x6;
 } calib_mse_terms_params;
 
-/// The widest vector kernel this CPU runs: 16 (AVX-512F), 8 (AVX2), or 0 (none; callers
-/// keep their portable code).
+/// The widest vector kernel this CPU runs: 16 (AVX-512F with AVX-512BW), 8 (AVX2), or 0
+/// (none; callers keep their portable code).
 int calib_kernels_width(void);
 
 /// For each step i < steps and element j < count:
@@ -52,6 +52,13 @@ float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t
 /// each run's two halves added in order, as that function's finiteness witness. AVX-512
 /// only.
 void calib_range_runs16(const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum);
+
+/// The minimum and maximum of runs of `length` bf16 values (a multiple of 16), run q at
+/// `bits + q · stride` for q < count (a multiple of 16), as float32, from the order of
+/// their keys (CalibCore's `BFloat16Order`). Returns 0, with every slot written but some
+/// not to be used, when a run holds a NaN or has a zero at an end: the float reduction
+/// decides those. AVX-512 only.
+int calib_bf16_key_runs(const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs);
 
 /// glibc only (elsewhere nothing): blocks from `mapped_from` bytes up are mapped and
 /// unmapped one by one, smaller ones come from the heap, whose free top is returned to the

@@ -1,0 +1,165 @@
+#include "CalibKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512BW __attribute__((target("avx512f,avx512bw")))
+
+/// How far ahead of the loads the loops prefetch, in bytes: 16 KiB measured best on a
+/// contiguous weight (8 KiB: 0.92 ms for 32 MiB, 16 KiB: 0.7-0.95, none: 1.35).
+static const size_t ahead = 16384;
+
+// A bf16 value's key, `bits ^ ((bits >> 15) & 0x7FFF)` with an arithmetic shift, orders
+// values as their floats do (CalibCore's `BFloat16Order`); the map is its own inverse.
+AVX512BW static inline __m512i keys(__m512i bits) {
+  return _mm512_xor_si512(bits, _mm512_and_si512(_mm512_srai_epi16(bits, 15), _mm512_set1_epi16(0x7FFF)));
+}
+
+AVX512BW static inline __m256i keys256(__m256i bits) {
+  return _mm512_castsi512_si256(keys(_mm512_castsi256_si512(bits)));
+}
+
+/// One run's `length` keys (a multiple of 16) folded into 16 partial minima and maxima.
+AVX512BW static inline void fold(const uint16_t *p, size_t length, __m256i *low, __m256i *high) {
+  if (length == 16) {
+    *low = *high = keys256(_mm256_loadu_si256((const __m256i *)p));
+    return;
+  }
+  __m512i lo = _mm512_set1_epi16(INT16_MAX), hi = _mm512_set1_epi16(INT16_MIN);
+  size_t i = 0;
+  for (; i + 32 <= length; i += 32) {
+    _mm_prefetch((const char *)(p + i) + ahead, _MM_HINT_T0);
+    __m512i k = keys(_mm512_loadu_si512(p + i));
+    lo = _mm512_min_epi16(lo, k);
+    hi = _mm512_max_epi16(hi, k);
+  }
+  __m256i l = _mm256_min_epi16(_mm512_castsi512_si256(lo), _mm512_extracti64x4_epi64(lo, 1));
+  __m256i h = _mm256_max_epi16(_mm512_castsi512_si256(hi), _mm512_extracti64x4_epi64(hi, 1));
+  if (i < length) {
+    __m256i k = keys256(_mm256_loadu_si256((const __m256i *)(p + i)));
+    l = _mm256_min_epi16(l, k);
+    h = _mm256_max_epi16(h, k);
+  }
+  *low = l;
+  *high = h;
+}
+
+/// Sixteen runs' partial keys after the first level: `s[j]`'s 128-bit lane L holds run
+/// 4j + L's eight. Reduced across lanes by `OP` all at once, run g's key lands in the low
+/// 16 bits of 32-bit lane g. Integer min and max are exact in any order.
+#define REDUCE(NAME, OP)                                                                    \
+  AVX512BW static inline __m512i NAME(const __m512i s[4]) {                                 \
+    __m512i t[2];                                                                           \
+    for (int j = 0; j < 2; j++) {                                                           \
+      /* 128-bit lane L: run 8j + L's four partials, then run 8j + 4 + L's. */              \
+      __m512i x = _mm512_unpacklo_epi64(s[2 * j], s[2 * j + 1]);                             \
+      __m512i y = _mm512_unpackhi_epi64(s[2 * j], s[2 * j + 1]);                             \
+      t[j] = OP(x, y);                                                                      \
+    }                                                                                       \
+    /* 32-bit element e of 128-bit lane L: run L + 4e's two partials. */                    \
+    __m512 a = _mm512_castsi512_ps(t[0]), b = _mm512_castsi512_ps(t[1]);                    \
+    __m512i u = OP(_mm512_castps_si512(_mm512_shuffle_ps(a, b, 0x88)),                      \
+                   _mm512_castps_si512(_mm512_shuffle_ps(a, b, 0xDD)));                     \
+    u = OP(u, _mm512_srli_epi32(u, 16));                                                    \
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15); \
+    return _mm512_permutexvar_epi32(order, u);                                              \
+  }
+
+REDUCE(lowestKeys, _mm512_min_epi16)
+REDUCE(highestKeys, _mm512_max_epi16)
+
+/// The first level for runs 4j .. 4j + 3, given as `[run 4j | run 4j + 1]` and `[run 4j + 2
+/// | run 4j + 3]`: each run's first eight partials against its second eight.
+AVX512BW static inline void firstLevel(__m512i a, __m512i b, __m512i *x, __m512i *y) {
+  *x = _mm512_shuffle_i32x4(a, b, 0x88);
+  *y = _mm512_shuffle_i32x4(a, b, 0xDD);
+}
+
+/// Nonzero lanes where a key (low 16 bits of each 32-bit lane) is a NaN's, or ±0's,
+/// whose sign the float reduction takes from its own order.
+AVX512BW static inline __mmask16 unclean(__m512i k) {
+  __m512i key = _mm512_srai_epi32(_mm512_slli_epi32(k, 16), 16);
+  __mmask16 nan = _mm512_cmplt_epi32_mask(key, _mm512_set1_epi32(-0x7F81))
+    | _mm512_cmpgt_epi32_mask(key, _mm512_set1_epi32(0x7F80));
+  __mmask16 zero = _mm512_cmpeq_epi32_mask(_mm512_srai_epi32(key, 1), key);
+  return nan | zero;
+}
+
+/// The float32 values of sixteen keys held in the low halves of 32-bit lanes.
+AVX512BW static inline __m512 values(__m512i k) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(keys(k), 16));
+}
+
+/// Writes sixteen runs' ranges from their keys; returns the lanes that need the float path.
+AVX512BW static inline __mmask16 store(const __m512i lo[4], const __m512i hi[4], float *mins, float *maxs) {
+  __m512i low = lowestKeys(lo), high = highestKeys(hi);
+  _mm512_storeu_ps(mins, values(low));
+  _mm512_storeu_ps(maxs, values(high));
+  return unclean(low) | unclean(high);
+}
+
+/// Runs of 16 (NVFP4's groups): two runs to a register, and the first level's shuffles
+/// shared by the minima and the maxima.
+AVX512BW static int keyRuns16(const uint16_t *bits, size_t count, size_t stride, float *mins, float *maxs) {
+  __mmask16 bad = 0;
+  for (size_t q = 0; q + 16 <= count; q += 16) {
+    const uint16_t *p = bits + q * stride;
+    // The hardware prefetcher alone left this loop at half the bandwidth of a plain read.
+    if (stride == 16) {
+      for (int line = 0; line < 8; line++) _mm_prefetch((const char *)p + ahead + 64 * line, _MM_HINT_T0);
+    }
+    __m512i z[8];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 8; j++) {
+      __m256i a = _mm256_loadu_si256((const __m256i *)(p + 2 * j * stride));
+      __m256i b = _mm256_loadu_si256((const __m256i *)(p + (2 * j + 1) * stride));
+      z[j] = keys(_mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1));
+    }
+    __m512i lo[4], hi[4];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++) {
+      __m512i x, y;
+      firstLevel(z[2 * j], z[2 * j + 1], &x, &y);
+      lo[j] = _mm512_min_epi16(x, y);
+      hi[j] = _mm512_max_epi16(x, y);
+    }
+    bad |= store(lo, hi, mins + q, maxs + q);
+  }
+  return bad == 0;
+}
+
+/// Longer runs: each folded into 16 partial keys first.
+AVX512BW static int keyRuns(
+  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs
+) {
+  __mmask16 bad = 0;
+  for (size_t q = 0; q + 16 <= count; q += 16) {
+    __m512i lo[4], hi[4];
+    for (int j = 0; j < 4; j++) {
+      __m256i l[4], h[4];
+      for (int k = 0; k < 4; k++) fold(bits + (q + 4 * j + k) * stride, length, &l[k], &h[k]);
+      __m512i x, y;
+      firstLevel(_mm512_inserti64x4(_mm512_castsi256_si512(l[0]), l[1], 1),
+                 _mm512_inserti64x4(_mm512_castsi256_si512(l[2]), l[3], 1), &x, &y);
+      lo[j] = _mm512_min_epi16(x, y);
+      firstLevel(_mm512_inserti64x4(_mm512_castsi256_si512(h[0]), h[1], 1),
+                 _mm512_inserti64x4(_mm512_castsi256_si512(h[2]), h[3], 1), &x, &y);
+      hi[j] = _mm512_max_epi16(x, y);
+    }
+    bad |= store(lo, hi, mins + q, maxs + q);
+  }
+  return bad == 0;
+}
+
+int calib_bf16_key_runs(const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs) {
+  return length == 16 ? keyRuns16(bits, count, stride, mins, maxs) : keyRuns(bits, count, stride, length, mins, maxs);
+}
+
+#else
+
+int calib_bf16_key_runs(const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs) {
+  (void)bits; (void)count; (void)stride; (void)length; (void)mins; (void)maxs;
+  __builtin_trap();
+}
+
+#endif
