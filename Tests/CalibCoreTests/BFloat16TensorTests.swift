@@ -1,4 +1,4 @@
-import CalibCore
+@testable import CalibCore
 import Testing
 
 /// Tensors made from raw bf16 bits: lazily decoded values, and min/max reduced on the bits
@@ -137,6 +137,48 @@ import Testing
       #expect(try d.observe(decoded, globalScale: g2) == expected)
     }
     #expect(c.state == e.state && d.state == e.state)
+  }
+
+  /// An NVFP4 weight with an infinity or a NaN: the fused global pass keeps no ranges, so
+  /// the local pass finds the culprits and refuses, on bits and on float32 values alike.
+  @Test(arguments: [UInt16(0x7F80), 0xFF80, 0x7FC1])
+  func nvfp4RefusesNonFiniteWeights(culprit: UInt16) throws {
+    var bits = Self.randomBits(64 * 256, seed: 31).map { ($0 & 0x80FF) | 0x3E80 }
+    bits[300] = culprit
+    let nvfp4 = try QuantizationArgs(numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup)
+    for value in [Tensor(shape: [64, 256], bfloat16Bits: bits), Tensor(shape: [64, 256], values: Self.floats(bits))] {
+      var o = try Observer(kind: .memorylessMinMax, baseName: .weight, args: nvfp4)
+      let global = try? o.observeGlobalScale(value)
+      #expect(throws: ObserverError.nonFinite(count: 1, firstIndex: 300, shape: [64, 256])) {
+        try o.observe(value, globalScale: global ?? 1)
+      }
+    }
+  }
+
+  /// `combined` against a plain reduction, across parallel chunks, a NaN in either array
+  /// (in the sixteen-lane part or the tail), and zero ends.
+  @Test func combinedRangeOfParameterRanges() throws {
+    let n = RangeReduction.chunkElements * 2 + 21
+    // Finite and nonzero: exponent fields 0x01…0x7E.
+    let mins = Self.floats(Self.randomBits(n, seed: 5).map { ($0 & 0xBFFF) | 0x0080 })
+    let maxs = mins.map { $0.magnitude * 2 }
+    let expected = ValueRange(min: mins.min()!, max: maxs.max()!)
+    #expect(RangeReduction.combined(mins: mins, maxs: maxs) == expected)
+    #expect(RangeReduction.combined(mins: mins, maxs: maxs, parallel: false) == expected)
+    for (inMins, index) in [(true, 7), (false, n - 10), (false, n - 2), (true, RangeReduction.chunkElements + 40)] {
+      var (a, b) = (mins, maxs)
+      if inMins { a[index] = .nan } else { b[index] = .nan }
+      let range = try #require(RangeReduction.combined(mins: a, maxs: b))
+      #expect(range.min.isNaN && range.max.isNaN)
+    }
+    // A zero minimum of nonnegative minima, a zero maximum of nonpositive maxima.
+    var low = mins.map(\.magnitude)
+    low[9] = 0
+    var high = maxs.map { -$0 }
+    high[n - 1] = -0.0
+    #expect(RangeReduction.combined(mins: low, maxs: maxs) == nil)
+    #expect(RangeReduction.combined(mins: mins.map { -$0.magnitude * 4 }, maxs: high) == nil)
+    #expect(RangeReduction.combined(mins: [], maxs: []) == nil)
   }
 
   /// The bits decode on first read, copies share them, and changing a value drops them.

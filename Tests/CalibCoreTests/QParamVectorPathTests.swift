@@ -38,4 +38,45 @@ import Testing
       #expect(p.zeroPoint.values[i].bitPattern == z.bitPattern)
     }
   }
+
+  /// `calib_symmetric_scales` (AVX-512) against the eight Swift lanes, bit for bit, NaN
+  /// payloads included, on float32 and bf16 ranges.
+  @Test(arguments: cases.indices, [FloatDType.float32, .bfloat16])
+  func wideKernelMatchesTheLanes(_ index: Int, dtype: FloatDType) throws {
+    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    let (name, args, global) = Self.cases[index]
+    let kernel = QParamKernel(args, globalScale: global, dtype: dtype)
+    #expect(kernel.wideScaleParameters != nil, "\(name)")
+    var state: UInt64 = 0x2545_F491_4F6C_DD1D &+ UInt64(index)
+    func next() -> UInt32 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return UInt32(truncatingIfNeeded: state >> 29)
+    }
+    let specials: [Float] = [0, .nan, .infinity, .leastNonzeroMagnitude, 1e-30, 3e38, 448 * 6, 0x1p-9, 0x1.8p-9, 0x1.0101p-7]
+    func value() -> Float {
+      let x = next() % 2 == 0
+        ? specials[Int(next() % UInt32(specials.count))] * (next() % 2 == 0 ? 1 : -1)
+        : Float(bitPattern: next())
+      return dtype.rounded(x)
+    }
+    let n = 16 * 40 + 9  // sixteen-lane blocks and a tail
+    let mins = (0..<n).map { _ in value() }
+    let maxs = (0..<n).map { _ in value() }
+    func run(width: Int) -> ([UInt32], [UInt32]) {
+      var scales = [Float](repeating: 1, count: n)
+      var zeros = [Float](repeating: 1, count: n)
+      scales.withUnsafeMutableBufferPointer { s in
+        zeros.withUnsafeMutableBufferPointer { z in
+          kernel.parameters(
+            mins: mins, maxs: maxs, 0..<n, scales: s.baseAddress!, zeros: z.baseAddress!, width: width)
+        }
+      }
+      return (scales.map(\.bitPattern), zeros.map(\.bitPattern))
+    }
+    let (wide, lanes) = (run(width: 16), run(width: 0))
+    for i in 0..<n where wide.0[i] != lanes.0[i] {
+      Issue.record("\(name) \(dtype) [\(i)] min \(mins[i]) max \(maxs[i]): \(wide.0[i]) vs \(lanes.0[i])")
+    }
+    #expect(wide.1 == lanes.1)
+  }
 }

@@ -156,14 +156,20 @@ public struct Observer: Sendable {
   /// The global range of a tensor taken from its groups' ranges, which the tensor keeps
   /// for the local pass that follows (`observe(_:globalScale:)`): one pass over the value
   /// instead of two. `nil` where that does not apply (MSE searches, other strategies, a
-  /// known range) or where a zero end needs the whole-value reduction's own order.
+  /// known range), where a zero end needs the whole-value reduction's own order, or where
+  /// the range is not finite (the local pass then finds the culprits itself).
+  ///
+  /// The groups' ranges are kept only under a finite combined range, which proves each of
+  /// them finite (every group's minimum and maximum lie within it), so the local pass
+  /// skips its finiteness check on them.
   private func fusedGlobalRange(_ value: Tensor) -> ValueRange? {
     guard !kind.searchesMSE, args.strategy == .tensorGroup, value.knownRange == nil,
       let groups = try? GroupLayout(shape: value.shape, baseName: baseName, args: args)
     else { return nil }
     let ranges = RangeReduction.minMax(value, layout: groups, parallel: runsInParallel)
+    let combined = RangeReduction.combined(mins: ranges.0, maxs: ranges.1, parallel: runsInParallel)
+    guard let range = combined, range.isFinite else { return nil }
     value.keep(ranges, for: groups)
-    guard let range = RangeReduction.combined(mins: ranges.0, maxs: ranges.1), range.isFinite else { return nil }
     return range
   }
 
@@ -171,8 +177,13 @@ public struct Observer: Sendable {
   private func currentRange(
     _ value: Tensor, layout: GroupLayout, globalScale: Float?, optimizingGlobalScale: Bool
   ) throws -> ([Float], [Float]) {
-    let (mn, mx) = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel)
-    if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
+    let (mn, mx): ([Float], [Float])
+    if let kept = value.takeKeptRanges(for: layout) {
+      (mn, mx) = kept  // finite: fusedGlobalRange keeps only those
+    } else {
+      (mn, mx) = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel)
+      if RangeReduction.containsNonFinite(mn, mx) { throw ObserverError.nonFinite(in: value) }
+    }
     guard kind.searchesMSE else { return (mn, mx) }
     do {
       var search = MSEGridSearch(settings: settings)

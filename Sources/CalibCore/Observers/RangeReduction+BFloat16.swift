@@ -164,14 +164,12 @@ extension RangeReduction {
 
 extension RangeReduction {
   /// The minimum and maximum of each of a tensor's parameters, by the cheapest exact
-  /// route: its ``Tensor/knownRange`` when the layout is the whole value, ranges an
-  /// earlier pass kept for this layout (taken, so once), its raw bf16 bits when it has them and the layout
-  /// allows, and its float32 values otherwise.
+  /// route: its ``Tensor/knownRange`` when the layout is the whole value, its raw bf16
+  /// bits when it has them and the layout allows, and its float32 values otherwise.
   public static func minMax(_ value: Tensor, layout: GroupLayout, parallel: Bool = true) -> ([Float], [Float]) {
     if let known = value.knownRange, layout.isWholeValue(of: value.elementCount) {
       return ([known.min], [known.max])
     }
-    if let kept = value.takeKeptRanges(for: layout) { return kept }
     if let bits = value.bfloat16Bits, let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel) {
       return ranges
     }
@@ -195,12 +193,52 @@ extension RangeReduction {
 extension RangeReduction {
   /// The range of all values from their parameters' ranges (NaN if any is NaN), or `nil`
   /// when an end is a zero, whose sign the whole-value reduction takes from its own order.
-  static func combined(mins: [Float], maxs: [Float]) -> ValueRange? {
+  ///
+  /// One pass over both arrays, in parallel chunks: the minimum of `mins` and the maximum
+  /// of `maxs` only (exact in any order once zero ends are refused).
+  static func combined(mins: [Float], maxs: [Float], parallel: Bool = true) -> ValueRange? {
+    precondition(mins.count == maxs.count, "\(mins.count) minima, \(maxs.count) maxima")
     if mins.isEmpty { return nil }
-    let (low, _) = minMax(mins, parallel: false)
-    let (_, high) = minMax(maxs, parallel: false)
+    let (low, high) = mins.withUnsafeBufferPointer { lo in
+      maxs.withUnsafeBufferPointer { hi in
+        // Non-nil: not empty.
+        let (l, h) = (SharedPointer(lo.baseAddress!), SharedPointer(hi.baseAddress!))
+        return chunked(lo.count, parallel: parallel) { start, count in
+          lowestAndHighest(l.readOnly + start, h.readOnly + start, count)
+        }
+      }
+    }
     if low.isNaN || high.isNaN { return ValueRange(min: .nan, max: .nan) }
     if low == 0 || high == 0 { return nil }
     return ValueRange(min: low, max: high)
+  }
+
+  /// The minimum of `n` minima and the maximum of `n` maxima; (NaN, NaN) if either holds
+  /// a NaN. A zero's sign is whichever the lanes met first: callers refuse zero ends.
+  static func lowestAndHighest(_ mins: UnsafePointer<Float>, _ maxs: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
+    typealias Lanes = SIMD16<Float>
+    var lo = Lanes(repeating: .infinity)
+    var hi = Lanes(repeating: -.infinity)
+    var nan = SIMDMask<Lanes.MaskStorage>()
+    let (a, b) = (UnsafeRawPointer(mins), UnsafeRawPointer(maxs))
+    var i = 0
+    while i &+ 16 <= n {
+      let x = a.loadUnaligned(fromByteOffset: i &* 4, as: Lanes.self)
+      let y = b.loadUnaligned(fromByteOffset: i &* 4, as: Lanes.self)
+      lo.replace(with: x, where: x .< lo)
+      hi.replace(with: y, where: y .> hi)
+      nan .|= (x .!= x) .| (y .!= y)
+      i &+= 16
+    }
+    var (low, high) = (lo.min(), hi.max())
+    var sawNaN = any(nan)
+    while i < n {
+      let (x, y) = (mins[i], maxs[i])
+      if x.isNaN || y.isNaN { sawNaN = true }
+      if x < low { low = x }
+      if y > high { high = y }
+      i &+= 1
+    }
+    return sawNaN ? (.nan, .nan) : (low, high)
   }
 }

@@ -1,3 +1,5 @@
+import CalibKernels
+
 /// `calculate_qparams` eight elements at a time for the common case: symmetric, no MX
 /// exponent, float32 or FP8 scales (int/FP8 per-channel and group weights, NVFP4), in any
 /// ``FloatDType``. Lane for lane it performs the scalar kernel's operations and roundings
@@ -10,6 +12,16 @@ extension QParamKernel {
   /// Whether ``scales(min:max:)`` applies; symmetric zero points are all 0.
   var hasVectorPath: Bool {
     symmetric && !usesMX && (scaleDType == nil || scaleDType == .float32 || scaleDType == .float8E4M3FN)
+  }
+
+  /// ``scales(min:max:)``'s arguments for `calib_symmetric_scales`, which performs the
+  /// same operations sixteen lanes at a time: `nil` off the vector path and for float16
+  /// ranges, whose rounding the C kernel does not carry.
+  var wideScaleParameters: calib_symmetric_scale_params? {
+    guard hasVectorPath, dtype != .float16 else { return nil }
+    return calib_symmetric_scale_params(
+      half_width: halfWidth, bfloat16: dtype == .bfloat16 ? 1 : 0, has_global_scale: globalScale == nil ? 0 : 1,
+      global_scale: globalScale ?? 1, float8: scaleDType == .float8E4M3FN ? 1 : 0, epsilon: epsilon)
   }
 
   /// The scales for eight (min, max) pairs.

@@ -1,3 +1,5 @@
+import CalibKernels
+
 /// The scale and zero point of a quantized tensor, with the dtypes torch returns them in.
 ///
 /// Values are stored as float32 for both; the scale's values lie on the grid of
@@ -100,13 +102,19 @@ extension QuantizationArgs {
 
 extension QParamKernel {
   /// `calculate_qparams` of the (min, max) pairs `range` of `mins` and `maxs`, written to
-  /// the same slots of `scales` and `zeros`: eight at a time on the vector path (whose
-  /// zero points are 0), one by one otherwise.
+  /// the same slots of `scales` and `zeros`: sixteen at a time by `calib_symmetric_scales`
+  /// where ``wideScaleParameters`` allows, eight at a time on the vector path (whose zero
+  /// points are 0), one by one otherwise.
   func parameters(
     mins: UnsafePointer<Float>, maxs: UnsafePointer<Float>, _ range: Range<Int>, scales: UnsafeMutablePointer<Float>,
-    zeros: UnsafeMutablePointer<Float>
+    zeros: UnsafeMutablePointer<Float>, width: Int = WideKernels.width
   ) {
     var i = range.lowerBound
+    if width == 16, var wide = wideScaleParameters {
+      let count = range.count & ~15
+      calib_symmetric_scales(mins + i, maxs + i, count, &wide, scales + i, zeros + i)
+      i += count
+    }
     if hasVectorPath {
       let (lo, hi) = (UnsafeRawPointer(mins), UnsafeRawPointer(maxs))
       let (out, zeroOut) = (UnsafeMutableRawPointer(scales), UnsafeMutableRawPointer(zeros))

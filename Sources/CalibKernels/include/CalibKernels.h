@@ -60,6 +60,27 @@ void calib_range_runs16(const float *x, size_t count, size_t stride, float *mins
 /// decides those. AVX-512 only.
 int calib_bf16_key_runs(const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs);
 
+/// The fields of ``calib_symmetric_scales``: see `QParamKernel` in CalibCore.
+typedef struct {
+  float half_width;
+  /// Nonzero: the ranges are bf16, and so is the quotient (rounded to nearest even).
+  int bfloat16;
+  /// Nonzero: the scale is multiplied by `global_scale` (NVFP4).
+  int has_global_scale;
+  float global_scale;
+  /// Nonzero: the scale is rounded to FP8 E4M3FN (clamped to ±448 first).
+  int float8;
+  /// A scale of 0 becomes this.
+  float epsilon;
+} calib_symmetric_scale_params;
+
+/// Symmetric `calculate_qparams` of `count` (a multiple of 16) min/max pairs, as
+/// CalibCore's `QParamKernel.scales(min:max:)` computes them lane for lane: `scales[i]`
+/// from `mins[i]` and `maxs[i]`, and `zeros[i] = 0`. AVX-512 only.
+void calib_symmetric_scales(
+  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  float *zeros);
+
 /// glibc only (elsewhere nothing): blocks from `mapped_from` bytes up are mapped and
 /// unmapped one by one, smaller ones come from the heap, whose free top is returned to the
 /// kernel once it passes `trimmed_from` bytes. See `HeapReuse` in CalibCore.

@@ -1,0 +1,89 @@
+#include "CalibKernels.h"
+
+// Every operation stays a separate, rounded IEEE operation, as in the Swift lanes.
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+
+AVX512 static inline __m512 magnitude(__m512 v) {
+  return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF)));
+}
+
+/// `BFloat16.rounded`: round to nearest even on the bits; NaN lanes kept as they are.
+AVX512 static inline __m512 bfloat16Rounded(__m512 x) {
+  __m512i b = _mm512_castps_si512(x);
+  __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_and_si512(_mm512_add_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(0x7FFF)), lsb),
+    _mm512_set1_epi32((int)0xFFFF0000u));
+  __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  return _mm512_mask_blend_ps(nan, _mm512_castsi512_ps(r), x);
+}
+
+/// `QParamKernel.roundedToFloat8`: clamp to ±448, then the normal and subnormal grids of
+/// E4M3FN; NaN lanes kept.
+AVX512 static inline __m512 float8Rounded(__m512 x) {
+  __m512 c = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-448), _CMP_LT_OQ), x, _mm512_set1_ps(-448));
+  c = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, _mm512_set1_ps(448), _CMP_GT_OQ), c, _mm512_set1_ps(448));
+  __m512i bits = _mm512_castps_si512(c);
+  __m512i sign = _mm512_and_si512(bits, _mm512_set1_epi32((int)0x80000000u));
+  __m512i m = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF));
+  __m512i odd = _mm512_and_si512(_mm512_srli_epi32(m, 20), _mm512_set1_epi32(1));
+  __m512i normal = _mm512_and_si512(_mm512_add_epi32(_mm512_add_epi32(m, _mm512_set1_epi32(0x7FFFF)), odd),
+    _mm512_set1_epi32((int)~0xFFFFFu));
+  __m512 mag = _mm512_castsi512_ps(m);
+  __m512 shift = _mm512_set1_ps(0x1p14f);
+  __m512i small = _mm512_castps_si512(_mm512_sub_ps(_mm512_add_ps(mag, shift), shift));
+  __mmask16 isNormal = _mm512_cmp_ps_mask(mag, _mm512_set1_ps(0x1p-6f), _CMP_GE_OQ);
+  __m512i snapped = _mm512_mask_blend_epi32(isNormal, small, normal);
+  __m512 rounded = _mm512_castsi512_ps(_mm512_or_si512(snapped, sign));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), rounded, x);
+}
+
+AVX512 static void scales16(
+  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  float *zeros
+) {
+  const calib_symmetric_scale_params p = *params;
+  const __m512 zero = _mm512_setzero_ps(), halfWidth = _mm512_set1_ps(p.half_width);
+  const __m512 global = _mm512_set1_ps(p.global_scale), epsilon = _mm512_set1_ps(p.epsilon);
+  const __m512 nan = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FC00000));
+  for (size_t i = 0; i + 16 <= count; i += 16) {
+    __m512 lo = _mm512_loadu_ps(mins + i), hi = _mm512_loadu_ps(maxs + i);
+    // min(lo, 0) and max(hi, 0); a NaN stays (its comparisons are false).
+    __m512 mn = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(lo, zero, _CMP_GT_OQ), lo, zero);
+    __m512 mx = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(hi, zero, _CMP_LT_OQ), hi, zero);
+    __m512 a = magnitude(mn), b = magnitude(mx);
+    __m512 amax = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), a, b);
+    __mmask16 sawNaN = _mm512_cmp_ps_mask(mn, mn, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(mx, mx, _CMP_UNORD_Q);
+    amax = _mm512_mask_blend_ps(sawNaN, amax, nan);
+    __m512 s = _mm512_div_ps(amax, halfWidth);
+    if (p.bfloat16) s = bfloat16Rounded(s);
+    if (p.has_global_scale) s = _mm512_mul_ps(global, s);
+    if (p.float8) s = float8Rounded(s);
+    s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(s, zero, _CMP_EQ_OQ), s, epsilon);
+    _mm512_storeu_ps(scales + i, s);
+    _mm512_storeu_ps(zeros + i, zero);
+  }
+}
+
+void calib_symmetric_scales(
+  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  float *zeros
+) {
+  scales16(mins, maxs, count, params, scales, zeros);
+}
+
+#else
+
+void calib_symmetric_scales(
+  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  float *zeros
+) {
+  (void)mins; (void)maxs; (void)count; (void)params; (void)scales; (void)zeros;
+  __builtin_trap();
+}
+
+#endif
