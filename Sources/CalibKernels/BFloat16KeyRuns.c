@@ -151,11 +151,57 @@ AVX512BW static int keyRuns(
   return bad == 0;
 }
 
+AVX512BW static void keyRange(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
+  __m512i lo[2] = {_mm512_set1_epi16(INT16_MAX), _mm512_set1_epi16(INT16_MAX)};
+  __m512i hi[2] = {_mm512_set1_epi16(INT16_MIN), _mm512_set1_epi16(INT16_MIN)};
+  size_t i = 0;
+  for (; i + 64 <= count; i += 64) {
+    _mm_prefetch((const char *)(bits + i) + ahead, _MM_HINT_T0);
+    _mm_prefetch((const char *)(bits + i) + ahead + 64, _MM_HINT_T0);
+    for (int k = 0; k < 2; k++) {
+      __m512i key = keys(_mm512_loadu_si512(bits + i + 32 * k));
+      lo[k] = _mm512_min_epi16(lo[k], key);
+      hi[k] = _mm512_max_epi16(hi[k], key);
+    }
+  }
+  if (i < count) {
+    // The tail under a mask; masked-off lanes keep the accumulators' own values.
+    __mmask32 first = count - i >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << (count - i)) - 1);
+    __mmask32 second = count - i <= 32 ? 0 : (((__mmask32)1 << (count - i - 32)) - 1);
+    __m512i a = keys(_mm512_maskz_loadu_epi16(first, bits + i));
+    __m512i b = keys(_mm512_maskz_loadu_epi16(second, bits + i + 32));
+    lo[0] = _mm512_mask_min_epi16(lo[0], first, lo[0], a);
+    hi[0] = _mm512_mask_max_epi16(hi[0], first, hi[0], a);
+    lo[1] = _mm512_mask_min_epi16(lo[1], second, lo[1], b);
+    hi[1] = _mm512_mask_max_epi16(hi[1], second, hi[1], b);
+  }
+  __m512i l = _mm512_min_epi16(lo[0], lo[1]), h = _mm512_max_epi16(hi[0], hi[1]);
+  int16_t ls[32], hs[32];
+  _mm512_storeu_si512(ls, l);
+  _mm512_storeu_si512(hs, h);
+  int16_t a = INT16_MAX, b = INT16_MIN;
+  for (int k = 0; k < 32; k++) {
+    if (ls[k] < a) a = ls[k];
+    if (hs[k] > b) b = hs[k];
+  }
+  *low = a;
+  *high = b;
+}
+
+void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
+  keyRange(bits, count, low, high);
+}
+
 int calib_bf16_key_runs(const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs) {
   return length == 16 ? keyRuns16(bits, count, stride, mins, maxs) : keyRuns(bits, count, stride, length, mins, maxs);
 }
 
 #else
+
+void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
+  (void)bits; (void)count; (void)low; (void)high;
+  __builtin_trap();
+}
 
 int calib_bf16_key_runs(const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs) {
   (void)bits; (void)count; (void)stride; (void)length; (void)mins; (void)maxs;

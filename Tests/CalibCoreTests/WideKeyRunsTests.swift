@@ -1,3 +1,4 @@
+import CalibKernels
 import Testing
 
 @testable import CalibCore
@@ -58,6 +59,42 @@ import Testing
       #expect(reduce(width: 16).2 == false, "poison \(poison) at \(position)")
       #expect(reduce(width: 0).2 == false, "poison \(poison) at \(position)")
       bits[position] = kept
+    }
+  }
+
+  /// `calib_bf16_key_range` against `BFloat16Order.keyRange` on any bits (NaNs and zeros
+  /// included: only the keys are compared), with each extreme placed in the masked tail
+  /// as well as in the body.
+  @Test(arguments: [0, 1, 31, 32, 33, 63, 64, 65, 127, 1000, 4099])
+  func keyRangeAgreesWithThePortableLoop(count: Int) throws {
+    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    var state: UInt64 = 0xD1B5_4A32_D192_ED03 &+ UInt64(count)
+    func next() -> UInt16 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return UInt16(truncatingIfNeeded: state >> 40)
+    }
+    // Positive values near 1: a planted extreme is the only one, and a masked-off lane
+    // counted as the key 0 would show as the minimum.
+    var bits = (0..<count).map { _ in (next() & 0x007F) | 0x3F80 }
+    func ranges() -> ((Int16, Int16), (Int16, Int16)) {
+      var (low, high) = (Int16(0), Int16(0))
+      bits.withUnsafeBufferPointer { calib_bf16_key_range($0.baseAddress ?? UnsafePointer(bitPattern: 64)!, count, &low, &high) }
+      let portable = bits.withUnsafeBytes { BFloat16Order.keyRange($0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, count: count) }
+      return ((low, high), (portable.low, portable.high))
+    }
+    var (wide, portable) = ranges()
+    #expect(wide == portable)
+    if count == 0 { #expect(wide == (Int16.max, Int16.min)) }
+    for position in Set([0, count / 2, count - 1]) where count > 0 {
+      for extreme: UInt16 in [0xFFC1, 0x7FC1, 0xFF80, 0x7F80] {
+        let kept = bits[position]
+        bits[position] = extreme
+        (wide, portable) = ranges()
+        #expect(wide == portable, "\(extreme) at \(position)")
+        let key = BFloat16Order.key(Int16(bitPattern: extreme))
+        #expect(wide.0 == key || wide.1 == key, "\(extreme) at \(position)")
+        bits[position] = kept
+      }
     }
   }
 }

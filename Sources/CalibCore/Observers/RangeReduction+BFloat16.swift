@@ -144,10 +144,16 @@ extension RangeReduction {
     chunked(n, parallel: parallel) { start, count in run(bfloat16Bits: source.readOnly + start, count) }
   }
 
-  /// One whole-value chunk of `n` bf16 values: its key range, or ``exactRun(_:_:)`` on
-  /// the decoded chunk when it holds a NaN or has a zero at an end.
-  static func run(bfloat16Bits p: UnsafePointer<UInt16>, _ n: Int) -> (Float, Float) {
-    let (low, high) = BFloat16Order.keyRange(UnsafeRawPointer(p), count: n)
+  /// One whole-value chunk of `n` bf16 values: its key range (from `calib_bf16_key_range`
+  /// with AVX-512, `width` 16), or ``exactRun(_:_:)`` on the decoded chunk when it holds
+  /// a NaN or has a zero at an end.
+  static func run(bfloat16Bits p: UnsafePointer<UInt16>, _ n: Int, width: Int = WideKernels.width) -> (Float, Float) {
+    var (low, high) = (Int16.max, Int16.min)
+    if width == 16 {
+      calib_bf16_key_range(p, n, &low, &high)
+    } else {
+      (low, high) = BFloat16Order.keyRange(UnsafeRawPointer(p), count: n)
+    }
     if let range = BFloat16Order.range(low: low, high: high) { return (range.min, range.max) }
     return decoded(p, n) { exactRun($0, n) }
   }

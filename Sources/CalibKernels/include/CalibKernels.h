@@ -60,6 +60,10 @@ void calib_range_runs16(const float *x, size_t count, size_t stride, float *mins
 /// decides those. AVX-512 only.
 int calib_bf16_key_runs(const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs);
 
+/// The smallest and largest key (CalibCore's `BFloat16Order`) of `count` bf16 values;
+/// (INT16_MAX, INT16_MIN) when `count` is 0. AVX-512 only.
+void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int16_t *high);
+
 /// The fields of ``calib_symmetric_scales``: see `QParamKernel` in CalibCore.
 typedef struct {
   float half_width;
