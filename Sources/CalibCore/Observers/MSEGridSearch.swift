@@ -381,6 +381,9 @@ public struct MSEGridSearch: Sendable {
       var zeros = [Float](repeating: 0, count: steps)
       var sums = [TorchSum](repeating: TorchSum(count: 0, dtype: R.dtype), count: steps)
       var gathered = [Float](repeating: 0, count: layout.runCount > 1 || layout.block != nil ? perParameter : 0)
+      // The wide row sums' terms, allocated once per item rather than once per parameter.
+      var terms = [Float](repeating: 0, count: wide == nil ? 0 : WideMSETerms.scratchCount(perParameter))
+      terms.withUnsafeMutableBufferPointer { terms in
       scales.withUnsafeMutableBufferPointer { scales in
         zeros.withUnsafeMutableBufferPointer { zeros in
           sums.withUnsafeMutableBufferPointer { sums in
@@ -396,8 +399,9 @@ public struct MSEGridSearch: Sendable {
                   if let wide, let rows = TorchSum.rowsWithoutCascade(n, dtype: .float32),
                     Self.powerHandles(steps: steps, scales: sp, zeros: zp, reach: reach, qdq, power)
                   {
-                    wide.rowTotals(p, rows: rows, steps: steps, scales: sp, zeros: zp) { i, total in
-                      errors[i * count + q] = total
+                    // Non-nil: allocated whenever `wide` is; n is perParameter.
+                    wide.rowTotals(p, rows: rows, steps: steps, scales: sp, zeros: zp, scratch: terms.baseAddress!) {
+                      i, total in errors[i * count + q] = total
                     }
                     return false
                   }
@@ -413,6 +417,7 @@ public struct MSEGridSearch: Sendable {
             }
           }
         }
+      }
       }
     }
   }

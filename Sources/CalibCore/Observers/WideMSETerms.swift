@@ -61,28 +61,33 @@ struct WideMSETerms {
   /// Gives `body(i, Σ terms of step i)` for every step i < steps, over `32 · rows` values
   /// (1 ≤ rows < 16): each total is ``TorchSum/float32RowsTotal(_:rows:)``, torch's sum of
   /// whole rows, bypassing the general ``TorchSum`` (a group of 128 is four rows).
+  ///
+  /// - Parameter scratch: room for ``scratchCount(_:)`` floats of `32 · rows`, so that a
+  ///   caller looping over many small parameters allocates it once.
   @inline(__always)
   func rowTotals(
     _ p: UnsafePointer<Float>, rows: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
-    _ body: (Int, Float) -> Void
+    scratch: UnsafeMutablePointer<Float>, _ body: (Int, Float) -> Void
   ) {
-    forEachStep(p, 32 &* rows, steps: steps, scales: scales, zeros: zeros) { i, terms in
+    forEachStep(p, 32 &* rows, steps: steps, scales: scales, zeros: zeros, scratch: scratch) { i, terms in
       body(i, TorchSum.float32RowsTotal(terms, rows: rows))
     }
   }
 
+  /// Floats of scratch a batch of steps over `n` values takes.
+  static func scratchCount(_ n: Int) -> Int { Swift.max(batchTerms, n) &+ slack }
+
   /// Gives `body(i, terms of step i)` for every step i < steps, in order, computing the
-  /// terms a batch of steps at a time (``batchTerms``) into one buffer.
+  /// terms a batch of steps at a time (``batchTerms``) into one buffer: `scratch`, or a
+  /// temporary one.
   @inline(__always)
   private func forEachStep(
     _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
-    _ body: (Int, UnsafePointer<Float>) -> Void
+    scratch: UnsafeMutablePointer<Float>? = nil, _ body: (Int, UnsafePointer<Float>) -> Void
   ) {
     guard n > 0 && steps > 0 else { return }
     let batch = Swift.max(1, Swift.min(steps, Self.batchTerms / n))
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: batch &* n &+ Self.slack) { buffer in
-      // Non-nil: capacity ≥ 1.
-      let terms = buffer.baseAddress!
+    func run(_ terms: UnsafeMutablePointer<Float>) {
       var first = 0
       while first < steps {
         let count = Swift.min(batch, steps &- first)
@@ -91,6 +96,9 @@ struct WideMSETerms {
         first &+= count
       }
     }
+    if let scratch { return run(scratch) }
+    // Non-nil: capacity ≥ 1.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: batch &* n &+ Self.slack) { run($0.baseAddress!) }
   }
 
   /// Floats past `steps · n` that ``compute(_:_:steps:scales:zeros:into:)`` may write.
