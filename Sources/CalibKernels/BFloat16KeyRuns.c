@@ -19,12 +19,9 @@ AVX512BW static inline __m256i keys256(__m256i bits) {
   return _mm512_castsi512_si256(keys(_mm512_castsi256_si512(bits)));
 }
 
-/// One run's `length` keys (a multiple of 16) folded into 16 partial minima and maxima.
+/// One run's `length` keys (a multiple of 16) folded into 16 partial minima and maxima:
+/// 32 at a time, then a last 16.
 AVX512BW static inline void fold(const uint16_t *p, size_t length, __m256i *low, __m256i *high) {
-  if (length == 16) {
-    *low = *high = keys256(_mm256_loadu_si256((const __m256i *)p));
-    return;
-  }
   __m512i lo = _mm512_set1_epi16(INT16_MAX), hi = _mm512_set1_epi16(INT16_MIN);
   size_t i = 0;
   for (; i + 32 <= length; i += 32) {
@@ -104,7 +101,6 @@ AVX512BW static int keyRuns16(const uint16_t *bits, size_t count, size_t stride,
   __mmask16 bad = 0;
   for (size_t q = 0; q + 16 <= count; q += 16) {
     const uint16_t *p = bits + q * stride;
-    // The hardware prefetcher alone left this loop at half the bandwidth of a plain read.
     if (stride == 16) {
       for (int line = 0; line < 8; line++) _mm_prefetch((const char *)p + ahead + 64 * line, _MM_HINT_T0);
     }
@@ -151,6 +147,8 @@ AVX512BW static int keyRuns(
   return bad == 0;
 }
 
+/// The smallest and largest key of `count` values: 64 per step in two accumulators, the
+/// tail under a mask.
 AVX512BW static void keyRange(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
   __m512i lo[2] = {_mm512_set1_epi16(INT16_MAX), _mm512_set1_epi16(INT16_MAX)};
   __m512i hi[2] = {_mm512_set1_epi16(INT16_MIN), _mm512_set1_epi16(INT16_MIN)};
