@@ -1,4 +1,4 @@
-import CalibCore
+@testable import CalibCore
 import Foundation
 import Testing
 
@@ -63,4 +63,17 @@ func encodedValue<T: Encodable>(_ value: T) throws -> NSObject {
 /// A tensor of `shape` whose values are the given float32 bit patterns.
 func bitsTensor(_ shape: [Int], _ bits: [UInt32]) -> Tensor {
   Tensor(shape: shape, values: f32s(bits))
+}
+
+/// `count` per-parameter minima and maxima written by `body` through a ``RangeOutput``
+/// (every slot NaN until then), with what `body` returns: whether its reduction was clean.
+func filledRanges(count: Int, _ body: (RangeOutput) -> Bool) -> ([Float], [Float], Bool) {
+  var mins = [Float](repeating: .nan, count: count)
+  var maxs = [Float](repeating: .nan, count: count)
+  let clean = mins.withUnsafeMutableBufferPointer { lo in
+    maxs.withUnsafeMutableBufferPointer { hi in
+      body(RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!)))
+    }
+  }
+  return (mins, maxs, clean)
 }

@@ -23,19 +23,11 @@ import Testing
     var bits = (0..<(runs - 1) * stride + length).map { _ in value() }
 
     func reduce(width: Int) -> ([Float], [Float], Bool) {
-      var mins = [Float](repeating: .nan, count: runs)
-      var maxs = [Float](repeating: .nan, count: runs)
-      let clean = bits.withUnsafeBufferPointer { p in
-        mins.withUnsafeMutableBufferPointer { lo in
-          maxs.withUnsafeMutableBufferPointer { hi in
-            RangeReduction.keyRanges(
-              p.baseAddress!, 0..<runs, stride: stride, length: length,
-              into: RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!)),
-              width: width)
-          }
+      bits.withUnsafeBufferPointer { p in
+        filledRanges(count: runs) { out in
+          RangeReduction.keyRanges(p.baseAddress!, 0..<runs, stride: stride, length: length, into: out, width: width)
         }
       }
-      return (mins, maxs, clean)
     }
     let (wide, portable) = (reduce(width: 16), reduce(width: 0))
     #expect(wide.2 && portable.2)

@@ -142,18 +142,11 @@ import Testing
       if q % 3 == 1 { x[q * stride + Int(next() % 16)] = 1e-3 }
     }
     func reduce(width: Int) -> ([Float], [Float], Bool) {
-      var mins = [Float](repeating: .nan, count: runs)
-      var maxs = [Float](repeating: .nan, count: runs)
-      let clean = x.withUnsafeBufferPointer { p in
-        mins.withUnsafeMutableBufferPointer { lo in
-          maxs.withUnsafeMutableBufferPointer { hi in
-            RangeReduction.runsOf16(
-              p.baseAddress!, 0, runs, stride,
-              RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!)), width: width)
-          }
+      x.withUnsafeBufferPointer { p in
+        filledRanges(count: runs) { out in
+          RangeReduction.runsOf16(p.baseAddress!, 0, runs, stride, out, width: width)
         }
       }
-      return (mins, maxs, clean)
     }
     let (wide, portable) = (reduce(width: 16), reduce(width: 0))
     #expect(wide.0.map(\.bitPattern) == portable.0.map(\.bitPattern))
