@@ -72,26 +72,22 @@ AVX512BW static inline void firstLevel(__m512i a, __m512i b, __m512i *x, __m512i
   *y = _mm512_shuffle_i32x4(a, b, 0xDD);
 }
 
-/// Nonzero lanes where a key (low 16 bits of each 32-bit lane) is a NaN's, or ±0's,
-/// whose sign the float reduction takes from its own order.
-AVX512BW static inline __mmask16 unclean(__m512i k) {
-  __m512i key = _mm512_srai_epi32(_mm512_slli_epi32(k, 16), 16);
-  __mmask16 nan = _mm512_cmplt_epi32_mask(key, _mm512_set1_epi32(-0x7F81))
-    | _mm512_cmpgt_epi32_mask(key, _mm512_set1_epi32(0x7F80));
-  __mmask16 zero = _mm512_cmpeq_epi32_mask(_mm512_srai_epi32(key, 1), key);
-  return nan | zero;
-}
-
 /// The float32 values of sixteen keys held in the low halves of 32-bit lanes.
 AVX512BW static inline __m512 values(__m512i k) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(keys(k), 16));
 }
 
+/// Lanes holding a NaN, or ±0, whose sign the float reduction takes from its own order:
+/// one compare, equal-or-unordered against zero.
+AVX512BW static inline __mmask16 unclean(__m512 v) {
+  return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_EQ_UQ);
+}
+
 /// Writes sixteen runs' ranges from their keys; returns the lanes that need the float path.
 AVX512BW static inline __mmask16 store(const __m512i lo[4], const __m512i hi[4], float *mins, float *maxs) {
-  __m512i low = lowestKeys(lo), high = highestKeys(hi);
-  _mm512_storeu_ps(mins, values(low));
-  _mm512_storeu_ps(maxs, values(high));
+  __m512 low = values(lowestKeys(lo)), high = values(highestKeys(hi));
+  _mm512_storeu_ps(mins, low);
+  _mm512_storeu_ps(maxs, high);
   return unclean(low) | unclean(high);
 }
 
@@ -107,9 +103,14 @@ AVX512BW static int keyRuns16(const uint16_t *bits, size_t count, size_t stride,
     __m512i z[8];
 #pragma clang loop unroll(full)
     for (int j = 0; j < 8; j++) {
-      __m256i a = _mm256_loadu_si256((const __m256i *)(p + 2 * j * stride));
-      __m256i b = _mm256_loadu_si256((const __m256i *)(p + (2 * j + 1) * stride));
-      z[j] = keys(_mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1));
+      if (stride == 16) {
+        // Contiguous runs: two to a plain load.
+        z[j] = keys(_mm512_loadu_si512(p + 32 * j));
+      } else {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + 2 * j * stride));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(p + (2 * j + 1) * stride));
+        z[j] = keys(_mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1));
+      }
     }
     __m512i lo[4], hi[4];
 #pragma clang loop unroll(full)
