@@ -181,6 +181,38 @@ import Testing
     #expect(RangeReduction.combined(mins: [], maxs: []) == nil)
   }
 
+  /// `minMaxAndCombined`, whose work items combine their own ranges, against `minMax`
+  /// then `combined`: NVFP4 groups of 16 over several work items, on bits and on float32
+  /// values, clean, with a NaN in the last item, and with a zero end.
+  @Test func workItemsCombineTheirOwnRanges() throws {
+    let (rows, cols) = (96, 4096)  // 24,576 groups: two work items of 16,384 groups.
+    let args = try QuantizationArgs(numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup)
+    let layout = try GroupLayout(shape: [rows, cols], baseName: .weight, args: args)
+    #expect(layout.count > RangeReduction.parametersPerItem(length: 16))
+    // Finite and nonzero, with the extremes in the second work item.
+    var bits = Self.randomBits(rows * cols, seed: 12).map { ($0 & 0x80FF) | 0x3E80 }
+    (bits[rows * cols - 40], bits[rows * cols - 3]) = (0xC2F0, 0x42F1)
+    var nan = bits
+    nan[rows * cols - 100] = 0x7FC1
+    var zeroEnd = bits.map { $0 & 0x7FFF }  // nonnegative, its minimum a zero
+    zeroEnd[5] = 0x8000
+    for (case_, b) in [("clean", bits), ("NaN", nan), ("zero end", zeroEnd)] {
+      for value in [Tensor(shape: [rows, cols], bfloat16Bits: b), Tensor(shape: [rows, cols], values: Self.floats(b))] {
+        for parallel in [true, false] {
+          let fused = RangeReduction.minMaxAndCombined(value, layout: layout, parallel: parallel)
+          let (mins, maxs) = RangeReduction.minMax(value, layout: layout, parallel: parallel)
+          #expect(Self.same(fused.mins, mins) && Self.same(fused.maxs, maxs), "\(case_)")
+          let expected = RangeReduction.combined(mins: mins, maxs: maxs)
+          switch case_ {
+          case "clean": #expect(fused.combined == expected && fused.combined == ValueRange(min: -120, max: 120.5))
+          case "NaN": #expect(fused.combined?.min.isNaN == true && fused.combined?.max.isNaN == true)
+          default: #expect(fused.combined == nil && expected == nil)
+          }
+        }
+      }
+    }
+  }
+
   /// The bits decode on first read, copies share them, and changing a value drops them.
   @Test func valuesDecodeLazilyAndChangesDropTheBits() {
     let bits: [UInt16] = [0x3F80, 0xBF00, 0x8000, 0x7F80]

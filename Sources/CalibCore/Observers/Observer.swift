@@ -166,10 +166,9 @@ public struct Observer: Sendable {
     guard !kind.searchesMSE, args.strategy == .tensorGroup, value.knownRange == nil,
       let groups = try? GroupLayout(shape: value.shape, baseName: baseName, args: args)
     else { return nil }
-    let ranges = RangeReduction.minMax(value, layout: groups, parallel: runsInParallel)
-    let combined = RangeReduction.combined(mins: ranges.0, maxs: ranges.1, parallel: runsInParallel)
-    guard let range = combined, range.isFinite else { return nil }
-    value.keep(ranges, for: groups)
+    let ranges = RangeReduction.minMaxAndCombined(value, layout: groups, parallel: runsInParallel)
+    guard let range = ranges.combined, range.isFinite else { return nil }
+    value.keep((ranges.mins, ranges.maxs), for: groups)
     return range
   }
 

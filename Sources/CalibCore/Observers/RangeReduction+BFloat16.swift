@@ -11,10 +11,12 @@ extension RangeReduction {
   ///
   /// - Returns: `nil` for layouts other than one contiguous run per parameter (BLOCK,
   ///   attention heads, grouped activations of rank > 2): reduce the decoded values then.
-  static func minMax(bfloat16Bits bits: [UInt16], layout: GroupLayout, parallel: Bool = true) -> ([Float], [Float])? {
+  static func minMax(
+    bfloat16Bits bits: [UInt16], layout: GroupLayout, parallel: Bool = true, itemRanges: SharedPointer<Float>? = nil
+  ) -> ([Float], [Float])? {
     let count = layout.count
     guard layout.isStridedRuns, count > 0, !bits.isEmpty else { return nil }
-    return filling(count) { out in
+    return filling(count, itemRanges: itemRanges) { out in
       bits.withUnsafeBufferPointer { buffer in
         // Non-nil: bits is not empty.
         let source = SharedPointer(buffer.baseAddress!)
@@ -25,11 +27,13 @@ extension RangeReduction {
           return
         }
         // The float path's work items, so that a fallback item decides as it does.
-        let perItem = Swift.max(1, chunkElements / Swift.max(length, 1))
+        let perItem = parametersPerItem(length: length)
         let items = (count + perItem - 1) / perItem
         ForkJoin.forEach(items, parallel: parallel) { item in
           let first = item * perItem
-          stridedItem(bfloat16Bits: source.readOnly, first..<Swift.min(count, first + perItem), stride: stride, length: length, into: out)
+          let parameters = first..<Swift.min(count, first + perItem)
+          stridedItem(bfloat16Bits: source.readOnly, parameters, stride: stride, length: length, into: out)
+          out.finish(item: item, parameters)
         }
       }
     }
@@ -214,6 +218,48 @@ extension RangeReduction {
         }
       }
     }
+    return combinedRange(low, high)
+  }
+
+  /// ``minMax(_:layout:parallel:)-(Tensor,_,_)`` and the ``combined(mins:maxs:parallel:)``
+  /// range of its results, the same values. On strided runs (one or more per work item),
+  /// each work item takes the lowest minimum and highest maximum of the ranges it has
+  /// just written, while they are in cache, instead of a second pass over both arrays
+  /// (8 MiB for an NVFP4 weight of 4096 × 4096).
+  static func minMaxAndCombined(
+    _ value: Tensor, layout: GroupLayout, parallel: Bool = true
+  ) -> (mins: [Float], maxs: [Float], combined: ValueRange?) {
+    let count = layout.count
+    guard layout.isStridedRuns, count > 1, value.elementCount > 0 else {
+      let (mins, maxs) = minMax(value, layout: layout, parallel: parallel)
+      return (mins, maxs, combined(mins: mins, maxs: maxs, parallel: parallel))
+    }
+    let perItem = parametersPerItem(length: layout.runLength)
+    let items = (count + perItem - 1) / perItem
+    var slots = [Float](repeating: 0, count: 2 * items)
+    let (mins, maxs) = slots.withUnsafeMutableBufferPointer { buffer in
+      // Non-nil: items ≥ 1.
+      let itemRanges = SharedPointer(buffer.baseAddress!)
+      if let bits = value.bfloat16Bits,
+        let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel, itemRanges: itemRanges)
+      {
+        return ranges
+      }
+      return minMax(value.values, layout: layout, parallel: parallel, itemRanges: itemRanges)
+    }
+    var (low, high) = (Float.infinity, -Float.infinity)
+    for item in 0..<items {
+      let (l, h) = (slots[2 * item], slots[2 * item + 1])
+      if l.isNaN || h.isNaN { return (mins, maxs, ValueRange(min: .nan, max: .nan)) }
+      if l < low { low = l }
+      if h > high { high = h }
+    }
+    return (mins, maxs, combinedRange(low, high))
+  }
+
+  /// The combined range from the lowest minimum and the highest maximum: NaN if either is
+  /// NaN, `nil` for a zero end (whose sign the whole-value reduction decides).
+  private static func combinedRange(_ low: Float, _ high: Float) -> ValueRange? {
     if low.isNaN || high.isNaN { return ValueRange(min: .nan, max: .nan) }
     if low == 0 || high == 0 { return nil }
     return ValueRange(min: low, max: high)

@@ -29,11 +29,19 @@ public enum RangeReduction {
   /// - Parameter parallel: whether the work may spread over all cores (results are the
   ///   same either way).
   public static func minMax(_ values: [Float], layout: GroupLayout, parallel: Bool = true) -> ([Float], [Float]) {
+    minMax(values, layout: layout, parallel: parallel, itemRanges: nil)
+  }
+
+  /// ``minMax(_:layout:parallel:)``, with strided runs' work items also taking their
+  /// combined ranges into `itemRanges` (``RangeOutput/finish(item:_:)``).
+  static func minMax(
+    _ values: [Float], layout: GroupLayout, parallel: Bool, itemRanges: SharedPointer<Float>?
+  ) -> ([Float], [Float]) {
     let count = layout.count
     if count == 0 || values.isEmpty {
       return ([Float](repeating: .infinity, count: count), [Float](repeating: -.infinity, count: count))
     }
-    return filling(count) { out in
+    return filling(count, itemRanges: itemRanges) { out in
       values.withUnsafeBufferPointer { buffer in
         // Non-nil: values is not empty.
         let source = SharedPointer(buffer.baseAddress!)
@@ -57,12 +65,14 @@ public enum RangeReduction {
   /// `count` minima and maxima, every slot written by `body`. The slots are left
   /// uninitialized until then, so the pages are first touched by the parallel workers
   /// rather than by a serial fill.
-  static func filling(_ count: Int, _ body: (RangeOutput) -> Void) -> ([Float], [Float]) {
+  static func filling(
+    _ count: Int, itemRanges: SharedPointer<Float>? = nil, _ body: (RangeOutput) -> Void
+  ) -> ([Float], [Float]) {
     var maxs: [Float] = []
     let mins = [Float](unsafeUninitializedCapacity: count) { lo, lowCount in
       maxs = [Float](unsafeUninitializedCapacity: count) { hi, highCount in
         // Non-nil: callers pass count > 0.
-        body(RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!)))
+        body(RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!), itemRanges: itemRanges))
         highCount = count
       }
       lowCount = count
@@ -146,12 +156,20 @@ public enum RangeReduction {
     _ source: SharedPointer<Float>, count: Int, stride: Int, length: Int, parallel: Bool,
     into out: RangeOutput
   ) {
-    let perItem = Swift.max(1, chunkElements / Swift.max(length, 1))
+    let perItem = parametersPerItem(length: length)
     let items = (count + perItem - 1) / perItem
     ForkJoin.forEach(items, parallel: parallel) { item in
       let first = item * perItem
-      stridedItem(source.readOnly, first..<Swift.min(count, first + perItem), stride: stride, length: length, into: out)
+      let parameters = first..<Swift.min(count, first + perItem)
+      stridedItem(source.readOnly, parameters, stride: stride, length: length, into: out)
+      out.finish(item: item, parameters)
     }
+  }
+
+  /// Parameters per work item of strided runs of `length` elements (float32 or bf16 bits
+  /// alike, so that a bf16 item falling back to the float kernel decides as it does).
+  static func parametersPerItem(length: Int) -> Int {
+    Swift.max(1, chunkElements / Swift.max(length, 1))
   }
 
   /// One work item of ``stridedRuns(_:count:stride:length:parallel:into:)``: the fast
@@ -445,4 +463,17 @@ public enum RangeReduction {
 struct RangeOutput: Sendable {
   let mins: SharedPointer<Float>
   let maxs: SharedPointer<Float>
+  /// When set, two slots per work item of strided runs: the lowest minimum and the highest
+  /// maximum of the parameters the item wrote (see ``finish(item:_:)``).
+  var itemRanges: SharedPointer<Float>? = nil
+
+  /// Takes work item `item`'s combined range of `parameters` into its slots, if asked,
+  /// while the ranges it has just written are in cache.
+  @inline(__always)
+  func finish(item: Int, _ parameters: Range<Int>) {
+    guard let slots = itemRanges else { return }
+    let first = parameters.lowerBound
+    (slots[2 &* item], slots[2 &* item &+ 1]) = RangeReduction.lowestAndHighest(
+      mins.readOnly + first, maxs.readOnly + first, parameters.count)
+  }
 }
