@@ -69,16 +69,30 @@ struct ScaleBench: ParsableCommand {
         ("rank", ["rank", store, "rec", "mm", "--format", "json"]),
         ("export", ["export", store, "rec", work + "/scale-\(n).safetensors"]),
       ]
+      // The same bytes written plainly and fsync'ed (as `calib-bench record`'s baseline):
+      // how much of recording's growth with the layers is the page cache's and the disk's.
+      let plainPath = work + "/plain.bin"
+      var plain = Timings()
+      try plain.time { try RecordBench.writePlain(files, to: plainPath) }
+      try? FileManager.default.removeItem(atPath: plainPath)
+      if firstPerLayer["plain_write"] == nil { firstPerLayer["plain_write"] = plain.median / Double(n) }
+      emit([
+        ("case", "scale_plain_write"), ("layers", n), ("sample_GB", Double(layerBytes * n) / 1e9),
+        ("seconds", plain.median), ("seconds_per_layer", plain.median / Double(n)),
+        ("per_layer_vs_smallest", plain.median / Double(n) / (firstPerLayer["plain_write"] ?? 1)),
+      ])
       for (name, arguments) in commands {
         let result = try ChildProcess.run(executable, arguments)
         let perLayer = result.seconds / Double(n)
         if firstPerLayer[name] == nil { firstPerLayer[name] = perLayer }
-        emit([
+        var fields: [(String, Any)] = [
           ("case", "scale_\(name)"), ("layers", n), ("sample_GB", Double(layerBytes * n) / 1e9),
           ("seconds", result.seconds), ("seconds_per_layer", perLayer),
           ("per_layer_vs_smallest", perLayer / (firstPerLayer[name] ?? perLayer)),
           ("peak_rss_mb", result.peakRSSMegabytes),
-        ])
+        ]
+        if name == "record" { fields.append(("ratio_to_plain_write", plain.median / result.seconds)) }
+        emit(fields)
       }
       for suffix in ["", "-wal", "-shm", "-samples"] { try? FileManager.default.removeItem(atPath: store + suffix) }
       try? FileManager.default.removeItem(atPath: work + "/scale-\(n).safetensors")
