@@ -158,4 +158,40 @@ import Testing
     #expect(reduce(width: 16).2 == false)
     #expect(reduce(width: 0).2 == false)
   }
+
+  /// `calib_range_run` (whole runs, AVX2 and up) against the portable `fastRun`: the same
+  /// minimum, maximum and witness sum, bit for bit, for lengths with and without a tail of
+  /// eights and a ragged end, on values with zeros of both signs at the extremes, a NaN,
+  /// infinities, and finite values whose witness overflows.
+  @Test(arguments: [32, 33, 39, 40, 63, 64, 95, 96, 200, 1000, 4099])
+  func wholeRunsAgreeWithThePortableLoop(n: Int) throws {
+    try #require(WideKernels.width >= 8, "no AVX2 here: nothing to compare")
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(n)
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state >> 33
+    }
+    let plain = (0..<n).map { _ in Float(Int(next() % 2001) - 1000) / 64 }
+    // Non-negative with zeros of both signs (the minimum is a zero), and non-positive
+    // likewise (the maximum is); all zeros; a NaN; both infinities; an overflowing sum.
+    let nonNegative = plain.map { next() % 4 == 0 ? (next() % 2 == 0 ? 0 : -0.0) : $0.magnitude }
+    let nonPositive = plain.map { next() % 4 == 0 ? (next() % 2 == 0 ? 0 : -0.0) : -$0.magnitude }
+    let zeros = plain.map { _ in next() % 2 == 0 ? Float(0) : -0.0 }
+    // The last element lies in the ragged tail when n is not a multiple of 8.
+    var nan = plain
+    nan[n - 1] = .nan
+    var infinite = plain
+    (infinite[0], infinite[n - 2]) = (.infinity, -.infinity)
+    let overflowing = plain.map { $0 * 1e37 }
+    for (name, x) in [
+      ("plain", plain), ("non-negative", nonNegative), ("non-positive", nonPositive), ("zeros", zeros), ("NaN", nan),
+      ("infinite", infinite), ("overflowing", overflowing),
+    ] {
+      let (wide, portable) = x.withUnsafeBufferPointer { p in
+        (RangeReduction.fastRun(p.baseAddress!, n, width: 8), RangeReduction.fastRun(p.baseAddress!, n, width: 0))
+      }
+      #expect(wide.0.bitPattern == portable.0.bitPattern && wide.1.bitPattern == portable.1.bitPattern, "\(name)")
+      #expect(wide.2.bitPattern == portable.2.bitPattern || (wide.2.isNaN && portable.2.isNaN), "\(name)")
+    }
+  }
 }

@@ -291,8 +291,19 @@ public enum RangeReduction {
 
   /// Min, max and sum of a run of at least 32 elements; NaN elements are skipped by the
   /// min and max but poison the sum.
+  ///
+  /// With AVX2 or AVX-512 (`width` 8 or 16), `calib_range_run` performs these same
+  /// operations on one register per `SIMD8` (which the baseline build splits in two).
   @inline(__always)
-  static func fastRun(_ p: UnsafePointer<Float>, _ n: Int) -> (Float, Float, Float) {
+  static func fastRun(_ p: UnsafePointer<Float>, _ n: Int, width: Int = WideKernels.width) -> (Float, Float, Float) {
+    if width >= 8 {
+      var (low, high, sum): (Float, Float, V) = (0, 0, V())
+      withUnsafeMutableBytes(of: &sum) { lanes in
+        // Non-nil: 32 bytes.
+        calib_range_run(p, n, &low, &high, lanes.baseAddress!.assumingMemoryBound(to: Float.self))
+      }
+      return (low, high, sum.sum())
+    }
     var lo = (load(p, 0), load(p, 8), load(p, 16), load(p, 24))
     var hi = lo
     var sum = SideSum()

@@ -53,6 +53,13 @@ float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t
 /// only.
 void calib_range_runs16(const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum);
 
+/// CalibCore's `RangeReduction.fastRun` on one run of `n` ≥ 32 floats, operation for
+/// operation on eight-lane vectors: the minimum and maximum (NaN elements skipped, zeros
+/// signed as the Swift loop signs them) into `low` and `high`, and the eight lanes of its
+/// finiteness witness into `sum`, for the caller to add as it adds its own. AVX2 and up
+/// (``calib_kernels_width()`` at least 8).
+void calib_range_run(const float *p, size_t n, float *low, float *high, float *sum);
+
 /// The minimum and maximum of runs of `length` bf16 values (a multiple of 16), run q at
 /// `bits + q · stride` for q < count (a multiple of 16), as float32, from the order of
 /// their keys (CalibCore's `BFloat16Order`). Returns 0, with every slot written but some
