@@ -57,10 +57,12 @@ let package = Package(
 
     // MARK: Executables
     .executableTarget(name: "calib", dependencies: ["CalibCLI", "CalibCore"]),
+    // calib-bench's bandwidth baseline: a streaming read as wide as the CPU allows.
+    .target(name: "CalibBenchKernels"),
     .executableTarget(
       name: "calib-bench",
       dependencies: [
-        "CalibCore", "CalibKernels", "CalibFormats", "CalibStore",
+        "CalibCore", "CalibKernels", "CalibBenchKernels", "CalibFormats", "CalibStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

@@ -1,10 +1,12 @@
+import CalibBenchKernels
 import Dispatch
 import Foundation
 
 /// The machine's streaming-read bandwidth for a buffer of a given size, measured the way
 /// an observer reads its input: every byte once, front to back, split into contiguous
-/// chunks over `threads` threads, with 256-bit wide loads folded by XOR so that no
-/// arithmetic limits the loop.
+/// chunks over `threads` threads, with the widest loads the CPU has, folded by XOR, and
+/// the observer kernels' own software prefetch (`calib_bench_stream_read`), so that no
+/// arithmetic limits the loop and no observer kernel reads faster than it.
 ///
 /// This is the ceiling for a memory-bound reduction such as min/max: an observer that
 /// reads `n` bytes can at best take ``seconds`` for them. Benchmarks report an observer's
@@ -46,24 +48,7 @@ struct MemoryBandwidth {
   }
 
   private static func fold(_ p: UnsafeMutablePointer<UInt64>, _ n: Int) -> UInt64 {
-    typealias V = SIMD4<UInt64>
-    var a = V(repeating: 0), b = V(repeating: 0), c = V(repeating: 0), d = V(repeating: 0)
-    var i = 0
-    let raw = UnsafeRawPointer(p)
-    while i + 16 <= n {
-      a ^= raw.loadUnaligned(fromByteOffset: i * 8, as: V.self)
-      b ^= raw.loadUnaligned(fromByteOffset: (i + 4) * 8, as: V.self)
-      c ^= raw.loadUnaligned(fromByteOffset: (i + 8) * 8, as: V.self)
-      d ^= raw.loadUnaligned(fromByteOffset: (i + 12) * 8, as: V.self)
-      i += 16
-    }
-    var tail: UInt64 = 0
-    while i < n {
-      tail ^= p[i]
-      i += 1
-    }
-    let v = a ^ b ^ c ^ d
-    return v[0] ^ v[1] ^ v[2] ^ v[3] ^ tail
+    calib_bench_stream_read(p, n)
   }
 }
 

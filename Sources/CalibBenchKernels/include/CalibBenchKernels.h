@@ -1,0 +1,14 @@
+#ifndef CALIB_BENCH_KERNELS_H
+#define CALIB_BENCH_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Reads `count` 64-bit words front to back as fast as this CPU allows and returns them
+/// folded by XOR: `calib-bench`'s bandwidth baseline. It uses the widest loads the CPU
+/// has (512-bit with AVX-512F, 256-bit with AVX2, the portable loop otherwise), four
+/// independent accumulators, and the same 16 KiB software prefetch as CalibKernels'
+/// range kernels, so that no observer kernel reads a buffer faster than this does.
+uint64_t calib_bench_stream_read(const uint64_t *words, size_t count);
+
+#endif
