@@ -247,13 +247,7 @@ extension RangeReduction {
       }
       return minMax(value.values, layout: layout, parallel: parallel, itemRanges: itemRanges)
     }
-    var (low, high) = (Float.infinity, -Float.infinity)
-    for item in 0..<items {
-      let (l, h) = (slots[2 * item], slots[2 * item + 1])
-      if l.isNaN || h.isNaN { return (mins, maxs, ValueRange(min: .nan, max: .nan)) }
-      if l < low { low = l }
-      if h > high { high = h }
-    }
+    let (low, high) = merged(slots)
     return (mins, maxs, combinedRange(low, high))
   }
 

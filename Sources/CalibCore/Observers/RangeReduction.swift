@@ -139,9 +139,15 @@ public enum RangeReduction {
         (slots[2 * c], slots[2 * c + 1]) = reduce(start, Swift.min(chunk, n - start))
       }
     }
+    return merged(partial)
+  }
+
+  /// Partial ranges, `(low, high)` pairs side by side, combined in order: NaN wins;
+  /// otherwise the min of the lows and the max of the highs; (+∞, -∞) when empty.
+  static func merged(_ partial: [Float]) -> (Float, Float) {
     var lo = Float.infinity
     var hi = -Float.infinity
-    for c in 0..<chunks {
+    for c in 0..<(partial.count / 2) {
       let (l, h) = (partial[2 * c], partial[2 * c + 1])
       if l.isNaN || h.isNaN { return (.nan, .nan) }
       if l < lo { lo = l }
