@@ -1,6 +1,6 @@
 #include "CalibBenchKernels.h"
 
-/// The prefetch distance of CalibKernels' range kernels, in bytes.
+/// The prefetch distance of CalibKernels' range kernels (`calib_prefetch_ahead`), in bytes.
 static const size_t ahead = 16384;
 
 static uint64_t portable(const uint64_t *p, size_t n) {

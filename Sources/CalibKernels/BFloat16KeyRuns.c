@@ -1,13 +1,10 @@
 #include "CalibKernels.h"
+#include "Prefetch.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #define AVX512BW __attribute__((target("avx512f,avx512bw")))
-
-/// How far ahead of the loads the loops prefetch, in bytes: 16 KiB measured best on a
-/// contiguous weight (8 KiB: 0.92 ms for 32 MiB, 16 KiB: 0.7-0.95, none: 1.35).
-static const size_t ahead = 16384;
 
 // A bf16 value's key, `bits ^ ((bits >> 15) & 0x7FFF)` with an arithmetic shift, orders
 // values as their floats do (CalibCore's `BFloat16Order`); the map is its own inverse.
@@ -25,7 +22,7 @@ AVX512BW static inline void fold(const uint16_t *p, size_t length, __m256i *low,
   __m512i lo = _mm512_set1_epi16(INT16_MAX), hi = _mm512_set1_epi16(INT16_MIN);
   size_t i = 0;
   for (; i + 32 <= length; i += 32) {
-    _mm_prefetch((const char *)(p + i) + ahead, _MM_HINT_T0);
+    _mm_prefetch((const char *)(p + i) + calib_prefetch_ahead, _MM_HINT_T0);
     __m512i k = keys(_mm512_loadu_si512(p + i));
     lo = _mm512_min_epi16(lo, k);
     hi = _mm512_max_epi16(hi, k);
@@ -98,7 +95,7 @@ AVX512BW static int keyRuns16(const uint16_t *bits, size_t count, size_t stride,
   for (size_t q = 0; q + 16 <= count; q += 16) {
     const uint16_t *p = bits + q * stride;
     if (stride == 16) {
-      for (int line = 0; line < 8; line++) _mm_prefetch((const char *)p + ahead + 64 * line, _MM_HINT_T0);
+      for (int line = 0; line < 8; line++) _mm_prefetch((const char *)p + calib_prefetch_ahead + 64 * line, _MM_HINT_T0);
     }
     __m512i z[8];
 #pragma clang loop unroll(full)
@@ -155,8 +152,8 @@ AVX512BW static void keyRange(const uint16_t *bits, size_t count, int16_t *low, 
   __m512i hi[2] = {_mm512_set1_epi16(INT16_MIN), _mm512_set1_epi16(INT16_MIN)};
   size_t i = 0;
   for (; i + 64 <= count; i += 64) {
-    _mm_prefetch((const char *)(bits + i) + ahead, _MM_HINT_T0);
-    _mm_prefetch((const char *)(bits + i) + ahead + 64, _MM_HINT_T0);
+    _mm_prefetch((const char *)(bits + i) + calib_prefetch_ahead, _MM_HINT_T0);
+    _mm_prefetch((const char *)(bits + i) + calib_prefetch_ahead + 64, _MM_HINT_T0);
     for (int k = 0; k < 2; k++) {
       __m512i key = keys(_mm512_loadu_si512(bits + i + 32 * k));
       lo[k] = _mm512_min_epi16(lo[k], key);

@@ -1,12 +1,10 @@
 #include "CalibKernels.h"
+#include "Prefetch.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2")))
-
-/// How far ahead of the loads the loop prefetches, in bytes (as the other range kernels).
-static const size_t ahead = 16384;
 
 // One `SIMD8<Float>` of CalibCore is one ymm register here, so every operation below is
 // one of `RangeReduction.fastRun`'s, lane for lane and in its order. `lower(a, b)` =
@@ -36,8 +34,8 @@ AVX2 static void run8(const float *p, size_t n, float *low, float *high, float *
   __m256 s1 = _mm256_add_ps(_mm256_setzero_ps(), _mm256_add_ps(lo1, lo3));
   size_t i = 32;
   for (; i + 32 <= n; i += 32) {
-    _mm_prefetch((const char *)(p + i) + ahead, _MM_HINT_T0);
-    _mm_prefetch((const char *)(p + i) + ahead + 64, _MM_HINT_T0);
+    _mm_prefetch((const char *)(p + i) + calib_prefetch_ahead, _MM_HINT_T0);
+    _mm_prefetch((const char *)(p + i) + calib_prefetch_ahead + 64, _MM_HINT_T0);
     __m256 a = _mm256_loadu_ps(p + i), b = _mm256_loadu_ps(p + i + 8);
     __m256 c = _mm256_loadu_ps(p + i + 16), d = _mm256_loadu_ps(p + i + 24);
     lo0 = _mm256_min_ps(a, lo0);

@@ -1,10 +1,8 @@
 #include "CalibKernels.h"
+#include "Prefetch.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-
-/// How far ahead of the loads the loop prefetches, in bytes.
-static const size_t ahead = 16384;
 
 // `lower(a, b)` = `a < b ? a : b` is vminps(a, b), and `upper(a, b)` = `a > b ? a : b` is
 // vmaxps(a, b): for equal operands (±0) both return the second, as the Swift selects do.
@@ -44,10 +42,9 @@ __attribute__((target("avx512f"))) static void runs16(
 ) {
   __m256 total = _mm256_loadu_ps(sum);
   for (size_t q = 0; q + 16 <= count; q += 16) {
-    // As in BFloat16KeyRuns.c: prefetching ahead of a contiguous weight beats the hardware
-    // prefetcher alone.
+    // Prefetching ahead of a contiguous weight beats the hardware prefetcher alone.
     if (stride == 16) {
-      for (int line = 0; line < 16; line++) _mm_prefetch((const char *)(x + q * 16) + ahead + 64 * line, _MM_HINT_T0);
+      for (int line = 0; line < 16; line++) _mm_prefetch((const char *)(x + q * 16) + calib_prefetch_ahead + 64 * line, _MM_HINT_T0);
     }
     __m512 lo[8], hi[8];
     for (int j = 0; j < 8; j++) {
