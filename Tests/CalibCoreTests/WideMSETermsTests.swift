@@ -119,9 +119,10 @@ import Testing
   }
 }
 
-/// The AVX-512 runs of 16 (`calib_range_runs16`, NVFP4's groups) reduce with the Swift
-/// loop's own tree: the same minima and maxima, zeros of the same sign, and the same
-/// finiteness witness.
+/// The wide range kernels reduce with the Swift loops' own trees: the AVX-512 runs of 16
+/// (`calib_range_runs16`, NVFP4's groups) and the AVX2 whole runs (`calib_range_run`)
+/// give the same minima and maxima, zeros of the same sign, and the same finiteness
+/// witness.
 @Suite struct WideRangeRunsTests {
   @Test(arguments: [16, 17, 35, 64 + 9])
   func runsOf16AgreeWithThePortableLoop(runs: Int) throws {
