@@ -1,4 +1,5 @@
 #include "CalibKernels.h"
+#include "Prefetch.h"
 
 #pragma STDC FP_CONTRACT OFF
 
@@ -13,6 +14,8 @@ __attribute__((target("avx512f"))) static float rowSum16(
   __m256 c[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   __m512i base = _mm512_set1_epi32((int)first);
   for (size_t r = 0; r < rows; r++) {
+    _mm_prefetch((const char *)(keys + 64 * r) + calib_prefetch_ahead, _MM_HINT_T0);
+    _mm_prefetch((const char *)(keys + 64 * r) + calib_prefetch_ahead + 64, _MM_HINT_T0);
     for (int k = 0; k < 4; k++) {
       __m256i raw = _mm256_loadu_si256((const __m256i *)(keys + 64 * r + 16 * k));
       __m512i index = _mm512_sub_epi32(_mm512_cvtepu16_epi32(raw), base);
