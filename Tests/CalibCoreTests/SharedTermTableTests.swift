@@ -152,4 +152,41 @@ import Testing
     #expect(sequences.lowest == [0, 0x3E80])
     #expect(sequences.highest == [0x4040, 0x40E0])
   }
+
+  /// Parameters share a bucket exactly when their scales and zero points share their top
+  /// 16 bits; buckets are numbered in the order of their first parameter, through the
+  /// dense map (one zero point key) and through the dictionary (several, -0 among them).
+  @Test(arguments: [false, true])
+  func bucketsGroupEqualScalesAndZeroPoints(severalZeroPoints: Bool) {
+    let scales: [Float] = [0.5, 0.25, 0.5, 0.5 + 0x1p-20, 3, 0.25, 3, 0.5]
+    let zeros: [Float] = severalZeroPoints ? [0, 0, 1, 0, 0, -0.0, 0, 1] : Array(repeating: 0, count: 8)
+    let buckets = scales.withUnsafeBufferPointer { s in
+      zeros.withUnsafeBufferPointer { z in ScaleBuckets(s.baseAddress!, z.baseAddress!, count: 8) }
+    }
+    // 0.5 + 2^-20 shares 0.5's top bits: the same bucket (TermTables then finds the
+    // differing low bits and computes that bucket element by element).
+    if severalZeroPoints {
+      #expect(buckets.bucketOf == [0, 1, 2, 0, 3, 4, 3, 2])
+      #expect(buckets.first == [0, 1, 2, 4, 5])
+    } else {
+      #expect(buckets.bucketOf == [0, 1, 0, 0, 2, 1, 2, 0])
+      #expect(buckets.first == [0, 1, 4])
+    }
+  }
+
+  /// The patience scan lowers every best to its row's error and reports whether any fell
+  /// strictly: a tie is not an improvement, and the ragged tail past the last 16 counts.
+  @Test func lowerReportsStrictImprovementsOnly() {
+    var best = (0..<37).map { Float($0) }
+    let tie = best
+    #expect(!MSEGridSearch.lower(&best, to: tie, 37))
+    var row = tie
+    row[36] = 35.5
+    #expect(MSEGridSearch.lower(&best, to: row, 37))
+    #expect(best[36] == 35.5 && best[0..<36] == tie[0..<36])
+    row = tie.map { $0 + 1 }
+    row[3] = 2.5
+    #expect(MSEGridSearch.lower(&best, to: row, 37))
+    #expect(best[3] == 2.5 && best[4] == 4 && best[36] == 35.5)
+  }
 }

@@ -161,51 +161,56 @@ struct BFloat16Sequences: @unchecked Sendable {
   }
 }
 
-/// The parameters of one step grouped by scale and zero point: a two-pass counting sort
-/// on their top 16 bits (all of a bf16 value's bits), zero point first.
+/// The parameters of one step grouped by scale and zero point (the top 16 bits of each:
+/// all of a bf16 value's bits), in one pass in parameter order. Buckets are numbered in
+/// the order of their first parameter, through a dense map over the span of scale keys the
+/// step uses when all zero points share their key (as a symmetric scheme's do), through a
+/// dictionary otherwise.
 struct ScaleBuckets {
-  /// Parameters, bucket after bucket, each bucket in parameter order.
-  let members: [Int32]
-  /// Bucket b is `members[starts[b]..<starts[b + 1]]`.
-  let starts: [Int]
   /// The bucket of each parameter.
   let bucketOf: [Int32]
+  /// Each bucket's first parameter.
+  let first: [Int32]
 
-  var count: Int { starts.count - 1 }
+  var count: Int { first.count }
 
   init(_ scales: UnsafePointer<Float>, _ zeros: UnsafePointer<Float>, count: Int) {
-    @inline(__always) func key(_ v: Float) -> Int { Int(v.bitPattern >> 16) }
-    // Stable counting sort of `order` by `keyOf`.
-    func sorted(_ order: [Int32], by keyOf: (Int) -> Int) -> [Int32] {
-      var next = [Int32](repeating: 0, count: (1 << 16) + 1)
-      for q in order { next[keyOf(Int(q)) + 1] += 1 }
-      for k in 0..<(1 << 16) { next[k + 1] += next[k] }
-      var out = [Int32](repeating: 0, count: order.count)
-      for q in order {
-        let k = keyOf(Int(q))
-        out[Int(next[k])] = q
-        next[k] += 1
-      }
-      return out
+    // Scale bits above, zero point bits below: equal keys, one bucket.
+    @inline(__always) func key(_ q: Int) -> UInt32 { scales[q].bitPattern & 0xFFFF_0000 | zeros[q].bitPattern &>> 16 }
+    var first: [Int32] = []
+    var (lowest, highest) = (UInt32.max, UInt32(0))
+    var zeroKeys: UInt32 = 0
+    for q in 0..<count {
+      (lowest, highest) = (Swift.min(lowest, key(q)), Swift.max(highest, key(q)))
+      zeroKeys |= key(q) ^ key(0)
     }
-    var members = (0..<count).map { Int32($0) }
-    if (0..<count).contains(where: { zeros[$0] != 0 }) { members = sorted(members) { key(zeros[$0]) } }
-    members = sorted(members) { key(scales[$0]) }
-    var starts = [0]
-    var bucketOf = [Int32](repeating: 0, count: count)
-    for (position, q) in members.enumerated() {
-      if position > 0 {
-        let previous = Int(members[position - 1])
-        if key(scales[previous]) != key(scales[Int(q)]) || key(zeros[previous]) != key(zeros[Int(q)]) {
-          starts.append(position)
+    bucketOf = [Int32](unsafeUninitializedCapacity: count) { out, initialized in
+      if count > 0 && zeroKeys & 0xFFFF == 0 {
+        // One zero point key: the scale keys index a dense map.
+        var bucket = [Int32](repeating: -1, count: Int((highest &- lowest) &>> 16) + 1)
+        bucket.withUnsafeMutableBufferPointer { bucket in
+          for q in 0..<count {
+            let k = Int((key(q) &- lowest) &>> 16)
+            if bucket[k] < 0 {
+              bucket[k] = Int32(truncatingIfNeeded: first.count)
+              first.append(Int32(truncatingIfNeeded: q))
+            }
+            out[q] = bucket[k]
+          }
+        }
+      } else {
+        var bucket: [UInt32: Int32] = [:]
+        for q in 0..<count {
+          out[q] = bucket[key(q)] ?? {
+            first.append(Int32(truncatingIfNeeded: q))
+            bucket[key(q)] = Int32(truncatingIfNeeded: first.count - 1)
+            return Int32(truncatingIfNeeded: first.count - 1)
+          }()
         }
       }
-      bucketOf[Int(q)] = Int32(starts.count - 1)
+      initialized = count
     }
-    starts.append(count)
-    self.members = members
-    self.starts = starts
-    self.bucketOf = bucketOf
+    self.first = first
   }
 }
 
@@ -239,22 +244,17 @@ struct TermTables: @unchecked Sendable {
     var low = [UInt16](repeating: 0, count: count)
     var width = [Int](repeating: 0, count: count)
     var offset = [Int](repeating: 0, count: count)
+    for b in 0..<count { (scale[b], zero[b]) = (scales[Int(buckets.first[b])], zeros[Int(buckets.first[b])]) }
+    let members = Self.members(buckets, scales, zeros, scale, zero, sequences)
     var total = 0
     for b in 0..<count {
-      let members = buckets.members[buckets.starts[b]..<buckets.starts[b + 1]]
-      (scale[b], zero[b]) = (scales[Int(members.first!)], zeros[Int(members.first!)])
-      var (lowest, highest) = (UInt16.max, UInt16(0))
-      var shared = scale[b].bitPattern & 0xFFFF == 0 && zero[b].bitPattern & 0xFFFF == 0
-      for q in members {
-        lowest = Swift.min(lowest, sequences.lowest[Int(q)])
-        highest = Swift.max(highest, sequences.highest[Int(q)])
-        shared = shared && scales[Int(q)].bitPattern == scale[b].bitPattern && zeros[Int(q)].bitPattern == zero[b].bitPattern
-      }
+      let (lowest, highest, size) = (members[b].lowest, members[b].highest, members[b].count)
+      let shared = members[b].differing == 0 && scale[b].bitPattern & 0xFFFF == 0 && zero[b].bitPattern & 0xFFFF == 0
       let span = Int(highest) - Int(lowest) + 1
       // |QDQ(x) - x| ≤ |x| + (|level| + |zp|) · s, with a margin for rounding (as `runErrors`).
       let reach = Double(Float(bitPattern: UInt32(highest) << 16))
       let bound = (reach + (Double(qdq.levelReach) + Double(zero[b].magnitude)) * Double(scale[b])) * 1.01
-      guard shared && 4 * span <= members.count * sequences.length && power.handles(upTo: bound) else { continue }
+      guard shared && 4 * span <= size * sequences.length && power.handles(upTo: bound) else { continue }
       (low[b], width[b], offset[b]) = (lowest, span, total)
       // Both signs, plus two vectors of slack for the fill's last stores (which also
       // covers the wide row sums' reading of each entry as the low half of 32 bits).
@@ -263,6 +263,44 @@ struct TermTables: @unchecked Sendable {
     (self.bucketOf, self.scale, self.zero) = (buckets.bucketOf, scale, zero)
     (self.low, self.width, self.offset) = (low, width, offset)
     storage = .allocate(capacity: Swift.max(1, total))
+  }
+
+  /// What a bucket's table depends on in its parameters.
+  struct Members {
+    var count = 0
+    /// The smallest and largest magnitude bits of their values.
+    var lowest = UInt16.max
+    var highest: UInt16 = 0
+    /// The bits in which any scale or zero point differs from the bucket's first.
+    var differing: UInt32 = 0
+  }
+
+  /// Each bucket's ``Members``, in one pass in parameter order.
+  private static func members(
+    _ buckets: ScaleBuckets, _ scales: UnsafePointer<Float>, _ zeros: UnsafePointer<Float>, _ scale: [Float],
+    _ zero: [Float], _ sequences: BFloat16Sequences
+  ) -> [Members] {
+    var members = [Members](repeating: Members(), count: buckets.count)
+    members.withUnsafeMutableBufferPointer { members in
+      buckets.bucketOf.withUnsafeBufferPointer { bucketOf in
+        sequences.lowest.withUnsafeBufferPointer { lows in
+          sequences.highest.withUnsafeBufferPointer { highs in
+            scale.withUnsafeBufferPointer { scale in
+              zero.withUnsafeBufferPointer { zero in
+                for q in 0..<bucketOf.count {
+                  let b = Int(bucketOf[q])
+                  members[b].count += 1
+                  members[b].lowest = Swift.min(members[b].lowest, lows[q])
+                  members[b].highest = Swift.max(members[b].highest, highs[q])
+                  members[b].differing |= (scales[q].bitPattern ^ scale[b].bitPattern) | (zeros[q].bitPattern ^ zero[b].bitPattern)
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return members
   }
 
   /// Computes every table, its buckets in parallel.
