@@ -104,10 +104,9 @@ public struct MSEGridSearch: Sendable {
         sequences: sequences)
       errors += part
       for i in 0..<(end - computed) {
-        var improved = false
-        for q in 0..<count where part[i * count + q] < best[q] {
-          best[q] = part[i * count + q]
-          improved = true
+        let improved = part.withUnsafeBufferPointer { part in
+          // Non-nil: count > 0.
+          best.withUnsafeMutableBufferPointer { Self.lower($0.baseAddress!, to: part.baseAddress! + i * count, count) }
         }
         if improved {
           stale = 0
@@ -125,6 +124,27 @@ public struct MSEGridSearch: Sendable {
     return select(
       errors, steps: computed, count: count, factors: Array(factors[0..<computed]), rawMin: rawMin,
       rawMax: rawMax, dtype: dtype)
+  }
+
+  /// `best[q] := min(best[q], row[q])` for q < count; whether any of them fell (a row
+  /// strictly below its best). Errors are never NaN (callers refuse non-finite values).
+  static func lower(_ best: UnsafeMutablePointer<Float>, to row: UnsafePointer<Float>, _ count: Int) -> Bool {
+    var fell = SIMDMask<SIMD16<Int32>>()
+    var q = 0
+    while q + 16 <= count {
+      let (b, r) = (UnsafeRawPointer(best + q), UnsafeRawPointer(row + q))
+      let (old, new) = (b.loadUnaligned(as: SIMD16<Float>.self), r.loadUnaligned(as: SIMD16<Float>.self))
+      let lower = new .< old
+      UnsafeMutableRawPointer(best + q).storeBytes(of: old.replacing(with: new, where: lower), as: SIMD16<Float>.self)
+      fell .|= lower
+      q += 16
+    }
+    var any = Swift.any(fell)
+    while q < count {
+      if row[q] < best[q] { (best[q], any) = (row[q], true) }
+      q += 1
+    }
+    return any
   }
 
   /// Parameters per block of the selection passes.
