@@ -14,32 +14,48 @@ extension MSEGridSearch {
   /// Terms gathered per bulk addition.
   static let gatherBlock = 1024
 
-  /// ``sequenceTotals(_:_:_:_:_:_:_:_:_:)`` by table: each step's float32 sum over the bf16
-  /// sequence `p[0..<n]`, whose values are at most `reach` in magnitude.
+  /// ``sequenceTotals(_:_:_:_:_:_:_:_:_:)`` by table, for each piece of a bf16 sequence
+  /// (torch's split of a sum over its threads, or the whole sequence): `totals[k][i]` is
+  /// step i's float32 sum over `p[pieces[k]]`, whose values are at most `reach` in
+  /// magnitude. Each step fills one table for all pieces, only over the magnitudes within
+  /// `reach`, both signs in parallel.
   func tabulatedTotals<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
-    _ p: UnsafePointer<Float>, _ n: Int, _ steps: Int, _ scales: UnsafePointer<Float>,
+    _ p: UnsafePointer<Float>, _ pieces: [Range<Int>], _ steps: Int, _ scales: UnsafePointer<Float>,
     _ zeros: UnsafePointer<Float>, _ reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type
-  ) -> [Float] {
+  ) -> [[Float]] {
     var table = [Float](repeating: 0, count: 1 << 16)
-    return (0..<steps).map { i in
-      table.withUnsafeMutableBufferPointer { t in
-        // Non-nil: 65,536 entries.
-        Self.fillTermTable(t.baseAddress!, scale: scales[i], zero: zeros[i], reach: reach, qdq, power, R.self)
-        return lookedUpTotal(p, n, SharedPointer(t.baseAddress!))
+    // Magnitude bits of the largest value within reach (a bf16 value's, at most 0x7F7F).
+    let top = Int(Swift.min(reach.magnitude.bitPattern &>> 16, 0x7F7F))
+    var totals = [[Float]](repeating: [Float](repeating: 0, count: steps), count: pieces.count)
+    table.withUnsafeMutableBufferPointer { t in
+      // Non-nil: 65,536 entries.
+      let table = SharedPointer(t.baseAddress!)
+      for i in 0..<steps {
+        let (scale, zero) = (scales[i], zeros[i])
+        ForkJoin.forEach(2, parallel: runsInParallel) { sign in
+          Self.fillTermTable(
+            table.base, bits: (sign << 15)..<((sign << 15) + top + 1), scale: scale, zero: zero, reach: reach, qdq,
+            power, R.self)
+        }
+        for (k, piece) in pieces.enumerated() where !piece.isEmpty {
+          totals[k][i] = lookedUpTotal(p + piece.lowerBound, piece.count, table)
+        }
       }
     }
+    return totals
   }
 
-  /// `table[b]` := the term of the bf16 value with bits `b`, for every finite value of
-  /// magnitude at most `reach` (the others are never looked up and stay 0).
+  /// `table[b]` := the term of the bf16 value with bits `b`, for `b` in `bits` (one sign's),
+  /// where its magnitude is at most `reach` (0 elsewhere: never looked up). Writes up to 7
+  /// entries past `bits`, with 0 when they are out of reach.
   static func fillTermTable<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
-    _ table: UnsafeMutablePointer<Float>, scale: Float, zero: Float, reach: Float, _ qdq: Q, _ power: P,
-    _ rounding: R.Type
+    _ table: UnsafeMutablePointer<Float>, bits: Range<Int>, scale: Float, zero: Float, reach: Float, _ qdq: Q,
+    _ power: P, _ rounding: R.Type
   ) {
     let (s, zp) = (Lanes(repeating: scale), Lanes(repeating: zero))
     var lane = LaneBits()
     for k in 0..<8 { lane[k] = UInt32(k) }
-    for first in stride(from: 0, to: 1 << 16, by: 8) {
+    for first in stride(from: bits.lowerBound, to: bits.upperBound, by: 8) {
       let x = Lanes(bits: (LaneBits(repeating: UInt32(first)) &+ lane) &<< 16)
       let used = Lanes(bits: x.bits & LaneBits(repeating: 0x7FFF_FFFF)) .<= Lanes(repeating: reach)
       let safe = Lanes(repeating: 0).replacing(with: x, where: used)

@@ -467,15 +467,13 @@ public struct MSEGridSearch: Sendable {
             zeros.withUnsafeBufferPointer { zp in
               // Non-nil: steps > 0.
               let (sp, zp) = (sp.baseAddress!, zp.baseAddress!)
-              func totals(_ p: UnsafePointer<Float>, _ n: Int) -> [Float] {
-                if R.dtype == .bfloat16 && n >= Self.tabulationThreshold {
-                  return tabulatedTotals(p, n, steps, sp, zp, reach, qdq, power, R.self)
-                }
-                return sequenceTotals(p, n, steps, sp, zp, reach, qdq, power, R.self)
-              }
-              guard let pieces else { return totals(p, n) }
+              let parts = pieces ?? [0..<n]
+              let totals = R.dtype == .bfloat16 && n >= Self.tabulationThreshold
+                ? tabulatedTotals(p, parts, steps, sp, zp, reach, qdq, power, R.self)
+                : parts.map { sequenceTotals(p + $0.lowerBound, $0.count, steps, sp, zp, reach, qdq, power, R.self) }
+              guard pieces != nil else { return totals[0] }
               // torch's partials are rounded to D, then summed by its second pass.
-              let partials = pieces.map { piece in totals(p + piece.lowerBound, piece.count).map(R.dtype.rounded) }
+              let partials = totals.map { $0.map(R.dtype.rounded) }
               return (0..<steps).map { i in torchThreads.combining(partials.map { $0[i] }, dtype: R.dtype) }
             }
           }
