@@ -52,4 +52,30 @@ import Testing
     #expect(table.map { $0.map(\.bitPattern) } == direct.map { $0.map(\.bitPattern) })
     #expect(table.joined().allSatisfy { $0 > 0 })
   }
+
+  /// The table covers only the magnitudes within reach: an all-zero sequence (reach 0,
+  /// two entries) and one reaching bf16's largest finite value (the whole range, its
+  /// overflowing terms included) sum as computing every element does.
+  @Test(arguments: [Float(0), Float(bitPattern: 0x7F7F_0000)])
+  func extremeReachesAgree(peak: Float) throws {
+    let n = MSEGridSearch.tabulationThreshold
+    let x = (0..<n).map { j in BFloat16.rounded(peak * [0, 0.5, -1, 0.25, -0.75][j % 5]) }
+    let args = try QuantizationArgs(numBits: 8, type: .int, symmetric: true, strategy: .tensor)
+    let search = MSEGridSearch(settings: ObserverSettings())
+    let scales: [Float] = peak == 0 ? [1, 0.5] : [peak / 127, peak / 140].map(BFloat16.rounded)
+    let zeros: [Float] = [0, 0]
+    let qdq = try #require(SymmetricIntegerQDQ<BFloat16Lanes>(args))
+    let power = BFloat16PowerTable(norm: BFloat16.rounded(2.4))
+    let (table, direct) = x.withUnsafeBufferPointer { p in
+      scales.withUnsafeBufferPointer { s in
+        zeros.withUnsafeBufferPointer { z in
+          (
+            search.tabulatedTotals(p.baseAddress!, [0..<n], 2, s.baseAddress!, z.baseAddress!, peak, qdq, power, BFloat16Lanes.self),
+            search.sequenceTotals(p.baseAddress!, n, 2, s.baseAddress!, z.baseAddress!, peak, qdq, power, BFloat16Lanes.self)
+          )
+        }
+      }
+    }
+    #expect(table[0].map(\.bitPattern) == direct.map(\.bitPattern))
+  }
 }
