@@ -6,11 +6,12 @@ import CalibKernels
 /// the parameter's scale and zero point alone, and a bf16 scale takes one of 128 values
 /// per binade. So the groups or channels of a large weight share few of them: the 131,072
 /// groups of a 4096 × 4096 weight at group size 128 share about 170 scales per step.
-/// Each step therefore buckets the parameters by (scale, zero point); for a bucket with at least twice
-/// as many elements as bf16 values in its range, it computes the term of every bf16 value
-/// between the bucket's smallest and largest |x| once, with the same lane kernels as the
-/// element-wise search, and each parameter's sum looks its terms up, in the same
-/// ``TorchSum`` order. Same terms, same order: the same bits as computing every element.
+/// Each step therefore buckets the parameters by (scale, zero point); for a bucket with at
+/// least as many elements as bf16 values in its range (both signs: a table entry costs
+/// about what an element does, and a look-up far less), it computes the term of every
+/// bf16 value between the bucket's smallest and largest |x| once, with the same lane
+/// kernels as the element-wise search, and each parameter's sum looks its terms up, in
+/// the same ``TorchSum`` order. Same terms, same order: the same bits as computing every element.
 /// A small bucket computes its parameters element by element, as before.
 ///
 /// Every parameter's sequence is copied once per search as 16-bit keys, a bf16 value's
@@ -219,8 +220,7 @@ struct ScaleBuckets {
 /// Bucket b's table holds the terms for the magnitudes
 /// `low[b]..<low[b] + width[b]` of its parameters' values, both signs side by side (see
 /// ``SharedTableStep/fillTerms(_:low:width:scale:zero:_:_:_:)``). A bucket gets none
-/// (`width[b] == 0`) when it has fewer than twice as many elements as its table would
-/// have entries, when its scales or zero points are not bf16 values, or when its
+/// (`width[b] == 0`) when it has fewer elements than its table would have entries, when its scales or zero points are not bf16 values, or when its
 /// differences could leave the power's range; its parameters are computed element by
 /// element.
 struct TermTables: @unchecked Sendable {
@@ -254,7 +254,7 @@ struct TermTables: @unchecked Sendable {
       // |QDQ(x) - x| ≤ |x| + (|level| + |zp|) · s, with a margin for rounding (as `runErrors`).
       let reach = Double(Float(bitPattern: UInt32(highest) << 16))
       let bound = (reach + (Double(qdq.levelReach) + Double(zero[b].magnitude)) * Double(scale[b])) * 1.01
-      guard shared && 4 * span <= size * sequences.length && power.handles(upTo: bound) else { continue }
+      guard shared && 2 * span <= size * sequences.length && power.handles(upTo: bound) else { continue }
       (low[b], width[b], offset[b]) = (lowest, span, total)
       // Both signs, plus two vectors of slack for the fill's last stores (which also
       // covers the wide row sums' reading of each entry as the low half of 32 bits).
