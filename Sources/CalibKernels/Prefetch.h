@@ -3,7 +3,8 @@
 
 #include <stddef.h>
 
-/// How far ahead of their loads the range kernels prefetch a contiguous input, in bytes.
+/// How far ahead of their loads the range kernels (and the MSE row sums' key loads)
+/// prefetch a contiguous input, in bytes.
 /// The hardware prefetcher alone left them at about half the speed of a plain read;
 /// 16 KiB measured best on a 32 MiB weight (8 KiB: 0.92 ms, 16 KiB: 0.7-0.95 ms, none:
 /// 1.35 ms, one core).

@@ -11,8 +11,8 @@ import CalibKernels
 /// about what an element does, and a look-up far less), it computes the term of every
 /// bf16 value between the bucket's smallest and largest |x| once, with the same lane
 /// kernels as the element-wise search, and each parameter's sum looks its terms up, in
-/// the same ``TorchSum`` order. Same terms, same order: the same bits as computing every element.
-/// A small bucket computes its parameters element by element, as before.
+/// the same ``TorchSum`` order. Same terms, same order: the same bits as computing every
+/// element. A small bucket computes its parameters element by element, as before.
 ///
 /// Every parameter's sequence is copied once per search as 16-bit keys, a bf16 value's
 /// magnitude bits shifted left once with its sign below (half the bytes each step then
@@ -177,7 +177,9 @@ struct ScaleBuckets {
 
   init(_ scales: UnsafePointer<Float>, _ zeros: UnsafePointer<Float>, count: Int) {
     // Scale bits above, zero point bits below: equal keys, one bucket.
-    @inline(__always) func key(_ q: Int) -> UInt32 { scales[q].bitPattern & 0xFFFF_0000 | zeros[q].bitPattern &>> 16 }
+    @inline(__always) func key(_ q: Int) -> UInt32 {
+      scales[q].bitPattern & 0xFFFF_0000 | zeros[q].bitPattern &>> 16
+    }
     var first: [Int32] = []
     var (lowest, highest) = (UInt32.max, UInt32(0))
     var zeroKeys: UInt32 = 0
@@ -202,11 +204,13 @@ struct ScaleBuckets {
       } else {
         var bucket: [UInt32: Int32] = [:]
         for q in 0..<count {
-          out[q] = bucket[key(q)] ?? {
+          if let b = bucket[key(q)] {
+            out[q] = b
+          } else {
+            out[q] = Int32(truncatingIfNeeded: first.count)
+            bucket[key(q)] = out[q]
             first.append(Int32(truncatingIfNeeded: q))
-            bucket[key(q)] = Int32(truncatingIfNeeded: first.count - 1)
-            return Int32(truncatingIfNeeded: first.count - 1)
-          }()
+          }
         }
       }
       initialized = count
@@ -220,9 +224,9 @@ struct ScaleBuckets {
 /// Bucket b's table holds the terms for the magnitudes
 /// `low[b]..<low[b] + width[b]` of its parameters' values, both signs side by side (see
 /// ``SharedTableStep/fillTerms(_:low:width:scale:zero:_:_:_:)``). A bucket gets none
-/// (`width[b] == 0`) when it has fewer elements than its table would have entries, when its scales or zero points are not bf16 values, or when its
-/// differences could leave the power's range; its parameters are computed element by
-/// element.
+/// (`width[b] == 0`) when it has fewer elements than its table would have entries, when
+/// its scales or zero points are not bf16 values, or when its differences could leave the
+/// power's range; its parameters are computed element by element.
 struct TermTables: @unchecked Sendable {
   // `storage` is written by ``fill(_:_:_:parallel:)``, each bucket's region by one worker,
   // then only read until ``deallocate()``.
@@ -292,7 +296,8 @@ struct TermTables: @unchecked Sendable {
                   members[b].count += 1
                   members[b].lowest = Swift.min(members[b].lowest, lows[q])
                   members[b].highest = Swift.max(members[b].highest, highs[q])
-                  members[b].differing |= (scales[q].bitPattern ^ scale[b].bitPattern) | (zeros[q].bitPattern ^ zero[b].bitPattern)
+                  members[b].differing |=
+                    (scales[q].bitPattern ^ scale[b].bitPattern) | (zeros[q].bitPattern ^ zero[b].bitPattern)
                 }
               }
             }
