@@ -48,6 +48,14 @@ public final class CalibrationStore: Sendable {
     } else if readOnly {
       throw StoreError.notACalibrationStore(path: path)
     } else {
+      // A samples file without its database: the store was deleted (or moved) but not its
+      // samples. Starting a new store would fail on it, after creating the database.
+      // The store is re-checked after the samples file: a process creating this store
+      // links its database before it creates the samples, so a new store is not refused.
+      let segmentPath = SampleSegment.path(forStore: path)
+      if fm.fileExists(atPath: segmentPath) && !fm.fileExists(atPath: path) {
+        throw StoreError.orphanedSegment(path: segmentPath, store: path)
+      }
       try Self.create(path: path)
     }
     var config = Configuration()

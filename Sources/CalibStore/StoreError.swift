@@ -14,6 +14,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
   case corruptSample(module: String, baseName: String, step: Int, reason: String)
   case segmentMissing(path: String, store: String)
   case segmentMismatch(path: String, store: String)
+  case orphanedSegment(path: String, store: String)
   case segmentIO(path: String, reason: String)
   case runGone(String, store: String)
   case cannotOpen(path: String, reason: String)
@@ -52,6 +53,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "\(path) is missing: it holds the sample data of \(store); keep (or copy) the two files together"
     case .segmentMismatch(let path, let store):
       "\(path) does not belong to \(store) (its header names another store): put the store's own -samples file beside it"
+    case .orphanedSegment(let path, let store):
+      "\(path) holds the samples of a store that is no longer at \(store): put that store back beside it, or delete the file (and its samples with it) to start a new store there"
     case .segmentIO(let path, let reason):
       "\(path): \(reason): check the disk and the file's permissions"
     case .diskFull(let store):

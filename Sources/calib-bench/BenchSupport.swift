@@ -11,6 +11,13 @@ func medianSeconds(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double
   return times.sorted()[times.count / 2]
 }
 
+/// Deletes the store at `path` with its WAL, shared-memory and samples files, so that a
+/// new store there starts clean (a samples file left behind names the old store, and
+/// opening refuses it).
+func removeStore(at path: String) {
+  for suffix in ["", "-wal", "-shm", "-samples"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+}
+
 /// One JSON line with fields in the given order; numbers rounded like refbench.py.
 func emit(_ fields: [(String, Any)]) {
   let body = fields.map { key, value -> String in

@@ -60,7 +60,7 @@ struct RecordBench: ParsableCommand {
       try plainTimes.time { try Self.writePlain(files, to: plainPath) }
       plainRSS = max(plainRSS, peakRSSMegabytes())
       try? FileManager.default.removeItem(atPath: plainPath)
-      for suffix in ["", "-wal", "-shm", "-samples"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
+      removeStore(at: storePath)
       resetPeakRSS()
       try recordTimes.time {
         let store = try CalibrationStore(path: storePath)

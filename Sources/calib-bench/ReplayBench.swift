@@ -34,7 +34,10 @@ struct ReplayBench: ParsableCommand {
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: work) }
     let storePath = store ?? work + "/bench.sqlite"
-    if reuse, let existing = try? CalibrationStore(path: storePath), (try? existing.run(named: "bench"))?.status == .complete {
+    // Opening creates a store: look before opening one to reuse.
+    if reuse, FileManager.default.fileExists(atPath: storePath), let existing = try? CalibrationStore(path: storePath),
+      (try? existing.run(named: "bench"))?.status == .complete
+    {
       let total = Double(try existing.samples(ofRecording: "bench").reduce(0) { $0 + $1.byteCount })
       try replays(existing, total: total, work: work)
       return
@@ -73,7 +76,7 @@ struct ReplayBench: ParsableCommand {
           targets: [Linear]
           input_activations: {num_bits: 8, type: int, symmetric: true, strategy: tensor, dynamic: false, observer: static_minmax}
       """
-    try? FileManager.default.removeItem(atPath: storePath)
+    removeStore(at: storePath)
     let calib = try CalibrationStore(path: storePath)
     resetPeakRSS()
     let recordSeconds = try medianSeconds(1) {

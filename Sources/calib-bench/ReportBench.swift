@@ -42,7 +42,7 @@ struct ReportBench: ParsableCommand {
     let steps = try (0..<3).map { try scaledCopy("\(sample)/step-\(String(format: "%04d", $0)).safetensors", to: "\(work)/step-\($0).safetensors") }
     let weights = try scaledCopy("\(sample)/weights.safetensors", to: "\(work)/weights.safetensors")
     let storePath = work + "/report-bench.sqlite"
-    for suffix in ["", "-samples", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
+    removeStore(at: storePath)
     let store = try CalibrationStore(path: storePath)
     let recordSeconds = try medianSeconds(1) {
       _ = try Recorder(store: store).record(

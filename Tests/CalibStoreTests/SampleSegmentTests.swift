@@ -88,6 +88,23 @@ import Testing
     #expect(expected.description.contains("keep (or copy) the two files together"))
   }
 
+  /// A store deleted without its samples file: starting a new store at its path is refused
+  /// before anything is created, and the samples are left as they were.
+  @Test func aSegmentLeftByADeletedStoreIsRefusedAndNothingIsCreated() throws {
+    let r = try Recorded()
+    let samples = try Data(contentsOf: URL(fileURLWithPath: r.segmentPath))
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: r.path + suffix) }
+    let expected = StoreError.orphanedSegment(path: r.segmentPath, store: r.path)
+    #expect(throws: expected) { try CalibrationStore(path: r.path) }
+    #expect(!FileManager.default.fileExists(atPath: r.path))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: r.segmentPath)) == samples)
+    #expect(expected.description.contains("delete the file"))
+    // Once it is deleted, the path takes a new store.
+    try FileManager.default.removeItem(atPath: r.segmentPath)
+    _ = try CalibrationStore(path: r.path)
+    #expect(FileManager.default.fileExists(atPath: r.path))
+  }
+
   @Test func anotherStoresSegmentIsRefused() throws {
     let a = try Recorded()
     let b = try Recorded()
