@@ -94,7 +94,7 @@ struct ScaleBench: ParsableCommand {
         if name == "record" { fields.append(("ratio_to_plain_write", plain.median / result.seconds)) }
         emit(fields)
       }
-      for suffix in ["", "-wal", "-shm", "-samples"] { try? FileManager.default.removeItem(atPath: store + suffix) }
+      removeStore(at: store)
       try? FileManager.default.removeItem(atPath: work + "/scale-\(n).safetensors")
     }
   }
