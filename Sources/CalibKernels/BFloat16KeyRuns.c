@@ -80,18 +80,33 @@ AVX512BW static inline __mmask16 unclean(__m512 v) {
   return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_EQ_UQ);
 }
 
-/// Writes sixteen runs' ranges from their keys; returns the lanes that need the float path.
-AVX512BW static inline __mmask16 store(const __m512i lo[4], const __m512i hi[4], float *mins, float *maxs) {
+/// Writes sixteen runs' ranges from their keys, and lowers `lowest` and raises `highest`
+/// to them lane by lane; returns the lanes that need the float path.
+AVX512BW static inline __mmask16 store(
+  const __m512i lo[4], const __m512i hi[4], float *mins, float *maxs, __m512 *lowest, __m512 *highest
+) {
   __m512 low = values(lowestKeys(lo)), high = values(highestKeys(hi));
   _mm512_storeu_ps(mins, low);
   _mm512_storeu_ps(maxs, high);
+  *lowest = _mm512_min_ps(*lowest, low);
+  *highest = _mm512_max_ps(*highest, high);
   return unclean(low) | unclean(high);
+}
+
+/// The runs' combined range from the lane-wise extremes; only used when every run was
+/// clean (no NaN, no zero end), where float min and max are exact in any order.
+AVX512BW static inline void combine(__m512 lowest, __m512 highest, float *low, float *high) {
+  *low = _mm512_reduce_min_ps(lowest);
+  *high = _mm512_reduce_max_ps(highest);
 }
 
 /// Runs of 16 (NVFP4's groups): two runs to a register, and the first level's shuffles
 /// shared by the minima and the maxima.
-AVX512BW static int keyRuns16(const uint16_t *bits, size_t count, size_t stride, float *mins, float *maxs) {
+AVX512BW static int keyRuns16(
+  const uint16_t *bits, size_t count, size_t stride, float *mins, float *maxs, float *low, float *high
+) {
   __mmask16 bad = 0;
+  __m512 lowest = _mm512_set1_ps(__builtin_inff()), highest = _mm512_set1_ps(-__builtin_inff());
   for (size_t q = 0; q + 16 <= count; q += 16) {
     const uint16_t *p = bits + q * stride;
     if (stride == 16) {
@@ -117,16 +132,18 @@ AVX512BW static int keyRuns16(const uint16_t *bits, size_t count, size_t stride,
       lo[j] = _mm512_min_epi16(x, y);
       hi[j] = _mm512_max_epi16(x, y);
     }
-    bad |= store(lo, hi, mins + q, maxs + q);
+    bad |= store(lo, hi, mins + q, maxs + q, &lowest, &highest);
   }
+  combine(lowest, highest, low, high);
   return bad == 0;
 }
 
 /// Longer runs: each folded into 16 partial keys first.
 AVX512BW static int keyRuns(
-  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs
+  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high
 ) {
   __mmask16 bad = 0;
+  __m512 lowest = _mm512_set1_ps(__builtin_inff()), highest = _mm512_set1_ps(-__builtin_inff());
   for (size_t q = 0; q + 16 <= count; q += 16) {
     __m512i lo[4], hi[4];
     for (int j = 0; j < 4; j++) {
@@ -140,8 +157,9 @@ AVX512BW static int keyRuns(
                  _mm512_inserti64x4(_mm512_castsi256_si512(h[2]), h[3], 1), &x, &y);
       hi[j] = _mm512_max_epi16(x, y);
     }
-    bad |= store(lo, hi, mins + q, maxs + q);
+    bad |= store(lo, hi, mins + q, maxs + q, &lowest, &highest);
   }
+  combine(lowest, highest, low, high);
   return bad == 0;
 }
 
@@ -188,8 +206,11 @@ void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int1
   keyRange(bits, count, low, high);
 }
 
-int calib_bf16_key_runs(const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs) {
-  return length == 16 ? keyRuns16(bits, count, stride, mins, maxs) : keyRuns(bits, count, stride, length, mins, maxs);
+int calib_bf16_key_runs(
+  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high
+) {
+  return length == 16 ? keyRuns16(bits, count, stride, mins, maxs, low, high)
+                      : keyRuns(bits, count, stride, length, mins, maxs, low, high);
 }
 
 #else
@@ -199,8 +220,10 @@ void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int1
   __builtin_trap();
 }
 
-int calib_bf16_key_runs(const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs) {
-  (void)bits; (void)count; (void)stride; (void)length; (void)mins; (void)maxs;
+int calib_bf16_key_runs(
+  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high
+) {
+  (void)bits; (void)count; (void)stride; (void)length; (void)mins; (void)maxs; (void)low; (void)high;
   __builtin_trap();
 }
 

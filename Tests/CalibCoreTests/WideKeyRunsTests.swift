@@ -22,10 +22,14 @@ import Testing
     let (length, stride) = shape
     var bits = (0..<(runs - 1) * stride + length).map { _ in value() }
 
+    var combined: [Int: (Float, Float)] = [:]
     func reduce(width: Int) -> ([Float], [Float], Bool) {
       bits.withUnsafeBufferPointer { p in
         filledRanges(count: runs) { out in
-          RangeReduction.keyRanges(p.baseAddress!, 0..<runs, stride: stride, length: length, into: out, width: width)
+          let range = RangeReduction.keyRanges(
+            p.baseAddress!, 0..<runs, stride: stride, length: length, into: out, width: width)
+          combined[width] = range
+          return range != nil
         }
       }
     }
@@ -37,6 +41,11 @@ import Testing
     for q in 0..<runs {
       let run = floats[q * stride..<q * stride + length]
       #expect(wide.0[q] == run.min() && wide.1[q] == run.max(), "run \(q)")
+    }
+    // The combined range, found on the way, is that of every run's elements.
+    let all = (0..<runs).flatMap { floats[$0 * stride..<$0 * stride + length] }
+    for width in [16, 0] {
+      #expect(combined[width]?.0 == all.min() && combined[width]?.1 == all.max(), "width \(width)")
     }
 
     // A NaN, or a zero at an end, sends the item to the float path on both routes.

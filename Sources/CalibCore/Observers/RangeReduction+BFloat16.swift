@@ -32,8 +32,8 @@ extension RangeReduction {
         ForkJoin.forEach(items, parallel: parallel) { item in
           let first = item * perItem
           let parameters = first..<Swift.min(count, first + perItem)
-          stridedItem(bfloat16Bits: source.readOnly, parameters, stride: stride, length: length, into: out)
-          out.finish(item: item, parameters)
+          let range = stridedItem(bfloat16Bits: source.readOnly, parameters, stride: stride, length: length, into: out)
+          out.finish(item: item, parameters, known: range)
         }
       }
     }
@@ -44,20 +44,25 @@ extension RangeReduction {
   /// kernel (``stridedItem(_:_:stride:length:into:)``): that kernel's choice between its
   /// fast and exact loops, which order ±0 differently, depends on every parameter of the
   /// item.
+  ///
+  /// - Returns: the lowest minimum and highest maximum of the item's parameters when the
+  ///   keys decided them all; `nil` after the float path.
+  @discardableResult
   static func stridedItem(
     bfloat16Bits p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput
-  ) {
-    if !keyRanges(p, parameters, stride: stride, length: length, into: out) {
-      let start = parameters.lowerBound * stride
-      let span = (parameters.upperBound - 1) * stride + length - start
-      decoded(p + start, span) { f in
-        stridedItem(f - start, parameters, stride: stride, length: length, into: out)
-      }
+  ) -> (Float, Float)? {
+    if let range = keyRanges(p, parameters, stride: stride, length: length, into: out) { return range }
+    let start = parameters.lowerBound * stride
+    let span = (parameters.upperBound - 1) * stride + length - start
+    decoded(p + start, span) { f in
+      stridedItem(f - start, parameters, stride: stride, length: length, into: out)
     }
+    return nil
   }
 
-  /// The ranges of strided parameters from their keys; `false`, with some slots written,
-  /// as soon as a parameter holds a NaN or has a zero at an end.
+  /// The ranges of strided parameters from their keys, returning their lowest minimum and
+  /// highest maximum; `nil`, with some slots written, as soon as a parameter holds a NaN
+  /// or has a zero at an end.
   ///
   /// With AVX-512 (`width` 16), runs whose length is a multiple of 16 go sixteen at a
   /// time to `calib_bf16_key_runs`. Otherwise runs whose length is a multiple of 8 go eight
@@ -69,15 +74,18 @@ extension RangeReduction {
   static func keyRanges(
     _ p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput,
     width: Int = WideKernels.width
-  ) -> Bool {
+  ) -> (Float, Float)? {
     typealias Order = BFloat16Order
     var q = parameters.lowerBound
+    var (lowest, highest) = (Float.infinity, -Float.infinity)
     if width == 16 && length % 16 == 0 && parameters.count >= 16 {
       let wide = parameters.count & ~15
-      let clean = calib_bf16_key_runs(p + q &* stride, wide, stride, length, out.mins.base + q, out.maxs.base + q)
-      if clean == 0 { return false }
+      let clean = calib_bf16_key_runs(
+        p + q &* stride, wide, stride, length, out.mins.base + q, out.maxs.base + q, &lowest, &highest)
+      if clean == 0 { return nil }
       q &+= wide
     }
+    let rest = q
     if length % 8 == 0 {
       while q &+ 8 <= parameters.upperBound {
         let raw = UnsafeRawPointer(p + q &* stride)
@@ -126,7 +134,7 @@ extension RangeReduction {
         let nan = (mins.0 .< nanLow) .| (mins.1 .< nanLow) .| (maxs.0 .> nanHigh) .| (maxs.1 .> nanHigh)
         let zero = ((mins.0 &>> 1) .== mins.0) .| ((mins.1 &>> 1) .== mins.1) .| ((maxs.0 &>> 1) .== maxs.0)
           .| ((maxs.1 &>> 1) .== maxs.1)
-        if any(nan .| zero) { return false }
+        if any(nan .| zero) { return nil }
         UnsafeMutableRawPointer(out.mins.base + q).storeBytes(of: Order.values(mins.0), as: SIMD4<Float>.self)
         UnsafeMutableRawPointer(out.mins.base + (q &+ 4)).storeBytes(of: Order.values(mins.1), as: SIMD4<Float>.self)
         UnsafeMutableRawPointer(out.maxs.base + q).storeBytes(of: Order.values(maxs.0), as: SIMD4<Float>.self)
@@ -136,11 +144,16 @@ extension RangeReduction {
     }
     while q < parameters.upperBound {
       let (low, high) = Order.keyRange(UnsafeRawPointer(p + q &* stride), count: length)
-      guard let range = Order.range(low: low, high: high) else { return false }
+      guard let range = Order.range(low: low, high: high) else { return nil }
       (out.mins[q], out.maxs[q]) = (range.min, range.max)
       q &+= 1
     }
-    return true
+    // Clean ranges (no NaN, no zero end): float min and max are exact in any order.
+    if rest < parameters.upperBound {
+      let (low, high) = lowestAndHighest(out.mins.readOnly + rest, out.maxs.readOnly + rest, parameters.upperBound - rest)
+      (lowest, highest) = (Swift.min(lowest, low), Swift.max(highest, high))
+    }
+    return (lowest, highest)
   }
 
   /// ``wholeRun(_:_:parallel:)`` on bf16 bits: the same chunks, combined the same way.

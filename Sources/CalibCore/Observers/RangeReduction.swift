@@ -484,13 +484,14 @@ struct RangeOutput: Sendable {
   /// maximum of the parameters the item wrote (see ``finish(item:_:)``).
   var itemRanges: SharedPointer<Float>? = nil
 
-  /// Takes work item `item`'s combined range of `parameters` into its slots, if asked,
-  /// while the ranges it has just written are in cache.
+  /// Takes work item `item`'s combined range of `parameters` into its slots, if asked:
+  /// `known` when its kernel found it on the way, else from the ranges it has just
+  /// written, while they are in cache.
   @inline(__always)
-  func finish(item: Int, _ parameters: Range<Int>) {
+  func finish(item: Int, _ parameters: Range<Int>, known: (Float, Float)? = nil) {
     guard let slots = itemRanges else { return }
     let first = parameters.lowerBound
-    (slots[2 &* item], slots[2 &* item &+ 1]) = RangeReduction.lowestAndHighest(
+    (slots[2 &* item], slots[2 &* item &+ 1]) = known ?? RangeReduction.lowestAndHighest(
       mins.readOnly + first, maxs.readOnly + first, parameters.count)
   }
 }
