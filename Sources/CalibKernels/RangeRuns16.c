@@ -38,9 +38,10 @@ REDUCE(lowest16, _mm512_min_ps)
 REDUCE(highest16, _mm512_max_ps)
 
 __attribute__((target("avx512f"))) static void runs16(
-  const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum
+  const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum, float *low, float *high
 ) {
   __m256 total = _mm256_loadu_ps(sum);
+  __m512 lowest = _mm512_set1_ps(__builtin_inff()), highest = _mm512_set1_ps(-__builtin_inff());
   for (size_t q = 0; q + 16 <= count; q += 16) {
     // Prefetching ahead of a contiguous weight beats the hardware prefetcher alone.
     if (stride == 16) {
@@ -61,20 +62,29 @@ __attribute__((target("avx512f"))) static void runs16(
       total = _mm256_add_ps(total, _mm256_add_ps(_mm512_castps512_ps256(b),
         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(b), 1))));
     }
-    _mm512_storeu_ps(mins + q, lowest16(lo));
-    _mm512_storeu_ps(maxs + q, highest16(hi));
+    __m512 l = lowest16(lo), h = highest16(hi);
+    _mm512_storeu_ps(mins + q, l);
+    _mm512_storeu_ps(maxs + q, h);
+    lowest = _mm512_min_ps(lowest, l);
+    highest = _mm512_max_ps(highest, h);
   }
   _mm256_storeu_ps(sum, total);
+  *low = _mm512_reduce_min_ps(lowest);
+  *high = _mm512_reduce_max_ps(highest);
 }
 
-void calib_range_runs16(const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum) {
-  runs16(x, count, stride, mins, maxs, sum);
+void calib_range_runs16(
+  const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum, float *low, float *high
+) {
+  runs16(x, count, stride, mins, maxs, sum, low, high);
 }
 
 #else
 
-void calib_range_runs16(const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum) {
-  (void)x; (void)count; (void)stride; (void)mins; (void)maxs; (void)sum;
+void calib_range_runs16(
+  const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum, float *low, float *high
+) {
+  (void)x; (void)count; (void)stride; (void)mins; (void)maxs; (void)sum; (void)low; (void)high;
   __builtin_trap();
 }
 

@@ -142,10 +142,13 @@ import Testing
       }
       if q % 3 == 1 { x[q * stride + Int(next() % 16)] = 1e-3 }
     }
+    var combined: [Int: (Float, Float)] = [:]
     func reduce(width: Int) -> ([Float], [Float], Bool) {
       x.withUnsafeBufferPointer { p in
         filledRanges(count: runs) { out in
-          RangeReduction.runsOf16(p.baseAddress!, 0, runs, stride, out, width: width)
+          let range = RangeReduction.runsOf16(p.baseAddress!, 0, runs, stride, out, width: width)
+          combined[width] = range
+          return range != nil
         }
       }
     }
@@ -153,6 +156,12 @@ import Testing
     #expect(wide.0.map(\.bitPattern) == portable.0.map(\.bitPattern))
     #expect(wide.1.map(\.bitPattern) == portable.1.map(\.bitPattern))
     #expect(wide.2 && portable.2)
+    // The combined range found on the way: that of every run's elements (zeros compare
+    // equal whatever their signs; callers refuse a zero end).
+    let all = (0..<runs).flatMap { x[$0 * stride..<$0 * stride + 16] }
+    for width in [16, 0] {
+      #expect(combined[width]?.0 == all.min() && combined[width]?.1 == all.max(), "width \(width)")
+    }
     // An overflowing witness sum is caught the same way.
     x[3] = 3e38
     x[stride + 3] = 3e38

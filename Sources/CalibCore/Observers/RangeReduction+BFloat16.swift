@@ -46,7 +46,7 @@ extension RangeReduction {
   /// item.
   ///
   /// - Returns: the lowest minimum and highest maximum of the item's parameters when the
-  ///   keys decided them all; `nil` after the float path.
+  ///   keys, or the float path's runs of 16, found them on the way; `nil` otherwise.
   @discardableResult
   static func stridedItem(
     bfloat16Bits p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput
@@ -54,10 +54,9 @@ extension RangeReduction {
     if let range = keyRanges(p, parameters, stride: stride, length: length, into: out) { return range }
     let start = parameters.lowerBound * stride
     let span = (parameters.upperBound - 1) * stride + length - start
-    decoded(p + start, span) { f in
+    return decoded(p + start, span) { f in
       stridedItem(f - start, parameters, stride: stride, length: length, into: out)
     }
-    return nil
   }
 
   /// The ranges of strided parameters from their keys, returning their lowest minimum and

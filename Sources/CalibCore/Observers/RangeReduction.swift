@@ -167,8 +167,8 @@ public enum RangeReduction {
     ForkJoin.forEach(items, parallel: parallel) { item in
       let first = item * perItem
       let parameters = first..<Swift.min(count, first + perItem)
-      stridedItem(source.readOnly, parameters, stride: stride, length: length, into: out)
-      out.finish(item: item, parameters)
+      let range = stridedItem(source.readOnly, parameters, stride: stride, length: length, into: out)
+      out.finish(item: item, parameters, known: range)
     }
   }
 
@@ -180,21 +180,26 @@ public enum RangeReduction {
 
   /// One work item of ``stridedRuns(_:count:stride:length:parallel:into:)``: the fast
   /// loop for its run length, redone exactly when some element is not finite.
-  @inline(__always)
+  ///
+  /// - Returns: the item's lowest minimum and highest maximum where its loop found them
+  ///   on the way (runs of 16, all finite); `nil` otherwise.
+  @inline(__always) @discardableResult
   static func stridedItem(
     _ p: UnsafePointer<Float>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput
-  ) {
+  ) -> (Float, Float)? {
     let (first, end) = (parameters.lowerBound, parameters.upperBound)
-    let clean: Bool
     switch length {
-    case 16: clean = runsOf16(p, first, end, stride, out)
-    case 32...: clean = longRuns(p, first, end, stride, length, out)
-    default: clean = false
+    case 16:
+      if let range = runsOf16(p, first, end, stride, out) { return range }
+    case 32...:
+      if longRuns(p, first, end, stride, length, out) { return nil }
+    default:
+      break
     }
-    if clean { return }
     for q in first..<end {
       (out.mins[q], out.maxs[q]) = exactRun(p + q * stride, length)
     }
+    return nil
   }
 
   /// Layouts with several runs per parameter or ragged BLOCK edges: each parameter walks
@@ -396,8 +401,9 @@ public enum RangeReduction {
     upper(upper(v.3, v.2), upper(v.1, v.0))
   }
 
-  /// Parameters `first..<end` with 16 elements each at `stride`; false when some element
-  /// is not finite (the caller then redoes them exactly).
+  /// Parameters `first..<end` with 16 elements each at `stride`, returning their lowest
+  /// minimum and highest maximum (a zero's sign there is whichever came first); `nil`
+  /// when some element is not finite (the caller then redoes them exactly).
   ///
   /// With AVX-512 (`width` 16), sixteen runs at a time go to `calib_range_runs16`, which
   /// reduces each with this loop's tree and operand order and adds the same witness sum.
@@ -405,15 +411,17 @@ public enum RangeReduction {
   static func runsOf16(
     _ p: UnsafePointer<Float>, _ first: Int, _ end: Int, _ stride: Int, _ out: RangeOutput,
     width: Int = WideKernels.width
-  ) -> Bool {
+  ) -> (Float, Float)? {
     var sum = V()
     var q = first
+    var (low, high) = (Float.infinity, -Float.infinity)
     if width == 16 && end &- first >= 16 {
       let wide = (end &- first) & ~15
       withUnsafeMutableBytes(of: &sum) { witness in
         // Non-nil: 32 bytes.
         let lanes = witness.baseAddress!.assumingMemoryBound(to: Float.self)
-        calib_range_runs16(p + first &* stride, wide, stride, out.mins.base + first, out.maxs.base + first, lanes)
+        calib_range_runs16(
+          p + first &* stride, wide, stride, out.mins.base + first, out.maxs.base + first, lanes, &low, &high)
       }
       q &+= wide
     }
@@ -422,10 +430,11 @@ public enum RangeReduction {
       let b = load(p, q &* stride &+ 8)
       out.mins[q] = lowest(lower(a, b))
       out.maxs[q] = highest(upper(a, b))
+      (low, high) = (Swift.min(low, out.mins[q]), Swift.max(high, out.maxs[q]))
       sum += a + b
       q &+= 1
     }
-    return sum.sum().isFinite
+    return sum.sum().isFinite ? (low, high) : nil
   }
 
   /// Parameters `first..<end` with `length` ≥ 32 elements each at `stride`; false when

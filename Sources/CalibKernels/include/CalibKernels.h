@@ -49,9 +49,11 @@ float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t
 /// The minima and maxima of runs of 16 floats, run q at `x + q · stride` for q < count (a
 /// multiple of 16), reduced with the tree and operand order of CalibCore's
 /// `RangeReduction.runsOf16`, so that zeros keep the same signs; `sum` (8 floats) gets
-/// each run's two halves added in order, as that function's finiteness witness. AVX-512
-/// only.
-void calib_range_runs16(const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum);
+/// each run's two halves added in order, as that function's finiteness witness; `*low`
+/// and `*high` the lowest minimum and highest maximum (meaningful only when every run is
+/// finite; a zero's sign there is the lanes'). AVX-512 only.
+void calib_range_runs16(
+  const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum, float *low, float *high);
 
 /// CalibCore's `RangeReduction.fastRun` on one run of `n` ≥ 32 floats, operation for
 /// operation on eight-lane vectors: the minimum and maximum (NaN elements skipped, zeros
