@@ -8,6 +8,9 @@
 
 #define AVX512 __attribute__((target("avx512f")))
 
+/// Elements per output from which a call streams its stores (128 KiB of float32 each).
+static const size_t calib_streaming_outputs = (size_t)1 << 15;
+
 AVX512 static inline __m512 magnitude(__m512 v) {
   return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF)));
 }
@@ -50,7 +53,14 @@ AVX512 static void scales16(
   const __m512 zero = _mm512_setzero_ps(), halfWidth = _mm512_set1_ps(p.half_width);
   const __m512 global = _mm512_set1_ps(p.global_scale), epsilon = _mm512_set1_ps(p.epsilon);
   const __m512 nan = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FC00000));
-  for (size_t i = 0; i + 16 <= count; i += 16) {
+  // Outputs larger than a core's L2 go around the cache (NVFP4's 1M scales and zero
+  // points: 8 MiB that would otherwise be read for ownership, then evict the input):
+  // streaming stores from the first 64-byte boundary of both outputs, when they share
+  // one, the lines before it and the last vector written by ordinary overlapping stores.
+  size_t head = ((64 - ((uintptr_t)scales & 63)) & 63) / 4;
+  int streams = count >= calib_streaming_outputs && (((uintptr_t)scales ^ (uintptr_t)zeros) & 63) == 0
+    && ((uintptr_t)scales & 3) == 0;
+  for (size_t i = 0; i + 16 <= count;) {
     __m512 lo = _mm512_loadu_ps(mins + i), hi = _mm512_loadu_ps(maxs + i);
     // min(lo, 0) and max(hi, 0); a NaN stays (its comparisons are false).
     __m512 mn = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(lo, zero, _CMP_GT_OQ), lo, zero);
@@ -64,9 +74,18 @@ AVX512 static void scales16(
     if (p.has_global_scale) s = _mm512_mul_ps(global, s);
     if (p.float8) s = float8Rounded(s);
     s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(s, zero, _CMP_EQ_OQ), s, epsilon);
-    _mm512_storeu_ps(scales + i, s);
-    _mm512_storeu_ps(zeros + i, zero);
+    if (streams && i >= head && i + 16 <= count && (((uintptr_t)(scales + i)) & 63) == 0) {
+      _mm512_stream_ps(scales + i, s);
+      _mm512_stream_ps(zeros + i, zero);
+      i += 16;
+      if (i + 16 > count && i < count) i = count - 16;  // the last vector, overlapping
+    } else {
+      _mm512_storeu_ps(scales + i, s);
+      _mm512_storeu_ps(zeros + i, zero);
+      i = (streams && i < head) ? head : i + 16;
+    }
   }
+  if (streams) _mm_sfence();
 }
 
 void calib_symmetric_scales(

@@ -79,4 +79,30 @@ import Testing
     }
     #expect(wide.1 == lanes.1)
   }
+  /// Outputs large enough to be streamed around the cache, starting at every alignment
+  /// within a line: every slot written, the same bits as the lanes.
+  @Test(arguments: [0, 1, 5, 12, 15])
+  func streamedOutputsMatchTheLanes(start: Int) throws {
+    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    let (_, args, global) = Self.cases[0]
+    let kernel = QParamKernel(args, globalScale: global, dtype: .float32)
+    let n = (1 << 15) + 16 * 3 + 9 + start
+    let maxs = (0..<n).map { Float($0 % 977 + 1) / 64 }
+    let mins = maxs.map { -$0 / 2 }
+    func run(width: Int) -> ([UInt32], [UInt32]) {
+      var scales = [Float](repeating: .nan, count: n)
+      var zeros = [Float](repeating: .nan, count: n)
+      scales.withUnsafeMutableBufferPointer { s in
+        zeros.withUnsafeMutableBufferPointer { z in
+          kernel.parameters(
+            mins: mins, maxs: maxs, start..<n, scales: s.baseAddress!, zeros: z.baseAddress!, width: width)
+        }
+      }
+      return (scales.map(\.bitPattern), zeros.map(\.bitPattern))
+    }
+    let (wide, lanes) = (run(width: 16), run(width: 0))
+    #expect(wide.0 == lanes.0)
+    #expect(wide.1 == lanes.1)
+    #expect(wide.1[start...].allSatisfy { $0 == 0 })
+  }
 }
