@@ -92,6 +92,7 @@ public struct Observer: Sendable {
     } catch let e as LayoutError {
       throw ObserverError.layout(e)
     }
+    if let parameters = try fusedParameters(value, layout: layout, globalScale: globalScale) { return parameters }
     var (mn, mx) = try currentRange(value, layout: layout, globalScale: globalScale, optimizingGlobalScale: false)
     var dtype = value.dtype
     if accumulates {

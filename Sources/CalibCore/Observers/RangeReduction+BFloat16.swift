@@ -12,11 +12,11 @@ extension RangeReduction {
   /// - Returns: `nil` for layouts other than one contiguous run per parameter (BLOCK,
   ///   attention heads, grouped activations of rank > 2): reduce the decoded values then.
   static func minMax(
-    bfloat16Bits bits: [UInt16], layout: GroupLayout, parallel: Bool = true, itemRanges: SharedPointer<Float>? = nil
+    bfloat16Bits bits: [UInt16], layout: GroupLayout, parallel: Bool = true, hooks: ItemHooks = ItemHooks()
   ) -> ([Float], [Float])? {
     let count = layout.count
     guard layout.isStridedRuns, count > 0, !bits.isEmpty else { return nil }
-    return filling(count, itemRanges: itemRanges) { out in
+    return filling(count, hooks: hooks) { out in
       bits.withUnsafeBufferPointer { buffer in
         // Non-nil: bits is not empty.
         let source = SharedPointer(buffer.baseAddress!)
@@ -28,8 +28,7 @@ extension RangeReduction {
         }
         // The float path's work items, so that a fallback item decides as it does.
         let perItem = parametersPerItem(length: length)
-        let items = (count + perItem - 1) / perItem
-        ForkJoin.forEach(items, parallel: parallel) { item in
+        ForkJoin.forEach(itemCount(parameters: count, length: length), parallel: parallel) { item in
           let first = item * perItem
           let parameters = first..<Swift.min(count, first + perItem)
           let range = stridedItem(bfloat16Bits: source.readOnly, parameters, stride: stride, length: length, into: out)
@@ -242,25 +241,42 @@ extension RangeReduction {
     _ value: Tensor, layout: GroupLayout, parallel: Bool = true
   ) -> (mins: [Float], maxs: [Float], combined: ValueRange?) {
     let count = layout.count
-    guard layout.isStridedRuns, count > 1, value.elementCount > 0 else {
+    guard hooksRun(value, layout: layout) else {
       let (mins, maxs) = minMax(value, layout: layout, parallel: parallel)
       return (mins, maxs, combined(mins: mins, maxs: maxs, parallel: parallel))
     }
-    let perItem = parametersPerItem(length: layout.runLength)
-    let items = (count + perItem - 1) / perItem
-    var slots = [Float](repeating: 0, count: 2 * items)
+    var slots = [Float](repeating: 0, count: 2 * itemCount(parameters: count, length: layout.runLength))
     let (mins, maxs) = slots.withUnsafeMutableBufferPointer { buffer in
       // Non-nil: items ≥ 1.
-      let itemRanges = SharedPointer(buffer.baseAddress!)
-      if let bits = value.bfloat16Bits,
-        let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel, itemRanges: itemRanges)
-      {
+      let hooks = ItemHooks(ranges: SharedPointer(buffer.baseAddress!))
+      if let bits = value.bfloat16Bits, let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel, hooks: hooks) {
         return ranges
       }
-      return minMax(value.values, layout: layout, parallel: parallel, itemRanges: itemRanges)
+      return minMax(value.values, layout: layout, parallel: parallel, hooks: hooks)
     }
     let (low, high) = merged(slots)
     return (mins, maxs, combinedRange(low, high))
+  }
+
+  /// ``minMax(_:layout:parallel:)-(Tensor,_,_)`` of strided runs of more than one
+  /// parameter (see ``hooksRun(_:layout:)``), each work item calling `then` right after
+  /// writing its parameters' ranges, while they are in cache.
+  static func minMax(
+    _ value: Tensor, layout: GroupLayout, parallel: Bool,
+    then: @escaping @Sendable (_ item: Int, _ parameters: Range<Int>, UnsafePointer<Float>, UnsafePointer<Float>) -> Void
+  ) -> ([Float], [Float]) {
+    precondition(hooksRun(value, layout: layout), "item hooks need strided runs of more than one parameter")
+    let hooks = ItemHooks(then: then)
+    if let bits = value.bfloat16Bits, let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel, hooks: hooks) {
+      return ranges
+    }
+    return minMax(value.values, layout: layout, parallel: parallel, hooks: hooks)
+  }
+
+  /// Whether every parameter of `value` under `layout` goes through a work item of strided
+  /// runs, and so through its ``ItemHooks``.
+  static func hooksRun(_ value: Tensor, layout: GroupLayout) -> Bool {
+    layout.isStridedRuns && layout.count > 1 && value.elementCount > 0
   }
 
   /// The combined range from the lowest minimum and the highest maximum: NaN if either is

@@ -29,19 +29,19 @@ public enum RangeReduction {
   /// - Parameter parallel: whether the work may spread over all cores (results are the
   ///   same either way).
   public static func minMax(_ values: [Float], layout: GroupLayout, parallel: Bool = true) -> ([Float], [Float]) {
-    minMax(values, layout: layout, parallel: parallel, itemRanges: nil)
+    minMax(values, layout: layout, parallel: parallel, hooks: ItemHooks())
   }
 
-  /// ``minMax(_:layout:parallel:)``, with strided runs' work items also taking their
-  /// combined ranges into `itemRanges` (``RangeOutput/finish(item:_:)``).
+  /// ``minMax(_:layout:parallel:)``, with strided runs' work items also doing `hooks`
+  /// (``RangeOutput/finish(item:_:known:)``).
   static func minMax(
-    _ values: [Float], layout: GroupLayout, parallel: Bool, itemRanges: SharedPointer<Float>?
+    _ values: [Float], layout: GroupLayout, parallel: Bool, hooks: ItemHooks
   ) -> ([Float], [Float]) {
     let count = layout.count
     if count == 0 || values.isEmpty {
       return ([Float](repeating: .infinity, count: count), [Float](repeating: -.infinity, count: count))
     }
-    return filling(count, itemRanges: itemRanges) { out in
+    return filling(count, hooks: hooks) { out in
       values.withUnsafeBufferPointer { buffer in
         // Non-nil: values is not empty.
         let source = SharedPointer(buffer.baseAddress!)
@@ -66,13 +66,13 @@ public enum RangeReduction {
   /// uninitialized until then, so the pages are first touched by the parallel workers
   /// rather than by a serial fill.
   static func filling(
-    _ count: Int, itemRanges: SharedPointer<Float>? = nil, _ body: (RangeOutput) -> Void
+    _ count: Int, hooks: ItemHooks = ItemHooks(), _ body: (RangeOutput) -> Void
   ) -> ([Float], [Float]) {
     var maxs: [Float] = []
     let mins = [Float](unsafeUninitializedCapacity: count) { lo, lowCount in
       maxs = [Float](unsafeUninitializedCapacity: count) { hi, highCount in
         // Non-nil: callers pass count > 0.
-        body(RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!), itemRanges: itemRanges))
+        body(RangeOutput(mins: SharedPointer(lo.baseAddress!), maxs: SharedPointer(hi.baseAddress!), hooks: hooks))
         highCount = count
       }
       lowCount = count
@@ -98,22 +98,26 @@ public enum RangeReduction {
   static func allFinite(_ values: [Float]) -> Bool {
     values.withUnsafeBufferPointer { buffer in
       guard let p = buffer.baseAddress else { return true }
-      let n = buffer.count
-      let raw = UnsafeRawPointer(p)
-      var acc = SIMD8<Float>()
-      var i = 0
-      while i + 8 <= n {
-        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        acc += v - v
-        i += 8
-      }
-      var tail: Float = 0
-      while i < n {
-        tail += p[i] - p[i]
-        i += 1
-      }
-      return (acc.sum() + tail) == 0
+      return allFinite(p, buffer.count)
     }
+  }
+
+  /// Whether `p[0..<n]` are all finite (see ``allFinite(_:)-([Float])``).
+  static func allFinite(_ p: UnsafePointer<Float>, _ n: Int) -> Bool {
+    let raw = UnsafeRawPointer(p)
+    var acc = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= n {
+      let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+      acc += v - v
+      i += 8
+    }
+    var tail: Float = 0
+    while i < n {
+      tail += p[i] - p[i]
+      i += 1
+    }
+    return (acc.sum() + tail) == 0
   }
 
   // MARK: - Layout shapes
@@ -163,8 +167,7 @@ public enum RangeReduction {
     into out: RangeOutput
   ) {
     let perItem = parametersPerItem(length: length)
-    let items = (count + perItem - 1) / perItem
-    ForkJoin.forEach(items, parallel: parallel) { item in
+    ForkJoin.forEach(itemCount(parameters: count, length: length), parallel: parallel) { item in
       let first = item * perItem
       let parameters = first..<Swift.min(count, first + perItem)
       let range = stridedItem(source.readOnly, parameters, stride: stride, length: length, into: out)
@@ -176,6 +179,12 @@ public enum RangeReduction {
   /// alike, so that a bf16 item falling back to the float kernel decides as it does).
   static func parametersPerItem(length: Int) -> Int {
     Swift.max(1, chunkElements / Swift.max(length, 1))
+  }
+
+  /// Work items of strided runs: `count` parameters of `length` elements each.
+  static func itemCount(parameters count: Int, length: Int) -> Int {
+    let perItem = parametersPerItem(length: length)
+    return (count + perItem - 1) / perItem
   }
 
   /// One work item of ``stridedRuns(_:count:stride:length:parallel:into:)``: the fast
@@ -489,18 +498,29 @@ public enum RangeReduction {
 struct RangeOutput: Sendable {
   let mins: SharedPointer<Float>
   let maxs: SharedPointer<Float>
-  /// When set, two slots per work item of strided runs: the lowest minimum and the highest
-  /// maximum of the parameters the item wrote (see ``finish(item:_:)``).
-  var itemRanges: SharedPointer<Float>? = nil
+  /// What each work item of strided runs does once its ranges are written.
+  var hooks = ItemHooks()
 
-  /// Takes work item `item`'s combined range of `parameters` into its slots, if asked:
-  /// `known` when its kernel found it on the way, else from the ranges it has just
-  /// written, while they are in cache.
+  /// Work item `item`'s ``ItemHooks``, after it wrote the ranges of `parameters`: its
+  /// combined range into its slots, if asked (`known` when its kernel found it on the
+  /// way, else from the ranges it has just written, while they are in cache), then
+  /// `then`.
   @inline(__always)
   func finish(item: Int, _ parameters: Range<Int>, known: (Float, Float)? = nil) {
-    guard let slots = itemRanges else { return }
-    let first = parameters.lowerBound
-    (slots[2 &* item], slots[2 &* item &+ 1]) = known ?? RangeReduction.lowestAndHighest(
-      mins.readOnly + first, maxs.readOnly + first, parameters.count)
+    if let slots = hooks.ranges {
+      let first = parameters.lowerBound
+      (slots[2 &* item], slots[2 &* item &+ 1]) = known ?? RangeReduction.lowestAndHighest(
+        mins.readOnly + first, maxs.readOnly + first, parameters.count)
+    }
+    hooks.then?(item, parameters, mins.readOnly, maxs.readOnly)
   }
+}
+
+/// What each work item of strided runs does right after writing its parameters' ranges,
+/// while they are in cache.
+struct ItemHooks: Sendable {
+  /// Two slots per item: the lowest minimum and the highest maximum of its parameters.
+  var ranges: SharedPointer<Float>? = nil
+  /// Called with the item, its parameters, and the minima and maxima (all parameters').
+  var then: (@Sendable (_ item: Int, _ parameters: Range<Int>, UnsafePointer<Float>, UnsafePointer<Float>) -> Void)? = nil
 }

@@ -65,8 +65,7 @@ extension QuantizationArgs {
     min: Tensor, max: Tensor, globalScale: Float? = nil, parallel: Bool = true
   ) throws -> QuantizationParameters {
     precondition(min.shape == max.shape, "min shape \(min.shape) != max shape \(max.shape)")
-    if !symmetric && isFP4 { throw QuantizationArgsError.asymmetricFP4 }
-    let kernel = QParamKernel(self, globalScale: globalScale, dtype: min.dtype.promoted(with: max.dtype))
+    let kernel = try parameterKernel(globalScale: globalScale, dtype: min.dtype.promoted(with: max.dtype))
     let n = min.elementCount
     // Every slot is written by exactly one chunk; no zero fill first (it would be a serial
     // pass over both outputs).
@@ -92,7 +91,22 @@ extension QuantizationArgs {
       }
       scaleCount = n
     }
-    let shape = min.shape.isEmpty ? [1] : min.shape
+    return parameters(shape: min.shape, scales: scales, zeros: zeros, kernel)
+  }
+
+  /// The kernel of ``quantizationParameters(min:max:globalScale:parallel:)`` for ranges
+  /// in `dtype`.
+  ///
+  /// - Throws: ``QuantizationArgsError/asymmetricFP4`` for asymmetric FP4.
+  func parameterKernel(globalScale: Float?, dtype: FloatDType) throws -> QParamKernel {
+    if !symmetric && isFP4 { throw QuantizationArgsError.asymmetricFP4 }
+    return QParamKernel(self, globalScale: globalScale, dtype: dtype)
+  }
+
+  /// The scales and zero points `kernel` wrote, for ranges of `shape` (a 0-d shape gives
+  /// `[1]`, as the reference does).
+  func parameters(shape: [Int], scales: [Float], zeros: [Float], _ kernel: QParamKernel) -> QuantizationParameters {
+    let shape = shape.isEmpty ? [1] : shape
     return QuantizationParameters(
       scale: Tensor(shape: shape, values: scales, dtype: kernel.scaleArithmetic),
       zeroPoint: Tensor(shape: shape, values: zeros), zeroPointDType: zpDType,

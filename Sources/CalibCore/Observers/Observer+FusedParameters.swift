@@ -1,0 +1,45 @@
+extension Observer {
+  /// `observer(x)` of a memoryless min/max observer in one parallel pass: each work item
+  /// reduces its parameters' ranges, checks them, and computes their scales and zero
+  /// points (`calculate_qparams`) while those ranges are in cache, instead of a pass for
+  /// the ranges, one for the finiteness check, and one for the parameters.
+  ///
+  /// The results are those of the separate passes, bit for bit: the ranges are the same
+  /// reductions, and `calculate_qparams` is element-wise. A value with a NaN or an
+  /// infinity throws as before, after the pass.
+  ///
+  /// - Returns: `nil` where this does not apply: other observers (which keep state or
+  ///   search), TENSOR_GROUP (whose ranges its global scale's pass keeps), and layouts
+  ///   other than strided runs of more than one parameter.
+  func fusedParameters(_ value: Tensor, layout: GroupLayout, globalScale: Float?) throws -> QuantizationParameters? {
+    guard kind == .memorylessMinMax, args.strategy != .tensorGroup, RangeReduction.hooksRun(value, layout: layout)
+    else { return nil }
+    let kernel: QParamKernel
+    do {
+      kernel = try args.parameterKernel(globalScale: globalScale, dtype: value.dtype)
+    } catch let e as QuantizationArgsError {
+      throw ObserverError.arguments(e)
+    }
+    let count = layout.count
+    var finite = [Bool](repeating: true, count: RangeReduction.itemCount(parameters: count, length: layout.runLength))
+    var zeros: [Float] = []
+    let scales = [Float](unsafeUninitializedCapacity: count) { s, scaleCount in
+      zeros = [Float](unsafeUninitializedCapacity: count) { z, zeroCount in
+        finite.withUnsafeMutableBufferPointer { flags in
+          // Non-nil: count > 1, and so at least one item.
+          let (sp, zp, ok) = (SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!), SharedPointer(flags.baseAddress!))
+          _ = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel) { item, parameters, mins, maxs in
+            let first = parameters.lowerBound
+            ok[item] = RangeReduction.allFinite(mins + first, parameters.count)
+              && RangeReduction.allFinite(maxs + first, parameters.count)
+            kernel.parameters(mins: mins, maxs: maxs, parameters, scales: sp.base, zeros: zp.base)
+          }
+        }
+        zeroCount = count
+      }
+      scaleCount = count
+    }
+    if finite.contains(false) { throw ObserverError.nonFinite(in: value) }
+    return args.parameters(shape: layout.qparamShape, scales: scales, zeros: zeros, kernel)
+  }
+}
