@@ -1,4 +1,5 @@
 #include "CalibKernels.h"
+#include "LineStream.h"
 
 // Every operation stays a separate, rounded IEEE operation, as in the Swift lanes.
 #pragma STDC FP_CONTRACT OFF
@@ -54,13 +55,11 @@ AVX512 static void scales16(
   const __m512 global = _mm512_set1_ps(p.global_scale), epsilon = _mm512_set1_ps(p.epsilon);
   const __m512 nan = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FC00000));
   // Outputs larger than a core's L2 go around the cache (NVFP4's 1M scales and zero
-  // points: 8 MiB that would otherwise be read for ownership, then evict the input):
-  // streaming stores from the first 64-byte boundary of both outputs, when they share
-  // one, the lines before it and the last vector written by ordinary overlapping stores.
-  size_t head = ((64 - ((uintptr_t)scales & 63)) & 63) / 4;
-  int streams = count >= calib_streaming_outputs && (((uintptr_t)scales ^ (uintptr_t)zeros) & 63) == 0
-    && ((uintptr_t)scales & 3) == 0;
-  for (size_t i = 0; i + 16 <= count;) {
+  // points: 8 MiB that would otherwise be read for ownership, then evict the input that
+  // the next pass reads).
+  const int streams = count >= calib_streaming_outputs;
+  calib_line_stream scaleStream = calib_line_stream_start(scales), zeroStream = calib_line_stream_start(zeros);
+  for (size_t i = 0; i + 16 <= count; i += 16) {
     __m512 lo = _mm512_loadu_ps(mins + i), hi = _mm512_loadu_ps(maxs + i);
     // min(lo, 0) and max(hi, 0); a NaN stays (its comparisons are false).
     __m512 mn = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(lo, zero, _CMP_GT_OQ), lo, zero);
@@ -74,18 +73,18 @@ AVX512 static void scales16(
     if (p.has_global_scale) s = _mm512_mul_ps(global, s);
     if (p.float8) s = float8Rounded(s);
     s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(s, zero, _CMP_EQ_OQ), s, epsilon);
-    if (streams && i >= head && i + 16 <= count && (((uintptr_t)(scales + i)) & 63) == 0) {
-      _mm512_stream_ps(scales + i, s);
-      _mm512_stream_ps(zeros + i, zero);
-      i += 16;
-      if (i + 16 > count && i < count) i = count - 16;  // the last vector, overlapping
+    if (streams) {
+      calib_line_stream_put(&scaleStream, i / 16, s);
+      calib_line_stream_put(&zeroStream, i / 16, zero);
     } else {
       _mm512_storeu_ps(scales + i, s);
       _mm512_storeu_ps(zeros + i, zero);
-      i = (streams && i < head) ? head : i + 16;
     }
   }
-  if (streams) _mm_sfence();
+  if (streams) {
+    calib_line_stream_finish(&scaleStream, count / 16);
+    calib_line_stream_finish(&zeroStream, count / 16);
+  }
 }
 
 void calib_symmetric_scales(
