@@ -189,4 +189,25 @@ import Testing
     #expect(MSEGridSearch.lower(&best, to: row, 37))
     #expect(best[3] == 2.5 && best[4] == 4 && best[36] == 35.5)
   }
+
+  /// The selection's best step per parameter: the first of equal least errors, in the
+  /// sixteen-lane body and in the tail alike.
+  @Test func recordedStepsAreTheFirstLeastErrors() {
+    let count = 37
+    func first(_ q: Int) -> Float { Float(q % 5) }
+    // Odd parameters fall at step 1; step 2 repeats step 1 (a tie moves nothing).
+    func second(_ q: Int) -> Float { q % 2 == 0 ? first(q) : first(q) - 1 }
+    func last(_ q: Int) -> Float { q == 16 || q == 36 ? -5 : 100 }
+    let rows: [[Float]] = [(0..<count).map(first), (0..<count).map(second), (0..<count).map(second), (0..<count).map(last)]
+    var best = [Float](repeating: .greatestFiniteMagnitude, count: count)
+    var step = [Int32](repeating: -1, count: count)
+    for (i, row) in rows.enumerated() {
+      MSEGridSearch.lower(&best, to: row, count, recording: &step, Int32(i))
+    }
+    for q in 0..<count {
+      let expected: Int32 = q == 16 || q == 36 ? 3 : (q % 2 == 1 ? 1 : 0)
+      #expect(step[q] == expected, "parameter \(q)")
+      #expect(best[q] == rows.map { $0[q] }.min())
+    }
+  }
 }

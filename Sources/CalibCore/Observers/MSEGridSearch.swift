@@ -147,6 +147,28 @@ public struct MSEGridSearch: Sendable {
     return any
   }
 
+  /// ``lower(_:to:_:)`` that also sets `step[q] := i` where row q fell below its best.
+  static func lower(
+    _ best: UnsafeMutablePointer<Float>, to row: UnsafePointer<Float>, _ count: Int,
+    recording step: UnsafeMutablePointer<Int32>, _ i: Int32
+  ) {
+    let mark = SIMD16<Int32>(repeating: i)
+    var q = 0
+    while q + 16 <= count {
+      let (b, r, s) = (UnsafeRawPointer(best + q), UnsafeRawPointer(row + q), UnsafeRawPointer(step + q))
+      let (old, new) = (b.loadUnaligned(as: SIMD16<Float>.self), r.loadUnaligned(as: SIMD16<Float>.self))
+      let lower = new .< old
+      UnsafeMutableRawPointer(best + q).storeBytes(of: old.replacing(with: new, where: lower), as: SIMD16<Float>.self)
+      let steps = s.loadUnaligned(as: SIMD16<Int32>.self).replacing(with: mark, where: lower)
+      UnsafeMutableRawPointer(step + q).storeBytes(of: steps, as: SIMD16<Int32>.self)
+      q += 16
+    }
+    while q < count {
+      if row[q] < best[q] { (best[q], step[q]) = (row[q], i) }
+      q += 1
+    }
+  }
+
   /// Parameters per block of the selection passes.
   static let selectionBlock = 4096
 
@@ -187,13 +209,8 @@ public struct MSEGridSearch: Sendable {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
           best.initialize(repeating: dtype.greatestFiniteMagnitude)
           for i in 0..<steps {
-            var any = false
-            let row = errors.readOnly + i * count + first
-            for k in 0..<width where row[k] < best[k] {
-              best[k] = row[k]
-              any = true
-            }
-            improved[b * steps + i] = any
+            // Non-nil: width > 0.
+            improved[b * steps + i] = Self.lower(best.baseAddress!, to: errors.readOnly + i * count + first, width)
           }
         }
       }
@@ -236,12 +253,17 @@ public struct MSEGridSearch: Sendable {
           let first = b * block
           let width = Swift.min(count, first + block) - first
           withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { best in
-            best.initialize(repeating: dtype.greatestFiniteMagnitude)
-            for i in 0...lastStep {
-              let row = errors.readOnly + i * count + first
-              let p = factors[i]
-              for k in 0..<width where row[k] < best[k] {
-                best[k] = row[k]
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: width) { step in
+              // Non-nil: width > 0.
+              let (best, step) = (best.baseAddress!, step.baseAddress!)
+              best.initialize(repeating: dtype.greatestFiniteMagnitude, count: width)
+              step.initialize(repeating: -1, count: width)
+              for i in 0...lastStep {
+                Self.lower(best, to: errors.readOnly + i * count + first, width, recording: step, Int32(i))
+              }
+              // The last step that lowered a parameter's best is its first least error.
+              for k in 0..<width where step[k] >= 0 {
+                let p = factors[Int(step[k])]
                 outMin[first + k] = dtype.rounded(p * rawMin[first + k])
                 outMax[first + k] = dtype.rounded(p * rawMax[first + k])
               }
