@@ -190,6 +190,44 @@ import Testing
     #expect(best[3] == 2.5 && best[4] == 4 && best[36] == 35.5)
   }
 
+  /// A table whose entries for values that quantize to 0 come from ``ZeroTerms`` holds
+  /// the same bits as one computed entry by entry, for symmetric and asymmetric levels,
+  /// scales at which nothing, something or everything quantizes to 0, and a zero point
+  /// at the edge of the levels.
+  @Test(arguments: [true, false])
+  func zeroTermsMatchComputedEntries(symmetric: Bool) throws {
+    let args = try QuantizationArgs(numBits: 4, type: .int, symmetric: symmetric, groupSize: 64, strategy: .group)
+    let qdq = try #require(IntegerQDQ<BFloat16Lanes>(args))
+    let power = BFloat16PowerTable(norm: BFloat16.rounded(2.4))
+    // One parameter spanning magnitudes from 2^-20 to 4 (keys of both signs).
+    func value(_ k: Int) -> Float {
+      let magnitude = Float(sign: .plus, exponent: k % 23 - 20, significand: 1)
+      return k % 2 == 0 ? magnitude : -magnitude
+    }
+    let values = (0..<64).map(value)
+    let layout = try GroupLayout(shape: [1, 64], baseName: .weight, args: args)
+    let sequences = values.withUnsafeBufferPointer { BFloat16Sequences(SharedPointer($0.baseAddress!), layout, parallel: false) }
+    let zeroTerms = try #require(ZeroTerms(sequences, power, BFloat16Lanes.self))
+    defer { zeroTerms.deallocate() }
+    let (low, high) = (sequences.lowest[0], sequences.highest[0])
+    let width = Int(high) - Int(low) + 1
+    let zeroPoints: [Float] = symmetric ? [0] : [0, 3, -8, 7]
+    for scale: Float in [0x1p-30, 0x1p-12, 0.01, 0.5, 0x1p20] {
+      for zero in zeroPoints {
+        var tables = [[UInt16]](repeating: [UInt16](repeating: 0, count: 2 * width + 16), count: 2)
+        for (k, shared) in [nil, zeroTerms].enumerated() {
+          tables[k].withUnsafeMutableBufferPointer { t in
+            SharedTableStep.fillTerms(
+              t.baseAddress!, low: low, width: width, scale: BFloat16.rounded(scale), zero: zero, qdq, power,
+              BFloat16Lanes.self, zeroTerms: shared)
+          }
+        }
+        let differing = (0..<2 * width).first { tables[0][$0] != tables[1][$0] }
+        #expect(differing == nil, "scale \(scale), zero point \(zero): entry \(differing ?? -1)")
+      }
+    }
+  }
+
   /// The selection's best step per parameter: the first of equal least errors, in the
   /// sixteen-lane body and in the tail alike.
   @Test func recordedStepsAreTheFirstLeastErrors() {

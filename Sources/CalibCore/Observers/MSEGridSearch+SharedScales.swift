@@ -40,12 +40,14 @@ extension MSEGridSearch {
      zeros.withUnsafeMutableBufferPointer { zeroBuffer in
       // Non-nil: count > 0.
       let (scales, zeros) = (SharedPointer(scaleBuffer.baseAddress!), SharedPointer(zeroBuffer.baseAddress!))
+      let zeroTerms = ZeroTerms(sequences, power, R.self)
+      defer { zeroTerms?.deallocate() }
       for i in 0..<steps {
         candidateParameters(candidates, step: i, into: scales, zeros, count: count)
         let buckets = ScaleBuckets(scales.readOnly, zeros.readOnly, count: count)
         let tables = TermTables(buckets, scales: scales.readOnly, zeros: zeros.readOnly, sequences, qdq, power)
         defer { tables.deallocate() }
-        tables.fill(qdq, power, R.self, parallel: runsInParallel)
+        tables.fill(qdq, power, R.self, zeroTerms: zeroTerms, parallel: runsInParallel)
         let work = SharedTableStep(
           sequences: sequences, source: source, layout: layout, scales: scales, zeros: zeros, tables: tables,
           errors: SharedPointer(errors.base + i * count))
@@ -308,12 +310,16 @@ struct TermTables: @unchecked Sendable {
     return members
   }
 
-  /// Computes every table, its buckets in parallel.
-  func fill<Q: LaneQDQ, P: LanePower, R: LaneRounding>(_ qdq: Q, _ power: P, _ rounding: R.Type, parallel: Bool) {
+  /// Computes every table, its buckets in parallel; entries of values that quantize to
+  /// 0 are copied from `zeroTerms` when given.
+  func fill<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ qdq: Q, _ power: P, _ rounding: R.Type, zeroTerms: ZeroTerms?, parallel: Bool
+  ) {
     ForkJoin.forEach(width.count, parallel: parallel) { b in
       guard width[b] > 0 else { return }
       SharedTableStep.fillTerms(
-        storage + offset[b], low: low[b], width: width[b], scale: scale[b], zero: zero[b], qdq, power, R.self)
+        storage + offset[b], low: low[b], width: width[b], scale: scale[b], zero: zero[b], qdq, power, R.self,
+        zeroTerms: zeroTerms)
     }
   }
 
@@ -378,10 +384,19 @@ struct SharedTableStep: Sendable {
   /// `table[2 (m - low)]` := the term of the bf16 value with magnitude bits m, and
   /// `table[2 (m - low) + 1]` that of its negative, for m in `low..<low + width`, each as
   /// its bf16 bits.
+  ///
+  /// With `zeroTerms`, the entries of the magnitudes whose values (both signs) quantize to
+  /// 0 are copied from it instead: their difference is |x| itself, whatever the scale.
   static func fillTerms<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ table: UnsafeMutablePointer<UInt16>, low: UInt16, width: Int, scale: Float, zero: Float, _ qdq: Q,
-    _ power: P, _ rounding: R.Type
+    _ power: P, _ rounding: R.Type, zeroTerms: ZeroTerms? = nil
   ) {
+    var start = 0
+    if let zeroTerms {
+      let end = zeroTerms.regionEnd(low: low, width: width, scale: scale, zero: zero, qdq, R.self)
+      start = Int(end) - Int(low)
+      table.update(from: zeroTerms.table + 2 &* Int(low), count: 2 &* start)
+    }
     let (s, zp) = (Lanes(repeating: scale), Lanes(repeating: zero))
     var lane = LaneBits()
     for k in 0..<8 { lane[k] = UInt32(k) }
@@ -393,7 +408,7 @@ struct SharedTableStep: Sendable {
       // A bf16 term: its low 16 bits are 0.
       return power.term(power.middle(power.begin(d)), R.self).bits &>> 16
     }
-    for first in stride(from: 0, to: width, by: 8) {
+    for first in stride(from: start, to: width, by: 8) {
       let magnitude = LaneBits(repeating: UInt32(low) + UInt32(first)) &+ lane
       let (positive, negative) = (terms(magnitude, sign: 0), terms(magnitude, sign: 0x8000_0000))
       for k in 0..<8 {
@@ -457,4 +472,60 @@ struct SharedTableStep: Sendable {
       return total
     }
   }
+}
+
+/// The terms of bf16 values that quantize to 0, shared by every bucket and step of a
+/// search: for such a value QDQ(x) is 0, so its difference is |x| and its term
+/// `r(|x| ^ norm)`, the same at any scale. Indexed by key (``BFloat16Sequences``), like
+/// the buckets' tables, for every magnitude up to the sequences' largest.
+struct ZeroTerms: @unchecked Sendable {
+  // Written once by init, then only read until ``deallocate()``.
+  let table: UnsafeMutablePointer<UInt16>
+
+  /// `nil` when the power cannot take the largest magnitude (no bucket then shares it).
+  init?<P: LanePower, R: LaneRounding>(_ sequences: BFloat16Sequences, _ power: P, _ rounding: R.Type) {
+    let top = Int(sequences.highest.max() ?? 0)
+    guard power.handles(upTo: Double(Float(bitPattern: UInt32(top) << 16)) * 1.01) else { return nil }
+    // Both signs per magnitude, plus two vectors of slack for the last stores.
+    table = .allocate(capacity: 2 * (top + 1) + 16)
+    var lane = LaneBits()
+    for k in 0..<8 { lane[k] = UInt32(k) }
+    for first in stride(from: 0, through: top, by: 8) {
+      let d = Lanes(bits: (LaneBits(repeating: UInt32(first)) &+ lane) &<< 16)
+      let term = power.term(power.middle(power.begin(d)), R.self).bits &>> 16
+      for k in 0..<8 {
+        table[2 &* (first &+ k)] = UInt16(truncatingIfNeeded: term[k])
+        table[2 &* (first &+ k) &+ 1] = UInt16(truncatingIfNeeded: term[k])
+      }
+    }
+  }
+
+  /// The first magnitude in `low..<low + width` at which a value of either sign does not
+  /// quantize to 0 (`low + width` if none). For a positive scale QDQ is monotone and maps
+  /// 0 to 0, so the values that quantize to 0 are an interval around 0 and the
+  /// magnitudes whose both signs do a prefix: a binary search finds its end. A scale that
+  /// is not positive stops it at `low` (every entry computed).
+  func regionEnd<Q: LaneQDQ, R: LaneRounding>(
+    low: UInt16, width: Int, scale: Float, zero: Float, _ qdq: Q, _ rounding: R.Type
+  ) -> UInt16 {
+    guard scale > 0 else { return low }
+    let (s, zp) = (Lanes(repeating: scale), Lanes(repeating: zero))
+    func quantizesToZero(_ m: Int) -> Bool {
+      var x = Lanes(bits: LaneBits(repeating: UInt32(m) << 16))
+      x[1] = -x[0]
+      var out = qdq.qdq(x, scale: s, zeroPoint: zp, scalarScale: scale, scalarZeroPoint: zero)
+      if !qdq.returnsValueDType { out = R.round(out) }
+      return out[0] == 0 && out[1] == 0
+    }
+    // Invariant: every magnitude below `lower` quantizes to 0, and `upper` is at or past
+    // the first that does not.
+    var (lower, upper) = (Int(low), Int(low) + width)
+    while lower < upper {
+      let middle = (lower + upper) / 2
+      if quantizesToZero(middle) { lower = middle + 1 } else { upper = middle }
+    }
+    return UInt16(lower)
+  }
+
+  func deallocate() { table.deallocate() }
 }
