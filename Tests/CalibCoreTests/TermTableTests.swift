@@ -27,8 +27,11 @@ import Testing
     var settings = ObserverSettings()
     settings.norm = norm
     let search = MSEGridSearch(settings: settings)
-    let scales: [Float] = [6 / 127, 5.2 / 127, 4.4 / 127].map(BFloat16.rounded)
-    let zeros: [Float] = [0, 0, 0]
+    // A sweep of scales, as a search's steps, so that some sums land near a bf16
+    // rounding boundary and take the ordered path.
+    let steps = 24
+    let scales: [Float] = (0..<steps).map { BFloat16.rounded((6 - Float($0) * 0.07) / 127) }
+    let zeros = [Float](repeating: 0, count: steps)
     let qdq = try #require(SymmetricIntegerQDQ<BFloat16Lanes>(args))
     let powerNorm = BFloat16.rounded(Float(norm))
     func both<P: LanePower>(_ power: P) -> ([[Float]], [[Float]]) {
@@ -37,10 +40,10 @@ import Testing
           zeros.withUnsafeBufferPointer { z in
             (
               search.tabulatedTotals(
-                p.baseAddress!, pieces, 3, s.baseAddress!, z.baseAddress!, 6, qdq, power, BFloat16Lanes.self),
+                p.baseAddress!, pieces, steps, s.baseAddress!, z.baseAddress!, 6, qdq, power, BFloat16Lanes.self),
               pieces.map { piece in
                 search.sequenceTotals(
-                  p.baseAddress! + piece.lowerBound, piece.count, 3, s.baseAddress!, z.baseAddress!, 6, qdq, power,
+                  p.baseAddress! + piece.lowerBound, piece.count, steps, s.baseAddress!, z.baseAddress!, 6, qdq, power,
                   BFloat16Lanes.self)
               }
             )
@@ -49,7 +52,8 @@ import Testing
       }
     }
     let (table, direct) = powerNorm == 2 ? both(SquarePower()) : both(BFloat16PowerTable(norm: powerNorm))
-    #expect(table.map { $0.map(\.bitPattern) } == direct.map { $0.map(\.bitPattern) })
+    // The table's totals come rounded to bf16, as torch's sum of a bf16 tensor rounds.
+    #expect(table.map { $0.map(\.bitPattern) } == direct.map { $0.map { BFloat16.rounded($0).bitPattern } })
     #expect(table.joined().allSatisfy { $0 > 0 })
   }
 
@@ -76,6 +80,39 @@ import Testing
         }
       }
     }
-    #expect(table[0].map(\.bitPattern) == direct.map(\.bitPattern))
+    #expect(table[0].map(\.bitPattern) == direct.map { BFloat16.rounded($0).bitPattern })
+  }
+
+  /// Counting values and bracketing the sum gives torch's bf16 sum where it can decide,
+  /// and defers where the float32 order could round either way.
+  @Test func countedSumsAreCertifiedOnlyAwayFromRoundingBoundaries() {
+    // 1.0 is a bf16 value; 1 + 2^-8 lies halfway to the next one (1 + 2^-7).
+    #expect(ValueCounts.certifiedBFloat16(1.0, roundings: 100) == 1)
+    #expect(ValueCounts.certifiedBFloat16(1 + 0x1p-8, roundings: 100) == nil)
+    #expect(ValueCounts.certifiedBFloat16(1 + 0x1p-8 + 0x1p-12, roundings: 100) == 1 + 0x1p-7)
+    #expect(ValueCounts.certifiedBFloat16(1 + 0x1p-8 + 0x1p-12, roundings: 1 << 12) == nil)
+    #expect(ValueCounts.certifiedBFloat16(0, roundings: 100) == 0)
+    #expect(ValueCounts.certifiedBFloat16(.infinity, roundings: 1) == nil)
+    #expect(ValueCounts.certifiedBFloat16(3.4e38, roundings: 1 << 20) == nil)
+
+    // The bound holds for torch's own order: a long run of terms whose float32 sum drifts
+    // (every term 1 + 2^-9 in an accumulator much larger than it) stays within it.
+    let n = 1 << 20
+    let term: Float = 1 + 0x1p-7
+    var sum = TorchSum(count: n, dtype: .bfloat16)
+    for _ in 0..<(n / 8) { sum.add(Lanes(repeating: term)) }
+    let got = Double(sum.total())
+    let exact = Double(n) * Double(term)
+    let roundings = TorchSum.maximumRoundings(count: n, dtype: .bfloat16)
+    #expect(abs(got - exact) <= exact * Double(roundings) * 0x1p-24)
+  }
+
+  /// The counts cover every element, in parallel parts and a ragged last one.
+  @Test func valueCountsCountEveryElement() {
+    let x = Self.values((1 << 20) + 777)
+    let counts = x.withUnsafeBufferPointer { ValueCounts($0.baseAddress!, $0.count, parallel: true) }
+    #expect(counts.counts.reduce(0) { $0 + Int($1) } == x.count)
+    let bits = Int(x[12_345].bitPattern >> 16)
+    #expect(Int(counts.counts[bits]) == x.filter { $0.bitPattern >> 16 == bits }.count)
   }
 }

@@ -14,11 +14,18 @@ extension MSEGridSearch {
   /// Terms gathered per bulk addition.
   static let gatherBlock = 1024
 
-  /// ``sequenceTotals(_:_:_:_:_:_:_:_:_:)`` by table, for each piece of a bf16 sequence
-  /// (torch's split of a sum over its threads, or the whole sequence): `totals[k][i]` is
-  /// step i's float32 sum over `p[pieces[k]]`, whose values are at most `reach` in
-  /// magnitude. Each step fills one table for all pieces, only over the magnitudes within
-  /// `reach`, both signs in parallel.
+  /// ``sequenceTotals(_:_:_:_:_:_:_:_:_:)`` by table, rounded to bf16, for each piece
+  /// of a bf16 sequence (torch's split of a sum over its threads, or the whole sequence):
+  /// `totals[k][i]` is step i's float32 sum over `p[pieces[k]]` rounded to bf16, the
+  /// values being at most `reach` in magnitude. Each step fills one table for all pieces,
+  /// only over the magnitudes within `reach`, both signs in parallel.
+  ///
+  /// A piece's sum is first bracketed from its value counts, taken once per search
+  /// (``ValueCounts``): the exact sum Σ count(b) · term(b), widened by the most that
+  /// torch's float32 order can round it (``TorchSum/maximumRoundings(count:dtype:)``).
+  /// Where the whole bracket rounds to one bf16 value, that value is the sum's; where it
+  /// straddles a rounding boundary (a fraction of a percent of steps), the terms are
+  /// looked up and summed in torch's order.
   func tabulatedTotals<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ pieces: [Range<Int>], _ steps: Int, _ scales: UnsafePointer<Float>,
     _ zeros: UnsafePointer<Float>, _ reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type
@@ -26,6 +33,7 @@ extension MSEGridSearch {
     var table = [Float](repeating: 0, count: 1 << 16)
     // Magnitude bits of the largest value within reach (a bf16 value's, at most 0x7F7F).
     let top = Int(Swift.min(reach.magnitude.bitPattern &>> 16, 0x7F7F))
+    let counts = pieces.map { ValueCounts(p + $0.lowerBound, $0.count, parallel: runsInParallel) }
     var totals = [[Float]](repeating: [Float](repeating: 0, count: steps), count: pieces.count)
     table.withUnsafeMutableBufferPointer { t in
       // Non-nil: 65,536 entries.
@@ -38,7 +46,10 @@ extension MSEGridSearch {
             power, R.self)
         }
         for (k, piece) in pieces.enumerated() where !piece.isEmpty {
-          totals[k][i] = lookedUpTotal(p + piece.lowerBound, piece.count, table)
+          let bound = TorchSum.maximumRoundings(count: piece.count, dtype: .bfloat16)
+          let exact = counts[k].total(table.readOnly, magnitudes: 0...top)
+          totals[k][i] = ValueCounts.certifiedBFloat16(exact, roundings: bound)
+            ?? BFloat16.rounded(lookedUpTotal(p + piece.lowerBound, piece.count, table))
         }
       }
     }
@@ -105,5 +116,59 @@ extension MSEGridSearch {
         start &+= m
       }
     }
+  }
+}
+
+/// How many elements of a bf16 sequence hold each of the 65,536 bit patterns, and the
+/// exact sum of a term table over them.
+struct ValueCounts {
+  private(set) var counts: [UInt32]
+
+  /// The counts of `p[0..<n]` (bf16 values as float32), in parallel parts.
+  init(_ p: UnsafePointer<Float>, _ n: Int, parallel: Bool) {
+    let part = 1 << 20
+    let parts = Swift.max(1, (n + part - 1) / part)
+    var partial = [UInt32](repeating: 0, count: parts << 16)
+    partial.withUnsafeMutableBufferPointer { buffer in
+      // Non-nil: at least one part.
+      let (out, source) = (SharedPointer(buffer.baseAddress!), SharedPointer(p))
+      ForkJoin.forEach(parts, parallel: parallel) { k in
+        let slots = out.base + (k << 16)
+        for j in (k * part)..<Swift.min(n, (k + 1) * part) { slots[Int(source[j].bitPattern &>> 16)] &+= 1 }
+      }
+    }
+    counts = [UInt32](repeating: 0, count: 1 << 16)
+    for k in 0..<parts {
+      for b in 0..<(1 << 16) { counts[b] &+= partial[(k << 16) + b] }
+    }
+  }
+
+  /// Σ count(b) · table[b] over the bits b of both signs' `magnitudes`, in double: each
+  /// product of a count (below 2^32) and a bf16 term (8 significant bits) is exact, and the
+  /// sum of at most 65,536 of them is off by less than 2^-36 of itself.
+  func total(_ table: UnsafePointer<Float>, magnitudes: ClosedRange<Int>) -> Double {
+    var sum = 0.0
+    for sign in [0, 0x8000] {
+      for b in (sign + magnitudes.lowerBound)...(sign + magnitudes.upperBound) where counts[b] != 0 {
+        sum += Double(counts[b]) * Double(table[b])
+      }
+    }
+    return sum
+  }
+
+  /// The bf16 rounding of every float32 sum of nonnegative terms whose exact sum is
+  /// `exact` and in which no term goes through more than `roundings` additions; `nil`
+  /// when that bracket, `exact · (1 ± 1.01 · roundings · 2^-24 + 2^-36)`, holds a bf16
+  /// rounding boundary, or is not finite. Each rounding multiplies a term's share by at
+  /// most (1 ± 2^-24), and additions of nonnegative floats neither cancel nor underflow
+  /// inexactly.
+  static func certifiedBFloat16(_ exact: Double, roundings: Int) -> Float? {
+    guard exact.isFinite, exact >= 0 else { return nil }
+    let margin = 1.01 * Double(roundings) * 0x1p-24 + 0x1p-36
+    let low = Float(exact * (1 - margin)).nextDown
+    let high = Float(exact * (1 + margin)).nextUp
+    guard high.isFinite else { return nil }
+    let rounded = BFloat16.rounded(Swift.max(low, 0))
+    return rounded == BFloat16.rounded(high) ? rounded : nil
   }
 }

@@ -94,6 +94,17 @@ struct TorchSum {
     precondition(start == 0 || (start & (block &- 1) == 0 && start <= rowsEnd))
   }
 
+  /// A bound on the additions any one term goes through on its way to the result of a
+  /// run of `count` terms (n ≥ L): the load's two halves (1), level 0 over at most `2^p`
+  /// rows, levels 1 and 2 over at most `2^p` flushes each, level 3 over at most
+  /// `rows / 2^(3p) < 2^(p + 4)` (since `rows < 2^(4p + 4)`), the combine (3), the
+  /// leftover loads (3), the columns (3), the lanes (8) and the scalar tail (L - 1):
+  /// at most `19 · 2^p + 33`, rounded up to `20 · 2^p + 64`.
+  static func maximumRoundings(count: Int, dtype: FloatDType) -> Int {
+    let sum = TorchSum(count: count, dtype: dtype)
+    return 20 &* (1 &<< sum.levelPower) &+ 64
+  }
+
   /// `⌈log2 x⌉`, 0 for x ≤ 1 (`c10::utils::CeilLog2`).
   static func ceilLog2(_ x: Int) -> Int {
     x <= 1 ? 0 : Int.bitWidth - (x - 1).leadingZeroBitCount
