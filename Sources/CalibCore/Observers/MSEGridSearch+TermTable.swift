@@ -34,6 +34,7 @@ extension MSEGridSearch {
     // Magnitude bits of the largest value within reach (a bf16 value's, at most 0x7F7F).
     let top = Int(Swift.min(reach.magnitude.bitPattern &>> 16, 0x7F7F))
     let counts = pieces.map { ValueCounts(p + $0.lowerBound, $0.count, parallel: runsInParallel) }
+    let roundings = pieces.map { TorchSum.maximumRoundings(count: $0.count, dtype: .bfloat16) }
     var totals = [[Float]](repeating: [Float](repeating: 0, count: steps), count: pieces.count)
     table.withUnsafeMutableBufferPointer { t in
       // Non-nil: 65,536 entries.
@@ -46,9 +47,8 @@ extension MSEGridSearch {
             power, R.self)
         }
         for (k, piece) in pieces.enumerated() where !piece.isEmpty {
-          let bound = TorchSum.maximumRoundings(count: piece.count, dtype: .bfloat16)
           let exact = counts[k].total(table.readOnly, magnitudes: 0...top)
-          totals[k][i] = ValueCounts.certifiedBFloat16(exact, roundings: bound)
+          totals[k][i] = ValueCounts.certifiedBFloat16(exact, roundings: roundings[k])
             ?? BFloat16.rounded(lookedUpTotal(p + piece.lowerBound, piece.count, table))
         }
       }
