@@ -67,7 +67,7 @@ let package = Package(
       ]),
 
     // MARK: Tests
-    .testTarget(name: "CalibCoreTests", dependencies: ["CalibCore", "CalibFormats", "CalibTestSupport"]),
+    .testTarget(name: "CalibCoreTests", dependencies: ["CalibCore", "CalibKernels", "CalibFormats", "CalibTestSupport"]),
     .testTarget(name: "CalibFormatsTests", dependencies: ["CalibFormats"]),
     .testTarget(name: "CalibChartsTests", dependencies: ["CalibCharts"]),
     .testTarget(

@@ -1,43 +1,55 @@
 #include "CalibKernels.h"
 
-// Every multiply and add stays a separate, rounded IEEE operation: the Swift lanes these
-// kernels mirror are never fused.
+// Every multiply and add stays a separate, rounded IEEE operation, as in the Swift lanes
+// these kernels mirror; torch's power fuses where SLEEF does, explicitly.
 #pragma STDC FP_CONTRACT OFF
 
 #if defined(__x86_64__)
 
 typedef float f32x16 __attribute__((vector_size(64), aligned(4)));
 typedef unsigned u32x16 __attribute__((vector_size(64), aligned(4)));
+typedef int i32x16 __attribute__((vector_size(64), aligned(4)));
 typedef float f32x8 __attribute__((vector_size(32), aligned(4)));
 typedef unsigned u32x8 __attribute__((vector_size(32), aligned(4)));
+typedef int i32x8 __attribute__((vector_size(32), aligned(4)));
 
 #define VF f32x16
 #define VU u32x16
+#define VI i32x16
 #define W 16
 #define TARGET "avx512f"
+#define TARGET_ATTRIBUTE __attribute__((target(TARGET)))
 #define NAME(x) x##16
+#include "TorchPowBody.h"
 #include "MSETermsBody.h"
 #undef VF
 #undef VU
+#undef VI
 #undef W
 #undef TARGET
+#undef TARGET_ATTRIBUTE
 #undef NAME
 
 #define VF f32x8
 #define VU u32x8
+#define VI i32x8
 #define W 8
-#define TARGET "avx2"
+#define TARGET "avx2,fma"
+#define TARGET_ATTRIBUTE __attribute__((target(TARGET)))
 #define NAME(x) x##8
+#include "TorchPowBody.h"
 #include "MSETermsBody.h"
 #undef VF
 #undef VU
+#undef VI
 #undef W
 #undef TARGET
+#undef TARGET_ATTRIBUTE
 #undef NAME
 
 int calib_kernels_width(void) {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 16 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 8 : 0;
 }
 
 void calib_mse_terms(

@@ -43,7 +43,7 @@ import Testing
                 p.baseAddress!, pieces, steps, s.baseAddress!, z.baseAddress!, 6, qdq, power, BFloat16Lanes.self),
               pieces.map { piece in
                 search.sequenceTotals(
-                  p.baseAddress! + piece.lowerBound, piece.count, steps, s.baseAddress!, z.baseAddress!, 6, qdq, power,
+                  p.baseAddress! + piece.lowerBound, piece.count, steps, s.baseAddress!, z.baseAddress!, qdq, power,
                   BFloat16Lanes.self)
               }
             )
@@ -75,7 +75,7 @@ import Testing
         zeros.withUnsafeBufferPointer { z in
           (
             search.tabulatedTotals(p.baseAddress!, [0..<n], 2, s.baseAddress!, z.baseAddress!, peak, qdq, power, BFloat16Lanes.self),
-            search.sequenceTotals(p.baseAddress!, n, 2, s.baseAddress!, z.baseAddress!, peak, qdq, power, BFloat16Lanes.self)
+            search.sequenceTotals(p.baseAddress!, n, 2, s.baseAddress!, z.baseAddress!, qdq, power, BFloat16Lanes.self)
           )
         }
       }

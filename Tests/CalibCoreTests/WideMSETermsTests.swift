@@ -19,7 +19,7 @@ import Testing
       switch j % 7 {
       case 0: return sign * Float(j % 23) * scale * 0.5  // ties and exact levels
       case 1: return j % 14 == 1 ? 0 : -0.0
-      case 2: return sign * u * 1e-30  // differences below the power's floor
+      case 2: return sign * u * 1e-30  // differences whose power underflows to 0
       default: return sign * u * u * scale * 300  // beyond the clamp, too
       }
     }
@@ -72,15 +72,18 @@ import Testing
       let asym = try #require(IntegerQDQ<Float32Lanes>(asymmetric))
       let noZeros = [Float](repeating: 0, count: scales.count)
       let zeros: [Float] = [-3, 7, 0, -128, 12]
-      for norm: Float in [2.4, 1.2, 3, 4] {
-        let fast = try #require(FastPower(norm: norm))
+      for norm: Float in [2.4, 0.7, 4, 37] {
+        let power = TorchPower(norm: norm)
         #expect(
-          try Self.wideTerms(x, scales: scales, zeros: noZeros, sym, fast, width: width).map(\.bitPattern)
-            == Self.portableTerms(x, scales: scales, zeros: noZeros, sym, fast).map(\.bitPattern))
+          try Self.wideTerms(x, scales: scales, zeros: noZeros, sym, power, width: width).map(\.bitPattern)
+            == Self.portableTerms(x, scales: scales, zeros: noZeros, sym, power).map(\.bitPattern))
         #expect(
-          try Self.wideTerms(x, scales: scales, zeros: zeros, asym, fast, width: width).map(\.bitPattern)
-            == Self.portableTerms(x, scales: scales, zeros: zeros, asym, fast).map(\.bitPattern))
+          try Self.wideTerms(x, scales: scales, zeros: zeros, asym, power, width: width).map(\.bitPattern)
+            == Self.portableTerms(x, scales: scales, zeros: zeros, asym, power).map(\.bitPattern))
       }
+      #expect(
+        try Self.wideTerms(x, scales: scales, zeros: zeros, asym, CubePower(), width: width).map(\.bitPattern)
+          == Self.portableTerms(x, scales: scales, zeros: zeros, asym, CubePower()).map(\.bitPattern))
       #expect(
         try Self.wideTerms(x, scales: scales, zeros: zeros, asym, SquarePower(), width: width).map(\.bitPattern)
           == Self.portableTerms(x, scales: scales, zeros: zeros, asym, SquarePower()).map(\.bitPattern))
@@ -97,14 +100,14 @@ import Testing
     let scale: Float = 0.021
     let args = try QuantizationArgs(numBits: 4, type: .int, symmetric: false, strategy: .tensor)
     let qdq = try #require(IntegerQDQ<Float32Lanes>(args))
-    let fast = try #require(FastPower(norm: 2.4))
+    let power = TorchPower(norm: 2.4)
     for (n, steps) in [(1, 1), (5, 1), (width + 3, 1), (width, 1), (width, 3), (3, 2)] {
       let x = Self.values(n, scale: scale)
       let scales = (0..<steps).map { scale * (1 - Float($0) / 100) }
       let zeros = (0..<steps).map { Float($0 % 3) - 1 }
       #expect(
-        try Self.wideTerms(x, scales: scales, zeros: zeros, qdq, fast, width: width).map(\.bitPattern)
-          == Self.portableTerms(x, scales: scales, zeros: zeros, qdq, fast).map(\.bitPattern),
+        try Self.wideTerms(x, scales: scales, zeros: zeros, qdq, power, width: width).map(\.bitPattern)
+          == Self.portableTerms(x, scales: scales, zeros: zeros, qdq, power).map(\.bitPattern),
         "n \(n), steps \(steps)")
     }
   }
@@ -114,7 +117,7 @@ import Testing
     let bf16 = try #require(SymmetricIntegerQDQ<BFloat16Lanes>(args))
     let f32 = try #require(SymmetricIntegerQDQ<Float32Lanes>(args))
     #expect(WideMSETerms(bf16, SquarePower(), BFloat16Lanes.self, width: 8) == nil)
-    #expect(WideMSETerms(f32, ScalarPower(norm: 5), Float32Lanes.self, width: 8) == nil)
+    #expect(WideMSETerms(f32, BFloat16PowerTable(norm: 2.40625), Float32Lanes.self, width: 8) == nil)
     #expect(WideMSETerms(f32, SquarePower(), Float32Lanes.self, width: 0) == nil)
   }
 }

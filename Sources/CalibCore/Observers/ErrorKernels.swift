@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+import CalibKernels
 
 /// Eight-lane building blocks of the MSE search's error `|QDQ(x) - x| ^ norm`.
 ///
@@ -27,8 +23,6 @@ let roundingMagic: Float = 12_582_912
 
 /// QDQ of a vector of values with one effective scale and zero point.
 protocol LaneQDQ: Sendable {
-  /// The largest |level - zero point| a dequantized value can have, in scale units.
-  var levelReach: Float { get }
   /// Whether results are already in the values' dtype (so `.to(D)` needs no rounding).
   var returnsValueDType: Bool { get }
   func qdq(_ x: Lanes, scale s: Lanes, zeroPoint zp: Lanes, scalarScale: Float, scalarZeroPoint: Float) -> Lanes
@@ -40,10 +34,10 @@ protocol LaneQDQ: Sendable {
 /// trick is exact (int types up to 23 bits); the rounded level is an integer that `R`
 /// holds exactly (bf16 and f16 values at or above 2^8 and 2^11 are already integers).
 struct IntegerQDQ<R: LaneRounding>: LaneQDQ {
-  // Scalars, splatted at use (see ``FastPower``).
+  // Scalars, splatted at use: vector-typed fields hide that they are splats, and the
+  // optimizer then splits lanes apart.
   let lowerBound: Float
   let upperBound: Float
-  let levelReach: Float
   var returnsValueDType: Bool { true }
 
   init?(_ args: QuantizationArgs) {
@@ -54,7 +48,6 @@ struct IntegerQDQ<R: LaneRounding>: LaneQDQ {
     // `torch.clamp` takes its 0-d float32 bounds in the tensor's dtype.
     lowerBound = R.dtype.rounded(range.lowerBound)
     upperBound = R.dtype.rounded(range.upperBound)
-    levelReach = Swift.max(range.lowerBound.magnitude, range.upperBound.magnitude)
   }
 
   @inline(__always)
@@ -70,12 +63,11 @@ struct IntegerQDQ<R: LaneRounding>: LaneQDQ {
 struct SymmetricIntegerQDQ<R: LaneRounding>: LaneQDQ {
   let lowerBound: Float
   let upperBound: Float
-  let levelReach: Float
   var returnsValueDType: Bool { true }
 
   init?(_ args: QuantizationArgs) {
     guard args.symmetric, let integer = IntegerQDQ<R>(args) else { return nil }
-    (lowerBound, upperBound, levelReach) = (integer.lowerBound, integer.upperBound, integer.levelReach)
+    (lowerBound, upperBound) = (integer.lowerBound, integer.upperBound)
   }
 
   @inline(__always)
@@ -102,13 +94,10 @@ func clampLanes(_ y: Lanes, _ lower: Float, _ upper: Float) -> Lanes {
 /// bf16 values): ``FakeQuantizer`` lane by lane, returning values in the scale's dtype.
 struct ScalarQDQ: LaneQDQ {
   let quantizer: FakeQuantizer
-  let levelReach: Float
   var returnsValueDType: Bool { quantizer.valueDType == quantizer.effectiveScaleDType }
 
   init(_ args: QuantizationArgs, valueDType: FloatDType = .float32, scaleDType: FloatDType = .float32) {
     quantizer = FakeQuantizer(args, valueDType: valueDType, scaleDType: scaleDType)
-    let range = QuantizedRange(args)
-    levelReach = Swift.max(range.lowerBound.magnitude, range.upperBound.magnitude)
   }
 
   @inline(__always)
@@ -125,8 +114,6 @@ struct ScalarQDQ: LaneQDQ {
 /// can overlap three vectors' dependency chains: `power(d) = finish(middle(begin(d)))`.
 protocol LanePower: Sendable {
   var norm: Float { get }
-  /// Whether the power is exact enough for every d ≤ `bound`.
-  func handles(upTo bound: Double) -> Bool
   func begin(_ d: Lanes) -> (Lanes, Lanes)
   func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes)
   func finish(_ stage: (Lanes, Lanes)) -> Lanes
@@ -149,15 +136,17 @@ extension LanePower {
 /// norm 2: `d · d`, exact as torch's.
 struct SquarePower: LanePower {
   var norm: Float { 2 }
-  func handles(upTo bound: Double) -> Bool { true }
   @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) { (d * d, Lanes()) }
   @inline(__always) func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) { stage }
   @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
 }
 
-/// bf16 differences: `r(powf(d, norm))` looked up by d's 16 bits. A bf16 d ≥ 0 has at
-/// most 0x7F81 bit patterns (+∞ included), so one 128 KiB table built per search replaces
-/// the vectorized power and its rounding with eight loads, and is as exact as `powf`.
+/// bf16 differences: torch's `pow_(norm)` on a bf16 tensor, looked up by d's 16 bits.
+/// That is `r(pow(d, norm))` with torch's float32 power (``TorchPower``), except for norm 3,
+/// which torch multiplies in bf16: `r(r(d · d) · d)`. A bf16 d ≥ 0 has at most 0x7F81 bit
+/// patterns (+∞ included), so one 128 KiB table built per search replaces the power and
+/// its rounding with eight loads. (glibc's `powf` would give the same table at 2.4: its
+/// one-ulp float32 differences never straddle a bf16 rounding boundary there.)
 struct BFloat16PowerTable: LanePower, @unchecked Sendable {
   // Immutable after init and kept alive by `storage`; shared read-only between workers.
   private let storage: [Float]
@@ -167,15 +156,15 @@ struct BFloat16PowerTable: LanePower, @unchecked Sendable {
   init(norm: Float) {
     self.norm = norm
     storage = (0..<0x7F81).map { bits in
-      BFloat16.rounded(powf(Float(bitPattern: UInt32(bits) << 16), norm))
+      let d = Float(bitPattern: UInt32(bits) << 16)
+      if norm == 3 { return BFloat16.rounded(BFloat16.rounded(d * d) * d) }
+      return BFloat16.rounded(TorchPower.power(d, norm))
     }
     // The array's buffer does not move while `storage` holds it unchanged.
     base = storage.withUnsafeBufferPointer { $0.baseAddress! }
   }
 
   static var finishesInBFloat16: Bool { true }
-
-  func handles(upTo bound: Double) -> Bool { true }
 
   @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) {
     let index = d.bits &>> 16
@@ -188,126 +177,38 @@ struct BFloat16PowerTable: LanePower, @unchecked Sendable {
   @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
 }
 
-/// Any norm: `powf` lane by lane (correctly rounded in glibc).
-struct ScalarPower: LanePower {
+/// float32 norm 3: `(d · d) · d`, as torch's `pow_(3)` multiplies.
+struct CubePower: LanePower {
+  var norm: Float { 3 }
+  @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) { ((d * d) * d, Lanes()) }
+  @inline(__always) func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) { stage }
+  @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
+}
+
+/// Any other norm: torch's float32 `pow(d, norm)`, bit for bit (``TorchPower/power(_:_:)``),
+/// eight lanes per call into `CalibKernels`.
+struct TorchPower: LanePower {
   let norm: Float
 
-  func handles(upTo bound: Double) -> Bool { true }
   @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) { (d, Lanes()) }
   @inline(__always) func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) { stage }
 
   @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes {
-    var out = Lanes()
-    for k in 0..<Lanes.scalarCount { out[k] = powf(stage.0[k], norm) }
+    var (input, out) = (stage.0, Lanes())
+    withUnsafePointer(to: &input) { x in
+      withUnsafeMutablePointer(to: &out) { y in
+        let (x, y) = (UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self))
+        calib_torch_pow(Self.laneWidth, x, y, Lanes.scalarCount, norm)
+      }
+    }
     return out
   }
-}
 
-/// `d ^ p = 2 ^ (p · log2 d)` in float32 for 1.2 ≤ p ≤ 4, within 4 ulp of the correctly
-/// rounded power (3 ulp for p ≤ 3; at p = 2.4: 73 % exact, 99.5 % within 1 ulp, over the
-/// whole normal range of results).
-///
-/// ```
-/// d = 2^e · m,  m ∈ [√½, √2)          integer bit arithmetic, no compares
-/// log2 m = s · P(s²),  s = (m-1)/(m+1)   P: degree-3 minimax of 2·atanh(s)/(s·ln 2), scaled by p
-/// p · log2 d = A + B,  A = p_hi · e (exact: p_hi has 12 significant bits),  B = p_lo · e + p · log2 m
-/// n = round(A + B),  f = (A - n) + B ∈ [-½, ½]  (A - n is exact)
-/// d ^ p = Q(f) · 2^n                    Q: degree-6 minimax of 2^f (relative error 2e-9)
-/// ```
-/// Range: d is raised to at least `floor`, 2^-⌊120/p⌋ (so 0 and subnormals give about
-/// 2^-120 instead of 0 — far below anything a sum of errors can resolve), which keeps
-/// 2^n normal; callers check ``handles(upTo:)`` with a bound on d so that n ≤ 125.
-struct FastPower: LanePower {
-  let norm: Float
-  // Scalars, splatted at use: vector-typed fields hide that they are splats, and the
-  // optimizer then splits lanes apart.
-  let high: Float
-  let low: Float
-  let floor: Float
-  let l0: Float, l1: Float, l2: Float, l3: Float
-  let x0: Float, x1: Float, x2: Float, x3: Float, x4: Float, x5: Float, x6: Float
-  /// d below this gives n ≤ 125.
-  let limit: Double
+  /// Eight lanes at once where the CPU has AVX2 (and FMA), else one at a time.
+  private static let laneWidth: Int32 = WideKernels.width >= 8 ? 8 : 1
 
-  /// Coefficients of 2^f on [-½, ½], constant term first.
-  static let exp2Coefficients: [Double] = [
-    1.0000000005317624, 0.6931472058501342, 0.24022647059270377, 0.05550328578030617,
-    0.009618470475043061, 0.0013400000583218296, 0.00015350840790426067,
-  ]
-  /// Coefficients of atanh(s) / s in z = s² on [0, (3 - 2√2)²], constant term first.
-  static let atanhCoefficients: [Double] = [
-    0.9999999993077939, 0.3333340815670497, 0.1998738051108921, 0.14963221100544397,
-  ]
-
-  init?(norm: Float) {
-    guard norm >= 1.2 && norm <= 4 else { return nil }
-    self.norm = norm
-    let p = Double(norm)
-    let head = Float(bitPattern: norm.bitPattern & 0xFFFF_F000)
-    high = head
-    low = norm - head
-    floor = Float(sign: .plus, exponent: -Int((120 / p).rounded(.down)), significand: 1)
-    // log2(m) = s · (2 / ln 2) · atanh(s) / s, times p folded into the coefficients.
-    let k = p * 2 / 0.693_147_180_559_945_309_4
-    let c = Self.atanhCoefficients.map { Float($0 * k) }
-    (l0, l1, l2, l3) = (c[0], c[1], c[2], c[3])
-    let x = Self.exp2Coefficients.map { Float($0) }
-    (x0, x1, x2, x3, x4, x5, x6) = (x[0], x[1], x[2], x[3], x[4], x[5], x[6])
-    limit = exp2(125.0 / p)
-  }
-
-  func handles(upTo bound: Double) -> Bool { bound < limit }
-
-  /// d → (e, s): the exponent as a float and s = (m - 1) / (m + 1).
-  @inline(__always)
-  func begin(_ d: Lanes) -> (Lanes, Lanes) {
-    // `d < floor ? floor : d` per lane: one maxps (see ``clampLanes(_:_:_:)``).
-    var v = Lanes()
-    for k in 0..<Lanes.scalarCount { v[k] = d[k] < floor ? floor : d[k] }
-    // Adding 2^23 - bits(√½) carries into the exponent exactly when the mantissa is ≥ √2.
-    let shifted = v.bits &+ LaneBits(repeating: 0x004A_FB0D)
-    // Exponent as a float via the 2^23 trick: (2^23 + E) - (2^23 + 127) = E - 127.
-    let e = Lanes(bits: (shifted &>> 23) | LaneBits(repeating: 0x4B00_0000)) - Lanes(repeating: 8_388_735)
-    let m = Lanes(bits: (shifted & LaneBits(repeating: 0x007F_FFFF)) &+ LaneBits(repeating: 0x3F35_04F3))
-    // (m - 1) / ((m - 1) + 2) rather than (m - 1) / (m + 1): the same values (m - 1 is
-    // exact), but two constants added to one vector get regrouped across lanes.
-    let t = m - Lanes(repeating: 1)
-    return (e, t / (t + Lanes(repeating: 2)))
-  }
-
-  /// (e, s) → (n + 1.5·2^23, f): the rounded exponent, still biased in the sum's low
-  /// bits, and the fraction.
-  @inline(__always)
-  func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) {
-    let (e, s) = stage
-    let z = s * s
-    // Horner throughout: independent subexpressions (Estrin) get regrouped across lanes.
-    var pLog = Lanes(repeating: l3)
-    pLog = pLog * z + Lanes(repeating: l2)
-    pLog = pLog * z + Lanes(repeating: l1)
-    pLog = pLog * z + Lanes(repeating: l0)
-    pLog = pLog * s
-    let a = Lanes(repeating: high) * e
-    let b = Lanes(repeating: low) * e + pLog
-    let magic = Lanes(repeating: roundingMagic)
-    let biased = (a + b) + magic
-    let f = (a - (biased - magic)) + b
-    return (biased, f)
-  }
-
-  /// (n + 1.5·2^23, f) → Q(f) · 2^n.
-  @inline(__always)
-  func finish(_ stage: (Lanes, Lanes)) -> Lanes {
-    let (biased, f) = stage
-    var q = Lanes(repeating: x6)
-    q = q * f + Lanes(repeating: x5)
-    q = q * f + Lanes(repeating: x4)
-    q = q * f + Lanes(repeating: x3)
-    q = q * f + Lanes(repeating: x2)
-    q = q * f + Lanes(repeating: x1)
-    q = q * f + Lanes(repeating: x0)
-    // 2^n from the integer in the biased sum's low bits: n + 127 is the exponent field.
-    let scale = Lanes(bits: (biased.bits &+ LaneBits(repeating: 127)) &<< 23)
-    return q * scale
-  }
+  /// torch's float32 `pow(x, y)` on CPU for x ≥ 0 and finite y > 0: SLEEF's 1-ulp `powf`,
+  /// which torch's vectorized kernels call (see `calib_torch_powf`). Within one ulp of the
+  /// exact power, and not always the correctly rounded one.
+  static func power(_ x: Float, _ y: Float) -> Float { calib_torch_powf(x, y) }
 }

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The weight searches of newer llm-compressor (0.14.0.1; equal to main at `ab1ba3e` on
 /// the CPU path, where neither Triton nor `torch.compile` runs): `nvfp4_expanded_mse`
 /// (`observers/mse.py` + `mse_quant.py` `_grid_search_mse`) and `imatrix_mse`
@@ -30,7 +24,7 @@
 /// Precision: nvfp4_expanded_mse is ``MSEGridSearch`` on the expanded range (see there).
 /// imatrix_mse: QDQ in D exactly as torch, then `.float()`; the difference, power and
 /// weighting in float32 (`d·d` for norm 2, `(d·d)·d` for norm 3 as torch's pow kernel,
-/// else `powf`, where torch's vectorised pow may differ in the last ulp), each
+/// else torch's vectorized power, ``TorchPower``), each
 /// parameter's terms summed in torch's float32 order (``TorchFloatSum/innerSum(_:)``; a
 /// parameter of several runs, which weights never have, is summed as one row).
 /// NaN policy: callers refuse non-finite values before searching.
@@ -138,10 +132,11 @@ struct ExpandedMSESearch: Sendable {
     return errors
   }
 
-  /// torch's float32 `pow_(norm)`: exact products for 2 and 3, `powf` otherwise.
+  /// torch's float32 `pow_(norm)`: products for 2 and 3, its vectorized power otherwise
+  /// (``TorchPower``).
   static func power(norm: Float) -> @Sendable (Float) -> Float {
     if norm == 2 { return { $0 * $0 } }
     if norm == 3 { return { $0 * $0 * $0 } }
-    return { powf($0, norm) }
+    return { TorchPower.power($0, norm) }
   }
 }

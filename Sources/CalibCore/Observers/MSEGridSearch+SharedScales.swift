@@ -41,7 +41,7 @@ extension MSEGridSearch {
       // Non-nil: count > 0.
       let (scales, zeros) = (SharedPointer(scaleBuffer.baseAddress!), SharedPointer(zeroBuffer.baseAddress!))
       let zeroTerms = ZeroTerms(sequences, power, R.self)
-      defer { zeroTerms?.deallocate() }
+      defer { zeroTerms.deallocate() }
       for i in 0..<steps {
         candidateParameters(candidates, step: i, into: scales, zeros, count: count)
         let buckets = ScaleBuckets(scales.readOnly, zeros.readOnly, count: count)
@@ -257,10 +257,7 @@ struct TermTables: @unchecked Sendable {
       let (lowest, highest, size) = (members[b].lowest, members[b].highest, members[b].count)
       let shared = members[b].differing == 0 && scale[b].bitPattern & 0xFFFF == 0 && zero[b].bitPattern & 0xFFFF == 0
       let span = Int(highest) - Int(lowest) + 1
-      // |QDQ(x) - x| ≤ |x| + (|level| + |zp|) · s, with a margin for rounding (as `runErrors`).
-      let reach = Double(Float(bitPattern: UInt32(highest) << 16))
-      let bound = (reach + (Double(qdq.levelReach) + Double(zero[b].magnitude)) * Double(scale[b])) * 1.01
-      guard shared && 2 * span <= size * sequences.length && power.handles(upTo: bound) else { continue }
+      guard shared && 2 * span <= size * sequences.length else { continue }
       (low[b], width[b], offset[b]) = (lowest, span, total)
       // Both signs, plus two vectors of slack for the fill's last stores (which also
       // covers the wide row sums' reading of each entry as the low half of 32 bits).
@@ -356,11 +353,9 @@ struct SharedTableStep: Sendable {
             let width = tables.width[b]
             guard width > 0 else {
               var (s, zero) = (scales[q], zeros[q])
-              let reach = candidates.magnitude(q)
               sum.reset(count: n, dtype: .bfloat16)
               MSEGridSearch.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
-                MSEGridSearch.sliceErrors(
-                  p, 0..<n, steps: 1, scales: &s, zeros: &zero, reach: reach, qdq, power, R.self, into: &sum)
+                MSEGridSearch.sliceErrors(p, 0..<n, steps: 1, scales: &s, zeros: &zero, qdq, power, R.self, into: &sum)
               }
               // torch's sum rounds once, to D.
               errors[q] = BFloat16.rounded(sum.total())
@@ -482,10 +477,8 @@ struct ZeroTerms: @unchecked Sendable {
   // Written once by init, then only read until ``deallocate()``.
   let table: UnsafeMutablePointer<UInt16>
 
-  /// `nil` when the power cannot take the largest magnitude (no bucket then shares it).
-  init?<P: LanePower, R: LaneRounding>(_ sequences: BFloat16Sequences, _ power: P, _ rounding: R.Type) {
+  init<P: LanePower, R: LaneRounding>(_ sequences: BFloat16Sequences, _ power: P, _ rounding: R.Type) {
     let top = Int(sequences.highest.max() ?? 0)
-    guard power.handles(upTo: Double(Float(bitPattern: UInt32(top) << 16)) * 1.01) else { return nil }
     // Both signs per magnitude, plus two vectors of slack for the last stores.
     table = .allocate(capacity: 2 * (top + 1) + 16)
     var lane = LaneBits()

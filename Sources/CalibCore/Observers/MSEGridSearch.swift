@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The shrink grid search of llm-compressor 0.10's MSE observers (`_grid_search_mse`).
 ///
 /// For step `i` in `0..<int(maxshrink · grid)`, with `p = f32(1 - i/grid)`:
@@ -25,14 +19,19 @@
 /// common; a tie keeps the earlier, wider range, as torch's `err < best` does. Candidate
 /// ranges are `r(p · mn₀)`, the float32 product rounded to D.
 ///
-/// The power is `d · d` for norm 2 (exact); in bf16, `r(powf(d, norm))` from a table
-/// indexed by d's 16 bits (``BFloat16PowerTable``); otherwise a vectorized
-/// `2^(p·log2 d)` within 4 ulp of the correctly rounded value for 1.2 ≤ norm ≤ 4 (see
-/// ``FastPower``), and `powf` beyond. Each error is summed in float32 in exactly torch's
-/// order (``TorchSum``), then rounded to D, so near-ties break as they do in torch,
-/// including torch's split of a single parameter's sum over its threads
-/// (``TorchThreads``).
+/// The power is torch's: `d · d` for norm 2 and `(d · d) · d` for norm 3 (torch multiplies
+/// for those), otherwise torch's vectorized float32 `pow`, which is SLEEF's 1-ulp `powf`,
+/// reproduced bit for bit (``TorchPower``; a correctly rounded power differs from it by one
+/// ulp on about a fifth of the terms at 2.4, enough to break a near-tie between two steps
+/// the other way). In bf16 the rounded powers come from a table indexed by d's 16 bits
+/// (``BFloat16PowerTable``). Each error is summed in float32 in exactly torch's order
+/// (``TorchSum``), then rounded to D, so near-ties break as they do in torch, including
+/// torch's split of a single parameter's sum over its threads (``TorchThreads``).
 ///
+/// Not reproduced: torch computes the last `n mod 32` terms of each of its threads' share
+/// of the `pow_` (16 with AVX2) with the C library's `powf` instead; every share is whole
+/// vectors when the element count is a multiple of 32 · threads (any shape whose last
+/// dimension is a multiple of 64, for two threads).
 /// NaN policy: callers refuse non-finite values before searching.
 /// Determinism: the work is split by parameter, or for very large parameters into
 /// ``TorchSum``'s independent blocks, merged in order; the selection scan is split by
@@ -336,8 +335,8 @@ public struct MSEGridSearch: Sendable {
     // (2.4 acts as 2.40625 in bf16, as 2.400390625 in f16), then computes in float32.
     let norm = R.dtype.rounded(Float(settings.norm))
     if norm == 2 { return table(values, layout, steps, candidates, qdq, SquarePower(), R.self, sequences) }
-    if let fast = FastPower(norm: norm) { return table(values, layout, steps, candidates, qdq, fast, R.self, sequences) }
-    return table(values, layout, steps, candidates, qdq, ScalarPower(norm: norm), R.self, sequences)
+    if norm == 3 { return table(values, layout, steps, candidates, qdq, CubePower(), R.self, sequences) }
+    return table(values, layout, steps, candidates, qdq, TorchPower(norm: norm), R.self, sequences)
   }
 
   /// Elements per slice of a run whose steps are evaluated together (16 KiB: stays in L1
@@ -435,12 +434,9 @@ public struct MSEGridSearch: Sendable {
               let scratch = gathered.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
               for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
                 for i in 0..<steps { (sp[i], zp[i]) = candidates.parameters(step: i, q) }
-                let reach = candidates.magnitude(q)
                 let summed = Self.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
                   // Whole rows of float32 terms (see ``WideMSETerms/rowTotals``).
-                  if let wide, let rows = TorchSum.rowsWithoutCascade(n, dtype: .float32),
-                    Self.powerHandles(steps: steps, scales: sp, zeros: zp, reach: reach, qdq, power)
-                  {
+                  if let wide, let rows = TorchSum.rowsWithoutCascade(n, dtype: .float32) {
                     // Non-nil: allocated whenever `wide` is; n is perParameter.
                     wide.rowTotals(p, rows: rows, steps: steps, scales: sp, zeros: zp, scratch: terms.baseAddress!) {
                       i, total in errors[i * count + q] = total
@@ -448,7 +444,7 @@ public struct MSEGridSearch: Sendable {
                     return false
                   }
                   for i in 0..<steps { out[i].reset(count: n, dtype: R.dtype) }
-                  Self.sliceErrors(p, 0..<n, steps: steps, scales: sp, zeros: zp, reach: reach, qdq, power, R.self, into: out)
+                  Self.sliceErrors(p, 0..<n, steps: steps, scales: sp, zeros: zp, qdq, power, R.self, into: out)
                   return true
                 }
                 // torch's sum rounds once, to D.
@@ -492,7 +488,7 @@ public struct MSEGridSearch: Sendable {
               let parts = pieces ?? [0..<n]
               let totals = R.dtype == .bfloat16 && n >= Self.tabulationThreshold
                 ? tabulatedTotals(p, parts, steps, sp, zp, reach, qdq, power, R.self)
-                : parts.map { sequenceTotals(p + $0.lowerBound, $0.count, steps, sp, zp, reach, qdq, power, R.self) }
+                : parts.map { sequenceTotals(p + $0.lowerBound, $0.count, steps, sp, zp, qdq, power, R.self) }
               guard pieces != nil else { return totals[0] }
               // torch's partials are rounded to D, then summed by its second pass.
               let partials = totals.map { $0.map(R.dtype.rounded) }
@@ -510,7 +506,7 @@ public struct MSEGridSearch: Sendable {
   /// and merged in order.
   func sequenceTotals<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ n: Int, _ steps: Int, _ scales: UnsafePointer<Float>,
-    _ zeros: UnsafePointer<Float>, _ reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type
+    _ zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type
   ) -> [Float] {
     let shape = TorchSum(count: n, dtype: R.dtype)
     let rowsEnd = shape.rowLoads * shape.loadWidth
@@ -527,8 +523,8 @@ public struct MSEGridSearch: Sendable {
         let sums = slots.base + k * steps
         for i in 0..<steps { sums[i].reset(count: n, dtype: R.dtype, startingAt: start) }
         Self.sliceErrors(
-          sequence.readOnly, start..<end, steps: steps, scales: sp.readOnly, zeros: zp.readOnly, reach: reach,
-          qdq, power, R.self, into: sums)
+          sequence.readOnly, start..<end, steps: steps, scales: sp.readOnly, zeros: zp.readOnly, qdq, power,
+          R.self, into: sums)
       }
     }
     return (0..<steps).map { i in
@@ -543,47 +539,14 @@ public struct MSEGridSearch: Sendable {
   @inline(__always)
   static func sliceErrors<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ range: Range<Int>, steps: Int, scales: UnsafePointer<Float>,
-    zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type,
-    into sums: UnsafeMutablePointer<TorchSum>
+    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type, into sums: UnsafeMutablePointer<TorchSum>
   ) {
     var start = range.lowerBound
     while start < range.upperBound {
       let length = Swift.min(chunkElements, range.upperBound - start)
-      runErrors(p + start, length, steps: steps, scales: scales, zeros: zeros, reach: reach, qdq, power, R.self, into: sums)
+      stepSums(p + start, length, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: sums)
       start += length
     }
-  }
-
-  /// Adds Σ |QDQ(x) - x|^norm over one contiguous run to `sums[i]`, for every step i with
-  /// its scale and zero point. `reach` bounds |x|; if some step's differences could leave
-  /// the power's range, the run uses ``ScalarPower``.
-  @inline(__always)
-  static func runErrors<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
-    _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>,
-    zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P, _ rounding: R.Type,
-    into sums: UnsafeMutablePointer<TorchSum>
-  ) {
-    if powerHandles(steps: steps, scales: scales, zeros: zeros, reach: reach, qdq, power) {
-      stepSums(p, n, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: sums)
-    } else {
-      stepSums(
-        p, n, steps: steps, scales: scales, zeros: zeros, qdq, ScalarPower(norm: power.norm), R.self,
-        into: sums)
-    }
-  }
-
-  /// Whether `power` is exact enough for every step's differences, given `reach` ≥ |x|.
-  @inline(__always)
-  static func powerHandles<Q: LaneQDQ, P: LanePower>(
-    steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>, reach: Float, _ qdq: Q, _ power: P
-  ) -> Bool {
-    for i in 0..<steps {
-      // |QDQ(x) - x| ≤ |x| + (|level| + |zp|) · s, with a margin for rounding.
-      let s = Double(scales[i])
-      let bound = (Double(reach) + (Double(qdq.levelReach) + Double(zeros[i].magnitude)) * s) * 1.01
-      if !power.handles(upTo: bound) { return false }
-    }
-    return true
   }
 
   /// |QDQ(x) - x| lane-wise, in D: `fake_quantize(...).to(D)`, then `q -= x` and

@@ -6,12 +6,13 @@ import CalibKernels
 /// Swift compiles all of CalibCore for the x86-64 baseline, SSE2, whose eight-lane
 /// vectors take two instructions per operation and sixteen registers; the search's
 /// chain of divide, round, clamp and power then spills. The C kernels perform the same
-/// operations as ``IntegerQDQ``/``SymmetricIntegerQDQ`` with ``Float32Lanes``, then
-/// ``SquarePower`` or ``FastPower``, in the same order and never fused, so a search gives
-/// the same bits with or without them (`WideMSETermsTests` compares them lane by lane).
+/// operations as ``IntegerQDQ``/``SymmetricIntegerQDQ`` with ``Float32Lanes``, in the same
+/// order and never fused, then ``SquarePower``, ``CubePower`` or ``TorchPower`` (the latter
+/// inline rather than a call per eight lanes), so a search gives the same bits with or
+/// without them (`WideMSETermsTests` compares them lane by lane).
 ///
-/// Scope: float32 values and scales, integer types, norm 2 or a ``FastPower`` norm; every
-/// other search keeps the portable lanes.
+/// Scope: float32 values and scales, integer types; every other search keeps the portable
+/// lanes.
 struct WideMSETerms {
   private var parameters: calib_mse_terms_params
   let width: Int
@@ -29,13 +30,11 @@ struct WideMSETerms {
       return nil
     }
     if power is SquarePower {
-      parameters.square = 1
-    } else if let fast = power as? FastPower {
-      parameters.square = 0
-      (parameters.high, parameters.low, parameters.floor) = (fast.high, fast.low, fast.floor)
-      (parameters.l0, parameters.l1, parameters.l2, parameters.l3) = (fast.l0, fast.l1, fast.l2, fast.l3)
-      (parameters.x0, parameters.x1, parameters.x2, parameters.x3) = (fast.x0, fast.x1, fast.x2, fast.x3)
-      (parameters.x4, parameters.x5, parameters.x6) = (fast.x4, fast.x5, fast.x6)
+      parameters.exponent = 2
+    } else if power is CubePower {
+      parameters.exponent = 3
+    } else if let torch = power as? TorchPower {
+      (parameters.exponent, parameters.norm) = (0, torch.norm)
     } else {
       return nil
     }

@@ -9,26 +9,35 @@
 /// the wide versions of the hottest loops live here, behind a dispatch on the CPU.
 ///
 /// Every kernel performs exactly the IEEE operations, in exactly the order, of the Swift
-/// code it stands in for (no contraction into fused multiply-adds), so results are the
-/// same bits whichever version runs.
+/// code it stands in for (no contraction into fused multiply-adds, except in torch's own
+/// power, which fuses them itself), so results are the same bits whichever version runs.
 
-/// The clamp bounds and power of ``calib_mse_terms``: see `IntegerQDQ` and `FastPower` in
+/// The clamp bounds and power of ``calib_mse_terms``: see `IntegerQDQ` and `TorchPower` in
 /// CalibCore for what each field means.
 typedef struct {
   float lower;
   float upper;
   /// Nonzero: the zero point is 0 and is not added (`SymmetricIntegerQDQ`).
   int symmetric;
-  /// 2: `d · d`; 0: `FastPower` with the fields below.
-  int square;
-  float high, low, floor;
-  float l0, l1, l2, l3;
-  float x0, x1, x2, x3, x4, x5, x6;
+  /// How a difference d is raised: 2 → `d · d`, 3 → `(d · d) · d`, 0 → torch's
+  /// `pow(d, norm)` (``calib_torch_powf``).
+  int exponent;
+  float norm;
 } calib_mse_terms_params;
 
-/// The widest vector kernel this CPU runs: 16 (AVX-512F with AVX-512BW), 8 (AVX2), or 0
+/// The widest vector kernel this CPU runs: 16 (AVX-512F with AVX-512BW), 8 (AVX2 with FMA), or 0
 /// (none; callers keep their portable code).
 int calib_kernels_width(void);
+
+/// torch's float32 `pow(x, y)` on CPU (`Vectorized<float>::pow`, which is SLEEF's 1-ulp
+/// `powf`), bit for bit, for x ≥ 0 and finite y > 0. Not correctly rounded: it differs from
+/// a correctly rounded power (and from glibc's `powf`) by one ulp on about a fifth of
+/// inputs at y = 2.4.
+float calib_torch_powf(float x, float y);
+
+/// `out[i] = calib_torch_powf(x[i], y)` for i < n, on vectors of `width` lanes (16, 8, or
+/// anything else for one at a time), at most ``calib_kernels_width()``.
+void calib_torch_pow(int width, const float *x, float *out, size_t n, float y);
 
 /// For each step i < steps and element j < count:
 /// `terms[i * count + j] = |QDQ_i(x[j]) - x[j]| ^ norm` in float32, with step i's scale
