@@ -50,10 +50,55 @@ KERNEL VF NAME(difference)(VF x, VF s, VF zp, const calib_mse_terms_params *p) {
   return (VF)((VU)(q - x) & NAME(splatBits)(0x7FFFFFFFu));
 }
 
+/// `FastPower.begin(d)`: d clamped to [floor, ceiling], its exponent e and
+/// s = (m - 1) / (m + 1).
+KERNEL void NAME(begin)(VF d, const calib_mse_terms_params *p, VF *e, VF *s) {
+  VF v = NAME(lowered)(NAME(raised)(d, NAME(splat)(p->floor)), NAME(splat)(p->ceiling));
+  VU shifted = (VU)v + NAME(splatBits)(0x004AFB0Du);
+  *e = (VF)((shifted >> 23) | NAME(splatBits)(0x4B000000u)) - NAME(splat)(8388735.0f);
+  VF m = (VF)((shifted & NAME(splatBits)(0x007FFFFFu)) + NAME(splatBits)(0x3F3504F3u));
+  VF t = m - NAME(splat)(1.0f);
+  *s = t / (t + NAME(splat)(2.0f));
+}
+
+/// `FastPower.middle(e, s)`: the biased rounded exponent and the fraction f.
+KERNEL void NAME(middle)(VF e, VF s, const calib_mse_terms_params *p, VF *biased, VF *f) {
+  VF z = s * s;
+  VF pLog = NAME(splat)(p->l3);
+  pLog = pLog * z + NAME(splat)(p->l2);
+  pLog = pLog * z + NAME(splat)(p->l1);
+  pLog = pLog * z + NAME(splat)(p->l0);
+  pLog = pLog * s;
+  VF a = NAME(splat)(p->high) * e;
+  VF b = NAME(splat)(p->low) * e + pLog;
+  VF magic = NAME(splat)(12582912.0f);
+  *biased = (a + b) + magic;
+  *f = (a - (*biased - magic)) + b;
+}
+
+/// `FastPower.finish(biased, f)`.
+KERNEL VF NAME(finish)(VF biased, VF f, const calib_mse_terms_params *p) {
+  VF q = NAME(splat)(p->x6);
+  q = q * f + NAME(splat)(p->x5);
+  q = q * f + NAME(splat)(p->x4);
+  q = q * f + NAME(splat)(p->x3);
+  q = q * f + NAME(splat)(p->x2);
+  q = q * f + NAME(splat)(p->x1);
+  q = q * f + NAME(splat)(p->x0);
+  VF scale = (VF)(((VU)biased + NAME(splatBits)(127u)) << 23);
+  return q * scale;
+}
+
 /// |d| raised as `p->exponent` says (see `calib_mse_terms_params`).
 KERNEL VF NAME(raise)(VF d, const calib_mse_terms_params *p) {
   if (p->exponent == 2) return d * d;
   if (p->exponent == 3) return (d * d) * d;
+  if (p->exponent == 1) {
+    VF e, s, biased, f;
+    NAME(begin)(d, p, &e, &s);
+    NAME(middle)(e, s, p, &biased, &f);
+    return NAME(finish)(biased, f, p);
+  }
   return NAME(torchPow)(d, NAME(powSplat)(p->norm));
 }
 
@@ -96,6 +141,11 @@ KERNEL VF NAME(taskDifference)(
 /// See `calib_mse_terms`. Each task's terms are stored as a whole vector: a ragged last
 /// vector's extra lanes land on the next step's first terms, which are stored after them
 /// (or, for the last step, in the caller's slack).
+///
+/// With a ``FastPower`` the loop is software-pipelined as the Swift one is: iteration k
+/// begins task k, runs the middle stage of task k - 1 and finishes task k - 2, so that
+/// three independent chains are in flight (one vector's chain is far longer than the
+/// core's window would otherwise overlap).
 static __attribute__((target(TARGET))) void NAME(mseTerms)(
   const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
   const calib_mse_terms_params *params, float *terms
@@ -107,11 +157,39 @@ static __attribute__((target(TARGET))) void NAME(mseTerms)(
   VF tail = NAME(splat)(0.0f);
   for (size_t k = 0; k < count - W * full; k++) tail[k] = x[W * full + k];
   NAME(Task) a = {0, 0, 0};
-  for (size_t k = 0; k < tasks; k++) {
-    VF d = NAME(taskDifference)(a, x, full, tail, scales, zeros, p);
-    NAME(store)(terms, a.out, NAME(raise)(d, p));
-    NAME(advance)(&a, perStep, count);
+  if (p->exponent != 1 || tasks < 3) {
+    for (size_t k = 0; k < tasks; k++) {
+      VF d = NAME(taskDifference)(a, x, full, tail, scales, zeros, p);
+      NAME(store)(terms, a.out, NAME(raise)(d, p));
+      NAME(advance)(&a, perStep, count);
+    }
+    return;
   }
+  VF e, s, biased, f;
+  size_t middleOut, finishOut;
+  // Fill: begin tasks 0 and 1, the middle stage of task 0.
+  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, p), p, &e, &s);
+  middleOut = a.out;
+  NAME(advance)(&a, perStep, count);
+  NAME(middle)(e, s, p, &biased, &f);
+  finishOut = middleOut;
+  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, p), p, &e, &s);
+  middleOut = a.out;
+  NAME(advance)(&a, perStep, count);
+  for (size_t k = 2; k < tasks; k++) {
+    VF nextE, nextS, nextBiased, nextF;
+    NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, p), p, &nextE, &nextS);
+    NAME(middle)(e, s, p, &nextBiased, &nextF);
+    NAME(store)(terms, finishOut, NAME(finish)(biased, f, p));
+    finishOut = middleOut;
+    middleOut = a.out;
+    NAME(advance)(&a, perStep, count);
+    e = nextE; s = nextS; biased = nextBiased; f = nextF;
+  }
+  // Drain: finish task tasks - 2, then task tasks - 1.
+  NAME(store)(terms, finishOut, NAME(finish)(biased, f, p));
+  NAME(middle)(e, s, p, &biased, &f);
+  NAME(store)(terms, middleOut, NAME(finish)(biased, f, p));
 }
 
 #undef KERNEL

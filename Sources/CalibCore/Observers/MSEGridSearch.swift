@@ -90,6 +90,8 @@ public struct MSEGridSearch: Sendable {
         && Self.sharesTermTables(globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale, dtype: dtype)
       ? values.withUnsafeBufferPointer { BFloat16Sequences(SharedPointer($0.baseAddress!), layout, parallel: runsInParallel) }
       : nil
+    let fast = certifiablePower(dtype: dtype)
+    var certification = fast.map { _ in Certification(self, layout) }
     search: while computed < steps {
       // The reference evaluates at least the next ⌈patience - stale⌉ steps: only that many
       // steps in a row without improvement can stop it.
@@ -98,9 +100,20 @@ public struct MSEGridSearch: Sendable {
       let candidates = Candidates(
         args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale,
         factors: Array(factors[computed..<end]), rawMin: rawMin, rawMax: rawMax, dtype: dtype)
-      let part = errorTable(
+      var part = errorTable(
         values, layout: layout, args: args, steps: end - computed, candidates: candidates, powerTable: powerTable,
-        sequences: sequences)
+        sequences: sequences, fast: fast)
+      if var state = certification {
+        certify(
+          &part, first: computed, steps: end - computed, count: count, errors: &errors, best: &best, &state
+        ) { subset, range in
+          let exact = Candidates(
+            args: args, globalScale: globalScale, optimizingGlobalScale: optimizingGlobalScale,
+            factors: Array(factors[range]), rawMin: rawMin, rawMax: rawMax, dtype: dtype)
+          return errorTable(values, layout: layout, args: args, steps: range.count, candidates: exact, subset: subset)
+        }
+        certification = state
+      }
       errors += part
       for i in 0..<(end - computed) {
         let improved = part.withUnsafeBufferPointer { part in
@@ -282,16 +295,31 @@ public struct MSEGridSearch: Sendable {
   }
 
   /// Σ |QDQ(x) - x|^norm for every (step, parameter), in D, step-major.
+  ///
+  /// - Parameters:
+  ///   - fast: float32 only: raise with this approximation instead of torch's power (see
+  ///     ``certify(_:_:_:_:_:_:)`` for when that gives torch's choices).
+  ///   - subset: compute only these parameters' entries (the others are 0), where
+  ///     parameters are summed whole (``sumsWholeParameters(_:)``); otherwise all.
   func errorTable(
     _ values: [Float], layout: GroupLayout, args: QuantizationArgs, steps: Int,
-    candidates: Candidates, powerTable: BFloat16PowerTable? = nil, sequences: BFloat16Sequences? = nil
+    candidates: Candidates, powerTable: BFloat16PowerTable? = nil, sequences: BFloat16Sequences? = nil,
+    fast: FastPower? = nil, subset: [Int]? = nil
   ) -> [Float] {
     let shared = (powerTable: powerTable, sequences: sequences)
+    let plan = TablePlan(fast: fast, subset: subset)
     switch candidates.dtype {
-    case .float32: return errorTable(values, layout, args, steps, candidates, Float32Lanes.self, (nil, nil))
-    case .bfloat16: return errorTable(values, layout, args, steps, candidates, BFloat16Lanes.self, shared)
-    case .float16: return errorTable(values, layout, args, steps, candidates, Float16Lanes.self, (nil, nil))
+    case .float32: return errorTable(values, layout, args, steps, candidates, Float32Lanes.self, (nil, nil), plan)
+    case .bfloat16: return errorTable(values, layout, args, steps, candidates, BFloat16Lanes.self, shared, plan)
+    case .float16: return errorTable(values, layout, args, steps, candidates, Float16Lanes.self, (nil, nil), plan)
     }
+  }
+
+  /// ``errorTable(_:layout:args:steps:candidates:powerTable:sequences:fast:subset:)``'s
+  /// `fast` and `subset`.
+  struct TablePlan {
+    var fast: FastPower?
+    var subset: [Int]?
   }
 
   /// What a bf16 search computes once for all its steps.
@@ -308,35 +336,38 @@ public struct MSEGridSearch: Sendable {
 
   private func errorTable<R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ args: QuantizationArgs, _ steps: Int,
-    _ candidates: Candidates, _ rounding: R.Type, _ shared: BFloat16Shared
+    _ candidates: Candidates, _ rounding: R.Type, _ shared: BFloat16Shared, _ plan: TablePlan
   ) -> [Float] {
     // The lane kernels compute in D, which is C and S unless a float32 global scale
     // promotes the scale (then the scalar quantizer takes the dtypes apart).
     let scaleInD = R.self == Float32Lanes.self || candidates.scaleDType == R.dtype
     if scaleInD, let symmetric = SymmetricIntegerQDQ<R>(args) {
-      return errorTable(values, layout, steps, candidates, symmetric, R.self, shared)
+      return errorTable(values, layout, steps, candidates, symmetric, R.self, shared, plan)
     }
     if scaleInD, let integer = IntegerQDQ<R>(args) {
-      return errorTable(values, layout, steps, candidates, integer, R.self, shared)
+      return errorTable(values, layout, steps, candidates, integer, R.self, shared, plan)
     }
     let scalar = ScalarQDQ(args, valueDType: R.dtype, scaleDType: candidates.scaleDType)
-    return errorTable(values, layout, steps, candidates, scalar, R.self, shared)
+    return errorTable(values, layout, steps, candidates, scalar, R.self, shared, plan)
   }
 
   private func errorTable<Q: LaneQDQ, R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q,
-    _ rounding: R.Type, _ shared: BFloat16Shared
+    _ rounding: R.Type, _ shared: BFloat16Shared, _ plan: TablePlan
   ) -> [Float] {
-    let sequences = shared.sequences
+    let (sequences, subset) = (shared.sequences, plan.subset)
     if let powerTable = shared.powerTable {
-      return table(values, layout, steps, candidates, qdq, powerTable, R.self, sequences)
+      return table(values, layout, steps, candidates, qdq, powerTable, R.self, sequences, subset)
+    }
+    if let fast = plan.fast, R.dtype == .float32 {
+      return table(values, layout, steps, candidates, qdq, fast, R.self, sequences, subset)
     }
     // torch's `pow_(scalar)` on a bf16 or f16 tensor takes the exponent in that dtype
     // (2.4 acts as 2.40625 in bf16, as 2.400390625 in f16), then computes in float32.
     let norm = R.dtype.rounded(Float(settings.norm))
-    if norm == 2 { return table(values, layout, steps, candidates, qdq, SquarePower(), R.self, sequences) }
-    if norm == 3 { return table(values, layout, steps, candidates, qdq, CubePower(), R.self, sequences) }
-    return table(values, layout, steps, candidates, qdq, TorchPower(norm: norm), R.self, sequences)
+    if norm == 2 { return table(values, layout, steps, candidates, qdq, SquarePower(), R.self, sequences, subset) }
+    if norm == 3 { return table(values, layout, steps, candidates, qdq, CubePower(), R.self, sequences, subset) }
+    return table(values, layout, steps, candidates, qdq, TorchPower(norm: norm), R.self, sequences, subset)
   }
 
   /// Elements per slice of a run whose steps are evaluated together (16 KiB: stays in L1
@@ -350,11 +381,13 @@ public struct MSEGridSearch: Sendable {
 
   private func table<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ values: [Float], _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates, _ qdq: Q,
-    _ power: P, _ rounding: R.Type, _ sequences: BFloat16Sequences?
+    _ power: P, _ rounding: R.Type, _ sequences: BFloat16Sequences?, _ subset: [Int]?
   ) -> [Float] {
     let count = layout.count
-    // The workers write every entry directly (no serial zero-fill first).
+    // The workers write every entry directly (no serial zero-fill first), except those
+    // outside a subset.
     let table = [Float](unsafeUninitializedCapacity: steps * count) { out, initialized in
+      if subset != nil { out.initialize(repeating: 0) }
       values.withUnsafeBufferPointer { buffer in
         // Non-nil: steps, count > 0.
         let errors = SharedPointer(out.baseAddress!)
@@ -368,7 +401,7 @@ public struct MSEGridSearch: Sendable {
         } else if let sequences, R.dtype == .bfloat16 {
           sharedTableParameters(sequences, source, layout, steps, candidates, qdq, power, R.self, into: errors)
         } else {
-          wholeParameters(source, layout, steps, candidates, qdq, power, R.self, into: errors)
+          wholeParameters(source, layout, steps, candidates, qdq, power, R.self, subset, into: errors)
         }
       }
       initialized = steps * count
@@ -410,12 +443,13 @@ public struct MSEGridSearch: Sendable {
   /// error is one ``TorchSum`` over the parameter's sequence.
   private func wholeParameters<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ source: SharedPointer<Float>, _ layout: GroupLayout, _ steps: Int, _ candidates: Candidates,
-    _ qdq: Q, _ power: P, _ rounding: R.Type, into errors: SharedPointer<Float>
+    _ qdq: Q, _ power: P, _ rounding: R.Type, _ subset: [Int]?, into errors: SharedPointer<Float>
   ) {
     let count = layout.count
     let perParameter = Self.paddedLength(layout)
     let perItem = Swift.max(1, Self.itemElements / Swift.max(1, perParameter))
-    let items = (count + perItem - 1) / perItem
+    let listed = subset?.count ?? count
+    let items = (listed + perItem - 1) / perItem
     let wide = WideMSETerms(qdq, power, R.self)
     ForkJoin.forEach(items, parallel: runsInParallel) { item in
       var scales = [Float](repeating: 0, count: steps)
@@ -432,7 +466,8 @@ public struct MSEGridSearch: Sendable {
               // Non-nil: steps > 0; a 0-capacity scratch is never written.
               let (sp, zp, out) = (scales.baseAddress!, zeros.baseAddress!, sums.baseAddress!)
               let scratch = gathered.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
-              for q in (item * perItem)..<Swift.min(count, (item + 1) * perItem) {
+              for k in (item * perItem)..<Swift.min(listed, (item + 1) * perItem) {
+                let q = subset?[k] ?? k
                 for i in 0..<steps { (sp[i], zp[i]) = candidates.parameters(step: i, q) }
                 let summed = Self.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
                   // Whole rows of float32 terms (see ``WideMSETerms/rowTotals``).

@@ -105,6 +105,18 @@ struct TorchSum {
     return 20 &* (1 &<< sum.levelPower) &+ 64
   }
 
+  /// ``maximumRoundings(count:dtype:)``, tighter for a run too short to cascade (fewer than
+  /// `2^p` rows): its rows, the combine, leftovers, columns and lanes (3 + 3 + 3 + 8), a
+  /// 16-bit load's halves (1) and the scalar tail, rounded up to rows + tail + 32; and for
+  /// n < L, where four scalar sums take n / 4 terms each, n + 4.
+  static func roundingDepth(count: Int, dtype: FloatDType) -> Int {
+    let sum = TorchSum(count: count, dtype: dtype)
+    if sum.loads == 0 { return count &+ 4 }
+    let rows = sum.rowLoads &>> 2
+    guard rows < 1 &<< sum.levelPower else { return maximumRoundings(count: count, dtype: dtype) }
+    return rows &+ (count &- sum.tailStart) &+ 32
+  }
+
   /// `⌈log2 x⌉`, 0 for x ≤ 1 (`c10::utils::CeilLog2`).
   static func ceilLog2(_ x: Int) -> Int {
     x <= 1 ? 0 : Int.bitWidth - (x - 1).leadingZeroBitCount

@@ -7,8 +7,8 @@ import CalibKernels
 /// vectors take two instructions per operation and sixteen registers; the search's
 /// chain of divide, round, clamp and power then spills. The C kernels perform the same
 /// operations as ``IntegerQDQ``/``SymmetricIntegerQDQ`` with ``Float32Lanes``, in the same
-/// order and never fused, then ``SquarePower``, ``CubePower`` or ``TorchPower`` (the latter
-/// inline rather than a call per eight lanes), so a search gives the same bits with or
+/// order and never fused, then ``SquarePower``, ``CubePower``, ``TorchPower`` (inline rather
+/// than a call per eight lanes) or ``FastPower``, so a search gives the same bits with or
 /// without them (`WideMSETermsTests` compares them lane by lane).
 ///
 /// Scope: float32 values and scales, integer types; every other search keeps the portable
@@ -35,6 +35,12 @@ struct WideMSETerms {
       parameters.exponent = 3
     } else if let torch = power as? TorchPower {
       (parameters.exponent, parameters.norm) = (0, torch.norm)
+    } else if let fast = power as? FastPower {
+      (parameters.exponent, parameters.norm) = (1, fast.norm)
+      (parameters.high, parameters.low, parameters.floor, parameters.ceiling) = (fast.high, fast.low, fast.floor, fast.ceiling)
+      (parameters.l0, parameters.l1, parameters.l2, parameters.l3) = (fast.l0, fast.l1, fast.l2, fast.l3)
+      (parameters.x0, parameters.x1, parameters.x2, parameters.x3) = (fast.x0, fast.x1, fast.x2, fast.x3)
+      (parameters.x4, parameters.x5, parameters.x6) = (fast.x4, fast.x5, fast.x6)
     } else {
       return nil
     }

@@ -20,9 +20,12 @@ typedef struct {
   /// Nonzero: the zero point is 0 and is not added (`SymmetricIntegerQDQ`).
   int symmetric;
   /// How a difference d is raised: 2 → `d · d`, 3 → `(d · d) · d`, 0 → torch's
-  /// `pow(d, norm)` (``calib_torch_powf``).
+  /// `pow(d, norm)` (``calib_torch_powf``), 1 → `FastPower` with the fields below.
   int exponent;
   float norm;
+  float high, low, floor, ceiling;
+  float l0, l1, l2, l3;
+  float x0, x1, x2, x3, x4, x5, x6;
 } calib_mse_terms_params;
 
 /// The widest vector kernel this CPU runs: 16 (AVX-512F with AVX-512BW), 8 (AVX2 with FMA), or 0
