@@ -298,7 +298,8 @@ public struct MSEGridSearch: Sendable {
   ///
   /// - Parameters:
   ///   - fast: float32 only: raise with this approximation instead of torch's power (see
-  ///     ``certify(_:_:_:_:_:_:)`` for when that gives torch's choices).
+  ///     ``certify(_:first:steps:count:errors:best:_:exactErrors:)`` for when that gives
+  ///     torch's choices).
   ///   - subset: compute only these parameters' entries (the others are 0), where
   ///     parameters are summed whole (``sumsWholeParameters(_:)``); otherwise all.
   func errorTable(
