@@ -22,9 +22,11 @@
 /// The power is torch's: `d · d` for norm 2 and `(d · d) · d` for norm 3 (torch multiplies
 /// for those), otherwise torch's vectorized float32 `pow`, which is SLEEF's 1-ulp `powf`,
 /// reproduced bit for bit (``TorchPower``; a correctly rounded power differs from it by one
-/// ulp on about a fifth of the terms at 2.4, enough to break a near-tie between two steps
-/// the other way). In bf16 the rounded powers come from a table indexed by d's 16 bits
-/// (``BFloat16PowerTable``). Each error is summed in float32 in exactly torch's order
+/// ulp on a few percent of the terms at 2.4, enough to break a near-tie between two steps
+/// the other way). float32 searches compute cheaper approximate terms first and fall back
+/// to torch's power for the parameters whose choices the approximation cannot prove
+/// (`MSEGridSearch+Certified.swift`). In bf16 the rounded powers come from a table indexed
+/// by d's 16 bits (``BFloat16PowerTable``). Each error is summed in float32 in exactly torch's order
 /// (``TorchSum``), then rounded to D, so near-ties break as they do in torch, including
 /// torch's split of a single parameter's sum over its threads (``TorchThreads``).
 ///

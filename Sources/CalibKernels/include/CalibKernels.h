@@ -34,7 +34,7 @@ int calib_kernels_width(void);
 
 /// torch's float32 `pow(x, y)` on CPU (`Vectorized<float>::pow`, which is SLEEF's 1-ulp
 /// `powf`), bit for bit, for x ≥ 0 and finite y > 0. Not correctly rounded: it differs from
-/// a correctly rounded power (and from glibc's `powf`) by one ulp on about a fifth of
+/// a correctly rounded power (and from glibc's `powf`) by one ulp on a few percent of
 /// inputs at y = 2.4.
 float calib_torch_powf(float x, float y);
 
