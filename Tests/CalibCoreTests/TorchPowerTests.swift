@@ -67,6 +67,7 @@ import Testing
         }
         #expect(out.map(\.bitPattern) == scalar, "width \(width), norm \(norm)")
       }
+      #expect(TorchPower.powers(x, norm).map(\.bitPattern) == scalar, "powers, norm \(norm)")
       let power = TorchPower(norm: norm)
       var lanes: [UInt32] = []
       for start in stride(from: 0, to: x.count - 7, by: 8) {
@@ -75,6 +76,16 @@ import Testing
         lanes += (0..<8).map { t[$0].bitPattern }
       }
       #expect(lanes == Array(scalar.prefix(lanes.count)), "lanes, norm \(norm)")
+    }
+  }
+
+  /// torch's `pow_(3)` on bf16 multiplies in bf16, rounding each product: (d, torch's bits)
+  /// where the correctly rounded cube is another bf16.
+  @Test func bfloat16CubeRoundsEachProduct() {
+    let table = BFloat16PowerTable(norm: 3)
+    for (d, expected) in [(0x3C15, 0x3549), (0x3C54, 0x3612), (0x3C62, 0x3631), (0x3C85, 0x368F), (0x3CA8, 0x3710)] as [(UInt32, UInt32)] {
+      let t = table.finish(table.begin(Lanes(repeating: Float(bitPattern: d << 16))))
+      #expect(t[0].bitPattern == expected << 16, "d 0x\(String(d, radix: 16))")
     }
   }
 }

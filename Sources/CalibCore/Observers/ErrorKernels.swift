@@ -161,11 +161,10 @@ struct BFloat16PowerTable: LanePower, @unchecked Sendable {
 
   init(norm: Float) {
     self.norm = norm
-    storage = (0..<0x7F81).map { bits in
-      let d = Float(bitPattern: UInt32(bits) << 16)
-      if norm == 3 { return BFloat16.rounded(BFloat16.rounded(d * d) * d) }
-      return BFloat16.rounded(TorchPower.power(d, norm))
-    }
+    let d = (0..<0x7F81).map { Float(bitPattern: UInt32($0) << 16) }
+    storage = norm == 3
+      ? d.map { BFloat16.rounded(BFloat16.rounded($0 * $0) * $0) }
+      : TorchPower.powers(d, norm).map(BFloat16.rounded)
     // The array's buffer does not move while `storage` holds it unchanged.
     base = storage.withUnsafeBufferPointer { $0.baseAddress! }
   }
@@ -217,6 +216,18 @@ struct TorchPower: LanePower {
   /// which torch's vectorized kernels call (see `calib_torch_powf`). Within one ulp of the
   /// exact power, and not always the correctly rounded one.
   static func power(_ x: Float, _ y: Float) -> Float { calib_torch_powf(x, y) }
+
+  /// ``power(_:_:)`` of each of `x`, on the widest vectors the CPU has.
+  static func powers(_ x: [Float], _ y: Float) -> [Float] {
+    [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+      x.withUnsafeBufferPointer { x in
+        if let input = x.baseAddress, let output = out.baseAddress {
+          calib_torch_pow(Int32(WideKernels.width), input, output, x.count, y)
+        }
+      }
+      initialized = x.count
+    }
+  }
 }
 
 /// `d ^ p = 2 ^ (p · log2 d)` in float32 for 1.2 ≤ p ≤ 4, within 4 ulp of the correctly
