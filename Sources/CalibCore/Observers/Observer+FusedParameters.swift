@@ -22,22 +22,17 @@ extension Observer {
     }
     let count = layout.count
     var finite = [Bool](repeating: true, count: RangeReduction.itemCount(parameters: count, length: layout.runLength))
-    var zeros: [Float] = []
-    let scales = [Float](unsafeUninitializedCapacity: count) { s, scaleCount in
-      zeros = [Float](unsafeUninitializedCapacity: count) { z, zeroCount in
-        finite.withUnsafeMutableBufferPointer { flags in
-          // Non-nil: count > 1, and so at least one item.
-          let (sp, zp, ok) = (SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!), SharedPointer(flags.baseAddress!))
-          _ = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel) { item, parameters, mins, maxs in
-            let first = parameters.lowerBound
-            ok[item] = RangeReduction.allFinite(mins + first, parameters.count)
-              && RangeReduction.allFinite(maxs + first, parameters.count)
-            kernel.parameters(mins: mins, maxs: maxs, parameters, scales: sp.base, zeros: zp.base)
-          }
+    let (scales, zeros) = QuantizationArgs.filledScalesAndZeros(count: count) { sp, zp in
+      finite.withUnsafeMutableBufferPointer { flags in
+        // Non-nil: count > 1, and so at least one item.
+        let ok = SharedPointer(flags.baseAddress!)
+        _ = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel) { item, parameters, mins, maxs in
+          let first = parameters.lowerBound
+          ok[item] = RangeReduction.allFinite(mins + first, parameters.count)
+            && RangeReduction.allFinite(maxs + first, parameters.count)
+          kernel.parameters(mins: mins, maxs: maxs, parameters, scales: sp.base, zeros: zp.base)
         }
-        zeroCount = count
       }
-      scaleCount = count
     }
     if finite.contains(false) { throw ObserverError.nonFinite(in: value) }
     return args.parameters(shape: layout.qparamShape, scales: scales, zeros: zeros, kernel)

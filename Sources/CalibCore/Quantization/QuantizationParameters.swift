@@ -67,31 +67,40 @@ extension QuantizationArgs {
     precondition(min.shape == max.shape, "min shape \(min.shape) != max shape \(max.shape)")
     let kernel = try parameterKernel(globalScale: globalScale, dtype: min.dtype.promoted(with: max.dtype))
     let n = min.elementCount
-    // Every slot is written by exactly one chunk; no zero fill first (it would be a serial
-    // pass over both outputs).
-    var zeros: [Float] = []
-    let scales = [Float](unsafeUninitializedCapacity: n) { s, scaleCount in
-      zeros = [Float](unsafeUninitializedCapacity: n) { z, zeroCount in
-        // Element-wise, so chunks can run in parallel with identical results.
-        let chunk = 1 << 16
-        if n > 0 {
-          min.values.withUnsafeBufferPointer { mins in
-            max.values.withUnsafeBufferPointer { maxs in
-              let (lo, hi) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
-              let (sp, zp) = (SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
-              ForkJoin.forEach((n + chunk - 1) / chunk, parallel: parallel) { c in
-                kernel.parameters(
-                  mins: lo.readOnly, maxs: hi.readOnly, (c * chunk)..<Swift.min(n, (c + 1) * chunk), scales: sp.base,
-                  zeros: zp.base)
-              }
-            }
+    let (scales, zeros) = Self.filledScalesAndZeros(count: n) { sp, zp in
+      // Element-wise, so chunks can run in parallel with identical results.
+      let chunk = 1 << 16
+      min.values.withUnsafeBufferPointer { mins in
+        max.values.withUnsafeBufferPointer { maxs in
+          let (lo, hi) = (SharedPointer(mins.baseAddress!), SharedPointer(maxs.baseAddress!))
+          ForkJoin.forEach((n + chunk - 1) / chunk, parallel: parallel) { c in
+            kernel.parameters(
+              mins: lo.readOnly, maxs: hi.readOnly, (c * chunk)..<Swift.min(n, (c + 1) * chunk), scales: sp.base,
+              zeros: zp.base)
           }
         }
-        zeroCount = n
       }
-      scaleCount = n
     }
     return parameters(shape: min.shape, scales: scales, zeros: zeros, kernel)
+  }
+
+  /// `count` scales and zero points, each slot written by `fill` (which must write every
+  /// one): no zero fill first, which would be a serial pass over both outputs. `fill` is
+  /// not called for `count` 0.
+  static func filledScalesAndZeros(
+    count: Int, _ fill: (SharedPointer<Float>, SharedPointer<Float>) -> Void
+  ) -> (scales: [Float], zeros: [Float]) {
+    guard count > 0 else { return ([], []) }
+    var zeros: [Float] = []
+    let scales = [Float](unsafeUninitializedCapacity: count) { s, scaleCount in
+      zeros = [Float](unsafeUninitializedCapacity: count) { z, zeroCount in
+        // Non-nil: count > 0.
+        fill(SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
+        zeroCount = count
+      }
+      scaleCount = count
+    }
+    return (scales, zeros)
   }
 
   /// The kernel of ``quantizationParameters(min:max:globalScale:parallel:)`` for ranges
