@@ -20,6 +20,11 @@ extension SIMD8 where Scalar == Float {
   @inline(__always) init(bits: LaneBits) { self = unsafeBitCast(bits, to: Lanes.self) }
 }
 
+extension SIMD8 where Scalar == UInt32 {
+  /// 0, 1, …, 7: each lane's index.
+  static var laneIndices: LaneBits { LaneBits(0, 1, 2, 3, 4, 5, 6, 7) }
+}
+
 /// `1.5 · 2^23`: adding and subtracting it rounds a float32 of magnitude below 2^22 to an
 /// integer, ties to even — exactly `rounded(.toNearestOrEven)`. The low mantissa bits of
 /// the sum hold that integer (offset by 2^22) in two's complement.

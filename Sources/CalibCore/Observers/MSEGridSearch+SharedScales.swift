@@ -393,8 +393,7 @@ struct SharedTableStep: Sendable {
       table.update(from: zeroTerms.table + 2 &* Int(low), count: 2 &* start)
     }
     let (s, zp) = (Lanes(repeating: scale), Lanes(repeating: zero))
-    var lane = LaneBits()
-    for k in 0..<8 { lane[k] = UInt32(k) }
+    let lane = LaneBits.laneIndices
     let end = LaneBits(repeating: UInt32(low) + UInt32(width))
     @inline(__always) func terms(_ magnitude: LaneBits, sign: UInt32) -> LaneBits {
       // Lanes past the last magnitude compute the term of 0, stored in the slack.
@@ -481,8 +480,7 @@ struct ZeroTerms: @unchecked Sendable {
     let top = Int(sequences.highest.max() ?? 0)
     // Both signs per magnitude, plus two vectors of slack for the last stores.
     table = .allocate(capacity: 2 * (top + 1) + 16)
-    var lane = LaneBits()
-    for k in 0..<8 { lane[k] = UInt32(k) }
+    let lane = LaneBits.laneIndices
     for first in stride(from: 0, through: top, by: 8) {
       let d = Lanes(bits: (LaneBits(repeating: UInt32(first)) &+ lane) &<< 16)
       let term = power.term(power.middle(power.begin(d)), R.self).bits &>> 16

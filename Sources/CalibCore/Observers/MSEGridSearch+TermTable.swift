@@ -64,8 +64,7 @@ extension MSEGridSearch {
     _ power: P, _ rounding: R.Type
   ) {
     let (s, zp) = (Lanes(repeating: scale), Lanes(repeating: zero))
-    var lane = LaneBits()
-    for k in 0..<8 { lane[k] = UInt32(k) }
+    let lane = LaneBits.laneIndices
     for first in stride(from: bits.lowerBound, to: bits.upperBound, by: 8) {
       let x = Lanes(bits: (LaneBits(repeating: UInt32(first)) &+ lane) &<< 16)
       let used = Lanes(bits: x.bits & LaneBits(repeating: 0x7FFF_FFFF)) .<= Lanes(repeating: reach)
