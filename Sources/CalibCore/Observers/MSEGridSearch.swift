@@ -143,22 +143,7 @@ public struct MSEGridSearch: Sendable {
   /// `best[q] := min(best[q], row[q])` for q < count; whether any of them fell (a row
   /// strictly below its best). Errors are never NaN (callers refuse non-finite values).
   static func lower(_ best: UnsafeMutablePointer<Float>, to row: UnsafePointer<Float>, _ count: Int) -> Bool {
-    var fell = SIMDMask<SIMD16<Int32>>()
-    var q = 0
-    while q + 16 <= count {
-      let (b, r) = (UnsafeRawPointer(best + q), UnsafeRawPointer(row + q))
-      let (old, new) = (b.loadUnaligned(as: SIMD16<Float>.self), r.loadUnaligned(as: SIMD16<Float>.self))
-      let lower = new .< old
-      UnsafeMutableRawPointer(best + q).storeBytes(of: old.replacing(with: new, where: lower), as: SIMD16<Float>.self)
-      fell .|= lower
-      q += 16
-    }
-    var any = Swift.any(fell)
-    while q < count {
-      if row[q] < best[q] { (best[q], any) = (row[q], true) }
-      q += 1
-    }
-    return any
+    lower(best, to: row, count) { _, _ in }
   }
 
   /// ``lower(_:to:_:)`` that also sets `step[q] := i` where row q fell below its best.
@@ -167,20 +152,41 @@ public struct MSEGridSearch: Sendable {
     recording step: UnsafeMutablePointer<Int32>, _ i: Int32
   ) {
     let mark = SIMD16<Int32>(repeating: i)
+    _ = lower(best, to: row, count) { q, fell in
+      let s = UnsafeRawPointer(step + q).loadUnaligned(as: SIMD16<Int32>.self).replacing(with: mark, where: fell)
+      UnsafeMutableRawPointer(step + q).storeBytes(of: s, as: SIMD16<Int32>.self)
+    } scalar: { q in
+      step[q] = i
+    }
+  }
+
+  /// The loop of both: `fell(q, mask)` for each vector of 16 from q, with the lanes that
+  /// fell; `scalar(q)` for each single one of the ragged end that fell.
+  @inline(__always)
+  private static func lower(
+    _ best: UnsafeMutablePointer<Float>, to row: UnsafePointer<Float>, _ count: Int,
+    _ fell: (Int, SIMDMask<SIMD16<Int32>>) -> Void, scalar: (Int) -> Void = { _ in }
+  ) -> Bool {
+    var any = SIMDMask<SIMD16<Int32>>()
     var q = 0
     while q + 16 <= count {
-      let (b, r, s) = (UnsafeRawPointer(best + q), UnsafeRawPointer(row + q), UnsafeRawPointer(step + q))
+      let (b, r) = (UnsafeRawPointer(best + q), UnsafeRawPointer(row + q))
       let (old, new) = (b.loadUnaligned(as: SIMD16<Float>.self), r.loadUnaligned(as: SIMD16<Float>.self))
       let lower = new .< old
       UnsafeMutableRawPointer(best + q).storeBytes(of: old.replacing(with: new, where: lower), as: SIMD16<Float>.self)
-      let steps = s.loadUnaligned(as: SIMD16<Int32>.self).replacing(with: mark, where: lower)
-      UnsafeMutableRawPointer(step + q).storeBytes(of: steps, as: SIMD16<Int32>.self)
+      fell(q, lower)
+      any .|= lower
       q += 16
     }
+    var anyFell = Swift.any(any)
     while q < count {
-      if row[q] < best[q] { (best[q], step[q]) = (row[q], i) }
+      if row[q] < best[q] {
+        (best[q], anyFell) = (row[q], true)
+        scalar(q)
+      }
       q += 1
     }
+    return anyFell
   }
 
   /// Parameters per block of the selection passes.
