@@ -227,8 +227,8 @@ struct ScaleBuckets {
 /// `low[b]..<low[b] + width[b]` of its parameters' values, both signs side by side (see
 /// ``SharedTableStep/fillTerms(_:low:width:scale:zero:_:_:_:)``). A bucket gets none
 /// (`width[b] == 0`) when it has fewer elements than its table would have entries, when
-/// its scales or zero points are not bf16 values, or when its differences could leave the
-/// power's range; its parameters are computed element by element.
+/// or when its scales or zero points are not bf16 values; its parameters are computed
+/// element by element.
 struct TermTables: @unchecked Sendable {
   // `storage` is written by ``fill(_:_:_:parallel:)``, each bucket's region by one worker,
   // then only read until ``deallocate()``.
@@ -440,8 +440,8 @@ struct SharedTableStep: Sendable {
     /// four accumulators lane-wise in order, then their lanes in order; lane l of
     /// accumulator k is therefore the row-ordered sum of the pairs at `64r + 16k + l` and
     /// `64r + 16k + 8 + l`, and the same additions are done here without vectors.
-    /// With AVX-512 (`width` 16), the same additions on vectors, the terms gathered
-    /// (`CalibKernels`; eight-lane AVX2 gathers were no faster than these scalar loads).
+    /// With AVX-512 (`width` 16), the same additions on vectors (`CalibKernels`), the
+    /// terms read with scalar loads there too (they beat vector gathers on Zen 5).
     @inline(__always)
     func rowSum(_ keys: UnsafePointer<UInt16>, rows: Int, width: Int = WideKernels.width) -> Float {
       if width == 16 {
