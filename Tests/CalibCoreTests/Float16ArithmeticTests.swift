@@ -45,6 +45,19 @@ extension Float16ArithmeticTests {
     #expect(hexBits(FloatDType.float16.rounded(lanes)[3]) == hexBits(f32(c.expected)))
   }
 
+  /// The eight-lane rounding gives the scalar one's bits over a sweep of float32 bit
+  /// patterns (both signs, subnormals to NaN), in every lane.
+  @Test func lanesMatchTheScalarRounding() {
+    for start in stride(from: UInt32(0), to: 0xFFFF_FFFF - 8 * 40_009, by: 8 * 40_009) {
+      let x = SIMD8<Float>((0..<8).map { Float(bitPattern: start &+ UInt32($0) &* 40_009) })
+      let lanes = FloatDType.float16.rounded(x)
+      for k in 0..<8 {
+        let scalar = FloatDType.float16.rounded(x[k])
+        #expect(lanes[k].bitPattern == scalar.bitPattern || (lanes[k].isNaN && scalar.isNaN), "0x\(String(x[k].bitPattern, radix: 16))")
+      }
+    }
+  }
+
   @Test func nanStaysNaN() {
     #expect(FloatDType.float16.rounded(Float.nan).isNaN)
     #expect(FloatDType.float16.rounded(SIMD8<Float>(repeating: .nan))[0].isNaN)
