@@ -88,4 +88,23 @@ import Testing
       #expect(t[0].bitPattern == expected << 16, "d 0x\(String(d, radix: 16))")
     }
   }
+
+  /// The f16 table holds torch's power rounded to f16 for every f16 value, and finds each
+  /// value at its own bit pattern.
+  @Test func float16TableCoversEveryValue() {
+    let norm = FloatDType.float16.rounded(2.4)
+    let table = Float16PowerTable(norm: norm)
+    let values = Float16PowerTable.values
+    for start in stride(from: 0, to: values.count, by: 8) {
+      var lanes = Lanes(repeating: 0)
+      for k in 0..<Swift.min(8, values.count - start) { lanes[k] = values[start + k] }
+      let index = Float16PowerTable.index(lanes)
+      let terms = table.finish(table.middle(table.begin(lanes)))
+      for k in 0..<Swift.min(8, values.count - start) {
+        #expect(Int(index[k]) == start + k)
+        let expected = BFloat16.halfRounded(TorchPower.power(values[start + k], norm))
+        #expect(terms[k].bitPattern == expected.bitPattern, "f16 0x\(String(start + k, radix: 16))")
+      }
+    }
+  }
 }

@@ -195,6 +195,50 @@ struct CubePower: LanePower {
   @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
 }
 
+/// f16 differences: torch's `pow_(norm)` on an f16 tensor (its float32 power, rounded to
+/// f16) looked up by d's f16 bit pattern, as ``BFloat16PowerTable`` does for bf16: an f16
+/// d ≥ 0 is one of 0x7C01 values (+∞ included), so a 124 KiB table replaces the power.
+/// For norms torch raises with `pow` (not 2 or 3).
+struct Float16PowerTable: LanePower, @unchecked Sendable {
+  // Immutable after init and kept alive by `storage`; shared read-only between workers.
+  private let storage: [Float]
+  private let base: UnsafePointer<Float>
+  let norm: Float
+
+  /// f16 bit patterns 0…0x7C00 as float32: subnormals k · 2^-24, then the normals and +∞.
+  static let values: [Float] = (0...0x7C00).map { k in
+    k < 0x400 ? Float(k) * 0x1p-24 : Float(bitPattern: UInt32(k + 0x1C000) << 13)
+  }
+
+  init(norm: Float) {
+    self.norm = norm
+    storage = TorchPower.powers(Self.values, norm).map(BFloat16.halfRounded)
+    // The array's buffer does not move while `storage` holds it unchanged.
+    base = storage.withUnsafeBufferPointer { $0.baseAddress! }
+  }
+
+  /// d's f16 bit pattern, for an f16 value d ≥ 0 held in float32.
+  @inline(__always) static func index(_ d: Lanes) -> LaneBits {
+    var out = LaneBits()
+    for k in 0..<Lanes.scalarCount {
+      let bits = d[k].bitPattern
+      let normal = Swift.min((bits &>> 13) &- 0x1C000, 0x7C00)
+      out[k] = bits >= 0x3880_0000 ? normal : UInt32(truncatingIfNeeded: Int32(d[k] * 0x1p24))
+    }
+    return out
+  }
+
+  @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) {
+    let index = Self.index(d)
+    var out = Lanes()
+    for k in 0..<Lanes.scalarCount { out[k] = base[Int(index[k])] }
+    return (out, Lanes())
+  }
+
+  @inline(__always) func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) { stage }
+  @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
+}
+
 /// Any other norm: torch's float32 `pow(d, norm)`, bit for bit (``TorchPower/power(_:_:)``),
 /// eight lanes per call into `CalibKernels`.
 struct TorchPower: LanePower {

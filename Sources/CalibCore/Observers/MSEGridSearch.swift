@@ -376,6 +376,9 @@ public struct MSEGridSearch: Sendable {
     let norm = R.dtype.rounded(Float(settings.norm))
     if norm == 2 { return table(values, layout, steps, candidates, qdq, SquarePower(), R.self, sequences, subset) }
     if norm == 3 { return table(values, layout, steps, candidates, qdq, CubePower(), R.self, sequences, subset) }
+    if R.dtype == .float16 {
+      return table(values, layout, steps, candidates, qdq, Float16PowerTable(norm: norm), R.self, sequences, subset)
+    }
     return table(values, layout, steps, candidates, qdq, TorchPower(norm: norm), R.self, sequences, subset)
   }
 
