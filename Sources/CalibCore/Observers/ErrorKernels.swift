@@ -101,6 +101,42 @@ func clampLanes(_ y: Lanes, _ lower: Float, _ upper: Float) -> Lanes {
   return out
 }
 
+/// Symmetric FP4 (E2M1) on float32 values and scales, as ``FakeQuantizer`` does it:
+/// `y = clamp(x / s, -6, 6)`, rounded to the nearest of 0, ±0.5, ±1, ±1.5, ±2, ±3, ±4, ±6
+/// with ties to the even code (``Float4E2M1/rounded(_:)``: 0.25 → 0, 0.75 → 1, 1.25 → 1,
+/// 1.75 → 2, 2.5 → 2, 3.5 → 4, 5 → 4), times s. Per-lane selects, which the optimizer
+/// keeps in vector registers, instead of a scalar quantizer call per lane. The sign of a
+/// zero level may differ from the scalar path's (−0 here, +0 there), which |QDQ(x) − x|
+/// cannot see.
+struct FP4QDQ: LaneQDQ {
+  var returnsValueDType: Bool { true }
+
+  /// `nil` unless the arguments are symmetric FP4 and the values float32 (their scales
+  /// then are too).
+  init?(_ args: QuantizationArgs, valueDType: FloatDType) {
+    guard args.isFP4 && args.symmetric && valueDType == .float32 else { return nil }
+    precondition(QuantizedRange(args).upperBound == 6 && QuantizedRange(args).lowerBound == -6)
+  }
+
+  @inline(__always)
+  func qdq(_ x: Lanes, scale s: Lanes, zeroPoint zp: Lanes, scalarScale: Float, scalarZeroPoint: Float) -> Lanes {
+    let y = clampLanes(x / s, -6, 6)
+    var level = Lanes()
+    for k in 0..<Lanes.scalarCount {
+      let a = y[k].magnitude
+      var r: Float = a <= 0.25 ? 0 : 0.5
+      r = a >= 0.75 ? 1 : r
+      r = a > 1.25 ? 1.5 : r
+      r = a >= 1.75 ? 2 : r
+      r = a > 2.5 ? 3 : r
+      r = a >= 3.5 ? 4 : r
+      r = a > 5 ? 6 : r
+      level[k] = Float(bitPattern: r.bitPattern | (y[k].bitPattern & 0x8000_0000))
+    }
+    return level * s
+  }
+}
+
 /// Any other type (FP8, FP4, very wide ints) or dtype mix (a float32 effective scale on
 /// bf16 values): ``FakeQuantizer`` lane by lane, returning values in the scale's dtype.
 struct ScalarQDQ: LaneQDQ {

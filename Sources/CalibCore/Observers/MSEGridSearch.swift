@@ -356,6 +356,9 @@ public struct MSEGridSearch: Sendable {
     if scaleInD, let integer = IntegerQDQ<R>(args) {
       return errorTable(values, layout, steps, candidates, integer, R.self, shared, plan)
     }
+    if R.self == Float32Lanes.self, let fp4 = FP4QDQ(args, valueDType: R.dtype) {
+      return errorTable(values, layout, steps, candidates, fp4, R.self, shared, plan)
+    }
     let scalar = ScalarQDQ(args, valueDType: R.dtype, scaleDType: candidates.scaleDType)
     return errorTable(values, layout, steps, candidates, scalar, R.self, shared, plan)
   }
