@@ -137,7 +137,7 @@ struct FP4QDQ: LaneQDQ {
   }
 }
 
-/// Any other type (FP8, FP4, very wide ints) or dtype mix (a float32 effective scale on
+/// Any other type (FP8, FP4 other than ``FP4QDQ``'s, very wide ints) or dtype mix (a float32 effective scale on
 /// bf16 values): ``FakeQuantizer`` lane by lane, returning values in the scale's dtype.
 struct ScalarQDQ: LaneQDQ {
   let quantizer: FakeQuantizer
