@@ -6,12 +6,7 @@
 
 #if defined(__x86_64__)
 
-typedef float f32x16 __attribute__((vector_size(64), aligned(4)));
-typedef unsigned u32x16 __attribute__((vector_size(64), aligned(4)));
-typedef int i32x16 __attribute__((vector_size(64), aligned(4)));
-typedef float f32x8 __attribute__((vector_size(32), aligned(4)));
-typedef unsigned u32x8 __attribute__((vector_size(32), aligned(4)));
-typedef int i32x8 __attribute__((vector_size(32), aligned(4)));
+#include "VectorTypes.h"
 
 #define VF f32x16
 #define VU u32x16

@@ -5,16 +5,10 @@
 //   TARGET     the target attribute string
 //   NAME(x)    x suffixed with the width
 //
-// Each function mirrors, operation for operation, the Swift lanes it names; the power is
-// TorchPowBody.h's, included first.
+// Each function mirrors, operation for operation, the Swift lanes it names; the power and
+// `splat` are TorchPowBody.h's, included first.
 
 #define KERNEL static inline __attribute__((target(TARGET), always_inline))
-
-KERNEL VF NAME(splat)(float c) {
-  VF v;
-  for (int k = 0; k < W; k++) v[k] = c;
-  return v;
-}
 
 KERNEL VU NAME(splatBits)(unsigned c) {
   VU v;
@@ -99,7 +93,7 @@ KERNEL VF NAME(raise)(VF d, const calib_mse_terms_params *p) {
     NAME(middle)(e, s, p, &biased, &f);
     return NAME(finish)(biased, f, p);
   }
-  return NAME(torchPow)(d, NAME(powSplat)(p->norm));
+  return NAME(torchPow)(d, NAME(splat)(p->norm));
 }
 
 /// Where the (step, vector) tasks of a call stand: task k is vector `vector` of step

@@ -25,10 +25,7 @@ float calib_torch_powf(float x, float y) {
 
 #if defined(__x86_64__)
 
-typedef float f32x16 __attribute__((vector_size(64), aligned(4)));
-typedef int i32x16 __attribute__((vector_size(64), aligned(4)));
-typedef float f32x8 __attribute__((vector_size(32), aligned(4)));
-typedef int i32x8 __attribute__((vector_size(32), aligned(4)));
+#include "VectorTypes.h"
 
 #define VF f32x16
 #define VI i32x16
@@ -54,37 +51,13 @@ typedef int i32x8 __attribute__((vector_size(32), aligned(4)));
 #undef TARGET_ATTRIBUTE
 #undef NAME
 
-static __attribute__((target("avx512f"))) void torchPowArray16(const float *x, float *out, size_t n, float y) {
-  f32x16 vy = powSplat16(y);
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    f32x16 v;
-    __builtin_memcpy(&v, x + i, sizeof v);
-    v = torchPow16(v, vy);
-    __builtin_memcpy(out + i, &v, sizeof v);
-  }
-  for (; i < n; i++) out[i] = calib_torch_powf(x[i], y);
-}
-
-static __attribute__((target("avx2,fma"))) void torchPowArray8(const float *x, float *out, size_t n, float y) {
-  f32x8 vy = powSplat8(y);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    f32x8 v;
-    __builtin_memcpy(&v, x + i, sizeof v);
-    v = torchPow8(v, vy);
-    __builtin_memcpy(out + i, &v, sizeof v);
-  }
-  for (; i < n; i++) out[i] = calib_torch_powf(x[i], y);
-}
-
 void calib_torch_pow(int width, const float *x, float *out, size_t n, float y) {
   if (width == 16) {
     torchPowArray16(x, out, n, y);
   } else if (width == 8) {
     torchPowArray8(x, out, n, y);
   } else {
-    for (size_t i = 0; i < n; i++) out[i] = calib_torch_powf(x[i], y);
+    torchPowArray1(x, out, n, y);
   }
 }
 
@@ -92,7 +65,7 @@ void calib_torch_pow(int width, const float *x, float *out, size_t n, float y) {
 
 void calib_torch_pow(int width, const float *x, float *out, size_t n, float y) {
   (void)width;
-  for (size_t i = 0; i < n; i++) out[i] = calib_torch_powf(x[i], y);
+  torchPowArray1(x, out, n, y);
 }
 
 #endif

@@ -22,13 +22,13 @@ typedef struct {
   VF x, y;
 } NAME(Pair);
 
-POW_KERNEL VF NAME(powSplat)(float c) {
+POW_KERNEL VF NAME(splat)(float c) {
   VF v;
   for (int k = 0; k < W; k++) v[k] = c;
   return v;
 }
 
-POW_KERNEL VI NAME(powSplatInt)(int c) {
+POW_KERNEL VI NAME(splatInt)(int c) {
   VI v;
   for (int k = 0; k < W; k++) v[k] = c;
   return v;
@@ -95,7 +95,7 @@ POW_KERNEL NAME(Pair) NAME(square)(NAME(Pair) x) {
 }
 
 POW_KERNEL NAME(Pair) NAME(divide)(NAME(Pair) n, NAME(Pair) d) {
-  VF one = NAME(powSplat)(1.0f);
+  VF one = NAME(splat)(1.0f);
   VF t = one / d.x;
   VF s = n.x * t;
   VF u = NAME(fma)(t, n.x, -s);
@@ -108,35 +108,35 @@ POW_KERNEL NAME(Pair) NAME(divide)(NAME(Pair) n, NAME(Pair) d) {
 /// The exponent of each lane as getexp gives it, subnormals included: ⌊log2 v⌋ for
 /// finite v > 0, 128 for +∞.
 POW_KERNEL VI NAME(exponent)(VF v) {
-  VI small = (VI)(v < NAME(powSplat)(0x1p-126f));
-  VF scaled = NAME(select)(small, v * NAME(powSplat)(0x1p64f), v);
-  VI e = (((VI)scaled >> 23) & NAME(powSplatInt)(0xFF)) - NAME(powSplatInt)(127);
-  return e - (small & NAME(powSplatInt)(64));
+  VI small = (VI)(v < NAME(splat)(0x1p-126f));
+  VF scaled = NAME(select)(small, v * NAME(splat)(0x1p64f), v);
+  VI e = (((VI)scaled >> 23) & NAME(splatInt)(0xFF)) - NAME(splatInt)(127);
+  return e - (small & NAME(splatInt)(64));
 }
 
 /// The significand of each finite lane v > 0 in [0.75, 1.5), as getmant with
 /// `_MM_MANT_NORM_p75_1p5` gives it, subnormals included.
 POW_KERNEL VF NAME(significand)(VF v) {
-  VI small = (VI)(v < NAME(powSplat)(0x1p-126f));
-  VI bits = (VI)NAME(select)(small, v * NAME(powSplat)(0x1p64f), v);
-  VI fraction = bits & NAME(powSplatInt)(0x7FFFFF);
-  VI high = (VI)(fraction >= NAME(powSplatInt)(0x400000));
-  return (VF)(fraction | NAME(selectInt)(high, NAME(powSplatInt)(126 << 23), NAME(powSplatInt)(127 << 23)));
+  VI small = (VI)(v < NAME(splat)(0x1p-126f));
+  VI bits = (VI)NAME(select)(small, v * NAME(splat)(0x1p64f), v);
+  VI fraction = bits & NAME(splatInt)(0x7FFFFF);
+  VI high = (VI)(fraction >= NAME(splatInt)(0x400000));
+  return (VF)(fraction | NAME(selectInt)(high, NAME(splatInt)(126 << 23), NAME(splatInt)(127 << 23)));
 }
 
 /// log d as a pair, for finite d > 0 (SLEEF's `logkf`).
 POW_KERNEL NAME(Pair) NAME(logPair)(VF d) {
-  VF e = __builtin_convertvector(NAME(exponent)(d * NAME(powSplat)(1.0f / 0.75f)), VF);
+  VF e = __builtin_convertvector(NAME(exponent)(d * NAME(splat)(1.0f / 0.75f)), VF);
   VF m = NAME(significand)(d);
-  NAME(Pair) a = NAME(divide)(NAME(add2)(NAME(powSplat)(-1.0f), m), NAME(add2)(NAME(powSplat)(1.0f), m));
+  NAME(Pair) a = NAME(divide)(NAME(add2)(NAME(splat)(-1.0f), m), NAME(add2)(NAME(splat)(1.0f), m));
   NAME(Pair) a2 = NAME(square)(a);
-  VF t = NAME(powSplat)(0.240320354700088500976562f);
-  t = NAME(fma)(t, a2.x, NAME(powSplat)(0.285112679004669189453125f));
-  t = NAME(fma)(t, a2.x, NAME(powSplat)(0.400007992982864379882812f));
-  NAME(Pair) c = {NAME(powSplat)(0.66666662693023681640625f), NAME(powSplat)(3.69183861259614332084311e-09f)};
-  NAME(Pair) ln2 = {NAME(powSplat)(0.69314718246459960938f), NAME(powSplat)(-1.904654323148236017e-09f)};
+  VF t = NAME(splat)(0.240320354700088500976562f);
+  t = NAME(fma)(t, a2.x, NAME(splat)(0.285112679004669189453125f));
+  t = NAME(fma)(t, a2.x, NAME(splat)(0.400007992982864379882812f));
+  NAME(Pair) c = {NAME(splat)(0.66666662693023681640625f), NAME(splat)(3.69183861259614332084311e-09f)};
+  NAME(Pair) ln2 = {NAME(splat)(0.69314718246459960938f), NAME(splat)(-1.904654323148236017e-09f)};
   NAME(Pair) s = NAME(mulPairFloat)(ln2, e);
-  s = NAME(addPairs)(s, (NAME(Pair)){a.x * NAME(powSplat)(2.0f), a.y * NAME(powSplat)(2.0f)});
+  s = NAME(addPairs)(s, (NAME(Pair)){a.x * NAME(splat)(2.0f), a.y * NAME(splat)(2.0f)});
   return NAME(addPairs)(s, NAME(mulPairs)(NAME(mulPairs)(a2, a), NAME(add2Pairs)(NAME(mulPairFloat)(a2, t), c)));
 }
 
@@ -146,32 +146,32 @@ POW_KERNEL VF NAME(ldexp)(VF x, VI q) {
   VI m = q >> 31;
   m = (((m + q) >> 6) - m) << 4;
   q = q - (m << 2);
-  m = m + NAME(powSplatInt)(0x7F);
-  m = (VI)(m > NAME(powSplatInt)(0)) & m;
-  VI over = (VI)(m > NAME(powSplatInt)(0xFF));
-  m = NAME(selectInt)(over, NAME(powSplatInt)(0xFF), m);
+  m = m + NAME(splatInt)(0x7F);
+  m = (VI)(m > NAME(splatInt)(0)) & m;
+  VI over = (VI)(m > NAME(splatInt)(0xFF));
+  m = NAME(selectInt)(over, NAME(splatInt)(0xFF), m);
   VF u = (VF)(m << 23);
   x = x * u * u * u * u;
-  return x * (VF)((q + NAME(powSplatInt)(0x7F)) << 23);
+  return x * (VF)((q + NAME(splatInt)(0x7F)) << 23);
 }
 
 /// exp(d.x + d.y) (SLEEF's `expkf`).
 POW_KERNEL VF NAME(expPair)(NAME(Pair) d) {
-  VF u = (d.x + d.y) * NAME(powSplat)(1.442695040888963407359924681001892137426645954152985934135449406931f);
+  VF u = (d.x + d.y) * NAME(splat)(1.442695040888963407359924681001892137426645954152985934135449406931f);
   VI q = __builtin_convertvector(__builtin_elementwise_roundeven(u), VI);
   VF qf = __builtin_convertvector(q, VF);
-  NAME(Pair) s = NAME(add2PairFloat)(d, qf * NAME(powSplat)(-0.693145751953125f));
-  s = NAME(add2PairFloat)(s, qf * NAME(powSplat)(-1.428606765330187045e-06f));
+  NAME(Pair) s = NAME(add2PairFloat)(d, qf * NAME(splat)(-0.693145751953125f));
+  s = NAME(add2PairFloat)(s, qf * NAME(splat)(-1.428606765330187045e-06f));
   s = NAME(normalize)(s);
-  u = NAME(powSplat)(0.00136324646882712841033936f);
-  u = NAME(fma)(u, s.x, NAME(powSplat)(0.00836596917361021041870117f));
-  u = NAME(fma)(u, s.x, NAME(powSplat)(0.0416710823774337768554688f));
-  u = NAME(fma)(u, s.x, NAME(powSplat)(0.166665524244308471679688f));
-  u = NAME(fma)(u, s.x, NAME(powSplat)(0.499999850988388061523438f));
+  u = NAME(splat)(0.00136324646882712841033936f);
+  u = NAME(fma)(u, s.x, NAME(splat)(0.00836596917361021041870117f));
+  u = NAME(fma)(u, s.x, NAME(splat)(0.0416710823774337768554688f));
+  u = NAME(fma)(u, s.x, NAME(splat)(0.166665524244308471679688f));
+  u = NAME(fma)(u, s.x, NAME(splat)(0.499999850988388061523438f));
   NAME(Pair) t = NAME(addPairs)(s, NAME(mulPairFloat)(NAME(square)(s), u));
-  t = NAME(addFloatPair)(NAME(powSplat)(1.0f), t);
+  t = NAME(addFloatPair)(NAME(splat)(1.0f), t);
   u = NAME(ldexp)(t.x + t.y, q);
-  VI under = (VI)(d.x < NAME(powSplat)(-104.0f));
+  VI under = (VI)(d.x < NAME(splat)(-104.0f));
   return (VF)((VI)u & ~under);
 }
 
@@ -179,11 +179,25 @@ POW_KERNEL VF NAME(expPair)(NAME(Pair) d) {
 /// 2 or 3 (torch computes those differently: sqrt, copy, x·x, x·x·x).
 POW_KERNEL VF NAME(torchPow)(VF x, VF y) {
   VF r = NAME(expPair)(NAME(mulPairFloat)(NAME(logPair)(x), y));
-  r = NAME(select)((VI)(r != r), NAME(powSplat)(__builtin_inff()), r);
-  r = NAME(select)((VI)(x == NAME(powSplat)(__builtin_inff())), x, r);
-  r = NAME(select)((VI)(x == NAME(powSplat)(0.0f)), NAME(powSplat)(0.0f), r);
+  r = NAME(select)((VI)(r != r), NAME(splat)(__builtin_inff()), r);
+  r = NAME(select)((VI)(x == NAME(splat)(__builtin_inff())), x, r);
+  r = NAME(select)((VI)(x == NAME(splat)(0.0f)), NAME(splat)(0.0f), r);
   r = NAME(select)((VI)(x != x), x, r);
-  return NAME(select)((VI)(x == NAME(powSplat)(1.0f)), NAME(powSplat)(1.0f), r);
+  return NAME(select)((VI)(x == NAME(splat)(1.0f)), NAME(splat)(1.0f), r);
+}
+
+/// `out[i] = torchPow(x[i], y)` for i < n: whole vectors, then the rest one lane at a time
+/// (``calib_torch_powf``, the same algorithm).
+static TARGET_ATTRIBUTE __attribute__((unused)) void NAME(torchPowArray)(const float *x, float *out, size_t n, float y) {
+  VF vy = NAME(splat)(y);
+  size_t i = 0;
+  for (; i + W <= n; i += W) {
+    VF v;
+    __builtin_memcpy(&v, x + i, sizeof v);
+    v = NAME(torchPow)(v, vy);
+    __builtin_memcpy(out + i, &v, sizeof v);
+  }
+  for (; i < n; i++) out[i] = calib_torch_powf(x[i], y);
 }
 
 #undef POW_KERNEL
