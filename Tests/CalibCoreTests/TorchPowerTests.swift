@@ -94,11 +94,11 @@ import Testing
   @Test func float16TableCoversEveryValue() {
     let norm = FloatDType.float16.rounded(2.4)
     let table = Float16PowerTable(norm: norm)
-    let values = Float16PowerTable.values
+    let values = Float16Keys.values
     for start in stride(from: 0, to: values.count, by: 8) {
       var lanes = Lanes(repeating: 0)
       for k in 0..<Swift.min(8, values.count - start) { lanes[k] = values[start + k] }
-      let index = Float16PowerTable.index(lanes)
+      let index = Float16Keys.index(lanes)
       let terms = table.finish(table.middle(table.begin(lanes)))
       for k in 0..<Swift.min(8, values.count - start) {
         #expect(Int(index[k]) == start + k)

@@ -188,13 +188,11 @@ struct SquarePower: LanePower {
   @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
 }
 
-/// bf16 differences: torch's `pow_(norm)` on a bf16 tensor, looked up by d's 16 bits.
-/// That is `r(pow(d, norm))` with torch's float32 power (``TorchPower``), except for norm 3,
-/// which torch multiplies in bf16: `r(r(d · d) · d)`. A bf16 d ≥ 0 has at most 0x7F81 bit
-/// patterns (+∞ included), so one 128 KiB table built per search replaces the power and
-/// its rounding with eight loads. (glibc's `powf` would give the same table at 2.4: its
-/// one-ulp float32 differences never straddle a bf16 rounding boundary there.)
-struct BFloat16PowerTable: LanePower, @unchecked Sendable {
+/// bf16 or f16 differences: torch's `pow_(norm)` on a tensor of that dtype, looked up by
+/// d's bit pattern in the dtype (``PowerTableKeys``). A bf16 d ≥ 0 has at most 0x7F81 bit
+/// patterns and an f16 one 0x7C01 (+∞ included), so one table of about 128 KiB built per
+/// search replaces the power and its rounding with eight loads.
+struct PowerTable<Keys: PowerTableKeys>: LanePower, @unchecked Sendable {
   // Immutable after init and kept alive by `storage`; shared read-only between workers.
   private let storage: [Float]
   private let base: UnsafePointer<Float>
@@ -202,18 +200,15 @@ struct BFloat16PowerTable: LanePower, @unchecked Sendable {
 
   init(norm: Float) {
     self.norm = norm
-    let d = (0..<0x7F81).map { Float(bitPattern: UInt32($0) << 16) }
-    storage = norm == 3
-      ? d.map { BFloat16.rounded(BFloat16.rounded($0 * $0) * $0) }
-      : TorchPower.powers(d, norm).map(BFloat16.rounded)
+    storage = Keys.terms(Keys.values, norm: norm)
     // The array's buffer does not move while `storage` holds it unchanged.
     base = storage.withUnsafeBufferPointer { $0.baseAddress! }
   }
 
-  static var finishesInBFloat16: Bool { true }
+  static var finishesInBFloat16: Bool { Keys.dtype == .bfloat16 }
 
   @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) {
-    let index = d.bits &>> 16
+    let index = Keys.index(d)
     var out = Lanes()
     for k in 0..<Lanes.scalarCount { out[k] = base[Int(index[k])] }
     return (out, Lanes())
@@ -223,37 +218,42 @@ struct BFloat16PowerTable: LanePower, @unchecked Sendable {
   @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
 }
 
-/// float32 norm 3: `(d · d) · d`, as torch's `pow_(3)` multiplies.
-struct CubePower: LanePower {
-  var norm: Float { 3 }
-  @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) { ((d * d) * d, Lanes()) }
-  @inline(__always) func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) { stage }
-  @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
+/// How a ``PowerTable`` indexes a 16-bit dtype's values and what it holds for them.
+protocol PowerTableKeys {
+  static var dtype: FloatDType { get }
+  /// Every value d ≥ 0 of the dtype (+∞ last), in float32, at its index.
+  static var values: [Float] { get }
+  /// The index of each lane's value d ≥ 0 of the dtype.
+  static func index(_ d: Lanes) -> LaneBits
+  /// torch's `pow_(norm)` of each value, rounded to the dtype.
+  static func terms(_ values: [Float], norm: Float) -> [Float]
 }
 
-/// f16 differences: torch's `pow_(norm)` on an f16 tensor (its float32 power, rounded to
-/// f16) looked up by d's f16 bit pattern, as ``BFloat16PowerTable`` does for bf16: an f16
-/// d ≥ 0 is one of 0x7C01 values (+∞ included), so a 124 KiB table replaces the power.
-/// For norms torch raises with `pow` (not 2 or 3).
-struct Float16PowerTable: LanePower, @unchecked Sendable {
-  // Immutable after init and kept alive by `storage`; shared read-only between workers.
-  private let storage: [Float]
-  private let base: UnsafePointer<Float>
-  let norm: Float
+/// bf16: indexed by d's 16 bits. Terms are `r(pow(d, norm))` with torch's float32 power
+/// (``TorchPower``), except for norm 3, which torch multiplies in bf16: `r(r(d · d) · d)`.
+/// (glibc's `powf` would give the same table at 2.4: its one-ulp float32 differences never
+/// straddle a bf16 rounding boundary there.)
+enum BFloat16Keys: PowerTableKeys {
+  static var dtype: FloatDType { .bfloat16 }
+  static let values = (0..<0x7F81).map { Float(bitPattern: UInt32($0) << 16) }
+  @inline(__always) static func index(_ d: Lanes) -> LaneBits { d.bits &>> 16 }
 
-  /// f16 bit patterns 0…0x7C00 as float32: subnormals k · 2^-24, then the normals and +∞.
+  static func terms(_ values: [Float], norm: Float) -> [Float] {
+    norm == 3
+      ? values.map { BFloat16.rounded(BFloat16.rounded($0 * $0) * $0) }
+      : TorchPower.powers(values, norm).map(BFloat16.rounded)
+  }
+}
+
+/// f16: indexed by d's f16 bit pattern (subnormals k · 2^-24 first, then the normals and
+/// +∞). Terms are torch's float32 power rounded to f16, for the norms torch raises with
+/// `pow` (not 2 or 3).
+enum Float16Keys: PowerTableKeys {
+  static var dtype: FloatDType { .float16 }
   static let values: [Float] = (0...0x7C00).map { k in
     k < 0x400 ? Float(k) * 0x1p-24 : Float(bitPattern: UInt32(k + 0x1C000) << 13)
   }
 
-  init(norm: Float) {
-    self.norm = norm
-    storage = TorchPower.powers(Self.values, norm).map(BFloat16.halfRounded)
-    // The array's buffer does not move while `storage` holds it unchanged.
-    base = storage.withUnsafeBufferPointer { $0.baseAddress! }
-  }
-
-  /// d's f16 bit pattern, for an f16 value d ≥ 0 held in float32.
   @inline(__always) static func index(_ d: Lanes) -> LaneBits {
     var out = LaneBits()
     for k in 0..<Lanes.scalarCount {
@@ -264,13 +264,18 @@ struct Float16PowerTable: LanePower, @unchecked Sendable {
     return out
   }
 
-  @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) {
-    let index = Self.index(d)
-    var out = Lanes()
-    for k in 0..<Lanes.scalarCount { out[k] = base[Int(index[k])] }
-    return (out, Lanes())
+  static func terms(_ values: [Float], norm: Float) -> [Float] {
+    TorchPower.powers(values, norm).map(BFloat16.halfRounded)
   }
+}
 
+typealias BFloat16PowerTable = PowerTable<BFloat16Keys>
+typealias Float16PowerTable = PowerTable<Float16Keys>
+
+/// float32 norm 3: `(d · d) · d`, as torch's `pow_(3)` multiplies.
+struct CubePower: LanePower {
+  var norm: Float { 3 }
+  @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) { ((d * d) * d, Lanes()) }
   @inline(__always) func middle(_ stage: (Lanes, Lanes)) -> (Lanes, Lanes) { stage }
   @inline(__always) func finish(_ stage: (Lanes, Lanes)) -> Lanes { stage.0 }
 }
