@@ -163,6 +163,33 @@ AVX512BW static int keyRuns(
   return bad == 0;
 }
 
+/// NVFP4's contiguous groups of 16 under a symmetric memoryless observer: each group's
+/// largest magnitude. `bits & 0x7FFF` is |x|'s bits, and non-negative bf16 values order as
+/// those integers do (a NaN's above ∞'s), so the keys' reduction applies as it is.
+AVX512BW static int magnitudeRuns16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
+  const __m512i magnitude = _mm512_set1_epi16(0x7FFF), low16 = _mm512_set1_epi32(0xFFFF);
+  __m512i top = _mm512_setzero_si512();
+  for (size_t q = 0; q + 16 <= count; q += 16) {
+    const uint16_t *p = bits + q * 16;
+    for (int line = 0; line < 8; line++) _mm_prefetch((const char *)p + calib_prefetch_ahead + 64 * line, _MM_HINT_T0);
+    __m512i hi[4];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++) {
+      __m512i x, y;
+      firstLevel(_mm512_and_si512(_mm512_loadu_si512(p + 64 * j), magnitude),
+                 _mm512_and_si512(_mm512_loadu_si512(p + 64 * j + 32), magnitude), &x, &y);
+      hi[j] = _mm512_max_epi16(x, y);
+    }
+    // Group g's magnitude in the low half of 32-bit lane g; the high halves are discarded.
+    __m512i m = _mm512_and_si512(highestKeys(hi), low16);
+    _mm256_storeu_si256((__m256i *)(out + q), _mm512_cvtepi32_epi16(m));
+    top = _mm512_max_epi32(top, m);
+  }
+  int h = _mm512_reduce_max_epi32(top);
+  *largest = (uint16_t)h;
+  return h < 0x7F80;
+}
+
 /// The smallest and largest key of `count` values: 64 per step in two accumulators, the
 /// tail under a mask.
 AVX512BW static void keyRange(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
@@ -213,6 +240,10 @@ int calib_bf16_key_runs(
                       : keyRuns(bits, count, stride, length, mins, maxs, low, high);
 }
 
+int calib_bf16_group_magnitudes16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
+  return magnitudeRuns16(bits, count, out, largest);
+}
+
 #else
 
 void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
@@ -224,6 +255,11 @@ int calib_bf16_key_runs(
   const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high
 ) {
   (void)bits; (void)count; (void)stride; (void)length; (void)mins; (void)maxs; (void)low; (void)high;
+  __builtin_trap();
+}
+
+int calib_bf16_group_magnitudes16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
+  (void)bits; (void)count; (void)out; (void)largest;
   __builtin_trap();
 }
 

@@ -1,6 +1,8 @@
 #include "CalibKernels.h"
 #include "Prefetch.h"
 
+#include <string.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -73,6 +75,40 @@ __attribute__((target("avx512f"))) static void runs16(
   *high = _mm512_reduce_max_ps(highest);
 }
 
+/// The larger of two non-negative floats (or NaNs) by their bits, which order as the values
+/// do, a NaN's above ∞'s: unlike vmaxps, a NaN is never dropped.
+__attribute__((target("avx512f"))) static inline __m512 largerBits(__m512 a, __m512 b) {
+  return _mm512_castsi512_ps(_mm512_max_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
+
+REDUCE(largest16, largerBits)
+
+/// NVFP4's contiguous groups of 16: each group's largest magnitude, `max |x|`, reduced on
+/// the magnitudes' bits (exact in any order).
+__attribute__((target("avx512f"))) static int magnitudes16(const float *x, size_t count, float *out, float *largest) {
+  const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
+  __m512i top = _mm512_setzero_si512();
+  for (size_t q = 0; q + 16 <= count; q += 16) {
+    for (int line = 0; line < 16; line++) _mm_prefetch((const char *)(x + q * 16) + calib_prefetch_ahead + 64 * line, _MM_HINT_T0);
+    __m512 r[8];
+    for (int j = 0; j < 8; j++) {
+      __m512 a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(x + (q + 2 * j) * 16), magnitude));
+      __m512 b = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(x + (q + 2 * j + 1) * 16), magnitude));
+      r[j] = largerBits(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+    }
+    __m512 m = largest16(r);
+    _mm512_storeu_ps(out + q, m);
+    top = _mm512_max_epi32(top, _mm512_castps_si512(m));
+  }
+  int h = _mm512_reduce_max_epi32(top);
+  memcpy(largest, &h, sizeof h);
+  return h < 0x7F800000;
+}
+
+int calib_group_magnitudes16(const float *x, size_t count, float *out, float *largest) {
+  return magnitudes16(x, count, out, largest);
+}
+
 void calib_range_runs16(
   const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum, float *low, float *high
 ) {
@@ -85,6 +121,11 @@ void calib_range_runs16(
   const float *x, size_t count, size_t stride, float *mins, float *maxs, float *sum, float *low, float *high
 ) {
   (void)x; (void)count; (void)stride; (void)mins; (void)maxs; (void)sum; (void)low; (void)high;
+  __builtin_trap();
+}
+
+int calib_group_magnitudes16(const float *x, size_t count, float *out, float *largest) {
+  (void)x; (void)count; (void)out; (void)largest;
   __builtin_trap();
 }
 

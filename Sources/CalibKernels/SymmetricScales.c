@@ -46,9 +46,12 @@ AVX512 static inline __m512 float8Rounded(__m512 x) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), rounded, x);
 }
 
-AVX512 static void scales16(
-  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  float *zeros
+/// The loop of ``calib_symmetric_scales`` (`magnitudes` NULL) and of
+/// ``calib_bf16_magnitude_scales`` (`mins` and `maxs` NULL), specialized for each where
+/// it is inlined.
+AVX512 __attribute__((always_inline)) static inline void scales16(
+  const float *mins, const float *maxs, const uint16_t *magnitudes, size_t count,
+  const calib_symmetric_scale_params *params, float *scales, float *zeros
 ) {
   const calib_symmetric_scale_params p = *params;
   const __m512 zero = _mm512_setzero_ps(), halfWidth = _mm512_set1_ps(p.half_width);
@@ -60,14 +63,21 @@ AVX512 static void scales16(
   const int streams = count >= calib_streaming_outputs;
   calib_line_stream scaleStream = calib_line_stream_start(scales), zeroStream = calib_line_stream_start(zeros);
   for (size_t i = 0; i + 16 <= count; i += 16) {
-    __m512 lo = _mm512_loadu_ps(mins + i), hi = _mm512_loadu_ps(maxs + i);
-    // min(lo, 0) and max(hi, 0); a NaN stays (its comparisons are false).
-    __m512 mn = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(lo, zero, _CMP_GT_OQ), lo, zero);
-    __m512 mx = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(hi, zero, _CMP_LT_OQ), hi, zero);
-    __m512 a = magnitude(mn), b = magnitude(mx);
-    __m512 amax = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), a, b);
-    __mmask16 sawNaN = _mm512_cmp_ps_mask(mn, mn, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(mx, mx, _CMP_UNORD_Q);
-    amax = _mm512_mask_blend_ps(sawNaN, amax, nan);
+    __m512 amax;
+    if (magnitudes) {
+      // bf16 magnitudes widened to float32: exact, non-negative and finite.
+      amax = _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(magnitudes + i))), 16));
+    } else {
+      __m512 lo = _mm512_loadu_ps(mins + i), hi = _mm512_loadu_ps(maxs + i);
+      // min(lo, 0) and max(hi, 0); a NaN stays (its comparisons are false).
+      __m512 mn = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(lo, zero, _CMP_GT_OQ), lo, zero);
+      __m512 mx = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(hi, zero, _CMP_LT_OQ), hi, zero);
+      __m512 a = magnitude(mn), b = magnitude(mx);
+      amax = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), a, b);
+      __mmask16 sawNaN = _mm512_cmp_ps_mask(mn, mn, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(mx, mx, _CMP_UNORD_Q);
+      amax = _mm512_mask_blend_ps(sawNaN, amax, nan);
+    }
     __m512 s = _mm512_div_ps(amax, halfWidth);
     if (p.bfloat16) s = bfloat16Rounded(s);
     if (p.has_global_scale) s = _mm512_mul_ps(global, s);
@@ -87,11 +97,17 @@ AVX512 static void scales16(
   }
 }
 
-void calib_symmetric_scales(
+AVX512 void calib_symmetric_scales(
   const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
   float *zeros
 ) {
-  scales16(mins, maxs, count, params, scales, zeros);
+  scales16(mins, maxs, NULL, count, params, scales, zeros);
+}
+
+AVX512 void calib_bf16_magnitude_scales(
+  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros
+) {
+  scales16(NULL, NULL, magnitudes, count, params, scales, zeros);
 }
 
 #else
@@ -101,6 +117,13 @@ void calib_symmetric_scales(
   float *zeros
 ) {
   (void)mins; (void)maxs; (void)count; (void)params; (void)scales; (void)zeros;
+  __builtin_trap();
+}
+
+void calib_bf16_magnitude_scales(
+  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros
+) {
+  (void)magnitudes; (void)count; (void)params; (void)scales; (void)zeros;
   __builtin_trap();
 }
 

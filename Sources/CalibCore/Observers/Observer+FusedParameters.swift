@@ -37,4 +37,31 @@ extension Observer {
     if finite.contains(false) { throw ObserverError.nonFinite(in: value) }
     return args.parameters(shape: layout.qparamShape, scales: scales, zeros: zeros, kernel)
   }
+
+  /// Whether this observer needs no more of NVFP4's groups than their largest magnitudes
+  /// (``GroupMagnitudes``): memoryless min/max, with symmetric tensor-group arguments.
+  var reducesToMagnitudes: Bool {
+    kind == .memorylessMinMax && args.strategy == .tensorGroup && args.symmetric
+  }
+
+  /// `observer(x)` of a memoryless min/max observer on NVFP4's groups from their largest
+  /// magnitudes: those its global pass kept, or else computed here. Bit for bit the
+  /// parameters of the groups' ranges (see ``GroupMagnitudes``).
+  ///
+  /// - Returns: `nil` where the magnitudes do not apply (see
+  ///   ``GroupMagnitudes/init(_:layout:parallel:width:)``), a NaN or infinity among them.
+  func magnitudeParameters(_ value: Tensor, layout: GroupLayout, globalScale: Float?) throws -> QuantizationParameters? {
+    guard reducesToMagnitudes,
+      let magnitudes = value.takeKeptMagnitudes(for: layout)
+        ?? GroupMagnitudes(value, layout: layout, parallel: runsInParallel)
+    else { return nil }
+    let kernel: QParamKernel
+    do {
+      kernel = try args.parameterKernel(globalScale: globalScale, dtype: value.dtype)
+    } catch let e as QuantizationArgsError {
+      throw ObserverError.arguments(e)
+    }
+    let (scales, zeros) = magnitudes.parameters(kernel, parallel: runsInParallel)
+    return args.parameters(shape: layout.qparamShape, scales: scales, zeros: zeros, kernel)
+  }
 }

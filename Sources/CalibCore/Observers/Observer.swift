@@ -92,6 +92,7 @@ public struct Observer: Sendable {
     } catch let e as LayoutError {
       throw ObserverError.layout(e)
     }
+    if let parameters = try magnitudeParameters(value, layout: layout, globalScale: globalScale) { return parameters }
     if let parameters = try fusedParameters(value, layout: layout, globalScale: globalScale) { return parameters }
     var (mn, mx) = try currentRange(value, layout: layout, globalScale: globalScale, optimizingGlobalScale: false)
     var dtype = value.dtype
@@ -132,6 +133,13 @@ public struct Observer: Sendable {
     var whole = args
     whole.strategy = .tensor
     let layout = try GroupLayout(shape: [value.elementCount], baseName: .input, args: whole)
+    if reducesToMagnitudes, let groups = try? GroupLayout(shape: value.shape, baseName: baseName, args: args),
+      let magnitudes = GroupMagnitudes(value, layout: groups, parallel: runsInParallel)
+    {
+      // Kept for the local pass; memoryless, so there is no global state to update.
+      value.keep(magnitudes)
+      return GlobalScale.generate(magnitude: magnitudes.largest, dtype: value.dtype)
+    }
     var (mn, mx): ([Float], [Float])
     if let range = fusedGlobalRange(value) {
       (mn, mx) = ([range.min], [range.max])

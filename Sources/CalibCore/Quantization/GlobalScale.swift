@@ -12,7 +12,12 @@ public enum GlobalScale {
   /// compressed-tensors 0.14 has no guard: an all-zero range gives +∞ and an infinite one
   /// gives 0, which the caller sees as a non-finite global scale.
   public static func generate(min mn: Float, max mx: Float, dtype: FloatDType = .float32) -> Float {
-    let amax = propagatingMax(propagatingMin(mn, 0).magnitude, propagatingMax(mx, 0).magnitude)
+    generate(magnitude: propagatingMax(propagatingMin(mn, 0).magnitude, propagatingMax(mx, 0).magnitude), dtype: dtype)
+  }
+
+  /// ``generate(min:max:dtype:)`` from the range's largest magnitude `amax`, `max |x|`
+  /// over the tensor.
+  public static func generate(magnitude amax: Float, dtype: FloatDType = .float32) -> Float {
     let reciprocal = dtype.rounded(1 / amax)
     return dtype.rounded(reciprocal * (Float8E4M3.greatestFiniteMagnitude * Float4E2M1.greatestFiniteMagnitude))
   }

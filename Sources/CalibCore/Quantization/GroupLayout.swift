@@ -92,6 +92,10 @@ public struct GroupLayout: Sendable, Equatable {
   /// parameters at a constant stride.
   var isStridedRuns: Bool { block == nil && runCount == 1 && inner == 1 }
 
+  /// Whether parameter q is the `length` elements from `q · length` on: contiguous runs
+  /// one after another (NVFP4's groups of a weight's or an activation's rows).
+  func isContiguousRuns(of length: Int) -> Bool { isStridedRuns && runLength == length && outerStride == length }
+
   /// Whether the layout has one parameter made of all `elementCount` elements in one run
   /// (TENSOR strategy, or any shape reduced whole), so its range is the value's range.
   func isWholeValue(of elementCount: Int) -> Bool {

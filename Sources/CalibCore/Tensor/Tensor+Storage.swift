@@ -61,10 +61,12 @@ final class BFloat16Values: Sendable {
   }
 }
 
-/// Per-parameter ranges under one layout, kept for the next pass that asks (NVFP4's local
+/// Per-parameter ranges under one layout, or the groups' magnitudes that stand for them
+/// under a symmetric memoryless observer, kept for the next pass that asks (NVFP4's local
 /// pass, after its global pass computed them) and forgotten once taken.
 final class KeptRanges: Sendable {
   let ranges = Mutex<ParameterRanges?>(nil)
+  let magnitudes = Mutex<GroupMagnitudes?>(nil)
 }
 
 /// The minima and maxima of a tensor's parameters under a layout.
@@ -89,5 +91,19 @@ extension Tensor {
   /// those of this tensor's values under `layout`; changing the values forgets them.
   func keep(_ ranges: ([Float], [Float]), for layout: GroupLayout) {
     storage.kept.ranges.withLock { $0 = ParameterRanges(layout: layout, mins: ranges.0, maxs: ranges.1) }
+  }
+
+  /// The group magnitudes kept for `layout`, handed over once as ``takeKeptRanges(for:)``.
+  func takeKeptMagnitudes(for layout: GroupLayout) -> GroupMagnitudes? {
+    storage.kept.magnitudes.withLock { kept in
+      guard let magnitudes = kept, magnitudes.layout == layout else { return nil }
+      kept = nil
+      return magnitudes
+    }
+  }
+
+  /// Keeps this tensor's group magnitudes for a later ``takeKeptMagnitudes(for:)``.
+  func keep(_ magnitudes: GroupMagnitudes) {
+    storage.kept.magnitudes.withLock { $0 = magnitudes }
   }
 }

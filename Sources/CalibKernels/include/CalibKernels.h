@@ -87,6 +87,15 @@ int calib_bf16_key_runs(
 /// (INT16_MAX, INT16_MIN) when `count` is 0. AVX-512 only.
 void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int16_t *high);
 
+/// The largest magnitude `max |x|` of each group of 16 contiguous floats, group q at
+/// `x + 16 q` for q < count (a multiple of 16), into `out[q]`, and the largest of them
+/// into `*largest`. Returns 0 when a group holds a NaN or an infinity (every slot is still
+/// written). Exact: the magnitudes' bits are compared as integers. AVX-512 only.
+int calib_group_magnitudes16(const float *x, size_t count, float *out, float *largest);
+
+/// ``calib_group_magnitudes16`` of bf16 values, the magnitudes as bf16 bits. AVX-512 only.
+int calib_bf16_group_magnitudes16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest);
+
 /// The fields of ``calib_symmetric_scales``: see `QParamKernel` in CalibCore.
 typedef struct {
   float half_width;
@@ -107,6 +116,12 @@ typedef struct {
 void calib_symmetric_scales(
   const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
   float *zeros);
+
+/// ``calib_symmetric_scales`` of groups given by their largest magnitudes, `count` (a
+/// multiple of 16) non-negative finite bf16 values' bits: each magnitude m stands for the
+/// range (-m, m), or any other range whose largest magnitude it is. AVX-512 only.
+void calib_bf16_magnitude_scales(
+  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros);
 
 /// glibc only (elsewhere nothing): blocks from `mapped_from` bytes up are mapped and
 /// unmapped one by one, smaller ones come from the heap, whose free top is returned to the

@@ -1,0 +1,102 @@
+import Testing
+
+@testable import CalibCore
+
+/// A memoryless min/max observer on NVFP4's groups works from each group's largest
+/// magnitude (`GroupMagnitudes`) instead of its range: the same global scale and the same
+/// local scales, bit for bit, and the same error for a value that is not finite.
+@Suite struct GroupMagnitudesTests {
+  static let nvfp4 = try! QuantizationArgs(numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup)
+
+  /// One item with a tail (9 and 34 groups), and two items whose second ends in a tail of
+  /// four groups (65 · 260 = 16,900 groups, 16,384 per item).
+  static let shapes: [[Int]] = [[3, 48], [17, 32], [65, 4160]]
+
+  /// Values spread over many binades, with whole groups of zeros, of negatives only and of
+  /// positives only, signed zeros and subnormals among them.
+  static func values(count: Int, seed: UInt64) -> [Float] {
+    var state = seed
+    return (0..<count).map { i in
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      let group = i / 16
+      if group % 11 == 3 { return i % 2 == 0 ? 0 : -0.0 }
+      // Binades 2^-30 … 2^8: f16's subnormals up to well inside its range.
+      let magnitude = Float(
+        sign: .plus, exponent: Int(state >> 33 & 31) + Int(state >> 38 & 7) - 30,
+        significand: 1 + Float(state >> 44 & 0x3FF) / 1024)
+      if group % 7 == 2 { return -magnitude }
+      if group % 13 == 5 { return magnitude }
+      if group % 17 == 1 && i % 3 == 0 { return .leastNonzeroMagnitude }
+      return state >> 63 == 0 ? magnitude : -magnitude
+    }
+  }
+
+  /// The range path's answers: the whole value's range for the global scale, the groups'
+  /// ranges for the local scales.
+  static func expected(_ value: Tensor) throws -> (global: Float, parameters: QuantizationParameters) {
+    var whole = nvfp4
+    whole.strategy = .tensor
+    let (gmn, gmx) = RangeReduction.minMax(value, layout: try GroupLayout(shape: [value.elementCount], baseName: .input, args: whole))
+    let global = GlobalScale.generate(min: gmn[0], max: gmx[0], dtype: value.dtype)
+    let layout = try GroupLayout(shape: value.shape, baseName: .weight, args: nvfp4)
+    let (mn, mx) = RangeReduction.minMax(value, layout: layout)
+    let parameters = try nvfp4.quantizationParameters(
+      min: Tensor(shape: layout.qparamShape, values: mn, dtype: value.dtype),
+      max: Tensor(shape: layout.qparamShape, values: mx, dtype: value.dtype), globalScale: global)
+    return (global, parameters)
+  }
+
+  @Test(arguments: [FloatDType.float32, .bfloat16, .float16], [true, false])
+  func magnitudesGiveTheRangesParameters(dtype: FloatDType, parallel: Bool) throws {
+    for (k, shape) in Self.shapes.enumerated() {
+      let raw = Self.values(count: shape[0] * shape[1], seed: UInt64(k + 5))
+      let value = FusedParametersTests.tensor(shape, raw.map(dtype.rounded), dtype)
+      let layout = try GroupLayout(shape: shape, baseName: .weight, args: Self.nvfp4)
+      #expect(GroupMagnitudes(value, layout: layout, parallel: parallel) != nil, "\(shape) \(dtype)")
+      let (global, separate) = try Self.expected(value)
+      var observer = try Observer(kind: .memorylessMinMax, baseName: .weight, args: Self.nvfp4)
+      observer.runsInParallel = parallel
+      let g = try #require(try observer.observeGlobalScale(value))
+      #expect(g.bitPattern == global.bitPattern, "\(shape) \(dtype)")
+      // From the kept magnitudes, then from magnitudes computed in the local pass.
+      for _ in 0..<2 {
+        let p = try #require(try observer.observe(value, globalScale: g))
+        #expect(p.scale.values.map(\.bitPattern) == separate.scale.values.map(\.bitPattern), "\(shape) \(dtype)")
+        #expect(p.zeroPoint.values.map(\.bitPattern) == separate.zeroPoint.values.map(\.bitPattern))
+        #expect(p.scale.shape == separate.scale.shape && p.scale.dtype == separate.scale.dtype)
+        #expect(p.scaleDType == separate.scaleDType && p.zeroPointDType == separate.zeroPointDType)
+      }
+    }
+  }
+
+  @Test(arguments: [FloatDType.float32, .bfloat16])
+  func aNonFiniteValueThrowsFromEitherPass(dtype: FloatDType) throws {
+    let shape = Self.shapes[2]
+    let clean = Self.values(count: shape[0] * shape[1], seed: 3).map(dtype.rounded)
+    // The first element, one in the second work item's tail, and the last.
+    for (position, poison) in [(0, Float.nan), (16_899 * 16 + 5, .infinity), (clean.count - 1, -.infinity)] {
+      var values = clean
+      values[position] = poison
+      let value = FusedParametersTests.tensor(shape, values, dtype)
+      let layout = try GroupLayout(shape: shape, baseName: .weight, args: Self.nvfp4)
+      #expect(GroupMagnitudes(value, layout: layout, parallel: true) == nil)
+      var observer = try Observer(kind: .memorylessMinMax, baseName: .weight, args: Self.nvfp4)
+      #expect(throws: ObserverError.nonFinite(count: 1, firstIndex: position, shape: shape)) {
+        try observer.observe(value, globalScale: 1)
+      }
+    }
+  }
+
+  @Test func otherObserversAndArgumentsKeepTheRanges() throws {
+    #expect(try Observer(kind: .memorylessMinMax, baseName: .weight, args: Self.nvfp4).reducesToMagnitudes)
+    #expect(try !Observer(kind: .staticMinMax, baseName: .weight, args: Self.nvfp4).reducesToMagnitudes)
+    #expect(try !Observer(kind: .memorylessMSE, baseName: .weight, args: Self.nvfp4).reducesToMagnitudes)
+    let group = try QuantizationArgs(numBits: 4, groupSize: 16, strategy: .group)
+    #expect(try !Observer(kind: .memorylessMinMax, baseName: .weight, args: group).reducesToMagnitudes)
+    // Groups that are not contiguous runs of sixteen in order (a 0-d value is one group).
+    let value = Tensor(shape: [2, 32], values: Self.values(count: 64, seed: 1))
+    let channel = try GroupLayout(shape: [2, 32], baseName: .weight, args: try QuantizationArgs(numBits: 8, strategy: .channel))
+    #expect(GroupMagnitudes(value, layout: channel, parallel: false) == nil)
+    #expect(GroupMagnitudes(value, layout: try GroupLayout(shape: [2, 32], baseName: .weight, args: Self.nvfp4), parallel: false, width: 8) == nil)
+  }
+}
