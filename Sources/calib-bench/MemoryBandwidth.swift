@@ -2,35 +2,36 @@ import CalibBenchKernels
 import Dispatch
 import Foundation
 
-/// The machine's streaming-read bandwidth for a buffer of a given size, measured the way
-/// an observer reads its input: every byte once, front to back, split into contiguous
-/// chunks over `threads` threads, with the widest loads the CPU has, folded by XOR, and
-/// the observer kernels' own software prefetch (`calib_bench_stream_read`), so that no
-/// arithmetic limits the loop and no observer kernel reads faster than it.
+/// The machine's streaming-read bandwidth over an observer's own input: every byte once,
+/// front to back, split into contiguous chunks over `threads` threads, with the widest
+/// loads the CPU has, folded by XOR, and the observer kernels' own software prefetch
+/// (`calib_bench_stream_read`), so that no arithmetic limits the loop and no observer
+/// kernel reads faster than it.
 ///
 /// This is the ceiling for a memory-bound reduction such as min/max: an observer that
-/// reads `n` bytes can at best take ``seconds`` for them. Benchmarks report an observer's
-/// `fraction_of_bandwidth` as this time over the observer's time, on a buffer of the same
-/// byte count (the input's bytes in its own dtype: two per bf16 element).
+/// reads `n` bytes can at best take ``readOnce()``'s time for them. Benchmarks report an
+/// observer's `fraction_of_bandwidth` as this time over the observer's time. Reading the
+/// input itself, run by run between the observer's runs, puts both under the same cache
+/// state: a separate buffer of the same size, read ten times in a row, stays in a 32 MiB
+/// L3 cache that the observer's own input and outputs share, and so measured the cache.
 struct MemoryBandwidth {
-  let byteCount: Int
   let threads: Int
-  private let words: UnsafeMutableBufferPointer<UInt64>
+  private let words: UnsafeBufferPointer<UInt64>
 
-  init(byteCount: Int, threads: Int) {
-    self.byteCount = byteCount
+  /// A read of `bytes` (whole 8-byte words; a shorter tail is not read), which must stay
+  /// valid while this is used.
+  init(reading bytes: UnsafeRawBufferPointer, threads: Int) {
     self.threads = max(1, threads)
-    words = .allocate(capacity: max(1, (byteCount + 7) / 8))
-    // Written once so every page is resident before timing.
-    for i in words.indices { words[i] = UInt64(truncatingIfNeeded: i) &* 0x9E37_79B9_7F4A_7C15 }
+    let count = bytes.count / 8
+    words = count == 0 ? UnsafeBufferPointer(start: nil, count: 0)
+      : UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: UInt64.self), count: count)
   }
-
-  func deallocate() { words.deallocate() }
 
   /// Time of one full streaming read, in seconds.
   func readOnce() -> Double {
+    guard let first = words.baseAddress else { return 0 }
     let start = DispatchTime.now().uptimeNanoseconds
-    let base = UnsafeSendable(words.baseAddress!)
+    let base = UnsafeSendable(UnsafeMutablePointer(mutating: first))
     let count = words.count
     let threads = self.threads
     let folded = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: threads)
@@ -39,16 +40,12 @@ struct MemoryBandwidth {
     DispatchQueue.concurrentPerform(iterations: threads) { t in
       let lo = count * t / threads
       let hi = count * (t + 1) / threads
-      out.pointer[t] = Self.fold(base.pointer + lo, hi - lo)
+      out.pointer[t] = calib_bench_stream_read(base.pointer + lo, hi - lo)
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     // Keep the result observable so the reads cannot be optimized away.
     if folded.reduce(0, ^) == 0x5EED { print("", terminator: "") }
     return seconds
-  }
-
-  private static func fold(_ p: UnsafeMutablePointer<UInt64>, _ n: Int) -> UInt64 {
-    calib_bench_stream_read(p, n)
   }
 }
 

@@ -43,9 +43,6 @@ struct ObserversBench: ParsableCommand {
     let threads = ProcessInfo.processInfo.activeProcessorCount
     let referenceRunner = reference.map { ReferenceBench(python: $0, script: refbench) }
     var ours = [String: Timings](), ceiling = [String: Timings](), theirs = [String: Timings]()
-    // One baseline buffer per input size, made (and its pages touched) once for all rounds.
-    var baselines: [Int: MemoryBandwidth] = [:]
-    defer { for b in baselines.values { b.deallocate() } }
     for round in 0..<rounds {
       // Alternate which side goes first so that drift in the machine's load evens out.
       let referenceFirst = round % 2 == 1
@@ -53,11 +50,9 @@ struct ObserversBench: ParsableCommand {
         try recordReference(runner, dtype: dtype, threads: threads, into: &theirs)
       }
       for c in cases {
-        ours[c.name, default: Timings()].append(try medianSeconds(self.repeat) { try c.observe() })
-        let bandwidth = baselines[c.inputBytes] ?? MemoryBandwidth(byteCount: c.inputBytes, threads: threads)
-        baselines[c.inputBytes] = bandwidth
-        _ = bandwidth.readOnce()
-        ceiling[c.name, default: Timings()].append(medianSeconds(self.repeat) { _ = bandwidth.readOnce() })
+        let (observe, read) = try c.medianSeconds(self.repeat, threads: threads)
+        ours[c.name, default: Timings()].append(observe)
+        ceiling[c.name, default: Timings()].append(read)
       }
       if !referenceFirst, let runner = referenceRunner {
         try recordReference(runner, dtype: dtype, threads: threads, into: &theirs)
@@ -129,6 +124,35 @@ struct ObserverCase {
 
   /// The input's bytes in its own dtype, as refbench.py counts them.
   var inputBytes: Int { input.elementCount * (input.dtype == .float32 ? 4 : 2) }
+
+  /// The medians of `repeats` observations and of as many streaming reads of the input's
+  /// own bytes, one after the other, so that both meet the same cache and machine state
+  /// (see ``MemoryBandwidth``).
+  func medianSeconds(_ repeats: Int, threads: Int) throws -> (observe: Double, read: Double) {
+    func timed(_ body: () throws -> Void) rethrows -> Double {
+      let start = DispatchTime.now().uptimeNanoseconds
+      try body()
+      return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+    func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
+    return try withInputBytes { bytes in
+      let bandwidth = MemoryBandwidth(reading: bytes, threads: threads)
+      _ = bandwidth.readOnce()
+      var observing: [Double] = [], reading: [Double] = []
+      for _ in 0..<repeats {
+        observing.append(try timed(observe))
+        reading.append(bandwidth.readOnce())
+      }
+      return (median(observing), median(reading))
+    }
+  }
+
+  /// The input's bytes in its own dtype: bf16 bits, or float32 values (f16 values are held
+  /// as float32, and read as 2 bytes each, the first half of those).
+  private func withInputBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    if let bits = input.bfloat16Bits { return try bits.withUnsafeBytes(body) }
+    return try input.values.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(inputBytes))) }
+  }
 
   func observe() throws {
     var observer = try Observer(kind: kind, baseName: baseName, args: args)
