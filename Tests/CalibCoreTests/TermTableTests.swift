@@ -40,7 +40,7 @@ import Testing
           zeros.withUnsafeBufferPointer { z in
             (
               search.tabulatedTotals(
-                p.baseAddress!, pieces, steps, s.baseAddress!, z.baseAddress!, 6, qdq, power, BFloat16Lanes.self),
+                p.baseAddress!, pieces, steps, s.baseAddress!, z.baseAddress!, 6, qdq, power, BFloat16Lanes.self, BFloat16Keys.self),
               pieces.map { piece in
                 search.sequenceTotals(
                   p.baseAddress! + piece.lowerBound, piece.count, steps, s.baseAddress!, z.baseAddress!, qdq, power,
@@ -74,7 +74,9 @@ import Testing
       scales.withUnsafeBufferPointer { s in
         zeros.withUnsafeBufferPointer { z in
           (
-            search.tabulatedTotals(p.baseAddress!, [0..<n], 2, s.baseAddress!, z.baseAddress!, peak, qdq, power, BFloat16Lanes.self),
+            search.tabulatedTotals(
+              p.baseAddress!, [0..<n], 2, s.baseAddress!, z.baseAddress!, peak, qdq, power, BFloat16Lanes.self,
+              BFloat16Keys.self),
             search.sequenceTotals(p.baseAddress!, n, 2, s.baseAddress!, z.baseAddress!, qdq, power, BFloat16Lanes.self)
           )
         }
@@ -87,13 +89,13 @@ import Testing
   /// and defers where the float32 order could round either way.
   @Test func countedSumsAreCertifiedOnlyAwayFromRoundingBoundaries() {
     // 1.0 is a bf16 value; 1 + 2^-8 lies halfway to the next one (1 + 2^-7).
-    #expect(ValueCounts.certifiedBFloat16(1.0, roundings: 100) == 1)
-    #expect(ValueCounts.certifiedBFloat16(1 + 0x1p-8, roundings: 100) == nil)
-    #expect(ValueCounts.certifiedBFloat16(1 + 0x1p-8 + 0x1p-12, roundings: 100) == 1 + 0x1p-7)
-    #expect(ValueCounts.certifiedBFloat16(1 + 0x1p-8 + 0x1p-12, roundings: 1 << 12) == nil)
-    #expect(ValueCounts.certifiedBFloat16(0, roundings: 100) == 0)
-    #expect(ValueCounts.certifiedBFloat16(.infinity, roundings: 1) == nil)
-    #expect(ValueCounts.certifiedBFloat16(3.4e38, roundings: 1 << 20) == nil)
+    #expect(ValueCounts.certified(1.0, roundings: 100, dtype: .bfloat16) == 1)
+    #expect(ValueCounts.certified(1 + 0x1p-8, roundings: 100, dtype: .bfloat16) == nil)
+    #expect(ValueCounts.certified(1 + 0x1p-8 + 0x1p-12, roundings: 100, dtype: .bfloat16) == 1 + 0x1p-7)
+    #expect(ValueCounts.certified(1 + 0x1p-8 + 0x1p-12, roundings: 1 << 12, dtype: .bfloat16) == nil)
+    #expect(ValueCounts.certified(0, roundings: 100, dtype: .bfloat16) == 0)
+    #expect(ValueCounts.certified(.infinity, roundings: 1, dtype: .bfloat16) == nil)
+    #expect(ValueCounts.certified(3.4e38, roundings: 1 << 20, dtype: .bfloat16) == nil)
 
     // The bound holds for torch's own order: a long run of terms whose float32 sum drifts
     // (every term 1 + 2^-9 in an accumulator much larger than it) stays within it.
@@ -110,9 +112,77 @@ import Testing
   /// The counts cover every element, in parallel parts and a ragged last one.
   @Test func valueCountsCountEveryElement() {
     let x = Self.values((1 << 20) + 777)
-    let counts = x.withUnsafeBufferPointer { ValueCounts($0.baseAddress!, $0.count, parallel: true) }
+    let counts = x.withUnsafeBufferPointer { ValueCounts($0.baseAddress!, $0.count, BFloat16Keys.self, parallel: true) }
     #expect(counts.counts.reduce(0) { $0 + Int($1) } == x.count)
     let bits = Int(x[12_345].bitPattern >> 16)
     #expect(Int(counts.counts[bits]) == x.filter { $0.bitPattern >> 16 == bits }.count)
+  }
+
+  /// f16 parameters take the same table path with f16 keys: the same sums as computing
+  /// every element, for the powers an f16 search uses (square, cube, the f16 power table),
+  /// whole and split, and at the extreme reaches.
+  @Test(arguments: [2.4, 2.0, 3.0], [false, true])
+  func float16TableAndElementwiseSumsAgree(norm: Double, split: Bool) throws {
+    let n = MSEGridSearch.tabulationThreshold + 12_345
+    let pieces = split ? [0..<(n / 2 + 5), (n / 2 + 5)..<n] : [0..<n]
+    let half = FloatDType.float16
+    let x = Self.values(n).map { half.rounded($0 * 1.37) }
+    let args = try QuantizationArgs(numBits: 8, type: .int, symmetric: true, strategy: .tensor)
+    let search = MSEGridSearch(settings: ObserverSettings())
+    let steps = 24
+    let scales: [Float] = (0..<steps).map { half.rounded((8 - Float($0) * 0.09) / 127) }
+    let zeros = [Float](repeating: 0, count: steps)
+    let qdq = try #require(SymmetricIntegerQDQ<Float16Lanes>(args))
+    func both<P: LanePower>(_ power: P, _ x: [Float], _ reach: Float, _ pieces: [Range<Int>]) -> ([[Float]], [[Float]]) {
+      x.withUnsafeBufferPointer { p in
+        scales.withUnsafeBufferPointer { s in
+          zeros.withUnsafeBufferPointer { z in
+            (
+              search.tabulatedTotals(
+                p.baseAddress!, pieces, steps, s.baseAddress!, z.baseAddress!, reach, qdq, power, Float16Lanes.self,
+                Float16Keys.self),
+              pieces.map { piece in
+                search.sequenceTotals(
+                  p.baseAddress! + piece.lowerBound, piece.count, steps, s.baseAddress!, z.baseAddress!, qdq, power,
+                  Float16Lanes.self)
+              }
+            )
+          }
+        }
+      }
+    }
+    let powerNorm = half.rounded(Float(norm))
+    func check<P: LanePower>(_ power: P) {
+      let (table, direct) = both(power, x, 8.22, pieces)
+      #expect(table.map { $0.map(\.bitPattern) } == direct.map { $0.map { half.rounded($0).bitPattern } }, "\(norm)")
+      // All zeros, and values out to f16's largest finite magnitude (overflowing terms).
+      for peak in [Float(0), 65504] {
+        let y = (0..<n).map { j in half.rounded(peak * [0, 0.5, -1, 0.25, -0.75][j % 5]) }
+        let (t, d) = both(power, y, peak, [0..<n])
+        #expect(t.map { $0.map(\.bitPattern) } == d.map { $0.map { half.rounded($0).bitPattern } }, "\(norm) \(peak)")
+      }
+    }
+    switch powerNorm {
+    case 2: check(SquarePower())
+    case 3: check(CubePower())
+    default: check(Float16PowerTable(norm: powerNorm))
+    }
+  }
+
+  /// f16 keys: every finite f16 value's bits and back, and the largest key within a reach
+  /// that lies on or between f16 values.
+  @Test func float16KeysRoundTrip() {
+    for key in 0..<(1 << 16) where key & 0x7FFF < 0x7C00 {
+      let value = Float16Keys.lanes(from: key)[0]
+      #expect(Float16Keys.key(value) == key, "\(key)")
+      if key < 0x7C00 {
+        #expect(Float16Keys.topKey(within: value) == key)
+        if key < 0x7BFF {
+          let next = Float16Keys.lanes(from: key + 1)[0]
+          #expect(Float16Keys.topKey(within: (value + next) / 2) == key, "\(key)")
+        }
+      }
+    }
+    #expect(Float16Keys.topKey(within: 1e30) == 0x7BFF)
   }
 }

@@ -227,6 +227,14 @@ protocol PowerTableKeys {
   static func index(_ d: Lanes) -> LaneBits
   /// torch's `pow_(norm)` of each value, rounded to the dtype.
   static func terms(_ values: [Float], norm: Float) -> [Float]
+
+  /// The 16-bit pattern of `x`, a finite value of the dtype held as float32 (sign bit
+  /// 0x8000): the index of a term table over all the dtype's values.
+  static func key(_ x: Float) -> Int
+  /// The values of the eight keys from `first` on, as float32.
+  static func lanes(from first: Int) -> Lanes
+  /// The largest key of a nonnegative finite value at most `reach` (≥ 0).
+  static func topKey(within reach: Float) -> Int
 }
 
 /// bf16: indexed by d's 16 bits. Terms are `r(pow(d, norm))` with torch's float32 power
@@ -237,6 +245,14 @@ enum BFloat16Keys: PowerTableKeys {
   static var dtype: FloatDType { .bfloat16 }
   static let values = (0..<0x7F81).map { Float(bitPattern: UInt32($0) << 16) }
   @inline(__always) static func index(_ d: Lanes) -> LaneBits { d.bits &>> 16 }
+  @inline(__always) static func key(_ x: Float) -> Int { Int(x.bitPattern &>> 16) }
+
+  @inline(__always) static func lanes(from first: Int) -> Lanes {
+    Lanes(bits: (LaneBits(repeating: UInt32(first)) &+ LaneBits.laneIndices) &<< 16)
+  }
+
+  /// Truncating the bits rounds toward zero; 0x7F7F is the largest finite value.
+  static func topKey(within reach: Float) -> Int { Int(Swift.min(reach.magnitude.bitPattern &>> 16, 0x7F7F)) }
 
   static func terms(_ values: [Float], norm: Float) -> [Float] {
     norm == 3
@@ -267,6 +283,32 @@ enum Float16Keys: PowerTableKeys {
   static func terms(_ values: [Float], norm: Float) -> [Float] {
     TorchPower.powers(values, norm).map(BFloat16.halfRounded)
   }
+
+  /// The f16 bits of `x`'s magnitude, toward zero where `x` is not an f16 value: the
+  /// float32 bits shifted into place for normals (from 2^-14), `x · 2^24` for subnormals;
+  /// at most +∞'s, 0x7C00.
+  @inline(__always) static func magnitudeKey(_ x: Float) -> Int {
+    let bits = x.bitPattern & 0x7FFF_FFFF
+    if bits >= 0x3880_0000 { return Int(Swift.min((bits &>> 13) &- 0x1C000, 0x7C00)) }
+    return Int(Float(bitPattern: bits) * 0x1p24)
+  }
+
+  @inline(__always) static func key(_ x: Float) -> Int {
+    Int(x.bitPattern &>> 31) &<< 15 | magnitudeKey(x)
+  }
+
+  @inline(__always) static func lanes(from first: Int) -> Lanes {
+    var out = Lanes()
+    for k in 0..<Lanes.scalarCount {
+      let key = first &+ k
+      let magnitude = values[Swift.min(key & 0x7FFF, 0x7C00)]
+      out[k] = key & 0x8000 == 0 ? magnitude : -magnitude
+    }
+    return out
+  }
+
+  /// 0x7BFF is the largest finite value.
+  static func topKey(within reach: Float) -> Int { Swift.min(magnitudeKey(reach), 0x7BFF) }
 }
 
 typealias BFloat16PowerTable = PowerTable<BFloat16Keys>

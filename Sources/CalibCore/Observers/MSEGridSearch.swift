@@ -536,9 +536,14 @@ public struct MSEGridSearch: Sendable {
               // Non-nil: steps > 0.
               let (sp, zp) = (sp.baseAddress!, zp.baseAddress!)
               let parts = pieces ?? [0..<n]
-              let totals = R.dtype == .bfloat16 && n >= Self.tabulationThreshold
-                ? tabulatedTotals(p, parts, steps, sp, zp, reach, qdq, power, R.self)
-                : parts.map { sequenceTotals(p + $0.lowerBound, $0.count, steps, sp, zp, qdq, power, R.self) }
+              let totals: [[Float]]
+              if n >= Self.tabulationThreshold && R.dtype == .bfloat16 {
+                totals = tabulatedTotals(p, parts, steps, sp, zp, reach, qdq, power, R.self, BFloat16Keys.self)
+              } else if n >= Self.tabulationThreshold && R.dtype == .float16 {
+                totals = tabulatedTotals(p, parts, steps, sp, zp, reach, qdq, power, R.self, Float16Keys.self)
+              } else {
+                totals = parts.map { sequenceTotals(p + $0.lowerBound, $0.count, steps, sp, zp, qdq, power, R.self) }
+              }
               guard pieces != nil else { return totals[0] }
               // torch's partials are rounded to D, then summed by its second pass.
               let partials = totals.map { $0.map(R.dtype.rounded) }
