@@ -129,21 +129,15 @@ struct ObserverCase {
   /// own bytes, one after the other, so that both meet the same cache and machine state
   /// (see ``MemoryBandwidth``).
   func medianSeconds(_ repeats: Int, threads: Int) throws -> (observe: Double, read: Double) {
-    func timed(_ body: () throws -> Void) rethrows -> Double {
-      let start = DispatchTime.now().uptimeNanoseconds
-      try body()
-      return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    }
-    func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
-    return try withInputBytes { bytes in
+    try withInputBytes { bytes in
       let bandwidth = MemoryBandwidth(reading: bytes, threads: threads)
       _ = bandwidth.readOnce()
-      var observing: [Double] = [], reading: [Double] = []
+      var observing = Timings(), reading = Timings()
       for _ in 0..<repeats {
-        observing.append(try timed(observe))
+        try observing.time(observe)
         reading.append(bandwidth.readOnce())
       }
-      return (median(observing), median(reading))
+      return (observing.median, reading.median)
     }
   }
 

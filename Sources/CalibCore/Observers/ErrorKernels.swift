@@ -219,7 +219,7 @@ struct PowerTable<Keys: PowerTableKeys>: LanePower, @unchecked Sendable {
 }
 
 /// How a ``PowerTable`` indexes a 16-bit dtype's values and what it holds for them.
-protocol PowerTableKeys {
+protocol PowerTableKeys: Sendable {
   static var dtype: FloatDType { get }
   /// Every value d ≥ 0 of the dtype (+∞ last), in float32, at its index.
   static var values: [Float] { get }

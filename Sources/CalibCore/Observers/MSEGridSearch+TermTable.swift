@@ -1,12 +1,13 @@
 /// Long bf16 and f16 parameters: a term per value, not per element.
 ///
-/// A bf16 or f16 value is one of 65,536 bit patterns, and within one step every element of a
-/// parameter shares its scale and zero point, so the term `r(|QDQ(x) - x| ^ norm)` is a
-/// function of x's 16 bits alone. For a parameter of ``tabulationThreshold`` elements or
+/// A bf16 or f16 value is one of 65,536 bit patterns, and within one step every element
+/// of a parameter shares its scale and zero point, so the term `r(|QDQ(x) - x| ^ norm)` is
+/// a function of x's 16 bits alone. For a parameter of ``tabulationThreshold`` elements or
 /// more (a TENSOR-strategy activation, say), each step computes that function once for
-/// every value of the dtype the parameter can hold (a 256 KiB table) with the same lane kernels,
-/// and the sum then looks each element's term up, in the same ``TorchSum`` order. Same
-/// terms, same order: the same bits as computing every element, for a fraction of the work.
+/// every value of the dtype the parameter can hold (a 256 KiB table) with the same lane
+/// kernels, and the sum then looks each element's term up, in the same ``TorchSum`` order.
+/// Same terms, same order: the same bits as computing every element, for a fraction of the
+/// work.
 extension MSEGridSearch {
   /// Elements from which a bf16 or f16 parameter's terms are tabulated.
   static let tabulationThreshold = 1 << 18
@@ -17,8 +18,9 @@ extension MSEGridSearch {
   /// ``sequenceTotals(_:_:_:_:_:_:_:_:_:)`` by table, rounded to the dtype D (bf16 or
   /// f16, whose keys `K` are), for each piece of a sequence (torch's split of a sum over
   /// its threads, or the whole sequence): `totals[k][i]` is step i's float32 sum over
-  /// `p[pieces[k]]` rounded to D, the values being at most `reach` in magnitude. Each step fills one table for all pieces,
-  /// only over the magnitudes within `reach`, both signs in parallel.
+  /// `p[pieces[k]]` rounded to D, the values being at most `reach` in magnitude. Each step
+  /// fills one table for all pieces, only over the magnitudes within `reach`, both signs in
+  /// parallel.
   ///
   /// A piece's sum is first bracketed from its value counts, taken once per search
   /// (``ValueCounts``): the exact sum Σ count(b) · term(b), widened by the most that
