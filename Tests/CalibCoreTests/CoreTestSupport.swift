@@ -77,3 +77,15 @@ func filledRanges(count: Int, _ body: (RangeOutput) -> Bool) -> ([Float], [Float
   }
   return (mins, maxs, clean)
 }
+
+/// Expects `p` to be `expected` bit for bit: scales and zero points, their shapes and
+/// dtypes, and the dtypes they are stored in.
+func expectSameParameters(
+  _ p: QuantizationParameters, _ expected: QuantizationParameters, _ comment: Comment? = nil,
+  sourceLocation: SourceLocation = #_sourceLocation
+) {
+  #expect(p.scale.values.map(\.bitPattern) == expected.scale.values.map(\.bitPattern), comment, sourceLocation: sourceLocation)
+  #expect(p.zeroPoint.values.map(\.bitPattern) == expected.zeroPoint.values.map(\.bitPattern), comment, sourceLocation: sourceLocation)
+  #expect(p.scale.shape == expected.scale.shape && p.scale.dtype == expected.scale.dtype, comment, sourceLocation: sourceLocation)
+  #expect(p.scaleDType == expected.scaleDType && p.zeroPointDType == expected.zeroPointDType, comment, sourceLocation: sourceLocation)
+}

@@ -39,12 +39,7 @@ import Testing
       let separate = try args.quantizationParameters(
         min: Tensor(shape: layout.qparamShape, values: mn, dtype: value.dtype),
         max: Tensor(shape: layout.qparamShape, values: mx, dtype: value.dtype))
-      for p in [fused, observed] {
-        #expect(p.scale.values.map(\.bitPattern) == separate.scale.values.map(\.bitPattern), "\(shape) \(dtype)")
-        #expect(p.zeroPoint.values.map(\.bitPattern) == separate.zeroPoint.values.map(\.bitPattern))
-        #expect(p.scale.shape == separate.scale.shape && p.scale.dtype == separate.scale.dtype)
-        #expect(p.scaleDType == separate.scaleDType && p.zeroPointDType == separate.zeroPointDType)
-      }
+      for p in [fused, observed] { expectSameParameters(p, separate, "\(shape) \(dtype)") }
     }
   }
 

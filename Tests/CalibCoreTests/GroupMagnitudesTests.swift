@@ -61,10 +61,7 @@ import Testing
       // From the kept magnitudes, then from magnitudes computed in the local pass.
       for _ in 0..<2 {
         let p = try #require(try observer.observe(value, globalScale: g))
-        #expect(p.scale.values.map(\.bitPattern) == separate.scale.values.map(\.bitPattern), "\(shape) \(dtype)")
-        #expect(p.zeroPoint.values.map(\.bitPattern) == separate.zeroPoint.values.map(\.bitPattern))
-        #expect(p.scale.shape == separate.scale.shape && p.scale.dtype == separate.scale.dtype)
-        #expect(p.scaleDType == separate.scaleDType && p.zeroPointDType == separate.zeroPointDType)
+        expectSameParameters(p, separate, "\(shape) \(dtype)")
       }
     }
   }

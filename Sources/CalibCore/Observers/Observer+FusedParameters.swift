@@ -14,12 +14,7 @@ extension Observer {
   func fusedParameters(_ value: Tensor, layout: GroupLayout, globalScale: Float?) throws -> QuantizationParameters? {
     guard kind == .memorylessMinMax, args.strategy != .tensorGroup, RangeReduction.hooksRun(value, layout: layout)
     else { return nil }
-    let kernel: QParamKernel
-    do {
-      kernel = try args.parameterKernel(globalScale: globalScale, dtype: value.dtype)
-    } catch let e as QuantizationArgsError {
-      throw ObserverError.arguments(e)
-    }
+    let kernel = try parameterKernel(globalScale: globalScale, dtype: value.dtype)
     let count = layout.count
     var finite = [Bool](repeating: true, count: RangeReduction.itemCount(parameters: count, length: layout.runLength))
     let (scales, zeros) = QuantizationArgs.filledScalesAndZeros(count: count) { sp, zp in
@@ -55,13 +50,17 @@ extension Observer {
       let magnitudes = value.takeKeptMagnitudes(for: layout)
         ?? GroupMagnitudes(value, layout: layout, parallel: runsInParallel)
     else { return nil }
-    let kernel: QParamKernel
+    let kernel = try parameterKernel(globalScale: globalScale, dtype: value.dtype)
+    let (scales, zeros) = magnitudes.parameters(kernel, parallel: runsInParallel)
+    return args.parameters(shape: layout.qparamShape, scales: scales, zeros: zeros, kernel)
+  }
+
+  /// The arguments' `calculate_qparams` kernel, its errors as this observer's.
+  private func parameterKernel(globalScale: Float?, dtype: FloatDType) throws -> QParamKernel {
     do {
-      kernel = try args.parameterKernel(globalScale: globalScale, dtype: value.dtype)
+      return try args.parameterKernel(globalScale: globalScale, dtype: dtype)
     } catch let e as QuantizationArgsError {
       throw ObserverError.arguments(e)
     }
-    let (scales, zeros) = magnitudes.parameters(kernel, parallel: runsInParallel)
-    return args.parameters(shape: layout.qparamShape, scales: scales, zeros: zeros, kernel)
   }
 }
