@@ -9,9 +9,6 @@
 
 #define AVX512 __attribute__((target("avx512f")))
 
-/// Elements per output from which a call streams its stores (128 KiB of float32 each).
-static const size_t calib_streaming_outputs = (size_t)1 << 15;
-
 AVX512 static inline __m512 magnitude(__m512 v) {
   return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF)));
 }
@@ -60,7 +57,7 @@ AVX512 __attribute__((always_inline)) static inline void scales16(
   // Outputs larger than a core's L2 go around the cache (NVFP4's 1M scales and zero
   // points: 8 MiB that would otherwise be read for ownership, then evict the input that
   // the next pass reads).
-  const int streams = count >= calib_streaming_outputs;
+  const int streams = p.streams;
   calib_line_stream scaleStream = calib_line_stream_start(scales), zeroStream = calib_line_stream_start(zeros);
   for (size_t i = 0; i + 16 <= count; i += 16) {
     __m512 amax;

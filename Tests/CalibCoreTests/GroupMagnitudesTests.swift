@@ -8,9 +8,10 @@ import Testing
 @Suite struct GroupMagnitudesTests {
   static let nvfp4 = try! QuantizationArgs(numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup)
 
-  /// One item with a tail (9 and 34 groups), and two items whose second ends in a tail of
-  /// four groups (65 · 260 = 16,900 groups, 16,384 per item).
-  static let shapes: [[Int]] = [[3, 48], [17, 32], [65, 4160]]
+  /// One item with a tail (9 and 34 groups), two items whose second ends in a tail of four
+  /// groups (65 · 260 = 16,900 groups, 16,384 per item), and three items whose scales are
+  /// streamed (130 · 257 = 33,410 groups, from 32K), the last ending in a tail of two.
+  static let shapes: [[Int]] = [[3, 48], [17, 32], [65, 4160], [130, 4112]]
 
   /// Values spread over many binades, with whole groups of zeros, of negatives only and of
   /// positives only, signed zeros and subnormals among them.

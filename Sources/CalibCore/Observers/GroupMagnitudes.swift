@@ -110,13 +110,14 @@ struct GroupMagnitudes: Sendable {
           let p = SharedPointer(m.baseAddress!)  // count > 0
           ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
             let range = (item * perItem)..<Swift.min(count, (item + 1) * perItem)
-            kernel.parameters(mins: p.readOnly, maxs: p.readOnly, range, scales: scales.base, zeros: zeros.base)
+            kernel.parameters(
+              mins: p.readOnly, maxs: p.readOnly, range, scales: scales.base, zeros: zeros.base, outputs: count)
           }
         }
       case .bfloat16Bits(let bits):
         bits.withUnsafeBufferPointer { m in
           let p = SharedPointer(m.baseAddress!)  // count > 0
-          let wideParameters = kernel.wideScaleParameters
+          let wideParameters = kernel.wideScaleParameters(outputs: count)
           ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
             var first = item * perItem
             let end = Swift.min(count, (item + 1) * perItem)
@@ -134,7 +135,8 @@ struct GroupMagnitudes: Sendable {
                 for i in 0..<n { wide[i] = Float(bitPattern: UInt32(p[first + i]) &<< 16) }
                 // Non-nil: block > 0.
                 let w = wide.baseAddress! - first
-                kernel.parameters(mins: w, maxs: w, first..<(first + n), scales: scales.base, zeros: zeros.base)
+                kernel.parameters(
+                  mins: w, maxs: w, first..<(first + n), scales: scales.base, zeros: zeros.base, outputs: count)
                 first += n
               }
             }

@@ -25,7 +25,7 @@ extension Observer {
           let first = parameters.lowerBound
           ok[item] = RangeReduction.allFinite(mins + first, parameters.count)
             && RangeReduction.allFinite(maxs + first, parameters.count)
-          kernel.parameters(mins: mins, maxs: maxs, parameters, scales: sp.base, zeros: zp.base)
+          kernel.parameters(mins: mins, maxs: maxs, parameters, scales: sp.base, zeros: zp.base, outputs: count)
         }
       }
     }

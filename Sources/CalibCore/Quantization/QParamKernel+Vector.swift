@@ -14,14 +14,22 @@ extension QParamKernel {
     symmetric && !usesMX && (scaleDType == nil || scaleDType == .float32 || scaleDType == .float8E4M3FN)
   }
 
+  /// Outputs from which the C kernels write scales and zero points around the cache: 32K
+  /// elements, 128 KiB of float32 each, beyond which they would evict the input a next
+  /// pass reads and be read for ownership first.
+  static let streamedOutputs = 1 << 15
+
   /// ``scales(min:max:)``'s arguments for `calib_symmetric_scales`, which performs the
-  /// same operations sixteen lanes at a time: `nil` off the vector path and for float16
-  /// ranges, whose rounding the C kernel does not carry.
-  var wideScaleParameters: calib_symmetric_scale_params? {
+  /// same operations sixteen lanes at a time, for a call that writes part of `outputs`
+  /// scales (the whole count decides whether stores stream, not the call's share): `nil`
+  /// off the vector path and for float16 ranges, whose rounding the C kernel does not
+  /// carry.
+  func wideScaleParameters(outputs: Int) -> calib_symmetric_scale_params? {
     guard hasVectorPath, dtype != .float16 else { return nil }
     return calib_symmetric_scale_params(
       half_width: halfWidth, bfloat16: dtype == .bfloat16 ? 1 : 0, has_global_scale: globalScale == nil ? 0 : 1,
-      global_scale: globalScale ?? 1, float8: scaleDType == .float8E4M3FN ? 1 : 0, epsilon: epsilon)
+      global_scale: globalScale ?? 1, float8: scaleDType == .float8E4M3FN ? 1 : 0, epsilon: epsilon,
+      streams: outputs >= Self.streamedOutputs ? 1 : 0)
   }
 
   /// The scales for eight (min, max) pairs.

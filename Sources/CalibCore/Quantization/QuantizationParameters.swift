@@ -76,7 +76,7 @@ extension QuantizationArgs {
           ForkJoin.forEach((n + chunk - 1) / chunk, parallel: parallel) { c in
             kernel.parameters(
               mins: lo.readOnly, maxs: hi.readOnly, (c * chunk)..<Swift.min(n, (c + 1) * chunk), scales: sp.base,
-              zeros: zp.base)
+              zeros: zp.base, outputs: n)
           }
         }
       }
@@ -125,15 +125,15 @@ extension QuantizationArgs {
 
 extension QParamKernel {
   /// `calculate_qparams` of the (min, max) pairs `range` of `mins` and `maxs`, written to
-  /// the same slots of `scales` and `zeros`: sixteen at a time by `calib_symmetric_scales`
-  /// where ``wideScaleParameters`` allows, eight at a time on the vector path (whose zero
-  /// points are 0), one by one otherwise.
+  /// the same slots of `scales` and `zeros` (each `outputs` long): sixteen at a time by
+  /// `calib_symmetric_scales` where ``wideScaleParameters(outputs:)`` allows, eight at a
+  /// time on the vector path (whose zero points are 0), one by one otherwise.
   func parameters(
     mins: UnsafePointer<Float>, maxs: UnsafePointer<Float>, _ range: Range<Int>, scales: UnsafeMutablePointer<Float>,
-    zeros: UnsafeMutablePointer<Float>, width: Int = WideKernels.width
+    zeros: UnsafeMutablePointer<Float>, outputs: Int, width: Int = WideKernels.width
   ) {
     var i = range.lowerBound
-    if width == 16, var wide = wideScaleParameters {
+    if width == 16, var wide = wideScaleParameters(outputs: outputs) {
       let count = range.count & ~15
       calib_symmetric_scales(mins + i, maxs + i, count, &wide, scales + i, zeros + i)
       i += count

@@ -108,6 +108,9 @@ typedef struct {
   int float8;
   /// A scale of 0 becomes this.
   float epsilon;
+  /// Nonzero: write the scales and zero points with streaming stores, around the cache.
+  /// For outputs larger than a core's L2, whichever share of them one call writes.
+  int streams;
 } calib_symmetric_scale_params;
 
 /// Symmetric `calculate_qparams` of `count` (a multiple of 16) min/max pairs, as
