@@ -1,4 +1,5 @@
 @testable import CalibCore
+import CalibKernels
 import Testing
 
 /// The AVX2 and AVX-512 term kernels (``WideMSETerms``) give the portable lanes' terms bit
@@ -25,8 +26,8 @@ import Testing
     }
   }
 
-  static func portableTerms<Q: LaneQDQ, P: LanePower>(
-    _ x: [Float], scales: [Float], zeros: [Float], _ qdq: Q, _ power: P
+  static func portableTerms<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ x: [Float], scales: [Float], zeros: [Float], _ qdq: Q, _ power: P, _ rounding: R.Type = Float32Lanes.self
   ) -> [Float] {
     var out: [Float] = []
     for i in scales.indices {
@@ -34,18 +35,19 @@ import Testing
       for start in stride(from: 0, to: x.count, by: 8) {
         var v = Lanes()
         for k in 0..<Swift.min(8, x.count - start) { v[k] = x[start + k] }
-        let d = MSEGridSearch.difference(v, s, zp, scales[i], zeros[i], qdq, Float32Lanes.self)
-        let t = power.term(power.middle(power.begin(d)), Float32Lanes.self)
+        let d = MSEGridSearch.difference(v, s, zp, scales[i], zeros[i], qdq, R.self)
+        let t = power.term(power.middle(power.begin(d)), R.self)
         for k in 0..<Swift.min(8, x.count - start) { out.append(t[k]) }
       }
     }
     return out
   }
 
-  static func wideTerms<Q: LaneQDQ, P: LanePower>(
-    _ x: [Float], scales: [Float], zeros: [Float], _ qdq: Q, _ power: P, width: Int
+  static func wideTerms<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
+    _ x: [Float], scales: [Float], zeros: [Float], _ qdq: Q, _ power: P, _ rounding: R.Type = Float32Lanes.self,
+    width: Int
   ) throws -> [Float] {
-    let wide = try #require(WideMSETerms(qdq, power, Float32Lanes.self, width: width))
+    let wide = try #require(WideMSETerms(qdq, power, R.self, width: width))
     var out = [Float](repeating: .nan, count: x.count * scales.count + WideMSETerms.slack)
     x.withUnsafeBufferPointer { p in
       scales.withUnsafeBufferPointer { s in
@@ -112,6 +114,61 @@ import Testing
     }
   }
 
+  /// f16 values and scales (AVX-512 only): the CPU's f16 conversion rounds as the lanes'
+  /// bit arithmetic does, and every QDQ and power an f16 search takes gives its terms,
+  /// including f16 subnormals, values that round to ±∞ and the power table's gather.
+  @Test func float16TermsAgreeWithThePortableLanes() throws {
+    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    let scale = FloatDType.float16.rounded(0.0137)
+    // f16 values, a ragged end, and values whose quotient or level overflows f16.
+    var x = Self.values(16 * 4 + 5, scale: scale).map(FloatDType.float16.rounded)
+    x[7] = 65504
+    x[8] = -3e-8  // an f16 subnormal neighbourhood
+    x[9] = FloatDType.float16.rounded(6e-5)
+    // Quotients x / s within half an f16 ulp of a level's tie, at the first scale: the
+    // quotient's rounding to f16 moves the level (4.5011 → 4.5 → 4, not 5), and so does
+    // the asymmetric sum's with the first zero point, 7 (4.4944 → 4.4961 → 11.5 → 12).
+    let ties: [Float] = [0.061676025390625, 0.11651611328125, 0.130126953125, 0.06158447265625, 0.075439453125]
+    x += ties + ties.map { -$0 }
+    let scales = [scale, FloatDType.float16.rounded(scale * 0.83), 6e-8, 1e-3, 4096].map(FloatDType.float16.rounded)
+    let zeros: [Float] = [7, -3, 0, -128, 12]
+    let noZeros = [Float](repeating: 0, count: scales.count)
+    for bits in [4, 8] {
+      let sym = try #require(SymmetricIntegerQDQ<Float16Lanes>(
+        try QuantizationArgs(numBits: bits, type: .int, symmetric: true, strategy: .tensor)))
+      let asym = try #require(IntegerQDQ<Float16Lanes>(
+        try QuantizationArgs(numBits: bits, type: .int, symmetric: false, strategy: .tensor)))
+      func agree<Q: LaneQDQ, P: LanePower>(_ qdq: Q, _ power: P, _ zeros: [Float], _ label: String) throws {
+        let wide = try Self.wideTerms(x, scales: scales, zeros: zeros, qdq, power, Float16Lanes.self, width: 16)
+        let portable = Self.portableTerms(x, scales: scales, zeros: zeros, qdq, power, Float16Lanes.self)
+        #expect(wide.map(\.bitPattern) == portable.map(\.bitPattern), "\(label), \(bits) bits")
+      }
+      for (name, table) in [("2.4", Float16PowerTable(norm: FloatDType.float16.rounded(2.4))), ("0.5", Float16PowerTable(norm: 0.5))] {
+        try agree(sym, table, noZeros, "symmetric, table \(name)")
+        try agree(asym, table, zeros, "asymmetric, table \(name)")
+      }
+      try agree(sym, SquarePower(), noZeros, "symmetric, square")
+      try agree(asym, SquarePower(), zeros, "asymmetric, square")
+      try agree(asym, CubePower(), zeros, "asymmetric, cube")
+    }
+  }
+
+  /// The kernel's f16 rounding against ``BFloat16/halfRounded(_:)`` on a sweep of float32
+  /// bit patterns (every 4099th, both signs), and around its boundaries: the f16 subnormal
+  /// grid's ties, the largest finite value's, overflow to ±∞, NaN payloads.
+  @Test func float16RoundingAgreesWithTheLanes() throws {
+    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    var x = stride(from: UInt32(0), to: 0x8000_0000, by: 4099).flatMap { [Float(bitPattern: $0), -Float(bitPattern: $0)] }
+    x += [0x1p-25, 0x1p-25 * 3, 0x1p-24, 0x1p-14, 0x1p-14 - 0x1p-26, 65504, 65519.99, 65520, 1e30, .infinity]
+    x += [Float(bitPattern: 0x7FC0_1234), Float(bitPattern: 0xFF80_0001), .leastNonzeroMagnitude]
+    x += [Float](repeating: 0, count: (16 - x.count % 16) % 16)
+    var out = [Float](repeating: 0, count: x.count)
+    calib_f16_rounded(x, x.count, &out)
+    for i in x.indices where out[i].bitPattern != BFloat16.halfRounded(x[i]).bitPattern {
+      Issue.record("\(x[i]) (0x\(String(x[i].bitPattern, radix: 16))): \(out[i]) vs \(BFloat16.halfRounded(x[i]))")
+    }
+  }
+
   @Test func otherLanesKeepThePortableCode() throws {
     let args = try QuantizationArgs(numBits: 8, type: .int, symmetric: true, strategy: .tensor)
     let bf16 = try #require(SymmetricIntegerQDQ<BFloat16Lanes>(args))
@@ -119,6 +176,10 @@ import Testing
     #expect(WideMSETerms(bf16, SquarePower(), BFloat16Lanes.self, width: 8) == nil)
     #expect(WideMSETerms(f32, BFloat16PowerTable(norm: 2.40625), Float32Lanes.self, width: 8) == nil)
     #expect(WideMSETerms(f32, SquarePower(), Float32Lanes.self, width: 0) == nil)
+    // f16 takes AVX-512's conversions only.
+    let f16 = try #require(SymmetricIntegerQDQ<Float16Lanes>(args))
+    #expect(WideMSETerms(f16, SquarePower(), Float16Lanes.self, width: 8) == nil)
+    #expect(WideMSETerms(f16, TorchPower(norm: 2.4), Float16Lanes.self, width: 16) == nil)
   }
 }
 

@@ -207,6 +207,9 @@ struct PowerTable<Keys: PowerTableKeys>: LanePower, @unchecked Sendable {
 
   static var finishesInBFloat16: Bool { Keys.dtype == .bfloat16 }
 
+  /// The terms by index, valid while this table lives.
+  var entries: UnsafePointer<Float> { base }
+
   @inline(__always) func begin(_ d: Lanes) -> (Lanes, Lanes) {
     let index = Keys.index(d)
     var out = Lanes()

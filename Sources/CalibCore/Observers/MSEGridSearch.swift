@@ -486,7 +486,7 @@ public struct MSEGridSearch: Sendable {
                 for i in 0..<steps { (sp[i], zp[i]) = candidates.parameters(step: i, q) }
                 let summed = Self.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
                   // Whole rows of float32 terms (see ``WideMSETerms/rowTotals``).
-                  if let wide, let rows = TorchSum.rowsWithoutCascade(n, dtype: .float32) {
+                  if let wide, R.dtype == .float32, let rows = TorchSum.rowsWithoutCascade(n, dtype: .float32) {
                     // Non-nil: allocated whenever `wide` is; n is perParameter.
                     wide.rowTotals(p, rows: rows, steps: steps, scales: sp, zeros: zp, scratch: terms.baseAddress!) {
                       i, total in errors[i * count + q] = total

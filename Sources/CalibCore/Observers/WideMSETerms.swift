@@ -11,16 +11,43 @@ import CalibKernels
 /// than a call per eight lanes) or ``FastPower``, so a search gives the same bits with or
 /// without them (`WideMSETermsTests` compares them lane by lane).
 ///
-/// Scope: float32 values and scales, integer types; every other search keeps the portable
-/// lanes.
-struct WideMSETerms {
-  private var parameters: calib_mse_terms_params
+/// f16 values and scales, on AVX-512 only, take `calib_f16_mse_terms`: the same integer
+/// QDQ with every result rounded to f16 by the CPU's conversion (`vcvtps2ph` and back)
+/// instead of the lanes' bit arithmetic, then ``SquarePower``, ``CubePower`` or
+/// ``Float16PowerTable`` (one gather).
+///
+/// Scope: float32 and f16 values and scales, integer types; every other search keeps the
+/// portable lanes.
+struct WideMSETerms: Sendable {
+  // Unchecked for the f16 parameters' table pointer: it points into the power table the
+  // case holds, which nobody writes after its init.
+  private enum Kernel: @unchecked Sendable {
+    case float32(calib_mse_terms_params)
+    /// With the power table its parameters point into, kept alive here.
+    case float16(calib_f16_mse_terms_params, Float16PowerTable?)
+  }
+
+  private let kernel: Kernel
   let width: Int
 
   /// The kernel for this search's lanes, or `nil` where it has none (another type, dtype
-  /// or power, or a CPU without AVX2).
+  /// or power, or a CPU without AVX2; without AVX-512 for f16).
   init?<Q: LaneQDQ, P: LanePower, R: LaneRounding>(_ qdq: Q, _ power: P, _ rounding: R.Type, width: Int = WideKernels.width) {
-    guard width > 0, R.dtype == .float32 else { return nil }
+    guard width > 0 else { return nil }
+    switch R.dtype {
+    case .float32:
+      guard let parameters = Self.float32Parameters(qdq, power) else { return nil }
+      kernel = .float32(parameters)
+    case .float16:
+      guard width == 16, let (parameters, table) = Self.float16Parameters(qdq, power) else { return nil }
+      kernel = .float16(parameters, table)
+    case .bfloat16:
+      return nil
+    }
+    self.width = width
+  }
+
+  private static func float32Parameters<Q: LaneQDQ, P: LanePower>(_ qdq: Q, _ power: P) -> calib_mse_terms_params? {
     var parameters = calib_mse_terms_params()
     if let integer = qdq as? SymmetricIntegerQDQ<Float32Lanes> {
       (parameters.lower, parameters.upper, parameters.symmetric) = (integer.lowerBound, integer.upperBound, 1)
@@ -44,8 +71,31 @@ struct WideMSETerms {
     } else {
       return nil
     }
-    self.parameters = parameters
-    self.width = width
+    return parameters
+  }
+
+  private static func float16Parameters<Q: LaneQDQ, P: LanePower>(
+    _ qdq: Q, _ power: P
+  ) -> (calib_f16_mse_terms_params, Float16PowerTable?)? {
+    var parameters = calib_f16_mse_terms_params()
+    if let integer = qdq as? SymmetricIntegerQDQ<Float16Lanes> {
+      (parameters.lower, parameters.upper, parameters.symmetric) = (integer.lowerBound, integer.upperBound, 1)
+    } else if let integer = qdq as? IntegerQDQ<Float16Lanes> {
+      (parameters.lower, parameters.upper, parameters.symmetric) = (integer.lowerBound, integer.upperBound, 0)
+    } else {
+      return nil
+    }
+    if power is SquarePower {
+      parameters.exponent = 2
+    } else if power is CubePower {
+      parameters.exponent = 3
+    } else if let table = power as? Float16PowerTable {
+      (parameters.exponent, parameters.table) = (0, table.entries)
+      return (parameters, table)
+    } else {
+      return nil
+    }
+    return (parameters, nil)
   }
 
   /// Terms per batch of steps computed in one call: the batch's terms stay in L1 (16 KiB)
@@ -65,7 +115,8 @@ struct WideMSETerms {
 
   /// Gives `body(i, Σ terms of step i)` for every step i < steps, over `32 · rows` values
   /// (1 ≤ rows < 16): each total is ``TorchSum/float32RowsTotal(_:rows:)``, torch's sum of
-  /// whole rows, bypassing the general ``TorchSum`` (a group of 128 is four rows).
+  /// whole rows, bypassing the general ``TorchSum`` (a group of 128 is four rows). For
+  /// float32 values only: torch sums an f16 tensor in another order.
   ///
   /// - Parameter scratch: room for ``scratchCount(_:)`` floats of `32 · rows`, so that a
   ///   caller looping over many small parameters allocates it once.
@@ -74,6 +125,7 @@ struct WideMSETerms {
     _ p: UnsafePointer<Float>, rows: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
     scratch: UnsafeMutablePointer<Float>, _ body: (Int, Float) -> Void
   ) {
+    if case .float16 = kernel { preconditionFailure("float32 row totals of f16 terms") }
     forEachStep(p, 32 &* rows, steps: steps, scales: scales, zeros: zeros, scratch: scratch) { i, terms in
       body(i, TorchSum.float32RowsTotal(terms, rows: rows))
     }
@@ -115,8 +167,17 @@ struct WideMSETerms {
     _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
     into terms: UnsafeMutablePointer<Float>
   ) {
-    withUnsafePointer(to: parameters) { parameters in
-      calib_mse_terms(Int32(width), p, n, steps, scales, zeros, parameters, terms)
+    switch kernel {
+    case .float32(let parameters):
+      withUnsafePointer(to: parameters) { parameters in
+        calib_mse_terms(Int32(width), p, n, steps, scales, zeros, parameters, terms)
+      }
+    case .float16(let parameters, let table):
+      withExtendedLifetime(table) {
+        withUnsafePointer(to: parameters) { parameters in
+          calib_f16_mse_terms(p, n, steps, scales, zeros, parameters, terms)
+        }
+      }
     }
   }
 }

@@ -51,6 +51,34 @@ void calib_mse_terms(
   int width, const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
   const calib_mse_terms_params *params, float *terms);
 
+/// The integer QDQ and power of ``calib_f16_mse_terms``: see `IntegerQDQ` and `PowerTable`
+/// in CalibCore.
+typedef struct {
+  /// The clamp bounds, f16 values.
+  float lower;
+  float upper;
+  /// Nonzero: the zero point is 0 and is not added (`SymmetricIntegerQDQ`).
+  int symmetric;
+  /// How a difference d is raised: 2 → `r(d · d)`, 3 → `r((d · d) · d)`, 0 → `table[k]`,
+  /// k being d's f16 bits, at most 0x7C00 (+∞; a NaN's index too).
+  int exponent;
+  const float *table;
+} calib_f16_mse_terms_params;
+
+/// ``calib_mse_terms`` for f16 values and scales (held as float32), AVX-512 only: every
+/// operation of `IntegerQDQ` / `SymmetricIntegerQDQ` with `Float16Lanes` and
+/// `MSEGridSearch.difference` in the same order, each result rounded to f16 (`r`) by the
+/// CPU's own conversion (`vcvtps2ph`, nearest even, ±∞ from 65520 up, f16 subnormals;
+/// a NaN lane kept as it is), so the terms are the portable lanes' bits. `terms` must have
+/// room for `steps · count + 16` floats.
+void calib_f16_mse_terms(
+  const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
+  const calib_f16_mse_terms_params *params, float *terms);
+
+/// `out[i]` := `x[i]` rounded to f16 as ``calib_f16_mse_terms`` rounds, for i < n (a
+/// multiple of 16). AVX-512 only.
+void calib_f16_rounded(const float *x, size_t n, float *out);
+
 /// The float32 sum of the terms of `64 · rows` keys (1 ≤ rows < 16), in torch's order
 /// for a bf16 tensor of that length (see `SharedTableStep.Lookup.rowSum` in CalibCore).
 /// The term of key `k` is the bf16 whose bits are `table[k - first]`; the table may be
