@@ -14,7 +14,7 @@ import CalibKernels
 /// f16 values and scales, on AVX-512 only, take `calib_f16_mse_terms`: the same integer
 /// QDQ with every result rounded to f16 by the CPU's conversion (`vcvtps2ph` and back)
 /// instead of the lanes' bit arithmetic, then ``SquarePower``, ``CubePower`` or
-/// ``Float16PowerTable`` (one gather).
+/// ``Float16PowerTable`` (sixteen scalar loads).
 ///
 /// Scope: float32 and f16 values and scales, integer types; every other search keeps the
 /// portable lanes.
