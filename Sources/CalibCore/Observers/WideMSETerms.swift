@@ -47,19 +47,26 @@ struct WideMSETerms: Sendable {
     self.width = width
   }
 
+  /// The clamp bounds of an integer QDQ on `R`'s lanes, and whether it is symmetric.
+  private static func integerBounds<Q: LaneQDQ, R: LaneRounding>(
+    _ qdq: Q, _ rounding: R.Type
+  ) -> (lower: Float, upper: Float, symmetric: Int32)? {
+    if let integer = qdq as? SymmetricIntegerQDQ<R> { return (integer.lowerBound, integer.upperBound, 1) }
+    if let integer = qdq as? IntegerQDQ<R> { return (integer.lowerBound, integer.upperBound, 0) }
+    return nil
+  }
+
+  /// 2 for the square, 3 for the cube, the kernels' codes for those powers.
+  private static func integerExponent<P: LanePower>(_ power: P) -> Int32? {
+    power is SquarePower ? 2 : power is CubePower ? 3 : nil
+  }
+
   private static func float32Parameters<Q: LaneQDQ, P: LanePower>(_ qdq: Q, _ power: P) -> calib_mse_terms_params? {
+    guard let bounds = integerBounds(qdq, Float32Lanes.self) else { return nil }
     var parameters = calib_mse_terms_params()
-    if let integer = qdq as? SymmetricIntegerQDQ<Float32Lanes> {
-      (parameters.lower, parameters.upper, parameters.symmetric) = (integer.lowerBound, integer.upperBound, 1)
-    } else if let integer = qdq as? IntegerQDQ<Float32Lanes> {
-      (parameters.lower, parameters.upper, parameters.symmetric) = (integer.lowerBound, integer.upperBound, 0)
-    } else {
-      return nil
-    }
-    if power is SquarePower {
-      parameters.exponent = 2
-    } else if power is CubePower {
-      parameters.exponent = 3
+    (parameters.lower, parameters.upper, parameters.symmetric) = bounds
+    if let exponent = integerExponent(power) {
+      parameters.exponent = exponent
     } else if let torch = power as? TorchPower {
       (parameters.exponent, parameters.norm) = (0, torch.norm)
     } else if let fast = power as? FastPower {
@@ -77,25 +84,16 @@ struct WideMSETerms: Sendable {
   private static func float16Parameters<Q: LaneQDQ, P: LanePower>(
     _ qdq: Q, _ power: P
   ) -> (calib_f16_mse_terms_params, Float16PowerTable?)? {
+    guard let bounds = integerBounds(qdq, Float16Lanes.self) else { return nil }
     var parameters = calib_f16_mse_terms_params()
-    if let integer = qdq as? SymmetricIntegerQDQ<Float16Lanes> {
-      (parameters.lower, parameters.upper, parameters.symmetric) = (integer.lowerBound, integer.upperBound, 1)
-    } else if let integer = qdq as? IntegerQDQ<Float16Lanes> {
-      (parameters.lower, parameters.upper, parameters.symmetric) = (integer.lowerBound, integer.upperBound, 0)
-    } else {
-      return nil
+    (parameters.lower, parameters.upper, parameters.symmetric) = bounds
+    if let exponent = integerExponent(power) {
+      parameters.exponent = exponent
+      return (parameters, nil)
     }
-    if power is SquarePower {
-      parameters.exponent = 2
-    } else if power is CubePower {
-      parameters.exponent = 3
-    } else if let table = power as? Float16PowerTable {
-      (parameters.exponent, parameters.table) = (0, table.entries)
-      return (parameters, table)
-    } else {
-      return nil
-    }
-    return (parameters, nil)
+    guard let table = power as? Float16PowerTable else { return nil }
+    (parameters.exponent, parameters.table) = (0, table.entries)
+    return (parameters, table)
   }
 
   /// Terms per batch of steps computed in one call: the batch's terms stay in L1 (16 KiB)
