@@ -26,8 +26,9 @@ AVX512 static inline __m512 bfloat16Rounded(__m512 x) {
 /// `QParamKernel.roundedToFloat8`: clamp to ±448, then the normal and subnormal grids of
 /// E4M3FN; NaN lanes kept.
 AVX512 static inline __m512 float8Rounded(__m512 x) {
-  __m512 c = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-448), _CMP_LT_OQ), x, _mm512_set1_ps(-448));
-  c = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, _mm512_set1_ps(448), _CMP_GT_OQ), c, _mm512_set1_ps(448));
+  // A NaN lane clamps to 448 here (vminps returns its second operand then) and is
+  // restored at the end.
+  __m512 c = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(448)), _mm512_set1_ps(-448));
   __m512i bits = _mm512_castps_si512(c);
   __m512i sign = _mm512_and_si512(bits, _mm512_set1_epi32((int)0x80000000u));
   __m512i m = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF));

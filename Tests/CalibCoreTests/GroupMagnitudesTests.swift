@@ -7,6 +7,8 @@ import Testing
 /// local scales, bit for bit, and the same error for a value that is not finite.
 @Suite struct GroupMagnitudesTests {
   static let nvfp4 = try! QuantizationArgs(numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup)
+  /// The NVFP4 preset's weights: the same with FP8 scales.
+  static let nvfp4Preset = QParamVectorPathTests.nvfp4Preset
 
   /// One item with a tail (9 and 34 groups), two items whose second ends in a tail of four
   /// groups (65 · 260 = 16,900 groups, 16,384 per item), and three items whose scales are
@@ -34,14 +36,14 @@ import Testing
 
   /// The range path's answers: the whole value's range for the global scale, the groups'
   /// ranges for the local scales.
-  static func expected(_ value: Tensor) throws -> (global: Float, parameters: QuantizationParameters) {
-    var whole = nvfp4
+  static func expected(_ value: Tensor, _ args: QuantizationArgs = nvfp4) throws -> (global: Float, parameters: QuantizationParameters) {
+    var whole = args
     whole.strategy = .tensor
     let (gmn, gmx) = RangeReduction.minMax(value, layout: try GroupLayout(shape: [value.elementCount], baseName: .input, args: whole))
     let global = GlobalScale.generate(min: gmn[0], max: gmx[0], dtype: value.dtype)
-    let layout = try GroupLayout(shape: value.shape, baseName: .weight, args: nvfp4)
+    let layout = try GroupLayout(shape: value.shape, baseName: .weight, args: args)
     let (mn, mx) = RangeReduction.minMax(value, layout: layout)
-    let parameters = try nvfp4.quantizationParameters(
+    let parameters = try args.quantizationParameters(
       min: Tensor(shape: layout.qparamShape, values: mn, dtype: value.dtype),
       max: Tensor(shape: layout.qparamShape, values: mx, dtype: value.dtype), globalScale: global)
     return (global, parameters)
@@ -54,15 +56,17 @@ import Testing
       let value = FusedParametersTests.tensor(shape, raw.map(dtype.rounded), dtype)
       let layout = try GroupLayout(shape: shape, baseName: .weight, args: Self.nvfp4)
       #expect(GroupMagnitudes(value, layout: layout, parallel: parallel) != nil, "\(shape) \(dtype)")
-      let (global, separate) = try Self.expected(value)
-      var observer = try Observer(kind: .memorylessMinMax, baseName: .weight, args: Self.nvfp4)
-      observer.runsInParallel = parallel
-      let g = try #require(try observer.observeGlobalScale(value))
-      #expect(g.bitPattern == global.bitPattern, "\(shape) \(dtype)")
-      // From the kept magnitudes, then from magnitudes computed in the local pass.
-      for _ in 0..<2 {
-        let p = try #require(try observer.observe(value, globalScale: g))
-        expectSameParameters(p, separate, "\(shape) \(dtype)")
+      for args in [Self.nvfp4, Self.nvfp4Preset] {
+        let (global, separate) = try Self.expected(value, args)
+        var observer = try Observer(kind: .memorylessMinMax, baseName: .weight, args: args)
+        observer.runsInParallel = parallel
+        let g = try #require(try observer.observeGlobalScale(value))
+        #expect(g.bitPattern == global.bitPattern, "\(shape) \(dtype)")
+        // From the kept magnitudes, then from magnitudes computed in the local pass.
+        for _ in 0..<2 {
+          let p = try #require(try observer.observe(value, globalScale: g))
+          expectSameParameters(p, separate, "\(shape) \(dtype) \(args.scaleDType as Any)")
+        }
       }
     }
   }

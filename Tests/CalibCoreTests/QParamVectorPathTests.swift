@@ -12,7 +12,13 @@ import Testing
     ("fp8 scales", try! QuantizationArgs(numBits: 8, strategy: .channel, scaleDType: .float8E4M3FN), nil),
     ("nvfp4", try! QuantizationArgs(numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup), 5.123),
     ("nvfp4 huge global", try! QuantizationArgs(numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup), 3e38),
+    ("nvfp4 preset", nvfp4Preset, 5.123),
+    ("nvfp4 preset huge global", nvfp4Preset, 3e38),
   ]
+
+  /// The NVFP4 preset's weight arguments: FP8 scales under a global scale.
+  static let nvfp4Preset = try! QuantizationArgs(
+    numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup, scaleDType: .float8E4M3FN, zpDType: .float8E4M3FN)
 
   @Test(arguments: cases.indices)
   func lanesMatchTheScalarKernel(_ index: Int) throws {
@@ -81,15 +87,26 @@ import Testing
   }
   /// Outputs large enough to be streamed around the cache, starting at every alignment
   /// within a line, written in shares smaller than the streaming threshold (as work
-  /// items write them): every slot written, the same bits as the lanes.
+  /// items write them): every slot written, the same bits as the lanes, for every case
+  /// and dtype.
   @Test(arguments: [0, 1, 5, 12, 15])
   func streamedOutputsMatchTheLanes(start: Int) throws {
     try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
-    let (_, args, global) = Self.cases[0]
-    let kernel = QParamKernel(args, globalScale: global, dtype: .float32)
+    for (name, args, global) in Self.cases {
+      for dtype in [FloatDType.float32, .bfloat16] {
+        try streamedOutputsMatchTheLanes(start: start, args: args, global: global, dtype: dtype, "\(name) \(dtype)")
+      }
+    }
+  }
+
+  private func streamedOutputsMatchTheLanes(
+    start: Int, args: QuantizationArgs, global: Float?, dtype: FloatDType, _ comment: Comment
+  ) throws {
+    let kernel = QParamKernel(args, globalScale: global, dtype: dtype)
     let n = (1 << 15) + 16 * 3 + 9 + start
-    let maxs = (0..<n).map { Float($0 % 977 + 1) / 64 }
-    let mins = maxs.map { -$0 / 2 }
+    // Zero ranges among them (the epsilon), and magnitudes from 2^-20 to about 2^10.
+    let maxs = (0..<n).map { dtype.rounded($0 % 41 == 0 ? 0 : Float($0 % 977 + 1) * Float(sign: .plus, exponent: $0 % 23 - 20, significand: 1)) }
+    let mins = maxs.map { dtype.rounded(-$0 / 2) }
     func run(width: Int) -> ([UInt32], [UInt32]) {
       var scales = [Float](repeating: .nan, count: n)
       var zeros = [Float](repeating: .nan, count: n)
@@ -106,8 +123,8 @@ import Testing
       return (scales.map(\.bitPattern), zeros.map(\.bitPattern))
     }
     let (wide, lanes) = (run(width: 16), run(width: 0))
-    #expect(wide.0 == lanes.0)
-    #expect(wide.1 == lanes.1)
-    #expect(wide.1[start...].allSatisfy { $0 == 0 })
+    #expect(wide.0 == lanes.0, comment)
+    #expect(wide.1 == lanes.1, comment)
+    #expect(wide.1[start...].allSatisfy { $0 == 0 }, comment)
   }
 }
