@@ -69,8 +69,10 @@ AVX512BW static inline void firstLevel(__m512i a, __m512i b, __m512i *x, __m512i
   *y = _mm512_shuffle_i32x4(a, b, 0xDD);
 }
 
-/// The float32 values of sixteen keys held in the low halves of 32-bit lanes.
-AVX512BW static inline __m512 values(__m512i k) {
+/// The float32 values of sixteen keys held in the low halves of 32-bit lanes: bf16 bits
+/// shifted into place, or (`float16`) f16 bits converted, exactly.
+AVX512BW static inline __m512 values(__m512i k, const int float16) {
+  if (float16) return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(keys(k)));
   return _mm512_castsi512_ps(_mm512_slli_epi32(keys(k), 16));
 }
 
@@ -82,10 +84,11 @@ AVX512BW static inline __mmask16 unclean(__m512 v) {
 
 /// Writes sixteen runs' ranges from their keys, and lowers `lowest` and raises `highest`
 /// to them lane by lane; returns the lanes that need the float path.
-AVX512BW static inline __mmask16 store(
-  const __m512i lo[4], const __m512i hi[4], float *mins, float *maxs, __m512 *lowest, __m512 *highest
+AVX512BW __attribute__((always_inline)) static inline __mmask16 store(
+  const __m512i lo[4], const __m512i hi[4], float *mins, float *maxs, __m512 *lowest, __m512 *highest,
+  const int float16
 ) {
-  __m512 low = values(lowestKeys(lo)), high = values(highestKeys(hi));
+  __m512 low = values(lowestKeys(lo), float16), high = values(highestKeys(hi), float16);
   _mm512_storeu_ps(mins, low);
   _mm512_storeu_ps(maxs, high);
   *lowest = _mm512_min_ps(*lowest, low);
@@ -102,8 +105,9 @@ AVX512BW static inline void combine(__m512 lowest, __m512 highest, float *low, f
 
 /// Runs of 16 (NVFP4's groups): two runs to a register, and the first level's shuffles
 /// shared by the minima and the maxima.
-AVX512BW static int keyRuns16(
-  const uint16_t *bits, size_t count, size_t stride, float *mins, float *maxs, float *low, float *high
+AVX512BW __attribute__((always_inline)) static inline int keyRuns16(
+  const uint16_t *bits, size_t count, size_t stride, float *mins, float *maxs, float *low, float *high,
+  const int float16
 ) {
   __mmask16 bad = 0;
   __m512 lowest = _mm512_set1_ps(__builtin_inff()), highest = _mm512_set1_ps(-__builtin_inff());
@@ -132,15 +136,16 @@ AVX512BW static int keyRuns16(
       lo[j] = _mm512_min_epi16(x, y);
       hi[j] = _mm512_max_epi16(x, y);
     }
-    bad |= store(lo, hi, mins + q, maxs + q, &lowest, &highest);
+    bad |= store(lo, hi, mins + q, maxs + q, &lowest, &highest, float16);
   }
   combine(lowest, highest, low, high);
   return bad == 0;
 }
 
 /// Longer runs: each folded into 16 partial keys first.
-AVX512BW static int keyRuns(
-  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high
+AVX512BW __attribute__((always_inline)) static inline int keyRuns(
+  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high,
+  const int float16
 ) {
   __mmask16 bad = 0;
   __m512 lowest = _mm512_set1_ps(__builtin_inff()), highest = _mm512_set1_ps(-__builtin_inff());
@@ -157,7 +162,7 @@ AVX512BW static int keyRuns(
                  _mm512_inserti64x4(_mm512_castsi256_si512(h[2]), h[3], 1), &x, &y);
       hi[j] = _mm512_max_epi16(x, y);
     }
-    bad |= store(lo, hi, mins + q, maxs + q, &lowest, &highest);
+    bad |= store(lo, hi, mins + q, maxs + q, &lowest, &highest, float16);
   }
   combine(lowest, highest, low, high);
   return bad == 0;
@@ -233,11 +238,27 @@ void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int1
   keyRange(bits, count, low, high);
 }
 
-int calib_bf16_key_runs(
+/// ``calib_half_key_runs`` for one format, its conversion inlined as a constant.
+AVX512BW static int keyRunsBF16(
   const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high
 ) {
-  return length == 16 ? keyRuns16(bits, count, stride, mins, maxs, low, high)
-                      : keyRuns(bits, count, stride, length, mins, maxs, low, high);
+  return length == 16 ? keyRuns16(bits, count, stride, mins, maxs, low, high, 0)
+                      : keyRuns(bits, count, stride, length, mins, maxs, low, high, 0);
+}
+
+AVX512BW static int keyRunsF16(
+  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high
+) {
+  return length == 16 ? keyRuns16(bits, count, stride, mins, maxs, low, high, 1)
+                      : keyRuns(bits, count, stride, length, mins, maxs, low, high, 1);
+}
+
+int calib_half_key_runs(
+  const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins, float *maxs,
+  float *low, float *high
+) {
+  return float16 ? keyRunsF16(bits, count, stride, length, mins, maxs, low, high)
+                 : keyRunsBF16(bits, count, stride, length, mins, maxs, low, high);
 }
 
 int calib_bf16_group_magnitudes16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
@@ -251,10 +272,11 @@ void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int1
   __builtin_trap();
 }
 
-int calib_bf16_key_runs(
-  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high
+int calib_half_key_runs(
+  const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins, float *maxs,
+  float *low, float *high
 ) {
-  (void)bits; (void)count; (void)stride; (void)length; (void)mins; (void)maxs; (void)low; (void)high;
+  (void)bits; (void)count; (void)stride; (void)length; (void)float16; (void)mins; (void)maxs; (void)low; (void)high;
   __builtin_trap();
 }
 

@@ -84,7 +84,7 @@ extension CalibrationStore {
   }
 
   /// Reads a sample as a float32-arithmetic tensor with its range, checking its size
-  /// against its shape. A bf16 sample keeps its raw bits (see ``readTensor(_:dtype:floats:bits:)``).
+  /// against its shape. A bf16 or f16 sample keeps its raw bits (see ``readTensor(_:dtype:floats:bits:)``).
   ///
   /// - Throws: ``StoreError/corruptSample(module:baseName:step:reason:)``.
   public func sampleTensor(_ sample: SampleInfo) throws -> Tensor {
@@ -95,8 +95,9 @@ extension CalibrationStore {
 
   /// Reads a sample as a tensor of `dtype` arithmetic, with its range.
   ///
-  /// A bf16 sample in the payload file is read straight into `bits` and kept as its raw
-  /// bits: min/max observers reduce them as they are, and the tensor decodes them to
+  /// A bf16 or f16 sample in the payload file is read straight into `bits` and kept as its
+  /// raw bits (unless its values do not belong to `dtype`: bf16 in f16 arithmetic, and the
+  /// reverse): min/max observers reduce them as they are, and the tensor decodes them to
   /// float32 only if something asks for its values. Other samples are decoded into
   /// `floats`. Either buffer's storage is reused when it has the right size and is not
   /// shared, so a replay worker reads every step of a (module, base name) into one buffer.
@@ -104,15 +105,15 @@ extension CalibrationStore {
   /// - Throws: ``StoreError/corruptSample(module:baseName:step:reason:)``.
   func readTensor(_ sample: SampleInfo, dtype: FloatDType, floats: inout [Float], bits: inout [UInt16]) throws -> Tensor {
     #if _endian(little)
-      if sample.dtype == .bf16 && dtype != .float16, let offset = sample.payloadOffset {
+      if let format = sample.dtype.halfFormat(arithmetic: dtype), let offset = sample.payloadOffset {
         let count = sample.shape.reduce(1, *)
         guard count * 2 == sample.byteCount else { throw sizeMismatch(sample) }
         // Not zero-filled: the read writes every element, or throws.
         if bits.count != count { bits = [UInt16](unsafeUninitializedCapacity: count) { $1 = count } }
         let segment = try requireSegment()
-        let range = try bits.withUnsafeMutableBufferPointer { try segment.readBFloat16(at: offset, into: $0) }
+        let range = try bits.withUnsafeMutableBufferPointer { try segment.readHalf(format, at: offset, into: $0) }
         guard let range else { throw truncated(sample) }
-        return Tensor(shape: sample.shape, bfloat16Bits: bits, dtype: dtype, knownRange: range)
+        return Tensor(shape: sample.shape, halfBits: bits, format, dtype: dtype, knownRange: range)
       }
     #endif
     let range = try readSample(sample, into: &floats)

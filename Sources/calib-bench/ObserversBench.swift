@@ -90,11 +90,14 @@ struct ObserversBench: ParsableCommand {
   private func benchCases(_ dtype: FloatDType) throws -> [ObserverCase] {
     let suffix = ["float32": "", "bfloat16": "_bf16", "float16": "_f16"][dtype.rawValue] ?? ""
     let file = try SafetensorsFile(path: data)
-    // `.to(dtype)`: round each value to nearest even, then compute in that dtype. bf16
-    // tensors hold their raw bits, as the store and the recorder give them to observers.
+    // `.to(dtype)`: round each value to nearest even, then compute in that dtype. bf16 and
+    // f16 tensors hold their raw bits, as the store and the recorder give them to observers.
     func converted(_ t: Tensor) -> Tensor {
-      if dtype == .bfloat16 { return Tensor(shape: t.shape, bfloat16Bits: t.values.map(BFloat16.bits)) }
-      return Tensor(shape: t.shape, values: t.values.map(dtype.rounded), dtype: dtype)
+      switch dtype {
+      case .bfloat16: return Tensor(shape: t.shape, bfloat16Bits: t.values.map(BFloat16.bits))
+      case .float16: return Tensor(shape: t.shape, float16Bits: t.values.map { Float16($0).bitPattern })
+      case .float32: return t
+      }
     }
     let act = converted(try file.tensor("act"))
     let w = converted(try file.tensor("w"))
@@ -141,10 +144,9 @@ struct ObserverCase {
     }
   }
 
-  /// The input's bytes in its own dtype: bf16 bits, or float32 values (f16 values are held
-  /// as float32, and read as 2 bytes each, the first half of those).
+  /// The input's bytes in its own dtype: bf16 or f16 bits, or float32 values.
   private func withInputBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-    if let bits = input.bfloat16Bits { return try bits.withUnsafeBytes(body) }
+    if let bits = input.bfloat16Bits ?? input.float16Bits { return try bits.withUnsafeBytes(body) }
     return try input.values.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(inputBytes))) }
   }
 

@@ -3,20 +3,27 @@ import Testing
 
 @testable import CalibCore
 
-/// `calib_bf16_key_runs` against the portable key loops and against plain float min/max.
+/// `calib_half_key_runs` (bf16 and f16) against the portable key loops and against plain
+/// float min/max.
 @Suite struct WideKeyRunsTests {
   @Test(arguments: [(16, 16), (16, 24), (32, 32), (48, 64), (128, 128), (1024, 1040)], [16, 17, 35, 64 + 9])
   func keyRunsAgreeWithThePortableLoops(shape: (length: Int, stride: Int), runs: Int) throws {
     try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    for format in [HalfFormat.bfloat16, .float16] {
+      try keyRunsAgreeWithThePortableLoops(shape: shape, runs: runs, format: format)
+    }
+  }
+
+  private func keyRunsAgreeWithThePortableLoops(shape: (length: Int, stride: Int), runs: Int, format: HalfFormat) throws {
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(runs &* shape.length &+ shape.stride)
     func next() -> UInt64 {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
       return state >> 33
     }
-    // Finite, nonzero bf16 values of both signs and every magnitude, ±∞ among them.
+    // Finite, nonzero values of both signs and every magnitude, ±∞ among them.
     func value() -> UInt16 {
       let sign = UInt16(next() % 2) << 15
-      let magnitude = UInt16(1 + next() % 0x7F80)  // 0x0001 … 0x7F80 (+∞)
+      let magnitude = UInt16(1 + next() % UInt64(format.infinityKey))  // 0x0001 … +∞
       return sign | magnitude
     }
     let (length, stride) = shape
@@ -27,17 +34,17 @@ import Testing
       bits.withUnsafeBufferPointer { p in
         filledRanges(count: runs) { out in
           let range = RangeReduction.keyRanges(
-            p.baseAddress!, 0..<runs, stride: stride, length: length, into: out, width: width)
+            p.baseAddress!, format, 0..<runs, stride: stride, length: length, into: out, width: width)
           combined[width] = range
           return range != nil
         }
       }
     }
     let (wide, portable) = (reduce(width: 16), reduce(width: 0))
-    #expect(wide.2 && portable.2)
+    #expect(wide.2 && portable.2, "\(format)")
     #expect(wide.0.map(\.bitPattern) == portable.0.map(\.bitPattern))
     #expect(wide.1.map(\.bitPattern) == portable.1.map(\.bitPattern))
-    let floats = bits.map { Float(bitPattern: UInt32($0) << 16) }
+    let floats = bits.map(format.float)
     for q in 0..<runs {
       let run = floats[q * stride..<q * stride + length]
       #expect(wide.0[q] == run.min() && wide.1[q] == run.max(), "run \(q)")
@@ -50,15 +57,16 @@ import Testing
 
     // A NaN, or a zero at an end, sends the item to the float path on both routes.
     let last = (runs - 1) * stride
-    for (position, poison) in [(last + length - 1, UInt16(0x7FC1)), (last, 0xFFC0), (stride * (runs / 2) + 3, 0)] {
+    let (nan, negativeNaN): (UInt16, UInt16) = format == .bfloat16 ? (0x7FC1, 0xFFC0) : (0x7C01, 0xFE00)
+    for (position, poison) in [(last + length - 1, nan), (last, negativeNaN), (stride * (runs / 2) + 3, 0)] {
       let kept = bits[position]
       bits[position] = poison
       if poison == 0 {
         // Every value of that run positive, so that +0 is its minimum.
         for k in 0..<length where k != 3 { bits[stride * (runs / 2) + k] &= 0x7FFF }
       }
-      #expect(reduce(width: 16).2 == false, "poison \(poison) at \(position)")
-      #expect(reduce(width: 0).2 == false, "poison \(poison) at \(position)")
+      #expect(reduce(width: 16).2 == false, "\(format) poison \(poison) at \(position)")
+      #expect(reduce(width: 0).2 == false, "\(format) poison \(poison) at \(position)")
       bits[position] = kept
     }
   }

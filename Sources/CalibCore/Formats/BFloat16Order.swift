@@ -1,4 +1,5 @@
-/// bf16 values ordered as integers: a bf16 value is sign and magnitude, so the 16-bit
+/// bf16 values ordered as integers (f16 values too, with their own ∞: ``HalfFormat``):
+/// a bf16 value is sign and magnitude, so the 16-bit
 /// key `bits ^ ((bits >> 15) & 0x7FFF)` (arithmetic shift) orders values as their floats
 /// do, and eight of them take one signed 16-bit min and max (pminsw, pmaxsw) at half
 /// the bytes of float32.
@@ -18,16 +19,18 @@ enum BFloat16Order {
     bits ^ ((bits >> 15) & 0x7FFF)
   }
 
-  /// The value of a key (the map is its own inverse).
-  @inline(__always) static func value(_ key: Int16) -> Float {
-    let bits = Self.key(key)
-    return Float(bitPattern: UInt32(UInt16(bitPattern: bits)) &<< 16)
+  /// The value of a key (the map is its own inverse) in `format`.
+  @inline(__always) static func value(_ key: Int16, _ format: HalfFormat = .bfloat16) -> Float {
+    format.float(UInt16(bitPattern: Self.key(key)))
   }
 
   /// The float32 values of four keys held as sign-extended 32-bit integers.
-  @inline(__always) static func values(_ keys: SIMD4<Int32>) -> SIMD4<Float> {
+  @inline(__always) static func values(_ keys: SIMD4<Int32>, _ format: HalfFormat = .bfloat16) -> SIMD4<Float> {
     let bits = keys ^ ((keys &>> 15) & SIMD4(repeating: 0x7FFF))
-    return unsafeBitCast(bits &<< 16, to: SIMD4<Float>.self)
+    if format == .bfloat16 { return unsafeBitCast(bits &<< 16, to: SIMD4<Float>.self) }
+    return SIMD4(
+      format.float(UInt16(truncatingIfNeeded: bits[0])), format.float(UInt16(truncatingIfNeeded: bits[1])),
+      format.float(UInt16(truncatingIfNeeded: bits[2])), format.float(UInt16(truncatingIfNeeded: bits[3])))
   }
 
   // Per lane, so that the compiler emits pminsw and pmaxsw.
@@ -118,9 +121,9 @@ enum BFloat16Order {
   /// among the values (a key beyond ±∞'s), or a zero at either end, whose sign the float
   /// reduction takes from the order it meets -0 and +0 in.
   @inline(__always)
-  static func range(low: Int16, high: Int16) -> ValueRange? {
-    guard low >= -0x7F81 && high <= 0x7F80 else { return nil }
+  static func range(low: Int16, high: Int16, _ format: HalfFormat = .bfloat16) -> ValueRange? {
+    guard low >= -format.infinityKey - 1 && high <= format.infinityKey else { return nil }
     guard low != 0 && low != -1 && high != 0 && high != -1 else { return nil }
-    return ValueRange(min: value(low), max: value(high))
+    return ValueRange(min: value(low, format), max: value(high, format))
   }
 }

@@ -1,9 +1,9 @@
 import CalibKernels
 
 extension RangeReduction {
-  /// ``minMax(_:layout:parallel:)`` of bf16 values given as their raw bits, read at two
-  /// bytes per element and compared as integers (``BFloat16Order``), with the same results
-  /// bit for bit.
+  /// ``minMax(_:layout:parallel:)`` of bf16 or f16 values given as their raw bits, read
+  /// at two bytes per element and compared as integers (``BFloat16Order``), with the same
+  /// results bit for bit.
   ///
   /// Where a parameter holds a NaN or has a zero at an end, its work item is decoded and
   /// reduced by the float path's kernel, because the sign of a zero extreme depends on
@@ -12,7 +12,8 @@ extension RangeReduction {
   /// - Returns: `nil` for layouts other than one contiguous run per parameter (BLOCK,
   ///   attention heads, grouped activations of rank > 2): reduce the decoded values then.
   static func minMax(
-    bfloat16Bits bits: [UInt16], layout: GroupLayout, parallel: Bool = true, hooks: ItemHooks = ItemHooks()
+    halfBits bits: [UInt16], _ format: HalfFormat, layout: GroupLayout, parallel: Bool = true,
+    hooks: ItemHooks = ItemHooks()
   ) -> ([Float], [Float])? {
     let count = layout.count
     guard layout.isStridedRuns, count > 0, !bits.isEmpty else { return nil }
@@ -23,7 +24,7 @@ extension RangeReduction {
         let (stride, length) = (layout.outerStride, layout.runLength)
         precondition((count - 1) * stride + length <= buffer.count, "layout exceeds the value")
         if count == 1 {
-          (out.mins[0], out.maxs[0]) = wholeRun(bfloat16Bits: source, length, parallel: parallel)
+          (out.mins[0], out.maxs[0]) = wholeRun(halfBits: source, format, length, parallel: parallel)
           return
         }
         // The float path's work items, so that a fallback item decides as it does.
@@ -31,14 +32,15 @@ extension RangeReduction {
         ForkJoin.forEach(itemCount(parameters: count, length: length), parallel: parallel) { item in
           let first = item * perItem
           let parameters = first..<Swift.min(count, first + perItem)
-          let range = stridedItem(bfloat16Bits: source.readOnly, parameters, stride: stride, length: length, into: out)
+          let range = stridedItem(
+            halfBits: source.readOnly, format, parameters, stride: stride, length: length, into: out)
           out.finish(item: item, parameters, known: range)
         }
       }
     }
   }
 
-  /// One work item of strided parameters on bf16 bits. When a parameter has a NaN or a
+  /// One work item of strided parameters on bf16 or f16 bits. When a parameter has a NaN or a
   /// zero at an end, the whole item is decoded and reduced by the float path's own item
   /// kernel (``stridedItem(_:_:stride:length:into:)``): that kernel's choice between its
   /// fast and exact loops, which order ±0 differently, depends on every parameter of the
@@ -48,12 +50,13 @@ extension RangeReduction {
   ///   keys, or the float path's runs of 16, found them on the way; `nil` otherwise.
   @discardableResult
   static func stridedItem(
-    bfloat16Bits p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput
+    halfBits p: UnsafePointer<UInt16>, _ format: HalfFormat, _ parameters: Range<Int>, stride: Int, length: Int,
+    into out: RangeOutput
   ) -> (Float, Float)? {
-    if let range = keyRanges(p, parameters, stride: stride, length: length, into: out) { return range }
+    if let range = keyRanges(p, format, parameters, stride: stride, length: length, into: out) { return range }
     let start = parameters.lowerBound * stride
     let span = (parameters.upperBound - 1) * stride + length - start
-    return decoded(p + start, span) { f in
+    return decoded(p + start, span, format) { f in
       stridedItem(f - start, parameters, stride: stride, length: length, into: out)
     }
   }
@@ -70,16 +73,17 @@ extension RangeReduction {
   /// so every route gives the same keys.
   @inline(__always)
   static func keyRanges(
-    _ p: UnsafePointer<UInt16>, _ parameters: Range<Int>, stride: Int, length: Int, into out: RangeOutput,
-    width: Int = WideKernels.width
+    _ p: UnsafePointer<UInt16>, _ format: HalfFormat, _ parameters: Range<Int>, stride: Int, length: Int,
+    into out: RangeOutput, width: Int = WideKernels.width
   ) -> (Float, Float)? {
     typealias Order = BFloat16Order
     var q = parameters.lowerBound
     var (lowest, highest) = (Float.infinity, -Float.infinity)
     if width == 16 && length % 16 == 0 && parameters.count >= 16 {
       let wide = parameters.count & ~15
-      let clean = calib_bf16_key_runs(
-        p + q &* stride, wide, stride, length, out.mins.base + q, out.maxs.base + q, &lowest, &highest)
+      let clean = calib_half_key_runs(
+        p + q &* stride, wide, stride, length, format == .float16 ? 1 : 0, out.mins.base + q, out.maxs.base + q,
+        &lowest, &highest)
       if clean == 0 { return nil }
       q &+= wide
     }
@@ -128,21 +132,22 @@ extension RangeReduction {
         let maxs = Order.transposed(high, Order.upper)
         // A NaN lies beyond ±∞'s keys; ±0 are the keys 0 and -1, the two that an
         // arithmetic shift by one leaves unchanged.
-        let (nanLow, nanHigh) = (SIMD4<Int32>(repeating: -0x7F81), SIMD4<Int32>(repeating: 0x7F80))
+        let infinity = Int32(format.infinityKey)
+        let (nanLow, nanHigh) = (SIMD4<Int32>(repeating: -infinity - 1), SIMD4<Int32>(repeating: infinity))
         let nan = (mins.0 .< nanLow) .| (mins.1 .< nanLow) .| (maxs.0 .> nanHigh) .| (maxs.1 .> nanHigh)
         let zero = ((mins.0 &>> 1) .== mins.0) .| ((mins.1 &>> 1) .== mins.1) .| ((maxs.0 &>> 1) .== maxs.0)
           .| ((maxs.1 &>> 1) .== maxs.1)
         if any(nan .| zero) { return nil }
-        UnsafeMutableRawPointer(out.mins.base + q).storeBytes(of: Order.values(mins.0), as: SIMD4<Float>.self)
-        UnsafeMutableRawPointer(out.mins.base + (q &+ 4)).storeBytes(of: Order.values(mins.1), as: SIMD4<Float>.self)
-        UnsafeMutableRawPointer(out.maxs.base + q).storeBytes(of: Order.values(maxs.0), as: SIMD4<Float>.self)
-        UnsafeMutableRawPointer(out.maxs.base + (q &+ 4)).storeBytes(of: Order.values(maxs.1), as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(out.mins.base + q).storeBytes(of: Order.values(mins.0, format), as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(out.mins.base + (q &+ 4)).storeBytes(of: Order.values(mins.1, format), as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(out.maxs.base + q).storeBytes(of: Order.values(maxs.0, format), as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(out.maxs.base + (q &+ 4)).storeBytes(of: Order.values(maxs.1, format), as: SIMD4<Float>.self)
         q &+= 8
       }
     }
     while q < parameters.upperBound {
       let (low, high) = Order.keyRange(UnsafeRawPointer(p + q &* stride), count: length)
-      guard let range = Order.range(low: low, high: high) else { return nil }
+      guard let range = Order.range(low: low, high: high, format) else { return nil }
       (out.mins[q], out.maxs[q]) = (range.min, range.max)
       q &+= 1
     }
@@ -154,30 +159,34 @@ extension RangeReduction {
     return (lowest, highest)
   }
 
-  /// ``wholeRun(_:_:parallel:)`` on bf16 bits: the same chunks, combined the same way.
-  static func wholeRun(bfloat16Bits source: SharedPointer<UInt16>, _ n: Int, parallel: Bool) -> (Float, Float) {
-    chunked(n, parallel: parallel) { start, count in run(bfloat16Bits: source.readOnly + start, count) }
+  /// ``wholeRun(_:_:parallel:)`` on bf16 or f16 bits: the same chunks, combined the same way.
+  static func wholeRun(halfBits source: SharedPointer<UInt16>, _ format: HalfFormat, _ n: Int, parallel: Bool) -> (Float, Float) {
+    chunked(n, parallel: parallel) { start, count in run(halfBits: source.readOnly + start, format, count) }
   }
 
-  /// One whole-value chunk of `n` bf16 values: its key range (from `calib_bf16_key_range`
+  /// One whole-value chunk of `n` bf16 or f16 values: its key range (from `calib_bf16_key_range`
   /// with AVX-512, `width` 16), or ``exactRun(_:_:)`` on the decoded chunk when it holds
   /// a NaN or has a zero at an end.
-  static func run(bfloat16Bits p: UnsafePointer<UInt16>, _ n: Int, width: Int = WideKernels.width) -> (Float, Float) {
+  static func run(
+    halfBits p: UnsafePointer<UInt16>, _ format: HalfFormat, _ n: Int, width: Int = WideKernels.width
+  ) -> (Float, Float) {
     var (low, high) = (Int16.max, Int16.min)
     if width == 16 {
       calib_bf16_key_range(p, n, &low, &high)
     } else {
       (low, high) = BFloat16Order.keyRange(UnsafeRawPointer(p), count: n)
     }
-    if let range = BFloat16Order.range(low: low, high: high) { return (range.min, range.max) }
-    return decoded(p, n) { exactRun($0, n) }
+    if let range = BFloat16Order.range(low: low, high: high, format) { return (range.min, range.max) }
+    return decoded(p, n, format) { exactRun($0, n) }
   }
 
-  /// Calls `body` with `n` bf16 values widened to float32 in a temporary buffer.
-  static func decoded<R>(_ p: UnsafePointer<UInt16>, _ n: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
+  /// Calls `body` with `n` bf16 or f16 values widened to float32 in a temporary buffer.
+  static func decoded<R>(
+    _ p: UnsafePointer<UInt16>, _ n: Int, _ format: HalfFormat, _ body: (UnsafePointer<Float>) -> R
+  ) -> R {
     withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(n, 1)) { scratch in
       let f = scratch.baseAddress!  // non-nil: capacity ≥ 1
-      for i in 0..<n { f[i] = Float(bitPattern: UInt32(p[i]) &<< 16) }
+      for i in 0..<n { f[i] = format.float(p[i]) }
       return body(f)
     }
   }
@@ -185,13 +194,13 @@ extension RangeReduction {
 
 extension RangeReduction {
   /// The minimum and maximum of each of a tensor's parameters, by the cheapest exact
-  /// route: its ``Tensor/knownRange`` when the layout is the whole value, its raw bf16
-  /// bits when it has them and the layout allows, and its float32 values otherwise.
+  /// route: its ``Tensor/knownRange`` when the layout is the whole value, its raw bf16 or
+  /// f16 bits when it has them and the layout allows, and its float32 values otherwise.
   public static func minMax(_ value: Tensor, layout: GroupLayout, parallel: Bool = true) -> ([Float], [Float]) {
     if let known = value.knownRange, layout.isWholeValue(of: value.elementCount) {
       return ([known.min], [known.max])
     }
-    if let bits = value.bfloat16Bits, let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel) {
+    if let (bits, format) = value.halfBits, let ranges = minMax(halfBits: bits, format, layout: layout, parallel: parallel) {
       return ranges
     }
     return minMax(value.values, layout: layout, parallel: parallel)
@@ -201,10 +210,10 @@ extension RangeReduction {
   /// ``minMax(_:layout:parallel:)-(Tensor,_,_)``).
   public static func range(of value: Tensor, parallel: Bool = true) -> ValueRange {
     if let known = value.knownRange { return known }
-    if let bits = value.bfloat16Bits {
+    if let (bits, format) = value.halfBits {
       return bits.withUnsafeBufferPointer { buffer in
         guard let base = buffer.baseAddress else { return .empty }
-        return ValueRange(wholeRun(bfloat16Bits: SharedPointer(base), buffer.count, parallel: parallel))
+        return ValueRange(wholeRun(halfBits: SharedPointer(base), format, buffer.count, parallel: parallel))
       }
     }
     return ValueRange(minMax(value.values, parallel: parallel))
@@ -249,7 +258,9 @@ extension RangeReduction {
     let (mins, maxs) = slots.withUnsafeMutableBufferPointer { buffer in
       // Non-nil: items ≥ 1.
       let hooks = ItemHooks(ranges: SharedPointer(buffer.baseAddress!))
-      if let bits = value.bfloat16Bits, let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel, hooks: hooks) {
+      if let (bits, format) = value.halfBits,
+        let ranges = minMax(halfBits: bits, format, layout: layout, parallel: parallel, hooks: hooks)
+      {
         return ranges
       }
       return minMax(value.values, layout: layout, parallel: parallel, hooks: hooks)
@@ -267,7 +278,9 @@ extension RangeReduction {
   ) -> ([Float], [Float]) {
     precondition(hooksRun(value, layout: layout), "item hooks need strided runs of more than one parameter")
     let hooks = ItemHooks(then: then)
-    if let bits = value.bfloat16Bits, let ranges = minMax(bfloat16Bits: bits, layout: layout, parallel: parallel, hooks: hooks) {
+    if let (bits, format) = value.halfBits,
+      let ranges = minMax(halfBits: bits, format, layout: layout, parallel: parallel, hooks: hooks)
+    {
       return ranges
     }
     return minMax(value.values, layout: layout, parallel: parallel, hooks: hooks)

@@ -1,11 +1,11 @@
 import Synchronization
 
 extension Tensor {
-  /// How a tensor holds its values: float32, or the raw bits of bf16 values; each with
-  /// the parameter ranges kept for them (shared by copies, replaced with the values).
+  /// How a tensor holds its values: float32, or the raw bits of bf16 or f16 values; each
+  /// with the parameter ranges kept for them (shared by copies, replaced with the values).
   enum Storage: Sendable {
     case float32([Float], KeptRanges)
-    case bfloat16(BFloat16Values)
+    case half(HalfValues)
 
     /// float32 values with nothing kept.
     static func float32(_ values: [Float]) -> Storage { .float32(values, KeptRanges()) }
@@ -13,7 +13,7 @@ extension Tensor {
     var count: Int {
       switch self {
       case .float32(let values, _): values.count
-      case .bfloat16(let payload): payload.bits.count
+      case .half(let payload): payload.bits.count
       }
     }
 
@@ -21,37 +21,43 @@ extension Tensor {
     var floats: [Float] {
       switch self {
       case .float32(let values, _): values
-      case .bfloat16(let payload): payload.floats
+      case .half(let payload): payload.floats
       }
     }
 
     var kept: KeptRanges {
       switch self {
       case .float32(_, let kept): kept
-      case .bfloat16(let payload): payload.kept
+      case .half(let payload): payload.kept
       }
     }
   }
 }
 
-/// Raw bf16 bits and, once someone asks, their float32 decoding: shared by every copy of
-/// a tensor, so the decoding happens at most once whoever asks first.
-final class BFloat16Values: Sendable {
+/// Raw bf16 or f16 bits and, once someone asks, their float32 decoding: shared by every
+/// copy of a tensor, so the decoding happens at most once whoever asks first.
+final class HalfValues: Sendable {
   let bits: [UInt16]
+  let format: HalfFormat
   private let decoded = Mutex<[Float]?>(nil)
   let kept = KeptRanges()
 
-  init(_ bits: [UInt16]) {
+  init(_ bits: [UInt16], _ format: HalfFormat) {
     self.bits = bits
+    self.format = format
   }
 
-  /// The bits widened to float32: `Float(bitPattern: UInt32(bits) << 16)`, exact.
+  /// The bits widened to float32 (``HalfFormat/float(_:)``), exact.
   var floats: [Float] {
     decoded.withLock { cache in
       if let cache { return cache }
+      let format = format
       let floats = bits.withUnsafeBufferPointer { source in
         [Float](unsafeUninitializedCapacity: source.count) { out, initialized in
-          for i in 0..<source.count { out[i] = Float(bitPattern: UInt32(source[i]) &<< 16) }
+          switch format {
+          case .bfloat16: for i in 0..<source.count { out[i] = Float(bitPattern: UInt32(source[i]) &<< 16) }
+          case .float16: for i in 0..<source.count { out[i] = Float(Float16(bitPattern: source[i])) }
+          }
           initialized = source.count
         }
       }

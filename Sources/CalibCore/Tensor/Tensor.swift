@@ -7,9 +7,10 @@
 /// exactly representable in ``dtype`` (checked in debug builds only): decode bf16 or f16
 /// samples exactly, then tag them.
 ///
-/// A tensor made from raw bf16 bits (``init(shape:bfloat16Bits:dtype:)``) keeps them and
-/// decodes ``values`` only when something first asks for them: min/max observers reduce
-/// the bits themselves, two bytes per element instead of four.
+/// A tensor made from raw bf16 or f16 bits (``init(shape:bfloat16Bits:dtype:knownRange:)``,
+/// ``init(shape:float16Bits:dtype:knownRange:)``) keeps them and decodes ``values`` only
+/// when something first asks for them: min/max observers reduce the bits themselves, two
+/// bytes per element instead of four.
 ///
 /// For example:
 /// ```swift
@@ -32,7 +33,7 @@ public struct Tensor: Sendable, Equatable {
 
   /// The elements in row-major order as float32; `values.count == shape.reduce(1, *)`.
   ///
-  /// A tensor of bf16 bits decodes them on first use (once: copies of the tensor share
+  /// A tensor of bf16 or f16 bits decodes them on first use (once: copies of the tensor share
   /// the decoded array). Changing the values forgets ``knownRange`` and the bits.
   public var values: [Float] {
     get { storage.floats }
@@ -56,7 +57,19 @@ public struct Tensor: Sendable, Equatable {
   /// The values' raw bf16 bits (host byte order), when the tensor was made from them;
   /// `nil` for a tensor made from float32 values, whatever its dtype.
   public var bfloat16Bits: [UInt16]? {
-    if case .bfloat16(let payload) = storage { return payload.bits }
+    if let (bits, format) = halfBits, format == .bfloat16 { return bits }
+    return nil
+  }
+
+  /// The values' raw f16 bits (host byte order), when the tensor was made from them.
+  public var float16Bits: [UInt16]? {
+    if let (bits, format) = halfBits, format == .float16 { return bits }
+    return nil
+  }
+
+  /// The values' raw 16-bit bits and their format, when the tensor was made from them.
+  var halfBits: (bits: [UInt16], format: HalfFormat)? {
+    if case .half(let payload) = storage { return (payload.bits, payload.format) }
     return nil
   }
 
@@ -98,10 +111,36 @@ public struct Tensor: Sendable, Equatable {
     Self.check(shape, count: bits.count)
     precondition(dtype != .float16, "bf16 values are not float16 values")
     self.shape = shape
-    self.storage = .bfloat16(BFloat16Values(bits))
+    self.storage = .half(HalfValues(bits, .bfloat16))
     self.dtype = dtype
     assert(range == nil || range == ValueRange(RangeReduction.minMax(storage.floats, parallel: false)), "knownRange is not the values' range")
     knownRange = range
+  }
+
+  /// Creates a tensor of f16 values from their raw bits, kept as they are and decoded to
+  /// float32 only when ``values`` is first read (as ``init(shape:bfloat16Bits:dtype:knownRange:)``).
+  ///
+  /// - Parameters:
+  ///   - dtype: the arithmetic; `.float16` or `.float32` (every f16 value is a float32
+  ///     value), not `.bfloat16`.
+  ///   - range: the values' range when the caller took it on the way.
+  public init(shape: [Int], float16Bits bits: [UInt16], dtype: FloatDType = .float16, knownRange range: ValueRange? = nil) {
+    Self.check(shape, count: bits.count)
+    precondition(dtype != .bfloat16, "f16 values are not bf16 values")
+    self.shape = shape
+    self.storage = .half(HalfValues(bits, .float16))
+    self.dtype = dtype
+    assert(range == nil || range == ValueRange(RangeReduction.minMax(storage.floats, parallel: false)), "knownRange is not the values' range")
+    knownRange = range
+  }
+
+  /// Creates a tensor from raw bits of `format` (``init(shape:bfloat16Bits:dtype:knownRange:)``
+  /// or ``init(shape:float16Bits:dtype:knownRange:)``).
+  public init(shape: [Int], halfBits bits: [UInt16], _ format: HalfFormat, dtype: FloatDType, knownRange range: ValueRange? = nil) {
+    switch format {
+    case .bfloat16: self.init(shape: shape, bfloat16Bits: bits, dtype: dtype, knownRange: range)
+    case .float16: self.init(shape: shape, float16Bits: bits, dtype: dtype, knownRange: range)
+    }
   }
 
   private static func check(_ shape: [Int], count: Int) {

@@ -26,6 +26,16 @@ extension ValueRange {
       self = .empty
       return
     }
-    self.init(RangeReduction.run(bfloat16Bits: base, bits.count))
+    self.init(RangeReduction.run(halfBits: base, .bfloat16, bits.count))
+  }
+
+  /// The range of f16 values given as their bits, as ``init(ofBFloat16Bits:)``: equal to
+  /// ``init(of:)`` on the decoded values.
+  public init(ofFloat16Bits bits: UnsafeBufferPointer<UInt16>) {
+    guard let base = bits.baseAddress, !bits.isEmpty else {
+      self = .empty
+      return
+    }
+    self.init(RangeReduction.run(halfBits: base, .float16, bits.count))
   }
 }

@@ -102,16 +102,17 @@ void calib_range_runs16(
 /// (``calib_kernels_width()`` at least 8).
 void calib_range_run(const float *p, size_t n, float *low, float *high, float *sum);
 
-/// The minimum and maximum of runs of `length` bf16 values (a multiple of 16), run q at
-/// `bits + q · stride` for q < count (a multiple of 16), as float32, from the order of
-/// their keys (CalibCore's `BFloat16Order`), and the lowest minimum and highest maximum
-/// to `*low` and `*high`. Returns 0, with every slot written but some not to be used,
-/// when a run holds a NaN or has a zero at an end: the float reduction decides those.
-/// AVX-512 only.
-int calib_bf16_key_runs(
-  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high);
+/// The minimum and maximum of runs of `length` bf16 values, or f16 values when `float16`
+/// is nonzero (a multiple of 16), run q at `bits + q · stride` for q < count (a multiple
+/// of 16), as float32, from the order of their keys (CalibCore's `BFloat16Order`, the
+/// same for both formats), and the lowest minimum and highest maximum to `*low` and
+/// `*high`. Returns 0, with every slot written but some not to be used, when a run holds
+/// a NaN or has a zero at an end: the float reduction decides those. AVX-512 only.
+int calib_half_key_runs(
+  const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins, float *maxs,
+  float *low, float *high);
 
-/// The smallest and largest key (CalibCore's `BFloat16Order`) of `count` bf16 values;
+/// The smallest and largest key (CalibCore's `BFloat16Order`) of `count` bf16 or f16 values;
 /// (INT16_MAX, INT16_MIN) when `count` is 0. AVX-512 only.
 void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int16_t *high);
 

@@ -363,18 +363,20 @@ public struct Recorder: Sendable {
   }
 
   /// The tensor an observer sees for `raw`, in `dtype` arithmetic, with the range of its
-  /// values: a bf16 tensor keeps a copy of its raw bits (two bytes per element, reduced as
-  /// they are by min/max observers); other dtypes are decoded to float32.
+  /// values: a bf16 or f16 tensor keeps a copy of its raw bits (two bytes per element,
+  /// reduced as they are by min/max observers); other dtypes are decoded to float32.
   private static func observedTensor(_ raw: UnsafeRawBufferPointer, entry: TensorEntry, dtype: FloatDType) -> Tensor {
     #if _endian(little)
-      if entry.dtype == .bf16 && dtype != .float16 {
+      if let format = entry.dtype.halfFormat(arithmetic: dtype) {
         let count = raw.count / 2
         let bits = [UInt16](unsafeUninitializedCapacity: count) { out, initialized in
           UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 2)]))
           initialized = count
         }
-        let range = bits.withUnsafeBufferPointer(ValueRange.init(ofBFloat16Bits:))
-        return Tensor(shape: entry.shape, bfloat16Bits: bits, dtype: dtype, knownRange: range)
+        let range = bits.withUnsafeBufferPointer {
+          format == .bfloat16 ? ValueRange(ofBFloat16Bits: $0) : ValueRange(ofFloat16Bits: $0)
+        }
+        return Tensor(shape: entry.shape, halfBits: bits, format, dtype: dtype, knownRange: range)
       }
     #endif
     let values = entry.dtype.decode(raw)

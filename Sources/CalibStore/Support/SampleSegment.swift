@@ -152,12 +152,12 @@ final class SampleSegment: Sendable {
     return range
   }
 
-  /// Reads `out.count` bf16 values at `offset` straight into `out` as their raw bits (the
-  /// host must be little-endian, as the file is), a cache-sized chunk at a time, taking
-  /// each chunk's min and max while it is in cache.
+  /// Reads `out.count` bf16 or f16 values at `offset` straight into `out` as their raw
+  /// bits (the host must be little-endian, as the file is), a cache-sized chunk at a time,
+  /// taking each chunk's min and max while it is in cache.
   ///
   /// - Returns: the range of the values, or `nil` when the file ends first.
-  func readBFloat16(at offset: Int64, into out: UnsafeMutableBufferPointer<UInt16>) throws -> ValueRange? {
+  func readHalf(_ format: HalfFormat, at offset: Int64, into out: UnsafeMutableBufferPointer<UInt16>) throws -> ValueRange? {
     let chunkElements = Self.decodeChunk / 2
     var done = 0
     var range = ValueRange.empty
@@ -165,7 +165,8 @@ final class SampleSegment: Sendable {
       let n = min(chunkElements, out.count - done)
       let chunk = UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)])
       guard try read(into: UnsafeMutableRawBufferPointer(chunk), at: offset + Int64(done * 2)) else { return nil }
-      range = range.merging(ValueRange(ofBFloat16Bits: UnsafeBufferPointer(chunk)))
+      let bits = UnsafeBufferPointer(chunk)
+      range = range.merging(format == .bfloat16 ? ValueRange(ofBFloat16Bits: bits) : ValueRange(ofFloat16Bits: bits))
       done += n
     }
     return range
