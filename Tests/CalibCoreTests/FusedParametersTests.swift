@@ -18,12 +18,14 @@ import Testing
   }
 
   static func tensor(_ shape: [Int], _ values: [Float], _ dtype: FloatDType) -> Tensor {
-    dtype == .bfloat16
-      ? Tensor(shape: shape, bfloat16Bits: values.map(BFloat16.bits))
-      : Tensor(shape: shape, values: values, dtype: dtype)
+    switch dtype {
+    case .bfloat16: Tensor(shape: shape, bfloat16Bits: values.map(BFloat16.bits))
+    case .float16: Tensor(shape: shape, float16Bits: values.map { Float16($0).bitPattern })
+    case .float32: Tensor(shape: shape, values: values)
+    }
   }
 
-  @Test(arguments: [FloatDType.float32, .bfloat16], [true, false])
+  @Test(arguments: [FloatDType.float32, .bfloat16, .float16], [true, false])
   func fusedPassMatchesTheSeparatePasses(dtype: FloatDType, symmetric: Bool) throws {
     for (k, shape) in Self.shapes.enumerated() {
       let grouped = shape[1] == 128
@@ -35,7 +37,8 @@ import Testing
       let layout = try GroupLayout(shape: shape, baseName: .weight, args: args)
       let fused = try #require(try observer.fusedParameters(value, layout: layout, globalScale: nil))
       let observed = try #require(try observer.observe(value))
-      let (mn, mx) = RangeReduction.minMax(value, layout: layout)
+      // The range pass on the decoded values, whatever the tensor holds.
+      let (mn, mx) = RangeReduction.minMax(Tensor(shape: shape, values: value.values, dtype: value.dtype), layout: layout)
       let separate = try args.quantizationParameters(
         min: Tensor(shape: layout.qparamShape, values: mn, dtype: value.dtype),
         max: Tensor(shape: layout.qparamShape, values: mx, dtype: value.dtype))
@@ -43,7 +46,7 @@ import Testing
     }
   }
 
-  @Test(arguments: [FloatDType.float32, .bfloat16])
+  @Test(arguments: [FloatDType.float32, .bfloat16, .float16])
   func aNonFiniteValueInAnyItemThrows(dtype: FloatDType) throws {
     let shape = Self.shapes[0]
     let args = try QuantizationArgs(numBits: 4, groupSize: 128, strategy: .group)

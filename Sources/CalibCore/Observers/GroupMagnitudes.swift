@@ -12,8 +12,8 @@ import CalibKernels
 struct GroupMagnitudes: Sendable {
   enum Values: Sendable {
     case float32([Float])
-    /// The magnitudes' bf16 bits, for a tensor of bf16 bits.
-    case bfloat16Bits([UInt16])
+    /// The magnitudes' bits, for a tensor of bf16 or f16 bits.
+    case halfBits([UInt16], HalfFormat)
   }
 
   let layout: GroupLayout
@@ -38,11 +38,21 @@ struct GroupMagnitudes: Sendable {
     var largest = [Float](repeating: 0, count: items)
     var finite = [Bool](repeating: true, count: items)
     let values: Values
-    if let bits = value.bfloat16Bits {
-      values = .bfloat16Bits(Self.reduced(bits, count: count, largest: &largest, finite: &finite, parallel: parallel) {
+    if let (bits, format) = value.halfBits {
+      // Magnitudes order as the integers `bits & 0x7FFF` in either format.
+      let magnitudes = Self.reduced(bits, count: count, largest: &largest, finite: &finite, parallel: parallel) {
         source, out, groups, top in
         calib_bf16_group_magnitudes16(source, groups, out, top)
-      })
+      }
+      if format == .float16 {
+        // `reduced` widened each item's largest bits as bf16 (exactly, so they come back)
+        // and judged them by bf16's ∞; f16's lies lower.
+        for i in largest.indices {
+          let top = UInt16(truncatingIfNeeded: largest[i].bitPattern >> 16)
+          (largest[i], finite[i]) = (format.float(top), top < UInt16(format.infinityKey))
+        }
+      }
+      values = .halfBits(magnitudes, format)
     } else {
       values = .float32(Self.reduced(value.values, count: count, largest: &largest, finite: &finite, parallel: parallel) {
         source, out, groups, top in
@@ -114,10 +124,11 @@ struct GroupMagnitudes: Sendable {
               mins: p.readOnly, maxs: p.readOnly, range, scales: scales.base, zeros: zeros.base, outputs: count)
           }
         }
-      case .bfloat16Bits(let bits):
+      case .halfBits(let bits, let format):
         bits.withUnsafeBufferPointer { m in
           let p = SharedPointer(m.baseAddress!)  // count > 0
-          let wideParameters = kernel.wideScaleParameters(outputs: count)
+          // The C kernel widens bf16 bits only.
+          let wideParameters = format == .bfloat16 ? kernel.wideScaleParameters(outputs: count) : nil
           ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
             var first = item * perItem
             let end = Swift.min(count, (item + 1) * perItem)
@@ -132,7 +143,7 @@ struct GroupMagnitudes: Sendable {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { wide in
               while first < end {
                 let n = Swift.min(block, end - first)
-                for i in 0..<n { wide[i] = Float(bitPattern: UInt32(p[first + i]) &<< 16) }
+                for i in 0..<n { wide[i] = format.float(p[first + i]) }
                 // Non-nil: block > 0.
                 let w = wide.baseAddress! - first
                 kernel.parameters(
