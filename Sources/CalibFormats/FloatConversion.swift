@@ -1,3 +1,5 @@
+import CalibCore
+
 /// Exact widening and round-to-nearest-even narrowing between float32 and the 16-bit formats.
 ///
 /// Widening (bf16 → f32, f16 → f32) is exact for every bit pattern, including subnormals,
@@ -16,22 +18,10 @@ public enum FloatConversion {
     Float(bitPattern: UInt32(bits) &<< 16)
   }
 
-  /// Widens IEEE binary16 bits to the float32 with the same value.
+  /// Widens IEEE binary16 bits to the float32 with the same value (``HalfFormat/float(_:)``).
   @inlinable
   public static func float(fromHalf bits: UInt16) -> Float {
-    let sign = UInt32(bits & 0x8000) &<< 16
-    let exponent = UInt32(bits &>> 10) & 0x1F
-    let mantissa = UInt32(bits & 0x03FF)
-    if exponent == 0x1F {
-      // Infinity or NaN: keep the payload in the top mantissa bits.
-      return Float(bitPattern: sign | 0x7F80_0000 | (mantissa &<< 13))
-    }
-    if exponent == 0 {
-      // Zero or subnormal: mantissa × 2⁻²⁴, exact in float32.
-      let magnitude = Float(mantissa) * 0x1p-24
-      return sign == 0 ? magnitude : -magnitude
-    }
-    return Float(bitPattern: sign | ((exponent &+ 112) &<< 23) | (mantissa &<< 13))
+    HalfFormat.float16.float(bits)
   }
 
   /// Narrows a float32 to bfloat16 bits, rounding to nearest, ties to even.

@@ -97,6 +97,27 @@ import Testing
     }
   }
 
+  /// The AVX-512 widening gives every f16 bit pattern's float32, bit for bit, NaN
+  /// payloads and signaling NaNs included, at every tail length.
+  @Test func wideWideningMatchesTheScalarOneForEveryPattern() throws {
+    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    let all = (0...0xFFFF).map(UInt16.init)
+    let scalar = all.map { HalfFormat.float16.float($0).bitPattern }
+    for count in [all.count, all.count - 5, 15, 1, 0] {
+      var out = [Float](repeating: 7, count: count)
+      all.withUnsafeBufferPointer { b in
+        out.withUnsafeMutableBufferPointer { o in
+          if count > 0 { HalfFormat.float16.widen(b.baseAddress!, count, into: o.baseAddress!, width: 16) }
+        }
+      }
+      let differing = (0..<count).filter { out[$0].bitPattern != scalar[$0] }
+      #expect(differing.isEmpty, "count \(count): first differing pattern \(differing.first.map(String.init) ?? "-")")
+    }
+    // Every non-NaN pattern is the value Swift's own conversion gives; NaNs keep payloads.
+    #expect(all.allSatisfy { b in Float16(bitPattern: b).isNaN || scalar[Int(b)] == Float(Float16(bitPattern: b)).bitPattern })
+    #expect(scalar[0x7C01] == 0x7F80_2000 && scalar[0xFE00] == 0xFFC0_0000, "NaN payloads and signs kept")
+  }
+
   /// The bits decode on first read, copies share them, and changing a value drops them.
   @Test func valuesDecodeLazilyAndChangesDropTheBits() {
     let bits: [UInt16] = [0x3C00, 0xB800, 0x8000, 0x7C00, 0x0001]

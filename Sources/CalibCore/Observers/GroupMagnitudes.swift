@@ -143,8 +143,8 @@ struct GroupMagnitudes: Sendable {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { wide in
               while first < end {
                 let n = Swift.min(block, end - first)
-                for i in 0..<n { wide[i] = format.float(p[first + i]) }
                 // Non-nil: block > 0.
+                format.widen(p.readOnly + first, n, into: wide.baseAddress!)
                 let w = wide.baseAddress! - first
                 kernel.parameters(
                   mins: w, maxs: w, first..<(first + n), scales: scales.base, zeros: zeros.base, outputs: count)

@@ -186,7 +186,7 @@ extension RangeReduction {
   ) -> R {
     withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(n, 1)) { scratch in
       let f = scratch.baseAddress!  // non-nil: capacity ≥ 1
-      for i in 0..<n { f[i] = format.float(p[i]) }
+      format.widen(p, n, into: f)
       return body(f)
     }
   }

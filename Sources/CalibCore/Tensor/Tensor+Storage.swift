@@ -54,9 +54,8 @@ final class HalfValues: Sendable {
       let format = format
       let floats = bits.withUnsafeBufferPointer { source in
         [Float](unsafeUninitializedCapacity: source.count) { out, initialized in
-          switch format {
-          case .bfloat16: for i in 0..<source.count { out[i] = Float(bitPattern: UInt32(source[i]) &<< 16) }
-          case .float16: for i in 0..<source.count { out[i] = Float(Float16(bitPattern: source[i])) }
+          if let base = source.baseAddress, let target = out.baseAddress {
+            format.widen(base, source.count, into: target)
           }
           initialized = source.count
         }

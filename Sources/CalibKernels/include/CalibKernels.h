@@ -155,6 +155,10 @@ void calib_symmetric_scales(
 void calib_bf16_magnitude_scales(
   const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros);
 
+/// `count` f16 values (IEEE binary16 bits) widened to float32, exactly, NaN payloads kept
+/// as they are (a signaling NaN stays signaling). AVX-512 only.
+void calib_f16_widen(const uint16_t *bits, size_t count, float *out);
+
 /// glibc only (elsewhere nothing): blocks from `mapped_from` bytes up are mapped and
 /// unmapped one by one, smaller ones come from the heap, whose free top is returned to the
 /// kernel once it passes `trimmed_from` bytes. See `HeapReuse` in CalibCore.
