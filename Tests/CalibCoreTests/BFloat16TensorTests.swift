@@ -1,23 +1,43 @@
 @testable import CalibCore
 import Testing
 
-/// Tensors made from raw bf16 bits: lazily decoded values, and min/max reduced on the bits
-/// with the float path's results, bit for bit.
+/// Tensors made from raw bf16 bits (f16 bits too, where a test says so): lazily decoded
+/// values, and min/max reduced on the bits with the float path's results, bit for bit.
 @Suite struct BFloat16TensorTests {
-  /// Random finite bf16 bits (normal, subnormal, ±0, ±∞ kept out unless asked).
-  static func randomBits(_ count: Int, seed: UInt64, infinities: Bool = false) -> [UInt16] {
+  /// Random finite bits of `format` (normal, subnormal, ±0; ±∞ kept out unless asked),
+  /// mostly in five binades (exponent fields 0x3C–0x40 for bf16, 13–17 for f16), some of
+  /// any magnitude.
+  static func randomBits(_ count: Int, seed: UInt64, infinities: Bool = false, format: HalfFormat = .bfloat16) -> [UInt16] {
+    // Mantissa bits, the exponent field's shift and the five binades' lowest exponent field.
+    let (mantissa, shift, lowest): (UInt16, UInt16, UInt64) = format == .bfloat16 ? (0x7F, 7, 0x3C) : (0x3FF, 10, 13)
+    let infinity = UInt16(format.infinityKey)
     var state = seed
     return (0..<count).map { _ in
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      // Mostly values near 1 (exponents 0x3C–0x40), some of any magnitude.
       var b = UInt16(truncatingIfNeeded: state >> 40)
-      if (state >> 20) & 3 != 0 { b = (b & 0x807F) | (UInt16(0x3C + (state >> 24) % 5) << 7) }
-      if !infinities && b & 0x7FFF >= 0x7F80 { b &= 0x807F }
+      if (state >> 20) & 3 != 0 { b = (b & (0x8000 | mantissa)) | (UInt16(lowest + (state >> 24) % 5) << shift) }
+      if !infinities && b & 0x7FFF >= infinity { b &= 0x8000 | mantissa }
       return b
     }
   }
 
-  static func floats(_ bits: [UInt16]) -> [Float] { bits.map { Float(bitPattern: UInt32($0) << 16) } }
+  static func floats(_ bits: [UInt16], _ format: HalfFormat = .bfloat16) -> [Float] { bits.map(format.float) }
+
+  /// Special bit patterns of a format, and the seeds its reduction tests draw from.
+  struct Specials {
+    let one, infinity, negativeInfinity, nan, negativeNaN: UInt16
+    let stridedSeed, wholeSeed: UInt64
+    /// The format's own dtype, the arithmetic of its tensors.
+    let dtype: FloatDType
+
+    init(_ format: HalfFormat) {
+      switch format {
+      case .bfloat16: (one, infinity, negativeInfinity, nan, negativeNaN) = (0x3F80, 0x7F80, 0xFF80, 0x7FC1, 0xFFC0)
+      case .float16: (one, infinity, negativeInfinity, nan, negativeNaN) = (0x3C00, 0x7C00, 0xFC00, 0x7E01, 0xFE00)
+      }
+      (stridedSeed, wholeSeed, dtype) = format == .bfloat16 ? (7, 11, .bfloat16) : (3, 17, .float16)
+    }
+  }
 
   /// Same bits, or both NaN.
   static func same(_ a: [Float], _ b: [Float]) -> Bool {
@@ -26,14 +46,22 @@ import Testing
 
   /// Every strided layout (tensor, channel, groups of 8 to 128) on random values, with
   /// rows rigged to have a ±0 at an end and a -0 and a +0 at both: the same minima and
-  /// maxima as the float32 values, bit for bit, and again with a NaN and ±∞ added.
+  /// maxima as the float32 values, bit for bit, and again with a NaN and ±∞ added; bf16
+  /// and f16 bits alike.
   @Test(arguments: [
     (QuantizationStrategy.tensor, 0), (.channel, 0), (.group, 8), (.group, 16), (.group, 24), (.group, 32),
     (.group, 128),
   ])
   func bitsReduceLikeTheDecodedValues(strategy: QuantizationStrategy, group: Int) throws {
+    for format in [HalfFormat.bfloat16, .float16] {
+      try bitsReduceLikeTheDecodedValues(strategy: strategy, group: group, format: format)
+    }
+  }
+
+  private func bitsReduceLikeTheDecodedValues(strategy: QuantizationStrategy, group: Int, format: HalfFormat) throws {
+    let special = Specials(format)
     let (rows, cols) = (48, 384)
-    var bits = Self.randomBits(rows * cols, seed: UInt64(group + 7) &* 0x9E37_79B9)
+    var bits = Self.randomBits(rows * cols, seed: (UInt64(group) &+ special.stridedSeed) &* 0x9E37_79B9, format: format)
     // Row 1 non-negative with zeros of both signs; row 2 non-positive likewise; row 3 all
     // zeros of mixed sign; row 4 a NaN; row 5 both infinities.
     for c in 0..<cols {
@@ -48,39 +76,45 @@ import Testing
     let args = try QuantizationArgs(numBits: 4, groupSize: group == 0 ? nil : group, strategy: strategy)
     let layout = try GroupLayout(shape: [rows, cols], baseName: .weight, args: args)
     func reductions(_ bits: [UInt16]) -> (got: ([Float], [Float]), expected: ([Float], [Float])) {
-      let raw = Tensor(shape: [rows, cols], bfloat16Bits: bits)
+      let raw = Tensor(shape: [rows, cols], halfBits: bits, format, dtype: special.dtype)
       return (
         RangeReduction.minMax(raw, layout: layout, parallel: false),
-        RangeReduction.minMax(Self.floats(bits), layout: layout, parallel: false)
+        RangeReduction.minMax(Self.floats(bits, format), layout: layout, parallel: false)
       )
     }
     let finite = reductions(bits)
-    #expect(Self.same(finite.got.0, finite.expected.0) && Self.same(finite.got.1, finite.expected.1))
-    bits[4 * cols + 17] = 0x7FC1
-    (bits[5 * cols + 3], bits[5 * cols + 200]) = (0x7F80, 0xFF80)
-    let special = reductions(bits)
-    #expect(Self.same(special.got.0, special.expected.0) && Self.same(special.got.1, special.expected.1))
-    #expect(special.got.0.contains { $0.isNaN })
+    #expect(Self.same(finite.got.0, finite.expected.0) && Self.same(finite.got.1, finite.expected.1), "\(format)")
+    bits[4 * cols + 17] = special.nan
+    (bits[5 * cols + 3], bits[5 * cols + 200]) = (special.infinity, special.negativeInfinity)
+    let withSpecials = reductions(bits)
+    #expect(Self.same(withSpecials.got.0, withSpecials.expected.0) && Self.same(withSpecials.got.1, withSpecials.expected.1), "\(format)")
+    #expect(withSpecials.got.0.contains { $0.isNaN }, "\(format)")
   }
 
   /// A whole tensor larger than one work chunk, with a zero extreme in one chunk and the
-  /// NaN rule across chunks.
-  @Test func wholeTensorsReduceLikeTheDecodedValues() throws {
-    var bits = Self.randomBits(700_003, seed: 11, infinities: true)
-    for i in 0..<bits.count where bits[i] & 0x7FFF >= 0x7F80 { bits[i] = 0x3F80 }
+  /// NaN rule across chunks; bf16 and f16 bits alike, and the store's chunked range of the
+  /// same bits (`ValueRange(ofHalfBits:_:)`) agrees.
+  @Test(arguments: [HalfFormat.bfloat16, .float16])
+  func wholeTensorsReduceLikeTheDecodedValues(format: HalfFormat) throws {
+    let special = Specials(format)
+    var bits = Self.randomBits(700_003, seed: special.wholeSeed, infinities: true, format: format)
+    // NaNs out (±∞ stay): a NaN goes in only where a variant puts one.
+    for i in 0..<bits.count where bits[i] & 0x7FFF > special.infinity { bits[i] = special.one }
     let args = try QuantizationArgs(numBits: 8, strategy: .tensor)
     let layout = try GroupLayout(shape: [bits.count], baseName: .input, args: args)
     for variant in 0..<3 {
       var b = bits
       if variant >= 1 { for i in 300_000..<300_000 + (1 << 18) { b[i] &= 0x7FFF } }  // chunk 1 non-negative
       if variant >= 1 { (b[300_010], b[300_011]) = (0x8000, 0) }
-      if variant == 2 { b[650_000] = 0xFFC0 }
-      let raw = Tensor(shape: [b.count], bfloat16Bits: b)
-      let expected = RangeReduction.minMax(Self.floats(b), layout: layout)
+      if variant == 2 { b[650_000] = special.negativeNaN }
+      let raw = Tensor(shape: [b.count], halfBits: b, format, dtype: special.dtype)
+      let expected = RangeReduction.minMax(Self.floats(b, format), layout: layout)
       let got = RangeReduction.minMax(raw, layout: layout)
       #expect(Self.same(got.0, expected.0) && Self.same(got.1, expected.1), "variant \(variant)")
       let whole = RangeReduction.range(of: raw)
       #expect(Self.same([whole.min, whole.max], [expected.0[0], expected.1[0]]))
+      let read = b.withUnsafeBufferPointer { ValueRange(ofHalfBits: $0, format) }
+      #expect(Self.same([read.min, read.max], [expected.0[0], expected.1[0]]))
     }
   }
 

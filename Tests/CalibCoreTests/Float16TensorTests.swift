@@ -1,76 +1,16 @@
 @testable import CalibCore
 import Testing
 
-/// Tensors made from raw f16 bits: lazily decoded values, and min/max reduced on the bits
-/// (the keys bf16 uses, with f16's ∞ and widening) with the float path's results, bit for
-/// bit.
+/// Tensors made from raw f16 bits: observers on the bits, the wide widening, and lazy
+/// decoding (their min/max reductions are BFloat16TensorTests', run for both formats).
 @Suite struct Float16TensorTests {
-  /// Random finite f16 bits (normal, subnormal, ±0; ±∞ kept out unless asked).
-  static func randomBits(_ count: Int, seed: UInt64, infinities: Bool = false) -> [UInt16] {
-    var state = seed
-    return (0..<count).map { _ in
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      // Mostly values near 1 (exponents 13–17), some of any magnitude.
-      var b = UInt16(truncatingIfNeeded: state >> 40)
-      if (state >> 20) & 3 != 0 { b = (b & 0x83FF) | (UInt16(13 + (state >> 24) % 5) << 10) }
-      if !infinities && b & 0x7FFF >= 0x7C00 { b &= 0x83FF }
-      return b
-    }
+  static func randomBits(_ count: Int, seed: UInt64) -> [UInt16] {
+    BFloat16TensorTests.randomBits(count, seed: seed, format: .float16)
   }
 
-  static func floats(_ bits: [UInt16]) -> [Float] { bits.map { Float(Float16(bitPattern: $0)) } }
+  static func floats(_ bits: [UInt16]) -> [Float] { BFloat16TensorTests.floats(bits, .float16) }
 
-  /// Every strided layout on random values, with rows whose ends are zeros of either sign,
-  /// then a NaN and both infinities: the minima and maxima of the float32 values.
-  @Test(arguments: [
-    (QuantizationStrategy.tensor, 0), (.channel, 0), (.group, 8), (.group, 16), (.group, 24), (.group, 128),
-  ])
-  func bitsReduceLikeTheDecodedValues(strategy: QuantizationStrategy, group: Int) throws {
-    let (rows, cols) = (48, 384)
-    var bits = Self.randomBits(rows * cols, seed: UInt64(group + 3) &* 0x9E37_79B9)
-    for c in 0..<cols {
-      bits[cols + c] &= 0x7FFF
-      bits[2 * cols + c] |= 0x8000
-      bits[3 * cols + c] = c % 3 == 0 ? 0x8000 : 0
-    }
-    for c in stride(from: 0, to: cols, by: 5) {
-      bits[cols + c] = c % 2 == 0 ? 0 : 0x8000
-      bits[2 * cols + c] = c % 2 == 0 ? 0x8000 : 0
-    }
-    let args = try QuantizationArgs(numBits: 4, groupSize: group == 0 ? nil : group, strategy: strategy)
-    let layout = try GroupLayout(shape: [rows, cols], baseName: .weight, args: args)
-    func expectSameReductions(_ bits: [UInt16], _ comment: Comment) {
-      let got = RangeReduction.minMax(Tensor(shape: [rows, cols], float16Bits: bits), layout: layout, parallel: false)
-      let expected = RangeReduction.minMax(Self.floats(bits), layout: layout, parallel: false)
-      #expect(BFloat16TensorTests.same(got.0, expected.0) && BFloat16TensorTests.same(got.1, expected.1), comment)
-    }
-    expectSameReductions(bits, "finite")
-    bits[4 * cols + 17] = 0x7E01
-    (bits[5 * cols + 3], bits[5 * cols + 200]) = (0x7C00, 0xFC00)
-    expectSameReductions(bits, "NaN and ±∞")
-  }
-
-  /// A whole tensor larger than one work chunk, with a zero extreme in one chunk and a NaN
-  /// in another; the store's chunked range of the same bits agrees.
-  @Test func wholeTensorsReduceLikeTheDecodedValues() throws {
-    var bits = Self.randomBits(700_003, seed: 17, infinities: true)
-    for i in 0..<bits.count where bits[i] & 0x7FFF > 0x7C00 { bits[i] = 0x3C00 }
-    let args = try QuantizationArgs(numBits: 8, strategy: .tensor)
-    let layout = try GroupLayout(shape: [bits.count], baseName: .input, args: args)
-    for variant in 0..<3 {
-      var b = bits
-      if variant >= 1 { for i in 300_000..<300_000 + (1 << 18) { b[i] &= 0x7FFF } }  // chunk 1 non-negative
-      if variant >= 1 { (b[300_010], b[300_011]) = (0x8000, 0) }
-      if variant == 2 { b[650_000] = 0xFE00 }
-      let raw = Tensor(shape: [b.count], float16Bits: b)
-      let expected = RangeReduction.minMax(Self.floats(b), layout: layout)
-      let got = RangeReduction.minMax(raw, layout: layout)
-      #expect(BFloat16TensorTests.same(got.0, expected.0) && BFloat16TensorTests.same(got.1, expected.1), "variant \(variant)")
-      let whole = RangeReduction.range(of: raw)
-      let read = b.withUnsafeBufferPointer(ValueRange.init(ofFloat16Bits:))
-      #expect(BFloat16TensorTests.same([whole.min, whole.max, read.min, read.max], [expected.0[0], expected.1[0], expected.0[0], expected.1[0]]))
-    }
-  }
+  // Strided layouts and whole tensors on f16 bits: BFloat16TensorTests, for both formats.
 
   /// Observers give the same parameters and state on f16 bits as on the decoded f16
   /// values: group-wise min/max with a running average, channel-wise memoryless, and

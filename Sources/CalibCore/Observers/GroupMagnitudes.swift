@@ -40,21 +40,14 @@ struct GroupMagnitudes: Sendable {
     let values: Values
     if let (bits, format) = value.halfBits {
       // Magnitudes order as the integers `bits & 0x7FFF` in either format.
-      let magnitudes = Self.reduced(bits, count: count, largest: &largest, finite: &finite, parallel: parallel) {
-        source, out, groups, top in
+      let magnitudes = Self.reduced(
+        bits, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: format.float
+      ) { source, out, groups, top in
         calib_bf16_group_magnitudes16(source, groups, out, top)
-      }
-      if format == .float16 {
-        // `reduced` widened each item's largest bits as bf16 (exactly, so they come back)
-        // and judged them by bf16's ∞; f16's lies lower.
-        for i in largest.indices {
-          let top = UInt16(truncatingIfNeeded: largest[i].bitPattern >> 16)
-          (largest[i], finite[i]) = (format.float(top), top < UInt16(format.infinityKey))
-        }
       }
       values = .halfBits(magnitudes, format)
     } else {
-      values = .float32(Self.reduced(value.values, count: count, largest: &largest, finite: &finite, parallel: parallel) {
+      values = .float32(Self.reduced(value.values, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: { $0 }) {
         source, out, groups, top in
         calib_group_magnitudes16(source, groups, out, top)
       })
@@ -65,11 +58,13 @@ struct GroupMagnitudes: Sendable {
     self.largest = largest.max()!  // items ≥ 1
   }
 
-  /// Each group's magnitude of `source` (float32 values or bf16 bits, whose magnitudes
+  /// Each group's magnitude of `source` (float32 values or bf16/f16 bits, whose magnitudes
   /// order as the integers `bits & mask`), sixteen groups at a time by `kernel` and the
-  /// rest one by one, with each work item's largest and whether it was finite.
+  /// rest one by one, with each work item's largest (as `widened` gives its value) and
+  /// whether it was finite.
   private static func reduced<Value: MagnitudeBits>(
     _ source: [Value], count: Int, largest: inout [Float], finite: inout [Bool], parallel: Bool,
+    widened: @escaping @Sendable (Value) -> Float,
     kernel: @escaping @Sendable (UnsafePointer<Value>, UnsafeMutablePointer<Value>, Int, UnsafeMutablePointer<Value>) -> Int32
   ) -> [Value] {
     let perItem = groupsPerItem
@@ -94,9 +89,9 @@ struct GroupMagnitudes: Sendable {
                 o[g] = Value(magnitudeBits: m)
                 topBits = Swift.max(topBits, m)
               }
-              let largest = Value(magnitudeBits: topBits)
-              t[item] = largest.float
-              f[item] = ok && largest.float.isFinite
+              let largest = widened(Value(magnitudeBits: topBits))
+              t[item] = largest
+              f[item] = ok && largest.isFinite
             }
           }
         }
@@ -159,23 +154,20 @@ struct GroupMagnitudes: Sendable {
 }
 
 /// A value whose magnitude is its bits with the sign cleared, ordered as those integers
-/// for non-negative values (NaNs above ∞): float32 values and bf16 bits.
+/// for non-negative values (NaNs above ∞): float32 values and bf16 or f16 bits.
 protocol MagnitudeBits: Sendable {
   associatedtype Bits: FixedWidthInteger
   static var zero: Self { get }
   var magnitudeBits: Bits { get }
   init(magnitudeBits: Bits)
-  var float: Float { get }
 }
 
 extension Float: MagnitudeBits {
   var magnitudeBits: UInt32 { bitPattern & 0x7FFF_FFFF }
   init(magnitudeBits: UInt32) { self.init(bitPattern: magnitudeBits) }
-  var float: Float { self }
 }
 
 extension UInt16: MagnitudeBits {
   var magnitudeBits: UInt16 { self & 0x7FFF }
   init(magnitudeBits: UInt16) { self = magnitudeBits }
-  var float: Float { Float(bitPattern: UInt32(self) &<< 16) }
 }

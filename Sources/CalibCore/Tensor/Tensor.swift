@@ -108,39 +108,32 @@ public struct Tensor: Sendable, Equatable {
   ///   - range: the values' range when the caller took it on the way (as for
   ///     ``init(shape:values:dtype:knownRange:)``).
   public init(shape: [Int], bfloat16Bits bits: [UInt16], dtype: FloatDType = .bfloat16, knownRange range: ValueRange? = nil) {
-    Self.check(shape, count: bits.count)
-    precondition(dtype != .float16, "bf16 values are not float16 values")
-    self.shape = shape
-    self.storage = .half(HalfValues(bits, .bfloat16))
-    self.dtype = dtype
-    assert(range == nil || range == ValueRange(RangeReduction.minMax(storage.floats, parallel: false)), "knownRange is not the values' range")
-    knownRange = range
+    self.init(shape: shape, halfBits: bits, .bfloat16, dtype: dtype, knownRange: range)
   }
 
-  /// Creates a tensor of f16 values from their raw bits, kept as they are and decoded to
-  /// float32 only when ``values`` is first read (as ``init(shape:bfloat16Bits:dtype:knownRange:)``).
-  ///
-  /// - Parameters:
-  ///   - dtype: the arithmetic; `.float16` or `.float32` (every f16 value is a float32
-  ///     value), not `.bfloat16`.
-  ///   - range: the values' range when the caller took it on the way.
+  /// Creates a tensor of f16 values from their raw bits, as
+  /// ``init(shape:bfloat16Bits:dtype:knownRange:)``; `dtype` is `.float16` or `.float32`
+  /// (every f16 value is a float32 value), not `.bfloat16`.
   public init(shape: [Int], float16Bits bits: [UInt16], dtype: FloatDType = .float16, knownRange range: ValueRange? = nil) {
+    self.init(shape: shape, halfBits: bits, .float16, dtype: dtype, knownRange: range)
+  }
+
+  /// Creates a tensor from raw bits of `format`, kept as they are and decoded to float32
+  /// only when ``values`` is first read.
+  ///
+  /// - Precondition: `dtype` holds the format's values: float32 or the format's own dtype
+  ///   (bf16 values are not float16 values, nor the reverse).
+  public init(shape: [Int], halfBits bits: [UInt16], _ format: HalfFormat, dtype: FloatDType, knownRange range: ValueRange? = nil) {
     Self.check(shape, count: bits.count)
-    precondition(dtype != .bfloat16, "f16 values are not bf16 values")
+    switch format {
+    case .bfloat16: precondition(dtype != .float16, "bf16 values are not float16 values")
+    case .float16: precondition(dtype != .bfloat16, "f16 values are not bf16 values")
+    }
     self.shape = shape
-    self.storage = .half(HalfValues(bits, .float16))
+    self.storage = .half(HalfValues(bits, format))
     self.dtype = dtype
     assert(range == nil || range == ValueRange(RangeReduction.minMax(storage.floats, parallel: false)), "knownRange is not the values' range")
     knownRange = range
-  }
-
-  /// Creates a tensor from raw bits of `format` (``init(shape:bfloat16Bits:dtype:knownRange:)``
-  /// or ``init(shape:float16Bits:dtype:knownRange:)``).
-  public init(shape: [Int], halfBits bits: [UInt16], _ format: HalfFormat, dtype: FloatDType, knownRange range: ValueRange? = nil) {
-    switch format {
-    case .bfloat16: self.init(shape: shape, bfloat16Bits: bits, dtype: dtype, knownRange: range)
-    case .float16: self.init(shape: shape, float16Bits: bits, dtype: dtype, knownRange: range)
-    }
   }
 
   private static func check(_ shape: [Int], count: Int) {

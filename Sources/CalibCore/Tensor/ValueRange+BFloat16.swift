@@ -18,24 +18,14 @@ extension ValueRange {
 }
 
 extension ValueRange {
-  /// The range of bf16 values given as their bits: from the bits where they decide it
-  /// (``init(bfloat16Bits:)``), otherwise by the float reduction of the decoded values.
-  /// Equal to ``init(of:)`` on the decoded values.
-  public init(ofBFloat16Bits bits: UnsafeBufferPointer<UInt16>) {
+  /// The range of bf16 or f16 values given as their bits: from the bits where they decide
+  /// it (``BFloat16Order``'s keys order both formats), otherwise by the float reduction of
+  /// the decoded values. Equal to ``init(of:)`` on the decoded values.
+  public init(ofHalfBits bits: UnsafeBufferPointer<UInt16>, _ format: HalfFormat) {
     guard let base = bits.baseAddress, !bits.isEmpty else {
       self = .empty
       return
     }
-    self.init(RangeReduction.run(halfBits: base, .bfloat16, bits.count))
-  }
-
-  /// The range of f16 values given as their bits, as ``init(ofBFloat16Bits:)``: equal to
-  /// ``init(of:)`` on the decoded values.
-  public init(ofFloat16Bits bits: UnsafeBufferPointer<UInt16>) {
-    guard let base = bits.baseAddress, !bits.isEmpty else {
-      self = .empty
-      return
-    }
-    self.init(RangeReduction.run(halfBits: base, .float16, bits.count))
+    self.init(RangeReduction.run(halfBits: base, format, bits.count))
   }
 }

@@ -373,9 +373,7 @@ public struct Recorder: Sendable {
           UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 2)]))
           initialized = count
         }
-        let range = bits.withUnsafeBufferPointer {
-          format == .bfloat16 ? ValueRange(ofBFloat16Bits: $0) : ValueRange(ofFloat16Bits: $0)
-        }
+        let range = bits.withUnsafeBufferPointer { ValueRange(ofHalfBits: $0, format) }
         return Tensor(shape: entry.shape, halfBits: bits, format, dtype: dtype, knownRange: range)
       }
     #endif

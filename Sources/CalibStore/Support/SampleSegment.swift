@@ -165,8 +165,7 @@ final class SampleSegment: Sendable {
       let n = min(chunkElements, out.count - done)
       let chunk = UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)])
       guard try read(into: UnsafeMutableRawBufferPointer(chunk), at: offset + Int64(done * 2)) else { return nil }
-      let bits = UnsafeBufferPointer(chunk)
-      range = range.merging(format == .bfloat16 ? ValueRange(ofBFloat16Bits: bits) : ValueRange(ofFloat16Bits: bits))
+      range = range.merging(ValueRange(ofHalfBits: UnsafeBufferPointer(chunk), format))
       done += n
     }
     return range
