@@ -64,6 +64,9 @@ import Testing
     Case(id: "unknown preset", arguments: { dir, store in
       record(store, recipe: try recipeFile(dir, "QuantizationModifier: {targets: [Linear], scheme: W3A3X}"))
     }, message: "unknown preset scheme 'W3A3X'"),
+    Case(id: "num_bits 1e300", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Linear], weights: {num_bits: 1e300}}}"))
+    }, message: "num_bits"),
     Case(id: "missing weights", arguments: { dir, store in
       ["record", store, "--run", "bad", "--recipe", BundledSample.recipe("w4a16.yaml")] + BundledSample.steps
     }, message: "no --weights file holds"),
@@ -81,6 +84,17 @@ import Testing
     #expect(r.stderr.contains(c.message), "stderr: \(r.stderr)")
     #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
     #expect(try snapshot(store) == before, "the store changed")
+  }
+
+  @Test(arguments: cases)
+  func recordingBadInputCreatesNoStore(_ c: Case) async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("new.sqlite")
+    let r = await calib(try c.arguments(dir, store))
+    #expect(r.exitCode != 0)
+    #expect(r.stderr.contains(c.message), "stderr: \(r.stderr)")
+    let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.hasPrefix("new.sqlite") }
+    #expect(left.isEmpty, "left behind: \(left)")
   }
 
   @Test func foreignFilesAreRefusedAndUntouched() async throws {

@@ -95,6 +95,8 @@ extension CalibCommand {
           throw ValidationError("\(directory)/\(RecordingManifest.fileName) names no recipe: give one with --recipe")
         }
       }
+      // A store this command would create is created only for input it accepts.
+      if !FileManager.default.fileExists(atPath: store) { try Recorder.validate(request) }
       let s = try CalibrationStore(path: store)
       request.allowNonFinite = allowNonfinite
       request.resume = resume

@@ -72,6 +72,20 @@ public struct Recorder: Sendable {
     self.store = store
   }
 
+  /// Checks a new recording's files and recipe as ``record(_:progress:)`` does before it
+  /// writes anything, without a store: a caller that would create the store checks first,
+  /// so refused input leaves no new, empty store behind.
+  ///
+  /// - Throws: what ``record(_:progress:)`` throws for invalid inputs or recipe.
+  public static func validate(_ request: RecordRequest) throws {
+    let inputs = try RecordingInputs(stepFiles: request.stepFiles, weightFiles: request.weightFiles, moduleTypes: request.moduleTypes)
+    if let recipe = request.recipe { _ = try plan(recipe, inputs: inputs) }
+  }
+
+  private static func plan(_ recipe: (text: String, source: String), inputs: RecordingInputs) throws -> CalibrationPlan {
+    try CalibrationPlan(recipe: Recipe(text: recipe.text, source: recipe.source), inputs: inputs)
+  }
+
   /// Records (or resumes) a run.
   ///
   /// - Throws: ``StoreError``, ``RecipeError``, ``PlanError``, ``InputError``,
@@ -85,8 +99,7 @@ public struct Recorder: Sendable {
     let existing = try existingRun(for: request, inputs: inputs)
     guard let recipeInput = request.recipe ?? existing.flatMap({ r in r.recipe.map { ($0, "recipe of \(r.name)") } })
     else { throw InputError.recipeChanged(run: request.runName) }
-    let recipe = try Recipe(text: recipeInput.text, source: recipeInput.source)
-    var lifecycle = CalibrationLifecycle(variants: [try CalibrationPlan(recipe: recipe, inputs: inputs)])
+    var lifecycle = CalibrationLifecycle(variants: [try Self.plan(recipeInput, inputs: inputs)])
     let replacing = existing != nil && request.replace && !request.resume
     if existing != nil && !request.resume && !replacing { throw StoreError.runAlreadyExists(request.runName) }
     if replacing, let old = existing { try checkReplaceable(old) }
