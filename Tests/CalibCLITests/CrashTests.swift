@@ -2,12 +2,16 @@ import CalibCore
 import CalibStore
 import CalibTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// A `calib record` killed with SIGKILL at random points leaves a store that passes
 /// `calib check`, shows every completed step, and resumes to the same final parameters as
 /// an uninterrupted run.
 @Suite(.serialized) struct CrashTests {
+  /// The stderr of the last command ``runProcess(_:killAfter:)`` ran.
+  private let lastStderr = StderrLog()
+
   @Test func killedRecordingsResumeToTheSameResult() async throws {
     let dir = try TemporaryDirectory()
     let input = try SyntheticRecording(in: dir, steps: 24, modules: 4)
@@ -102,7 +106,7 @@ import Testing
     }
     #expect(kills > 0, "no kill landed")
     // A later replace and removal of every stale run succeed.
-    #expect(try runProcess(record("q") + ["--replace"]) == 0)
+    #expect(try runProcess(record("q") + ["--replace"]) == 0, "\(lastStderr.text.withLock { $0 })")
     let s = try CalibrationStore(path: store)
     #expect(try s.runs().filter { $0.name.hasPrefix(".replacing") }.isEmpty, "a replace left debris behind")
     for run in try s.runs() where run.isStale || run.status == .failed { try s.deleteRun(named: run.name) }
@@ -117,7 +121,12 @@ import Testing
     process.executableURL = calibExecutable
     process.arguments = arguments
     process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
+    // The last command's stderr, for the message of a failed expectation.
+    let errors = FileManager.default.temporaryDirectory.appendingPathComponent("calib-crash-\(UUID().uuidString).err")
+    _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errors) }
+    process.standardError = try FileHandle(forWritingTo: errors)
+    defer { lastStderr.text.withLock { $0 = (try? String(contentsOf: errors, encoding: .utf8)) ?? "" } }
     try process.run()
     if let killAfter {
       let deadline = Date().addingTimeInterval(killAfter)
@@ -131,4 +140,8 @@ import Testing
     process.waitUntilExit()
     return process.terminationStatus
   }
+}
+
+private final class StderrLog: Sendable {
+  let text = Mutex("")
 }

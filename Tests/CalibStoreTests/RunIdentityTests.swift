@@ -78,6 +78,24 @@ import Testing
     #expect(try store.finalQParams(ofRun: "r") == before.1)
   }
 
+  /// A complete replacement that was never swapped in (calib before 2026-12-03 renamed it
+  /// in a transaction of its own, which a SIGKILL could miss) does not block the next
+  /// replace, which removes it.
+  @Test func aCompleteReplacementLeftBehindIsRemovedByTheNextReplace() throws {
+    let dir = try TemporaryDirectory()
+    let input = try SyntheticRecording(in: dir, steps: 1, modules: 1, tokens: 4, hidden: 64)
+    let store = try CalibrationStore(path: dir.path("s.sqlite"))
+    try record(store, "r", input)
+    try record(store, "left", input)
+    let id = try #require(try runID(store, "r"))
+    try store.pool.write { db in
+      try db.execute(sql: "UPDATE run SET name = ? WHERE name = 'left'", arguments: [Recorder.replacementName(of: id)])
+    }
+    try record(store, "r", input, replace: true)
+    #expect(try store.runs().map(\.name) == ["r"])
+    #expect(try store.runs().first?.status == .complete)
+  }
+
   /// `--resume` with other files of the same count names the first changed file.
   @Test func resumeRefusesChangedInputs() throws {
     let dir = try TemporaryDirectory()

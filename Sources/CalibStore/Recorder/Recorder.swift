@@ -110,8 +110,10 @@ public struct Recorder: Sendable {
     var counts = RecordCounts(start: start, steps: inputs.steps.count, progress: progress)
     let warnings: [String]
     do {
-      warnings = try calibrate(&run, &lifecycle, inputs: inputs, allowNonFinite: request.allowNonFinite, counts: &counts)
-      if replacing { try swapIn(run, replacing: request.runName) }
+      warnings = try calibrate(
+        &run, &lifecycle, inputs: inputs, allowNonFinite: request.allowNonFinite, replacing: replacing ? request.runName : nil,
+        counts: &counts)
+      if replacing { _ = try store.givePayloadSpaceBack() }
     } catch {
       // The failed step's bytes past the committed end are given back first: on a full
       // disk that is what lets SQLite mark the run failed (and the next command open).
@@ -173,9 +175,11 @@ public struct Recorder: Sendable {
       var run = resumed ?? RunRecord(name: name, kind: .recorded, recipe: recipe, note: request.note, arithmetic: request.arithmetic)
       if run.id == nil {
         if name != request.runName {
-          // Replacements left by killed commands (stale) or failed ones are debris.
-          for old in try RunRecord.filter(sql: "name LIKE '.replacing-run-%' AND status != 'complete'").fetchAll(db)
-          where old.status == .failed || RunOwner.isGone(old.owner) || old.name == name {
+          // Replacements left by killed commands (stale) or failed ones are debris, and so
+          // is a complete one: a replacement is renamed as it completes (calib before
+          // 2026-12-03 did it in a second transaction, which a kill could miss).
+          for old in try RunRecord.filter(sql: "name LIKE '.replacing-run-%'").fetchAll(db)
+          where old.status != .inProgress || RunOwner.isGone(old.owner) || old.name == name {
             try store.deleteRunRows(db, run: old, force: false)
           }
         }
@@ -194,21 +198,13 @@ public struct Recorder: Sendable {
     }
   }
 
-  /// Swaps a complete replacement in for the run it replaces, in one transaction, then
-  /// gives back the old run's payload space.
-  private func swapIn(_ replacement: RunRecord, replacing name: String) throws {
-    try store.pool.write { db in
-      if let old = try store.runRecord(db, named: name) { try store.deleteRunRows(db, run: old, force: true) }
-      try db.execute(sql: "UPDATE run SET name = ? WHERE id = ?", arguments: [name, replacement.id])
-    }
-    _ = try store.givePayloadSpaceBack()
-  }
-
   /// The lifecycle over the inputs, from where the run stands: the weight phase unless
-  /// done, the remaining steps, then the final parameters.
+  /// done, the remaining steps, then the final parameters; a replacement takes the name
+  /// of the run it `replacing` in the transaction that completes it, so that no kill
+  /// leaves a complete replacement beside the old run.
   private func calibrate(
     _ run: inout RunRecord, _ lifecycle: inout CalibrationLifecycle, inputs: RecordingInputs, allowNonFinite: Bool,
-    counts: inout RecordCounts
+    replacing: String?, counts: inout RecordCounts
   ) throws -> [String] {
     let runID = run.id ?? -1
     let moduleIDs = try store.pool.write { db in
@@ -238,6 +234,10 @@ public struct Recorder: Sendable {
       try store.synchronizeSamples(db)
       try writer.writeFinal(db, finals)
       try db.execute(sql: "UPDATE run SET status = 'complete', owner = NULL WHERE id = ?", arguments: [runID])
+      if let replacing {
+        if let old = try store.runRecord(db, named: replacing) { try store.deleteRunRows(db, run: old, force: true) }
+        try db.execute(sql: "UPDATE run SET name = ? WHERE id = ?", arguments: [replacing, runID])
+      }
     }
     return warnings
   }
