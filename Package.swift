@@ -39,7 +39,8 @@ let package = Package(
     .target(
       name: "CalibStore",
       dependencies: [
-        "CalibCore", "CalibLifecycle", "CalibFormats", "CalibMigrations",
+        // CalibKernels for its file-hole shims (fallocate, SEEK_DATA), which Glibc hides.
+        "CalibCore", "CalibKernels", "CalibLifecycle", "CalibFormats", "CalibMigrations",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "Yams", package: "Yams"),

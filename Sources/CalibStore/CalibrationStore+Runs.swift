@@ -101,9 +101,13 @@ extension CalibrationStore {
     try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [run.id])
   }
 
-  /// Gives back the payload file's unreferenced tail: the bytes after the last payload
-  /// any row references (removed recordings at the end, an interrupted step's leftovers).
-  /// A removed recording followed by others leaves a hole until those are removed too.
+  /// Gives back the payload file's unreferenced space: the tail after the last payload
+  /// any row references (removed recordings at the end, an interrupted step's leftovers)
+  /// is cut off, and the gaps between referenced payloads (a removed recording followed
+  /// by others; the old run of every `record --replace`) become holes that take no disk
+  /// space (``SampleSegment/punchHole(_:)``), whole blocks of them. The offsets of the
+  /// payloads that stay do not move, so the file's size counts the holes; `du` shows the
+  /// space it takes.
   ///
   /// Nothing is given back while a reader (replay, diff, rank, check) holds the file:
   /// it may still read the removed rows' bytes, and a new recording must not overwrite
@@ -115,17 +119,35 @@ extension CalibrationStore {
     guard hasPayloadOffsets, let segment else { return 0 }
     return try segment.ifNoReaders {
       try pool.write { db -> Int64 in
-        let referenced = try Int64.fetchOne(db, sql: "SELECT max(payloadOffset + byteCount) FROM sample WHERE payloadOffset IS NOT NULL")
-        let kept = max(referenced ?? 0, SampleSegment.headerSize)
+        let (gaps, referenced) = try unreferencedGaps(db)
+        let kept = max(referenced, SampleSegment.headerSize)
         let size = segment.size
         // Cut the file and make the cut durable before the smaller end is committed: an
         // append after the commit then writes into space that is really free.
         if size > kept { try segment.truncate(to: kept) }
         try db.execute(
           sql: "UPDATE sampleSegment SET endOffset = min(endOffset, ?1), syncedOffset = min(syncedOffset, ?1)", arguments: [kept])
-        return max(0, size - kept)
+        // Appends happen under the write lock this transaction holds, at the end only.
+        let punched = gaps.reduce(Int64(0)) { $0 + segment.punchHole($1) }
+        return max(0, size - kept) + punched
       }
     }
+  }
+
+  /// The ranges of the payload file between its header and the end of its last referenced
+  /// payload that no sample row references, in order, and that end.
+  func unreferencedGaps(_ db: Database) throws -> (gaps: [Range<Int64>], referencedEnd: Int64) {
+    var gaps: [Range<Int64>] = []
+    var covered = SampleSegment.headerSize
+    // Payloads may be shared by several rows: `covered` is the furthest end so far.
+    let rows = try Row.fetchCursor(
+      db, sql: "SELECT payloadOffset, byteCount FROM sample WHERE payloadOffset IS NOT NULL ORDER BY payloadOffset")
+    while let row = try rows.next() {
+      let (offset, count): (Int64, Int64) = (row[0], row[1])
+      if offset > covered { gaps.append(covered..<offset) }
+      covered = max(covered, offset + count)
+    }
+    return (gaps, covered)
   }
 
   /// Runs `body` as a reader of payloads: removed runs' payload space is not given back

@@ -179,6 +179,40 @@ import Testing
     #expect(try store.check().isEmpty)
   }
 
+  /// The disk space of a payload file: its allocated blocks, holes not counted.
+  private func allocatedBytes(_ path: String) -> Int {
+    var info = stat()
+    return stat(path, &info) == 0 ? Int(info.st_blocks) * 512 : -1
+  }
+
+  /// Every `record --replace` appends the new recording and removes the old one, which
+  /// leaves a gap before it: the gaps become holes, so the file takes the disk space of
+  /// the live recording (plus part-blocks at the gaps' edges), not of every replace ever
+  /// made, and what stays reads back exactly.
+  @Test func replacedRecordingsGiveTheirDiskSpaceBack() throws {
+    let dir = try TemporaryDirectory()
+    let input = try SyntheticRecording(in: dir, steps: 3, modules: 2, tokens: 256, hidden: 256)
+    let path = dir.path("s.sqlite")
+    let store = try CalibrationStore(path: path)
+    var request = RecordRequest(
+      runName: "r", recipe: (try String(contentsOfFile: input.recipeFile, encoding: .utf8), "recipe"),
+      weightFiles: [input.weightsFile], stepFiles: input.stepFiles)
+    _ = try Recorder(store: store).record(request)
+    let segment = path + "-samples"
+    let one = allocatedBytes(segment)
+    #expect(one > 1 << 20)
+    let expected = try store.finalQParams(ofRun: "r")
+    request.replace = true
+    for _ in 0..<5 { _ = try Recorder(store: store).record(request) }
+    let size = try #require(FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int)
+    #expect(size > 5 * one, "the offsets of what stays do not move")
+    #expect(allocatedBytes(segment) < one + one / 8, "\(allocatedBytes(segment)) bytes allocated against \(one) for one recording")
+    #expect(try store.check().isEmpty)
+    #expect(try store.finalQParams(ofRun: "r") == expected)
+    // Holes already punched are not given back twice.
+    #expect(try store.givePayloadSpaceBack() == 0)
+  }
+
   /// A store written by schema v001 keeps its inline payloads readable after migrating,
   /// and new recordings go to the segment.
   @Test func aVersion1StoreMigratesAndKeepsItsInlineSamples() throws {

@@ -7,10 +7,11 @@ extension CalibCommand {
     static let configuration = CommandConfiguration(
       abstract: "Give back payload space that no run references.",
       discussion: """
-        Cuts the payload file (<store>-samples) after the last payload a run references: \
-        what a killed recording, or an 'rm' while a replay, diff or rank was reading, \
-        leaves behind. Space is not given back while such a reader is open; run it again \
-        when they are done. 'calib rm' does the same after removing runs.
+        Cuts the payload file (<store>-samples) after the last payload a run references, \
+        and punches holes in the gaps between referenced payloads: what a killed \
+        recording, or an 'rm' while a replay, diff or rank was reading, leaves behind. \
+        Space is not given back while such a reader is open; run it again when they are \
+        done. 'calib rm' and 'calib record --replace' do the same after removing runs.
 
         Example:
           % calib gc calib.sqlite

@@ -164,4 +164,15 @@ void calib_f16_widen(const uint16_t *bits, size_t count, float *out);
 /// kernel once it passes `trimmed_from` bytes. See `HeapReuse` in CalibCore.
 void calib_keep_freed_blocks(size_t mapped_from, size_t trimmed_from);
 
+/// The offset of the first byte at or after `offset` in `fd`'s file that is not in a hole
+/// (`lseek` with `SEEK_DATA`); -1 when there is none; `offset` itself where the system
+/// cannot tell.
+int64_t calib_next_data(int fd, int64_t offset);
+
+/// Deallocates `length` bytes of `fd`'s file from `offset`, which then read as zeros, the
+/// file's size unchanged (`fallocate` with `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE` on
+/// Linux, `F_PUNCHHOLE` on macOS). 0 on success, -1 with `errno` otherwise (`EOPNOTSUPP`
+/// where neither exists).
+int calib_punch_hole(int fd, int64_t offset, int64_t length);
+
 #endif

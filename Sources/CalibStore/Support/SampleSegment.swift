@@ -1,5 +1,6 @@
 import CalibCore
 import CalibFormats
+import CalibKernels
 import Foundation
 
 /// The append-only file beside a store, `<store>-samples`, that holds sample payloads
@@ -241,6 +242,26 @@ final class SampleSegment: Sendable {
     guard ftruncate(descriptor, off_t(length)) == 0, fsync(descriptor) == 0 else {
       throw StoreError.segmentIO(path: path, reason: String(cString: strerror(errno)))
     }
+  }
+
+  /// Gives the file system back the whole blocks inside `range`, which no row references:
+  /// they read as zeros afterwards and take no disk space (`fallocate` with
+  /// `FALLOC_FL_PUNCH_HOLE`, `F_PUNCHHOLE` on macOS); the file keeps its size and every
+  /// other byte. Blocks that are already a hole are skipped (`SEEK_DATA`).
+  ///
+  /// - Returns: the bytes given back; 0 where the file system cannot punch holes.
+  func punchHole(_ range: Range<Int64>) -> Int64 {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { return 0 }
+    let block = Int64(max(info.st_blksize, 512))
+    let start = (range.lowerBound + block - 1) / block * block
+    let end = range.upperBound / block * block
+    guard start < end else { return 0 }
+    // Already a hole when the next data lies past it (or there is none).
+    let data = calib_next_data(descriptor, start)
+    if data < 0 || data >= end { return 0 }
+    let punched = calib_punch_hole(descriptor, start, end - start) == 0
+    return punched ? end - start : 0
   }
 
   /// Runs `body` holding a shared lock on the file (`flock`): readers hold it while they
