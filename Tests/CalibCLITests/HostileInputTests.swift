@@ -67,6 +67,12 @@ import Testing
     Case(id: "num_bits 1e300", arguments: { dir, store in
       record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Linear], weights: {num_bits: 1e300}}}"))
     }, message: "num_bits"),
+    Case(id: "observer kwarg .nan", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Linear], weights: {num_bits: 4, observer: mse, observer_kwargs: {grid: .nan}}}}"))
+    }, message: "config group 'g': weights.observer_kwargs.grid is not a finite number"),
+    Case(id: "num_bits null", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Linear], weights: {num_bits: null}}}"))
+    }, message: "num_bits null is invalid"),
     Case(id: "missing weights", arguments: { dir, store in
       ["record", store, "--run", "bad", "--recipe", BundledSample.recipe("w4a16.yaml")] + BundledSample.steps
     }, message: "no --weights file holds"),

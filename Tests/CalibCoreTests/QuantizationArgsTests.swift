@@ -104,7 +104,20 @@ struct ArgsResolution: Sendable, CustomTestStringConvertible {
     ArgsBadValue(json: #"{"scale_dtype":"torch.float7"}"#, field: "scale_dtype"),
     ArgsBadValue(json: #"{"zp_dtype":"int9"}"#, field: "zp_dtype"),
     ArgsBadValue(json: #"{"num_bits":8.5}"#, field: "num_bits"),
+    // None where the field is not Optional: "Input should be a valid integer" and the like.
+    ArgsBadValue(json: #"{"num_bits":null}"#, field: "num_bits"),
+    ArgsBadValue(json: #"{"type":null}"#, field: "type"),
+    ArgsBadValue(json: #"{"symmetric":null}"#, field: "symmetric"),
+    ArgsBadValue(json: #"{"dynamic":null}"#, field: "dynamic"),
+    ArgsBadValue(json: #"{"observer_kwargs":null}"#, field: "observer_kwargs"),
   ]
+
+  /// None in an Optional field is its default (compressed-tensors 0.14: `group_size`,
+  /// `strategy`, `block_structure`, `actorder`, `scale_dtype`, `zp_dtype`, `observer`).
+  @Test(arguments: ["group_size", "strategy", "block_structure", "actorder", "scale_dtype", "zp_dtype", "observer"])
+  func nullInAnOptionalFieldIsItsDefault(_ field: String) throws {
+    #expect(try decodeArgs(#"{"\#(field)":null}"#) == decodeArgs("{}"))
+  }
 
   @Test(arguments: badValues)
   func rejectsUnknownEnumStrings(_ c: ArgsBadValue) throws {
@@ -241,7 +254,6 @@ struct ArgsResolution: Sendable, CustomTestStringConvertible {
   @Test func dynamicBooleans() throws {
     #expect(try decodeArgs(#"{"strategy":"token","dynamic":true}"#).dynamic == .on)
     #expect(try decodeArgs(#"{"dynamic":false}"#).dynamic == .off)
-    #expect(try decodeArgs(#"{"dynamic":null}"#).dynamic == .off)
     #expect(!DynamicMode.off.isDynamic)
   }
 

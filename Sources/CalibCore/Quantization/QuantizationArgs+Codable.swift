@@ -51,16 +51,29 @@ extension QuantizationArgs: Codable {
 }
 
 /// The fields of one serialized `QuantizationArgs`, each read with compressed-tensors'
-/// leniencies; an absent field and an explicit `null` both read as absent.
+/// leniencies. An explicit `null` reads as absent where the reference's field is
+/// optional, and is refused where it is not (``nonNullable``), as pydantic refuses it.
 private struct ArgsFields {
   let container: KeyedDecodingContainer<AnyCodingKey>
+
+  /// The fields whose `None` compressed-tensors 0.14 rejects (`num_bits: int = 8` and the
+  /// like); `null` in the others (`group_size`, `strategy`, `observer`…) is the default.
+  static let nonNullable: Set<String> = ["num_bits", "type", "symmetric", "dynamic", "observer_kwargs"]
 
   init(_ container: KeyedDecodingContainer<AnyCodingKey>) { self.container = container }
 
   /// Whether `name` is present and not null.
+  ///
+  /// - Throws: ``QuantizationArgsError/invalidValue(field:value:expected:)`` for a null
+  ///   in one of ``nonNullable``.
   func given(_ name: String) throws -> Bool {
     let key = AnyCodingKey(name)
-    return try container.contains(key) && !container.decodeNil(forKey: key)
+    guard container.contains(key) else { return false }
+    guard try container.decodeNil(forKey: key) else { return true }
+    if Self.nonNullable.contains(name) {
+      throw QuantizationArgsError.invalidValue(field: name, value: "null", expected: "a value, or no \(name) field for its default")
+    }
+    return false
   }
 
   func decoded<T: Decodable>(_ type: T.Type, _ name: String) -> T? {
@@ -152,7 +165,7 @@ private struct ArgsFields {
     return kwargs
   }
 
-  /// `symmetric`: a bool; true when absent or null.
+  /// `symmetric`: a bool; true when absent.
   func symmetric() throws -> Bool {
     guard try given("symmetric") else { return true }
     guard let b = decoded(Bool.self, "symmetric") else {

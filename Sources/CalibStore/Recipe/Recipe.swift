@@ -143,6 +143,9 @@ public struct Recipe: Sendable {
   }
 
   private static func decode<T: Decodable>(_ type: T.Type, _ object: [String: Any], group: String, source: String) throws -> T {
+    if let field = nonFiniteField(object) {
+      throw RecipeError.invalidGroup(source: source, group: group, reason: "\(field) is not a finite number: give a number")
+    }
     do {
       let data = try JSONSerialization.data(withJSONObject: object)
       return try JSONDecoder().decode(T.self, from: data)
@@ -150,9 +153,31 @@ public struct Recipe: Sendable {
       throw RecipeError.invalidGroup(source: source, group: group, reason: e.description)
     } catch let e as ObserverError {
       throw RecipeError.invalidGroup(source: source, group: group, reason: e.description)
+    } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
+      let DecodingError.keyNotFound(_, context), let DecodingError.dataCorrupted(context)
+    {
+      let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+      throw RecipeError.invalidGroup(
+        source: source, group: group, reason: "\(field.isEmpty ? "arguments" : field): \(context.debugDescription)")
     } catch {
       throw RecipeError.invalidGroup(source: source, group: group, reason: "malformed arguments (\(error))")
     }
+  }
+
+  /// The dotted path of the first NaN or infinity in a recipe's parsed YAML (`.nan`,
+  /// `.inf`), which JSON, and so the arguments' decoding, cannot hold.
+  static func nonFiniteField(_ value: Any, path: String = "") -> String? {
+    switch value {
+    case let d as Double: return d.isFinite ? nil : path
+    case let a as [Any]:
+      for (i, e) in a.enumerated() { if let f = nonFiniteField(e, path: "\(path)[\(i)]") { return f } }
+    case let o as [String: Any]:
+      for key in o.keys.sorted() {
+        if let f = nonFiniteField(o[key]!, path: path.isEmpty ? key : "\(path).\(key)") { return f }
+      }
+    default: break
+    }
+    return nil
   }
 
   /// Assigns each module the scheme of the one group whose targets match it.
