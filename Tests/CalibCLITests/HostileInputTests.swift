@@ -73,6 +73,12 @@ import Testing
     Case(id: "num_bits null", arguments: { dir, store in
       record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: [Linear], weights: {num_bits: null}}}"))
     }, message: "num_bits null is invalid"),
+    Case(id: "ignore holding a number", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "QuantizationModifier: {targets: [Linear], scheme: W8A8, ignore: [lm_head, 1e300]}"))
+    }, message: "ignore is not a list of names"),
+    Case(id: "targets a number", arguments: { dir, store in
+      record(store, recipe: try recipeFile(dir, "config_groups: {g: {targets: 1e300, weights: {num_bits: 8}}}"))
+    }, message: "targets (not a list of names) is invalid"),
     Case(id: "missing weights", arguments: { dir, store in
       ["record", store, "--run", "bad", "--recipe", BundledSample.recipe("w4a16.yaml")] + BundledSample.steps
     }, message: "no --weights file holds"),

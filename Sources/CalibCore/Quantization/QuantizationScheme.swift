@@ -67,7 +67,8 @@ extension QuantizationScheme: Codable {
     }
     guard let targets = try? c.decode([String].self, forKey: AnyCodingKey("targets")) else {
       throw QuantizationArgsError.invalidValue(
-        field: "targets", value: "(missing)", expected: "a list of module names, class names or re: patterns")
+        field: "targets", value: c.contains(AnyCodingKey("targets")) ? "(not a list of names)" : "(missing)",
+        expected: "a list of module names, class names or re: patterns")
     }
     try self.init(
       targets: targets,

@@ -55,7 +55,7 @@ public struct Recipe: Sendable {
     guard let modifier = Self.findModifier(root) else {
       throw RecipeError.noQuantizationConfig(source: source)
     }
-    ignore = (modifier["ignore"] as? [Any])?.compactMap { $0 as? String } ?? []
+    ignore = try Self.names(modifier["ignore"], field: "ignore", source: source) ?? []
     groups = try Self.groups(in: modifier, source: source)
     if let kv = modifier["kv_cache_scheme"], !(kv is NSNull) {
       guard let object = kv as? [String: Any] else {
@@ -105,21 +105,33 @@ public struct Recipe: Sendable {
         result.append(Group(name: name, scheme: try decodeScheme(object, group: name, source: source)))
       }
     }
-    let defaultTargets = targetsList(modifier["targets"]) ?? ["Linear"]
+    let defaultTargets = try names(modifier["targets"], field: "targets", source: source) ?? ["Linear"]
     if let preset = modifier["scheme"] as? String {
       result.append(Group(name: preset.uppercased(), scheme: try presetScheme(preset, defaultTargets, source)))
     } else if let presets = modifier["scheme"] as? [String: Any] {
       for name in presets.keys.sorted() {
-        let targets = targetsList(presets[name]) ?? defaultTargets
+        let targets = try names(presets[name], field: "scheme.\(name)", source: source) ?? defaultTargets
         result.append(Group(name: name.uppercased(), scheme: try presetScheme(name, targets, source)))
       }
     }
     return result
   }
 
-  private static func targetsList(_ value: Any?) -> [String]? {
-    if let s = value as? String { return [s] }
-    return (value as? [Any])?.compactMap { $0 as? String }
+  /// A modifier's `ignore` or `targets`: a name or a list of names; `nil` when absent
+  /// or null.
+  ///
+  /// - Throws: ``RecipeError/notANameList(source:field:)`` for anything else, a list
+  ///   holding a number say, rather than dropping what is not a name.
+  private static func names(_ value: Any?, field: String, source: String) throws -> [String]? {
+    switch value {
+    case nil, is NSNull: return nil
+    case let s as String: return [s]
+    case let list as [Any]:
+      let names = list.compactMap { $0 as? String }
+      guard names.count == list.count else { throw RecipeError.notANameList(source: source, field: field) }
+      return names
+    default: throw RecipeError.notANameList(source: source, field: field)
+    }
   }
 
   private static func presetScheme(_ name: String, _ targets: [String], _ source: String) throws

@@ -12,6 +12,8 @@ public enum RecipeError: Error, Equatable, CustomStringConvertible {
   case targetMatchesNothing(source: String, group: String, target: String)
   case moduleInTwoGroups(source: String, module: String, groups: [String])
   case invalidRegex(source: String, target: String)
+  /// `ignore` or `targets` that is not a name or a list of names.
+  case notANameList(source: String, field: String)
 
   public var description: String {
     switch self {
@@ -39,6 +41,8 @@ public enum RecipeError: Error, Equatable, CustomStringConvertible {
       "\(source): module '\(module)' is matched by groups \(groups.joined(separator: " and ")): make the targets disjoint or add it to ignore"
     case .invalidRegex(let source, let target):
       "\(source): target '\(target)' is not a valid regular expression: fix the pattern after 're:'"
+    case .notANameList(let source, let field):
+      "\(source): \(field) is not a list of names: give module names, class names or re: patterns, as strings"
     }
   }
 }
