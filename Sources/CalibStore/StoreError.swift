@@ -21,6 +21,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
   case diskFull(store: String)
   case busy(store: String)
   case runBeingWritten(String, store: String)
+  /// A `record --replace` of a run that another live process is already replacing.
+  case runBeingReplaced(String, store: String)
   case runIncomplete(String, status: String, store: String)
 
   public var description: String {
@@ -69,6 +71,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "run \"\(name)\" in \(store) is \(status), not complete: its parameters or samples are partial; measure it once it is complete ('calib runs \(store)' shows its status)"
     case .runBeingWritten(let name, let store):
       "run \"\(name)\" in \(store) is still being written by another calib process: wait for it, or pass --force to remove it (the writer then stops)"
+    case .runBeingReplaced(let name, let store):
+      "run \"\(name)\" in \(store) is being replaced by another calib process: wait for it to finish, then replace it again if needed"
     }
   }
 }

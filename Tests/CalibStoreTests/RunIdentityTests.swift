@@ -96,6 +96,25 @@ import Testing
     #expect(try store.runs().first?.status == .complete)
   }
 
+  /// A second `--replace` while a live process replaces the run names the run, not the
+  /// replacement's internal name, and leaves the other's replacement alone.
+  @Test func aReplaceWhileAnotherIsUnderWayIsRefused() throws {
+    let dir = try TemporaryDirectory()
+    let input = try SyntheticRecording(in: dir, steps: 1, modules: 1, tokens: 4, hidden: 64)
+    let store = try CalibrationStore(path: dir.path("s.sqlite"))
+    try record(store, "r", input)
+    try record(store, "other", input)
+    let id = try #require(try runID(store, "r"))
+    // "other" stands for the replacement a live process (this one) is writing.
+    try store.pool.write { db in
+      try db.execute(
+        sql: "UPDATE run SET name = ?, status = 'in_progress', owner = ? WHERE name = 'other'",
+        arguments: [Recorder.replacementName(of: id), RunOwner.current])
+    }
+    #expect(throws: StoreError.runBeingReplaced("r", store: store.path)) { try record(store, "r", input, replace: true) }
+    #expect(try store.runs().map(\.name).sorted() == [Recorder.replacementName(of: id), "r"])
+  }
+
   /// `--resume` with other files of the same count names the first changed file.
   @Test func resumeRefusesChangedInputs() throws {
     let dir = try TemporaryDirectory()

@@ -113,7 +113,6 @@ public struct Recorder: Sendable {
       warnings = try calibrate(
         &run, &lifecycle, inputs: inputs, allowNonFinite: request.allowNonFinite, replacing: replacing ? request.runName : nil,
         counts: &counts)
-      if replacing { _ = try store.givePayloadSpaceBack() }
     } catch {
       // The failed step's bytes past the committed end are given back first: on a full
       // disk that is what lets SQLite mark the run failed (and the next command open).
@@ -123,6 +122,9 @@ public struct Recorder: Sendable {
       }
       throw store.translated(error)
     }
+    // The replaced run's space; what this cannot give back (a reader is open, or the file
+    // system refuses) `calib gc` gives back later, and the replace stands either way.
+    if replacing { _ = try? store.givePayloadSpaceBack() }
     return RecordSummary(
       run: request.runName, steps: inputs.steps.count, tensors: counts.tensors, bytes: counts.bytes,
       seconds: Date().timeIntervalSince(start), warnings: warnings)
@@ -180,6 +182,9 @@ public struct Recorder: Sendable {
           // 2026-12-03 did it in a second transaction, which a kill could miss).
           for old in try RunRecord.filter(sql: "name LIKE '.replacing-run-%'").fetchAll(db)
           where old.status != .inProgress || RunOwner.isGone(old.owner) || old.name == name {
+            if old.name == name && old.status == .inProgress && !RunOwner.isGone(old.owner) {
+              throw StoreError.runBeingReplaced(request.runName, store: store.path)
+            }
             try store.deleteRunRows(db, run: old, force: false)
           }
         }
