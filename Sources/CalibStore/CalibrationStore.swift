@@ -28,12 +28,13 @@ public final class CalibrationStore: Sendable {
   /// does not.
   let hasPayloadOffsets: Bool
 
-  /// Opens (and, unless `readOnly`, creates or migrates) the store at `path`.
+  /// Opens (and, unless `readOnly`, migrates) the store at `path`; creates it when it is
+  /// missing, unless `readOnly` or `mustExist`.
   ///
   /// - Throws: ``StoreError`` for a file that is not a calibration store, a store written
-  ///   by a newer calib, a read-only file opened for writing, or a missing file opened
-  ///   read-only.
-  public init(path: String, readOnly: Bool = false) throws {
+  ///   by a newer calib, a read-only file opened for writing, or a missing file
+  ///   (``StoreError/storeNotFound(path:)``) opened read-only or with `mustExist`.
+  public init(path: String, readOnly: Bool = false, mustExist: Bool = false) throws {
     self.path = path
     let fm = FileManager.default
     try Self.checkLocation(path)
@@ -45,8 +46,8 @@ public final class CalibrationStore: Sendable {
       if !readOnly && (!fm.isWritableFile(atPath: path) || mode & 0o222 == 0) {
         throw StoreError.readOnly(path: path)
       }
-    } else if readOnly {
-      throw StoreError.notACalibrationStore(path: path)
+    } else if readOnly || mustExist {
+      throw StoreError.storeNotFound(path: path)
     } else {
       // A samples file without its database: the store was deleted (or moved) but not its
       // samples. Starting a new store would fail on it, after creating the database.

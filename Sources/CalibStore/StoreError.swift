@@ -7,6 +7,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
   case runInUse(String, dependents: [String])
   case incompatibleSchema(path: String)
   case notACalibrationStore(path: String)
+  /// A command that works on an existing store was given a path where there is none.
+  case storeNotFound(path: String)
   case readOnly(path: String)
   case notAFile(path: String, kind: String)
   case directoryMissing(path: String, directory: String)
@@ -41,6 +43,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "\(path) was written by a newer version of calib: upgrade calib to open it"
     case .notACalibrationStore(let path):
       "\(path) is not a calibration store: give a new file name or an existing calib store"
+    case .storeNotFound(let path):
+      "\(path) does not exist: give the path of a calibration store ('calib record' creates one)"
     case .notAFile(let path, let kind):
       "\(path) is \(kind), not a store file: give the path of a calibration store (e.g. calib.sqlite)"
     case .directoryMissing(let path, let directory):

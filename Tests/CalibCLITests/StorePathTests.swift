@@ -1,4 +1,6 @@
 import CalibCLI
+import CalibCore
+import CalibFormats
 import CalibStore
 import CalibTestSupport
 import Foundation
@@ -31,6 +33,45 @@ import Testing
       }
     }
     #expect(!FileManager.default.fileExists(atPath: dir.path("missing")))
+  }
+
+  /// Only `record` and `import-qparams` create a store, and only for input they accept;
+  /// every other command refuses a path with no store and creates nothing there.
+  @Test func commandsThatNeedAStoreDoNotCreateOne() async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("none.sqlite")
+    var bad = SafetensorsWriter()
+    bad.append(name: "m.weight_scale", tensor: Tensor(shape: [0, 1], values: []), as: .f32)
+    let checkpoint = dir.path("bad.safetensors")
+    try bad.write(to: checkpoint)
+    let commands: [[String]] = [
+      ["replay", store, "--from", "r", "--name", "x", "--observer", "mse"], ["rm", store, "r"], ["gc", store],
+      ["runs", store], ["check", store], ["show", store, "r"], ["export", store, "r", dir.path("out.safetensors")],
+      ["import-qparams", store, "--run", "x", checkpoint],
+    ]
+    for arguments in commands {
+      let r = await calib(arguments)
+      #expect(r.exitCode == 1, "\(arguments[0])")
+      let expected = arguments[0] == "import-qparams"
+        ? "tensor 'm.weight_scale' is empty" : "\(store) does not exist: give the path of a calibration store"
+      #expect(r.stderr.contains(expected), "\(arguments[0]): \(r.stderr)")
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted() == ["bad.safetensors"], "\(arguments[0])")
+    }
+  }
+
+  /// Scales no calibration makes (NaN, ±inf, zero, negative) are imported as they are,
+  /// with a warning naming them.
+  @Test func implausibleImportedScalesAreNamed() async throws {
+    let dir = try TemporaryDirectory()
+    var writer = SafetensorsWriter()
+    writer.append(name: "m.weight_scale", tensor: Tensor(shape: [2, 1], values: [.nan, 1]), as: .f32)
+    writer.append(name: "n.input_scale", tensor: Tensor(shape: [1], values: [0.5]), as: .f32)
+    writer.append(name: "n.weight_scale", tensor: Tensor(shape: [1, 1], values: [-1]), as: .f32)
+    let checkpoint = dir.path("c.safetensors")
+    try writer.write(to: checkpoint)
+    let r = await calibSucceeds(["import-qparams", dir.path("s.sqlite"), "--run", "x", checkpoint])
+    #expect(r.stderr.hasPrefix(
+      "warning: 2 scale tensor(s) hold NaN, infinite, zero or negative values (m.weight_scale, n.weight_scale): imported as they are\n"))
   }
 
   @Test func aCreationLeftHalfDoneByAnOlderVersionIsANewStore() async throws {

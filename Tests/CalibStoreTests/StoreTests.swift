@@ -27,8 +27,10 @@ import Testing
   @Test func missingStoreIsNotCreatedByReaders() throws {
     let dir = try TemporaryDirectory()
     let path = dir.path("none.sqlite")
-    #expect(throws: StoreError.notACalibrationStore(path: path)) { try CalibrationStore(path: path, readOnly: true) }
+    #expect(throws: StoreError.storeNotFound(path: path)) { try CalibrationStore(path: path, readOnly: true) }
+    #expect(throws: StoreError.storeNotFound(path: path)) { try CalibrationStore(path: path, mustExist: true) }
     #expect(!FileManager.default.fileExists(atPath: path))
+    #expect(!FileManager.default.fileExists(atPath: path + "-samples"))
   }
 
   @Test func xxhash64MatchesTheReferenceImplementation() {

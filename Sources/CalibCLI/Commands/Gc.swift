@@ -21,7 +21,7 @@ extension CalibCommand {
     var store: String
 
     func run() async throws {
-      let s = try CalibrationStore(path: store)
+      let s = try CalibrationStore(path: store, mustExist: true)
       guard let freed = try s.givePayloadSpaceBack() else {
         Console.current.err("\(store): a reader is open on its payload file; nothing was given back: run 'calib gc' again when it is done\n")
         throw ExitCode.failure

@@ -41,9 +41,13 @@ extension CalibCommand {
     }
 
     func run() async throws {
+      // Read and checked first: a store this command creates is created only for a
+      // checkpoint it accepts.
+      let checkpoint = try CheckpointParameters(files: files)
       let s = try CalibrationStore(path: store)
-      let summary = try s.importQParams(run: run, files: files, note: note)
+      let summary = try s.importQParams(run: run, checkpoint, note: note)
       let console = Console.current
+      for w in summary.warnings { console.err("warning: \(w)\n") }
       console.err(
         "Imported run \(summary.run): \(summary.pairs) module/base pairs from \(summary.tensors) tensors in \(summary.files) file(s); ignored \(summary.ignored) other tensors"
           + (summary.withoutArguments > 0 ? "; \(summary.withoutArguments) pairs without arguments" : "") + "\n")

@@ -92,7 +92,7 @@ extension CalibCommand {
 
     func run() async throws {
       let console = Console.current
-      let s = try CalibrationStore(path: store)
+      let s = try CalibrationStore(path: store, mustExist: true)
       let engine = ReplayEngine(store: s)
       let parentRecipe = try engine.parentRecipe(of: from)
       var base = parentRecipe

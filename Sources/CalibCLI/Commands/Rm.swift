@@ -29,7 +29,7 @@ extension CalibCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-      let s = try CalibrationStore(path: store)
+      let s = try CalibrationStore(path: store, mustExist: true)
       for name in runs {
         try s.deleteRun(named: name, force: force)
         Console.current.err("Deleted run \(name)\n")

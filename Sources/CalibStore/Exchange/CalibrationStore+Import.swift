@@ -15,6 +15,8 @@ public struct ImportSummary: Sendable {
   public var pairs: Int
   /// Pairs without arguments (no `calib_args` metadata and no quantization config).
   public var withoutArguments: Int
+  /// Lines about what was imported as it is but looks wrong.
+  public var warnings: [String] = []
 }
 
 /// A checkpoint tensor that cannot be a quantization parameter as named.
@@ -38,39 +40,84 @@ public enum ImportError: Error, Equatable, CustomStringConvertible {
   }
 }
 
-extension CalibrationStore {
-  /// Reads compressed-tensors quantization parameters from checkpoint files into a new run
-  /// of kind `imported`. A `model.safetensors.index.json` stands for its shards.
+/// A checkpoint's quantization parameters, read and checked before a store is touched:
+/// what ``CalibrationStore/importQParams(run:_:note:)`` writes.
+public struct CheckpointParameters: Sendable {
+  /// The files as given (an index stands for its shards).
+  public let given: [String]
+  /// The safetensors files read.
+  public let files: [String]
+  fileprivate let read: CalibrationStore.ImportedParameters
+  fileprivate let argsByPair: [PairKey: String]
+
+  /// Reads the parameters of `given` (safetensors files, or `model.safetensors.index.json`
+  /// files standing for their shards).
   ///
-  /// Arguments come from the files' `calib_args` metadata (written by ``exportTensors(ofRun:scaleDType:)``),
-  /// else from the `quantization_config` of a `config.json` beside the first file.
-  /// Unknown tensors are ignored and counted; malformed parameters are errors and nothing
-  /// is written.
-  public func importQParams(run name: String, files given: [String], note: String? = nil) throws -> ImportSummary {
-    let files = try Self.expandIndexes(given)
-    var read = ImportedParameters()
+  /// Arguments come from the files' `calib_args` metadata (written by
+  /// ``CalibrationStore/exportTensors(ofRun:scaleDType:)``), else from the
+  /// `quantization_config` of a `config.json` beside the first file. Unknown tensors are
+  /// ignored and counted.
+  ///
+  /// - Throws: ``ImportError`` for malformed parameters or a checkpoint with none,
+  ///   ``FormatError`` for unreadable files.
+  public init(files given: [String]) throws {
+    let files = try CalibrationStore.expandIndexes(given)
+    var read = CalibrationStore.ImportedParameters()
     for path in files {
       let file = try SafetensorsFile(path: path)
-      read.argsByPair.merge(Self.calibArguments(of: file)) { _, new in new }
+      read.argsByPair.merge(CalibrationStore.calibArguments(of: file)) { _, new in new }
       try read.add(file)
     }
-    let entries = read.entries
-    if entries.isEmpty { throw ImportError.noParameters(files: given) }
-    try Self.checkZeroPoints(entries, file: files[0])
-    var argsByPair = read.argsByPair
-    if argsByPair.isEmpty {
-      argsByPair = try Self.configArguments(besides: files[0], for: entries)
+    if read.entries.isEmpty { throw ImportError.noParameters(files: given) }
+    try CalibrationStore.checkZeroPoints(read.entries, file: files[0])
+    self.given = given
+    self.files = files
+    self.read = read
+    argsByPair = read.argsByPair.isEmpty ? try CalibrationStore.configArguments(besides: files[0], for: read.entries) : read.argsByPair
+  }
+
+  /// One line for the scales and global scales that hold NaN, ±inf, zero or negative
+  /// values (no calibration makes them), naming a few; `nil` when there are none. They are
+  /// imported as they are: the checkpoint is what it is, and `diff` shows them.
+  var implausibleScalesWarning: String? {
+    var named: [String] = []
+    for key in read.entries.keys.sorted(by: { ($0.module, $0.base.rawValue) < ($1.module, $1.base.rawValue) }) {
+      let p = read.entries[key]!
+      if let scale = p.scale, scale.values.contains(where: { !($0 > 0 && $0.isFinite) }) {
+        named.append(CheckpointParameter(module: key.module, baseName: key.base, kind: .scale).name)
+      }
+      if let g = p.globalScale, !(g > 0 && g.isFinite) {
+        named.append(CheckpointParameter(module: key.module, baseName: key.base, kind: .globalScale).name)
+      }
     }
+    guard !named.isEmpty else { return nil }
+    let examples = named.prefix(3).joined(separator: ", ") + (named.count > 3 ? ", …" : "")
+    return "\(named.count) scale tensor(s) hold NaN, infinite, zero or negative values (\(examples)): imported as they are"
+  }
+}
+
+extension CalibrationStore {
+  /// Reads compressed-tensors quantization parameters from checkpoint files into a new run
+  /// of kind `imported` (see ``CheckpointParameters/init(files:)``); nothing is written
+  /// when they are malformed.
+  public func importQParams(run name: String, files given: [String], note: String? = nil) throws -> ImportSummary {
+    try importQParams(run: name, CheckpointParameters(files: given), note: note)
+  }
+
+  /// Writes a checkpoint's parameters as a new run of kind `imported`, in one transaction.
+  public func importQParams(run name: String, _ checkpoint: CheckpointParameters, note: String? = nil) throws -> ImportSummary {
+    let entries = checkpoint.read.entries
     try insertImportedRun(
-      named: name, note: note ?? "imported from \(given.joined(separator: ", "))", entries: entries,
-      argsByPair: argsByPair)
+      named: name, note: note ?? "imported from \(checkpoint.given.joined(separator: ", "))", entries: entries,
+      argsByPair: checkpoint.argsByPair)
     return ImportSummary(
-      run: name, files: files.count, tensors: read.tensors, ignored: read.ignored, pairs: entries.count,
-      withoutArguments: entries.keys.filter { argsByPair[$0] == nil }.count)
+      run: name, files: checkpoint.files.count, tensors: checkpoint.read.tensors, ignored: checkpoint.read.ignored,
+      pairs: entries.count, withoutArguments: entries.keys.filter { checkpoint.argsByPair[$0] == nil }.count,
+      warnings: checkpoint.implausibleScalesWarning.map { [$0] } ?? [])
   }
 
   /// The quantization parameters of a checkpoint's files, gathered file by file.
-  private struct ImportedParameters {
+  struct ImportedParameters: Sendable {
     var entries: [PairKey: ModuleParameters] = [:]
     /// Arguments JSON by pair, from the files' `calib_args` metadata.
     var argsByPair: [PairKey: String] = [:]
@@ -110,7 +157,7 @@ extension CalibrationStore {
 
   /// The arguments JSON that ``exportTensors(ofRun:scaleDType:)`` wrote into `file`'s
   /// `calib_args` metadata, keyed `module/base`; empty when there is none.
-  private static func calibArguments(of file: SafetensorsFile) -> [PairKey: String] {
+  static func calibArguments(of file: SafetensorsFile) -> [PairKey: String] {
     guard let json = file.metadata["calib_args"], let data = json.data(using: .utf8),
       let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]
     else { return [:] }
@@ -125,7 +172,7 @@ extension CalibrationStore {
   }
 
   /// Throws if a zero point has no scale, or a shape other than its scale's.
-  private static func checkZeroPoints(_ entries: [PairKey: ModuleParameters], file: String) throws {
+  static func checkZeroPoints(_ entries: [PairKey: ModuleParameters], file: String) throws {
     for (key, p) in entries {
       if p.zeroPoint != nil && p.scale == nil {
         throw ImportError.malformed(file: file, tensor: CheckpointParameter(module: key.module, baseName: key.base, kind: .zeroPoint).name, reason: "has no matching scale")
@@ -139,7 +186,7 @@ extension CalibrationStore {
   /// Arguments JSON by pair from the `quantization_config` of a `config.json` beside
   /// `file`, with modules typed `Attention` when they have attention states (else
   /// `Linear`); empty when there is no config or its targets do not fit.
-  private static func configArguments(besides file: String, for entries: [PairKey: ModuleParameters]) throws
+  static func configArguments(besides file: String, for entries: [PairKey: ModuleParameters]) throws
     -> [PairKey: String]
   {
     guard let config = try quantizationConfig(besides: file) else { return [:] }
