@@ -109,6 +109,27 @@ import Testing
     #expect(left.isEmpty, "left behind: \(left)")
   }
 
+  /// Module names come from safetensors keys, which may hold any character: a table row
+  /// stays one line (control characters and line separators escaped), and CSV quotes a
+  /// field with a carriage return as it does one with a newline.
+  @Test func controlCharactersInModuleNamesStayOnOneRow() async throws {
+    let dir = try TemporaryDirectory()
+    let store = dir.path("s.sqlite")
+    let names = ["layers.0\nfake.row", "layers.1\rx", "layers.2\u{2028}y"]
+    var step = SafetensorsWriter()
+    for n in names { step.append(name: n + ".input", tensor: Tensor(shape: [1, 4, 8], repeating: 1), as: .f32) }
+    try step.write(to: dir.path("step.safetensors"))
+    let recipe = try Self.recipeFile(dir, "config_groups: {g: {targets: [Linear], input_activations: {num_bits: 8}}}")
+    await calibSucceeds(["record", store, "--run", "a", "--recipe", recipe, "-q", dir.path("step.safetensors")])
+    let table = await calibSucceeds(["show", store, "a"])
+    #expect(table.stdout.unicodeScalars.filter { $0 == "\n" }.count == names.count + 1, "\(table.stdout)")
+    for shown in [#"layers.0\nfake.row"#, #"layers.1\rx"#, #"layers.2\u{2028}y"#] {
+      #expect(table.stdout.contains(shown), "\(table.stdout)")
+    }
+    let csv = await calibSucceeds(["show", store, "a", "--format", "csv"])
+    #expect(csv.stdout.contains("\"layers.1\rx\""), "\(csv.stdout)")
+  }
+
   @Test func foreignFilesAreRefusedAndUntouched() async throws {
     let dir = try TemporaryDirectory()
     let text = dir.path("notes.txt")
