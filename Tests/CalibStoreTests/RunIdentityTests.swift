@@ -23,6 +23,20 @@ import Testing
     try store.pool.read { db in try store.runRecord(db, named: name)?.id }
   }
 
+  /// Renames run `stand` to the name a replacement of run `replaced` is recorded under;
+  /// with `owner`, in progress and written by that process. Returns the name.
+  private func makeReplacement(
+    _ store: CalibrationStore, from stand: String, of replaced: String, owner: String? = nil
+  ) throws -> String {
+    let name = Recorder.replacementName(of: try #require(try runID(store, replaced)))
+    try store.pool.write { db in
+      try db.execute(
+        sql: "UPDATE run SET name = ?, status = ?, owner = ? WHERE name = ?",
+        arguments: [name, owner == nil ? "complete" : "in_progress", owner, stand])
+    }
+    return name
+  }
+
   @Test func removedRunIDsAreNeverReused() throws {
     let dir = try TemporaryDirectory()
     let input = try SyntheticRecording(in: dir, steps: 1, modules: 1, tokens: 4, hidden: 64)
@@ -87,10 +101,7 @@ import Testing
     let store = try CalibrationStore(path: dir.path("s.sqlite"))
     try record(store, "r", input)
     try record(store, "left", input)
-    let id = try #require(try runID(store, "r"))
-    try store.pool.write { db in
-      try db.execute(sql: "UPDATE run SET name = ? WHERE name = 'left'", arguments: [Recorder.replacementName(of: id)])
-    }
+    _ = try makeReplacement(store, from: "left", of: "r")
     try record(store, "r", input, replace: true)
     #expect(try store.runs().map(\.name) == ["r"])
     #expect(try store.runs().first?.status == .complete)
@@ -104,15 +115,10 @@ import Testing
     let store = try CalibrationStore(path: dir.path("s.sqlite"))
     try record(store, "r", input)
     try record(store, "other", input)
-    let id = try #require(try runID(store, "r"))
     // "other" stands for the replacement a live process (this one) is writing.
-    try store.pool.write { db in
-      try db.execute(
-        sql: "UPDATE run SET name = ?, status = 'in_progress', owner = ? WHERE name = 'other'",
-        arguments: [Recorder.replacementName(of: id), RunOwner.current])
-    }
+    let replacement = try makeReplacement(store, from: "other", of: "r", owner: RunOwner.current)
     #expect(throws: StoreError.runBeingReplaced("r", store: store.path)) { try record(store, "r", input, replace: true) }
-    #expect(try store.runs().map(\.name).sorted() == [Recorder.replacementName(of: id), "r"])
+    #expect(try store.runs().map(\.name).sorted() == [replacement, "r"])
   }
 
   /// `--resume` with other files of the same count names the first changed file.

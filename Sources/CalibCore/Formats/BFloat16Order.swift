@@ -20,12 +20,12 @@ enum BFloat16Order {
   }
 
   /// The value of a key (the map is its own inverse) in `format`.
-  @inline(__always) static func value(_ key: Int16, _ format: HalfFormat = .bfloat16) -> Float {
+  @inline(__always) static func value(_ key: Int16, _ format: HalfFormat) -> Float {
     format.float(UInt16(bitPattern: Self.key(key)))
   }
 
   /// The float32 values of four keys held as sign-extended 32-bit integers.
-  @inline(__always) static func values(_ keys: SIMD4<Int32>, _ format: HalfFormat = .bfloat16) -> SIMD4<Float> {
+  @inline(__always) static func values(_ keys: SIMD4<Int32>, _ format: HalfFormat) -> SIMD4<Float> {
     let bits = keys ^ ((keys &>> 15) & SIMD4(repeating: 0x7FFF))
     if format == .bfloat16 { return unsafeBitCast(bits &<< 16, to: SIMD4<Float>.self) }
     return SIMD4(
@@ -121,7 +121,7 @@ enum BFloat16Order {
   /// among the values (a key beyond ±∞'s), or a zero at either end, whose sign the float
   /// reduction takes from the order it meets -0 and +0 in.
   @inline(__always)
-  static func range(low: Int16, high: Int16, _ format: HalfFormat = .bfloat16) -> ValueRange? {
+  static func range(low: Int16, high: Int16, _ format: HalfFormat) -> ValueRange? {
     guard low >= -format.infinityKey - 1 && high <= format.infinityKey else { return nil }
     guard low != 0 && low != -1 && high != 0 && high != -1 else { return nil }
     return ValueRange(min: value(low, format), max: value(high, format))

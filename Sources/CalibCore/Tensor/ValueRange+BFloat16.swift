@@ -12,7 +12,7 @@ extension ValueRange {
       return
     }
     let (low, high) = BFloat16Order.keyRange(raw, count: count)
-    guard let range = BFloat16Order.range(low: low, high: high) else { return nil }
+    guard let range = BFloat16Order.range(low: low, high: high, .bfloat16) else { return nil }
     self = range
   }
 }

@@ -81,8 +81,7 @@ public struct CheckpointParameters: Sendable {
   /// imported as they are: the checkpoint is what it is, and `diff` shows them.
   var implausibleScalesWarning: String? {
     var named: [String] = []
-    for key in read.entries.keys.sorted(by: { ($0.module, $0.base.rawValue) < ($1.module, $1.base.rawValue) }) {
-      let p = read.entries[key]!
+    for (key, p) in read.entries.sorted(by: { ($0.key.module, $0.key.base.rawValue) < ($1.key.module, $1.key.base.rawValue) }) {
       if let scale = p.scale, scale.values.contains(where: { !($0 > 0 && $0.isFinite) }) {
         named.append(CheckpointParameter(module: key.module, baseName: key.base, kind: .scale).name)
       }

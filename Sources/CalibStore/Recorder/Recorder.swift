@@ -180,12 +180,13 @@ public struct Recorder: Sendable {
           // Replacements left by killed commands (stale) or failed ones are debris, and so
           // is a complete one: a replacement is renamed as it completes (calib before
           // 2026-12-03 did it in a second transaction, which a kill could miss).
-          for old in try RunRecord.filter(sql: "name LIKE '.replacing-run-%'").fetchAll(db)
-          where old.status != .inProgress || RunOwner.isGone(old.owner) || old.name == name {
-            if old.name == name && old.status == .inProgress && !RunOwner.isGone(old.owner) {
+          // A live one of this run's name is another process replacing it.
+          for old in try RunRecord.filter(sql: "name LIKE '.replacing-run-%'").fetchAll(db) {
+            if old.status != .inProgress || RunOwner.isGone(old.owner) {
+              try store.deleteRunRows(db, run: old, force: false)
+            } else if old.name == name {
               throw StoreError.runBeingReplaced(request.runName, store: store.path)
             }
-            try store.deleteRunRows(db, run: old, force: false)
           }
         }
         do {
@@ -204,9 +205,9 @@ public struct Recorder: Sendable {
   }
 
   /// The lifecycle over the inputs, from where the run stands: the weight phase unless
-  /// done, the remaining steps, then the final parameters; a replacement takes the name
-  /// of the run it `replacing` in the transaction that completes it, so that no kill
-  /// leaves a complete replacement beside the old run.
+  /// done, the remaining steps, then the final parameters. A replacement takes the name
+  /// `replacing` (removing the run of that name) in the transaction that completes it, so
+  /// that no kill leaves a complete replacement beside the old run.
   private func calibrate(
     _ run: inout RunRecord, _ lifecycle: inout CalibrationLifecycle, inputs: RecordingInputs, allowNonFinite: Bool,
     replacing: String?, counts: inout RecordCounts
