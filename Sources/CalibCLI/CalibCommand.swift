@@ -15,3 +15,39 @@ public struct CalibCommand: AsyncParsableCommand {
 
   public init() {}
 }
+
+extension CalibCommand {
+  /// Parses `arguments` (without the program's name), runs the command and returns the
+  /// process's exit code: what `calib` does, with its output on ``Console/current``.
+  ///
+  /// As ArgumentParser's own `main`, except that an error's message is kept to one line:
+  /// a message quoting a path or a module name with a newline in it shows the newline
+  /// escaped (`\n`), so a script reading stderr line by line sees one error as one line.
+  /// Usage text that ArgumentParser appends to a parse error keeps its lines. Help and
+  /// `--version` go to stdout with exit code 0.
+  public static func execute(_ arguments: [String]) async -> Int32 {
+    let console = Console.current
+    do {
+      var command = try parseAsRoot(arguments)
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+      return ExitCode.success.rawValue
+    } catch {
+      let code = exitCode(for: error)
+      var text = fullMessage(for: error)
+      if code == .success {
+        if !text.isEmpty { console.out(text + "\n") }
+      } else {
+        let message = message(for: error)
+        if !message.isEmpty, let range = text.range(of: message) {
+          text.replaceSubrange(range, with: OneLine.escaped(message))
+        }
+        if !text.isEmpty { console.err(text + "\n") }
+      }
+      return code.rawValue
+    }
+  }
+}

@@ -1,10 +1,11 @@
 import CalibCLI
 import CalibCore
+import Foundation
 
 @main
 enum Entrypoint {
   static func main() async {
     HeapReuse.configure()
-    await CalibCommand.main()
+    exit(await CalibCommand.execute(Array(CommandLine.arguments.dropFirst())))
   }
 }

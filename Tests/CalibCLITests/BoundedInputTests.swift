@@ -109,7 +109,10 @@ extension BoundedInputTests {
       let r = await calib(arguments)
       #expect(r.exitCode == 64, "\(arguments[0]): \(r.stderr)")
       #expect(r.stderr.contains("is invalid (") && r.stderr.contains(c.reason) && r.stderr.contains("single-line name"), "\(arguments[0]): \(r.stderr)")
-      #expect(r.stderr.split(separator: "\n", omittingEmptySubsequences: false).count == 2, "one line: \(r.stderr)")
+      // One error line, then ArgumentParser's usage for the command (as for any bad option).
+      let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+      #expect(lines.count == 4 && lines[0].hasPrefix("Error: ") && lines[1].hasPrefix("Usage: calib \(arguments[0])")
+                && lines[2].contains("--help") && lines[3].isEmpty, "one error line and the usage: \(r.stderr)")
     }
     #expect(try CalibrationStore(path: store, readOnly: true).runs().map(\.name) == ["w8a8"])
   }

@@ -21,21 +21,7 @@ func calib(_ arguments: [String]) async -> CLIResult {
   let out = Capture()
   let err = Capture()
   let console = Console(out: { out.append($0) }, err: { err.append($0) })
-  var code: Int32 = 0
-  await Console.$current.withValue(console) {
-    do {
-      var command = try CalibCommand.parseAsRoot(arguments)
-      if var asyncCommand = command as? AsyncParsableCommand {
-        try await asyncCommand.run()
-      } else {
-        try command.run()
-      }
-    } catch {
-      let message = CalibCommand.message(for: error)
-      if !message.isEmpty { err.append("Error: " + message + "\n") }
-      code = CalibCommand.exitCode(for: error).rawValue
-    }
-  }
+  let code = await Console.$current.withValue(console) { await CalibCommand.execute(arguments) }
   return CLIResult(stdout: out.value, stderr: err.value, exitCode: code)
 }
 

@@ -130,6 +130,38 @@ import Testing
     #expect(csv.stdout.contains("\"layers.1\rx\""), "\(csv.stdout)")
   }
 
+  /// An error or a note that quotes a path or a module name holding a newline stays one
+  /// line on stderr, the newline shown as `\n`: a script reading stderr line by line sees
+  /// one message as one line.
+  @Test func messagesQuotingNamesWithNewlinesStayOneLine() async throws {
+    let dir = try TemporaryDirectory()
+    func oneLine(_ r: CLIResult, showing shown: String, sourceLocation: SourceLocation = #_sourceLocation) {
+      #expect(r.stderr.hasSuffix("\n") && r.stderr.dropLast().split(separator: "\n").count == 1,
+              "one line: \(r.stderr)", sourceLocation: sourceLocation)
+      #expect(r.stderr.contains(shown), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    }
+    // An error naming a missing store's path.
+    let missing = await calib(["runs", dir.path("no\nstore.sqlite")])
+    #expect(missing.exitCode != 0)
+    oneLine(missing, showing: #"no\nstore.sqlite"#)
+
+    // Notes naming a store's path.
+    let store = dir.path("s\u{2028}x.sqlite")
+    let recorded = await calibSucceeds(["record", store, "--run", "a", "--recipe", BundledSample.recipe("fp8.yaml"), "-q",
+                                         "--weights", BundledSample.weights] + BundledSample.steps)
+    oneLine(recorded, showing: "Recorded run a")
+    oneLine(await calibSucceeds(["check", store]), showing: #"s\u{2028}x.sqlite: ok"#)
+
+    // An error naming a module from a step file's key.
+    var step = SafetensorsWriter()
+    step.append(name: "layers.0\nfake.input", tensor: Tensor(shape: [1, 2, 8], values: [Float](repeating: .nan, count: 16)), as: .f32)
+    try step.write(to: dir.path("nan.safetensors"))
+    let recipe = try Self.recipeFile(dir, "config_groups: {g: {targets: [Linear], input_activations: {num_bits: 8}}}")
+    let refused = await calib(["record", dir.path("t.sqlite"), "--run", "b", "--recipe", recipe, "-q", dir.path("nan.safetensors")])
+    #expect(refused.exitCode != 0)
+    oneLine(refused, showing: #"layers.0\nfake"#)
+  }
+
   @Test func foreignFilesAreRefusedAndUntouched() async throws {
     let dir = try TemporaryDirectory()
     let text = dir.path("notes.txt")

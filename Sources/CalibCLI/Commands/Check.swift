@@ -27,7 +27,7 @@ extension CalibCommand {
       let tail = try s.unreferencedTailBytes()
       let console = Console.current
       if tail > 0 {
-        console.err("\(store): \(ByteCount.format(tail)) at the end of its payload file belong to no run: 'calib gc \(store)' gives them back\n")
+        console.line("\(store): \(ByteCount.format(tail)) at the end of its payload file belong to no run: 'calib gc \(store)' gives them back")
       }
       switch output.format {
       case .json:
@@ -37,7 +37,7 @@ extension CalibCommand {
         table.rows = problems.map { [$0] }
         if !problems.isEmpty || output.format == .csv { console.out(table.render(output.format)) }
       }
-      console.err(problems.isEmpty ? "\(store): ok\n" : "\(store): \(problems.count) problem(s)\n")
+      console.line(problems.isEmpty ? "\(store): ok" : "\(store): \(problems.count) problem(s)")
       if !problems.isEmpty { throw ExitCode.failure }
     }
   }

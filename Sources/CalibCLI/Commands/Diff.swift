@@ -81,7 +81,7 @@ extension CalibCommand {
           runA, runB, tolerance: DiffTolerance(relative: rtol, absolute: atol), metrics: metrics,
           include: { filters.includes($0, $1) }, threads: threads)
       } catch {
-        console.err("Error: \(error)\n")
+        console.line("Error: \(error)")
         throw ExitCode(2)
       }
       var shown = onlyChanged ? rows.filter { $0.status.isDifference } : rows
@@ -96,7 +96,7 @@ extension CalibCommand {
         let alwaysShown: Set<DiffStatus> = [.same, .changed, .onlyInA, .onlyInB, .shapeMismatch]
         return n > 0 || alwaysShown.contains(status) ? "\(n) \(status.rawValue)" : nil
       }
-      console.err("\(runA) vs \(runB): " + counts.joined(separator: ", ") + "\n")
+      console.line("\(runA) vs \(runB): " + counts.joined(separator: ", "))
       if rows.contains(where: { $0.status.isDifference }) { throw ExitCode(1) }
     }
 

@@ -23,10 +23,10 @@ extension CalibCommand {
     func run() async throws {
       let s = try CalibrationStore(path: store, mustExist: true)
       guard let freed = try s.givePayloadSpaceBack() else {
-        Console.current.err("\(store): a reader is open on its payload file; nothing was given back: run 'calib gc' again when it is done\n")
+        Console.current.line("\(store): a reader is open on its payload file; nothing was given back: run 'calib gc' again when it is done")
         throw ExitCode.failure
       }
-      Console.current.err("\(store): gave back \(ByteCount.format(freed))\n")
+      Console.current.line("\(store): gave back \(ByteCount.format(freed))")
     }
   }
 }

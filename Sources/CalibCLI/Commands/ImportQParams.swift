@@ -47,10 +47,10 @@ extension CalibCommand {
       let s = try CalibrationStore(path: store)
       let summary = try s.importQParams(run: run, checkpoint, note: note)
       let console = Console.current
-      for w in summary.warnings { console.err("warning: \(w)\n") }
-      console.err(
+      for w in summary.warnings { console.line("warning: " + w) }
+      console.line(
         "Imported run \(summary.run): \(summary.pairs) module/base pairs from \(summary.tensors) tensors in \(summary.files) file(s); ignored \(summary.ignored) other tensors"
-          + (summary.withoutArguments > 0 ? "; \(summary.withoutArguments) pairs without arguments" : "") + "\n")
+          + (summary.withoutArguments > 0 ? "; \(summary.withoutArguments) pairs without arguments" : ""))
       if output.format == .json {
         console.out(JSONValue.object([
           ("run", .string(summary.run)), ("files", .int(summary.files)), ("tensors", .int(summary.tensors)),

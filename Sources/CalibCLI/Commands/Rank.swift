@@ -47,8 +47,8 @@ extension CalibCommand {
       case .json: console.out(json(ranking).render(indent: 2) + "\n")
       case .table, .csv: console.out(tables(ranking))
       }
-      console.err("Ranked \(runs.count) runs over \(ranking.pairs.count) module/base pairs\n")
-      for note in notes { console.err(note + "\n") }
+      console.line("Ranked \(runs.count) runs over \(ranking.pairs.count) module/base pairs")
+      for note in notes { console.line(note) }
     }
 
     /// One line per run that left activations uncalibrated (no samples reached their

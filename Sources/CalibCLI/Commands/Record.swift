@@ -108,9 +108,9 @@ extension CalibCommand {
         line.update("step \(p.step)/\(p.steps)  tensors \(p.tensors)  \(ByteCount.format(p.bytes))  \(throughput(p.bytes, p.seconds))")
       }
       line.finish()
-      for w in summary.warnings { console.err("warning: \(w)\n") }
-      console.err(
-        "Recorded run \(summary.run): \(summary.tensors) tensors, \(ByteCount.format(summary.bytes)) from \(summary.steps) steps in \(String(format: "%.2f", summary.seconds)) s (\(throughput(summary.bytes, summary.seconds)))\n")
+      for w in summary.warnings { console.line("warning: " + w) }
+      console.line(
+        "Recorded run \(summary.run): \(summary.tensors) tensors, \(ByteCount.format(summary.bytes)) from \(summary.steps) steps in \(String(format: "%.2f", summary.seconds)) s (\(throughput(summary.bytes, summary.seconds)))")
       if output.format == .json {
         console.out(JSONValue.object([
           ("run", .string(summary.run)), ("steps", .int(summary.steps)), ("tensors", .int(summary.tensors)),

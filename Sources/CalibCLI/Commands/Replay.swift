@@ -113,8 +113,8 @@ extension CalibCommand {
         line.update("pairs \(p.pairsDone)/\(p.pairs)  \(throughput(p.bytes, p.seconds))  ETA \(String(format: "%.0f", eta)) s")
       }
       line.finish()
-      console.err(
-        "Replayed \(summary.runs.count) run(s) from \(from): \(summary.pairs) module/base pairs, \(ByteCount.format(summary.bytes)) of samples in \(String(format: "%.2f", summary.seconds)) s (\(throughput(summary.bytes, summary.seconds)))\n")
+      console.line(
+        "Replayed \(summary.runs.count) run(s) from \(from): \(summary.pairs) module/base pairs, \(ByteCount.format(summary.bytes)) of samples in \(String(format: "%.2f", summary.seconds)) s (\(throughput(summary.bytes, summary.seconds)))")
       printVariants(variants, console: console)
     }
 

@@ -59,9 +59,9 @@ extension CalibCommand {
       }
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       let target = output == "-" ? "stdout" : output
-      console.err(
+      console.line(
         "Wrote report of \(runs.count) run(s) over \(model.pairs.count) module/base pairs to \(target): "
-          + "\(ByteCount.format(Int64(html.utf8.count))) in \(String(format: "%.2f", seconds)) s\n")
+          + "\(ByteCount.format(Int64(html.utf8.count))) in \(String(format: "%.2f", seconds)) s")
     }
   }
 }

@@ -32,7 +32,7 @@ extension CalibCommand {
       let s = try CalibrationStore(path: store, mustExist: true)
       for name in runs {
         try s.deleteRun(named: name, force: force)
-        Console.current.err("Deleted run \(name)\n")
+        Console.current.line("Deleted run \(name)")
       }
     }
   }

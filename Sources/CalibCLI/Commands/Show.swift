@@ -49,7 +49,7 @@ extension CalibCommand {
           jsonEntry(f, arithmetic: summary.arithmetic, steps: steps ? states.filter { $0.module == f.module && $0.baseName == f.baseName } : nil)
         }).render(indent: 2) + "\n")
       case .table, .csv:
-        console.err("run \(run): \(summary.arithmetic.rawValue) arithmetic\n")
+        console.line("run \(run): \(summary.arithmetic.rawValue) arithmetic")
         var table = TextTable(headers: ["module", "base", "observer", "step", "shape", "scale_dtype", "scale_min", "scale_max", "scale_mean", "zp_min", "zp_max", "global_scale"])
         let entries = steps ? states : finals
         for e in entries { table.rows.append(row(e)) }

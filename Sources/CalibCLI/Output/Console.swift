@@ -44,8 +44,14 @@ public final class Console: @unchecked Sendable {
   /// Writes data to stdout.
   public func out(_ s: String) { writeOut(s) }
 
-  /// Writes a diagnostic line to stderr.
+  /// Writes text to stderr as it is (a progress line's redraws, an error with its usage).
   public func err(_ s: String) { writeErr(s) }
+
+  /// Writes one diagnostic line to stderr, with a newline. Control characters and line
+  /// separators in `text` are shown escaped (``OneLine/escaped(_:)``), so that a path or a
+  /// module name quoted in it cannot split it: a script reading stderr line by line sees
+  /// one message as one line.
+  public func line(_ text: String) { writeErr(OneLine.escaped(text) + "\n") }
 }
 
 #if canImport(Glibc)

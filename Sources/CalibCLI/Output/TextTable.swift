@@ -7,7 +7,7 @@ struct TextTable {
   /// separators in a cell (a module name with a newline, say) are shown escaped (`\n`,
   /// `\u{2028}`), so that every row stays one line.
   func renderTable() -> String {
-    let rows = self.rows.map { $0.map(Self.visible) }
+    let rows = self.rows.map { $0.map(OneLine.escaped) }
     var widths = headers.map(\.count)
     for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
     func line(_ cells: [String]) -> String {
@@ -16,29 +16,6 @@ struct TextTable {
       }.joined(separator: "  ")
     }
     return ([line(headers)] + rows.map(line)).map { $0 + "\n" }.joined()
-  }
-
-  /// `s` with its control characters and line or paragraph separators escaped.
-  static func visible(_ s: String) -> String {
-    guard s.unicodeScalars.contains(where: isInvisible) else { return s }
-    var out = ""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where isInvisible(u): out += "\\u{\(String(u.value, radix: 16))}"
-      default: out.unicodeScalars.append(u)
-      }
-    }
-    return out
-  }
-
-  private static func isInvisible(_ u: Unicode.Scalar) -> Bool {
-    switch u.properties.generalCategory {
-    case .control, .lineSeparator, .paragraphSeparator: true
-    default: false
-    }
   }
 
   /// RFC 4180 CSV: fields with commas, quotes or line breaks (LF or CR) are quoted,
