@@ -30,6 +30,7 @@ let package = Package(
     // SVG chart builders for `calib report`: no dependency on the rest, so the math stays
     // free of presentation and the charts free of the store.
     .target(name: "CalibCharts"),
+    .target(name: "CalibProcess"),
     .target(
       name: "CalibMigrations", path: "Migrations",
       resources: [.embedInCode("v001_initial_schema.sql"), .embedInCode("v002_sample_segment.sql"),
@@ -48,6 +49,7 @@ let package = Package(
     .target(
       name: "CalibCLI",
       dependencies: [
+        "CalibProcess",
         "CalibCore", "CalibFormats", "CalibStore", "CalibCharts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),

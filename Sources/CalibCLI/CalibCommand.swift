@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 import CalibStore
 
 /// The `calib` command: record calibration sessions into SQLite, replay observers with
@@ -27,6 +32,7 @@ extension CalibCommand {
   /// `--version` go to stdout with exit code 0.
   public static func execute(_ arguments: [String]) async -> Int32 {
     let console = Console.current
+    var code = ExitCode.success.rawValue
     do {
       var command = try parseAsRoot(arguments)
       if var asyncCommand = command as? AsyncParsableCommand {
@@ -34,11 +40,12 @@ extension CalibCommand {
       } else {
         try command.run()
       }
-      return ExitCode.success.rawValue
+    } catch is OutputError {
+      // Reported below, as a failure the command did not see.
     } catch {
-      let code = exitCode(for: error)
+      code = exitCode(for: error).rawValue
       var text = fullMessage(for: error)
-      if code == .success {
+      if code == ExitCode.success.rawValue {
         if !text.isEmpty { console.out(text + "\n") }
       } else {
         let message = message(for: error)
@@ -47,7 +54,16 @@ extension CalibCommand {
         }
         if !text.isEmpty { console.err(text + "\n") }
       }
-      return code.rawValue
+    }
+    switch console.outputError {
+    case 0: return code
+    case EPIPE:
+      // The reader went away (where SIGPIPE is ignored): stop quietly, with the status the
+      // signal would have given.
+      return 128 + SIGPIPE
+    case let failure:
+      console.line("Error: \(OutputError(errorNumber: failure))")
+      return code == ExitCode.success.rawValue ? ExitCode.failure.rawValue : code
     }
   }
 }

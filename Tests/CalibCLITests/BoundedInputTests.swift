@@ -55,11 +55,18 @@ import Testing
   }
 }
 
-/// Runs the built `calib` as a subprocess, with its stdout and stderr.
-func runCalibProcess(_ arguments: [String], timeout: Double = 120) throws -> CLIResult {
+/// Runs the built `calib` as a subprocess, with its stdout and stderr; `shell` runs it
+/// through `/bin/sh` with that text after it (`> /dev/full`, `>&-`), which then decides
+/// where the streams it names go.
+func runCalibProcess(_ arguments: [String], shell: String? = nil, timeout: Double = 120) throws -> CLIResult {
   let process = Process()
-  process.executableURL = calibExecutable
-  process.arguments = arguments
+  if let shell {
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", #"exec "$0" "$@" "# + shell, calibExecutable.path] + arguments
+  } else {
+    process.executableURL = calibExecutable
+    process.arguments = arguments
+  }
   let dir = try TemporaryDirectory()
   let (outPath, errPath) = (dir.path("stdout"), dir.path("stderr"))
   _ = FileManager.default.createFile(atPath: outPath, contents: nil)

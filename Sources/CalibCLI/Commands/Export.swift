@@ -62,6 +62,7 @@ extension CalibCommand {
         table.rows = tensors.map { [$0.name, $0.dtype.rawValue, "\($0.shape)"] }
         console.out(table.render(output.format))
       }
+      try console.checkOutput()
       console.line("Exported \(tensors.count) tensors of run \(run) to \(out)")
     }
   }

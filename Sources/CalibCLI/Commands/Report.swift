@@ -54,6 +54,7 @@ extension CalibCommand {
       let html = ReportPage.render(model)
       if output == "-" {
         console.out(html)
+        try console.checkOutput()
       } else {
         try ExportDestination(path: output, store: store, output: .report).write(Data(html.utf8))
       }
