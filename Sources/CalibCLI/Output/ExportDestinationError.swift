@@ -11,7 +11,7 @@ enum ExportDestinationError: Error, Equatable, CustomStringConvertible {
     case .notARegularFile(let path, let kind, let output):
       "\(path) is \(kind): give a file name to \(output.rawValue) to (\(output.stdoutHint))"
     case .writeFailed(let path, let reason):
-      "cannot write \(path) (\(reason)): check the directory exists and is writable"
+      "cannot write \(path) (\(reason)): check the directory exists, is writable and has free space"
     }
   }
 }
