@@ -26,7 +26,7 @@ let package = Package(
     .target(name: "CalibKernels"),
     .target(name: "CalibCore", dependencies: ["CalibKernels"]),
     .target(name: "CalibLifecycle", dependencies: ["CalibCore"]),
-    .target(name: "CalibFormats", dependencies: ["CalibCore"]),
+    .target(name: "CalibFormats", dependencies: ["CalibCore", "CalibProcess"]),
     // SVG chart builders for `calib report`: no dependency on the rest, so the math stays
     // free of presentation and the charts free of the store.
     .target(name: "CalibCharts"),

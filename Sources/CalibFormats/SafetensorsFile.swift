@@ -84,8 +84,12 @@ public final class SafetensorsFile: Sendable {
     if entry.byteCount >= MappedRange.minimumLength,
       let mapped = MappedRange(path: path, offset: dataStart + entry.byteRange.lowerBound, count: entry.byteCount)
     {
-      defer { mapped.unmap() }
-      return try body(mapped.bytes)
+      let result = Swift.Result { try body(mapped.bytes) }
+      if mapped.unmap() {
+        // Part of the range read as zeros: whatever `body` made of them is discarded.
+        throw lostMappedBytes(entry)
+      }
+      return try result.get()
     }
     let data = try read(entry)
     return try data.withUnsafeBytes { try body($0) }
@@ -104,6 +108,18 @@ public final class SafetensorsFile: Sendable {
     let data = try read(entry)
     let values = data.withUnsafeBytes { entry.dtype.decode($0) }
     return Tensor(shape: entry.shape, values: values)
+  }
+
+  /// Why a mapped read of `entry` lost bytes: the file is shorter than the tensor's end
+  /// now, or else the disk failed to read a page.
+  private func lostMappedBytes(_ entry: TensorEntry) -> FormatError {
+    var info = stat()
+    let size = stat(path, &info) == 0 ? Int(info.st_size) : 0
+    let start = dataStart + entry.byteRange.lowerBound
+    if size < start + entry.byteCount {
+      return .truncatedData(path: path, tensor: entry.name, expected: entry.byteCount, actual: max(0, size - start))
+    }
+    return .unreadable(path: path, reason: "an I/O error while reading tensor '\(entry.name)'")
   }
 
   /// Reads exactly the entry's bytes, throwing if the file has shrunk since it was opened.

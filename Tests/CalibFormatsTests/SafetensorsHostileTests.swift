@@ -251,6 +251,39 @@ struct SafetensorsHostileTests {
     }
   }
 
+  /// A mapped tensor (4 MiB or more) whose file is truncated while it is being read: the
+  /// read past the new end would raise SIGBUS and kill the process; it finds zeros, and the
+  /// read fails with an error naming the file and the tensor.
+  @Test("a mapped tensor truncated while it is read")
+  func truncatedWhileMapped() throws {
+    try TestSupport.withTemporaryDirectory { directory in
+      let path = directory + "/rewritten.safetensors"
+      let count = 2 << 20  // 8 MiB of float32: mapped (4 MiB or more)
+      var writer = SafetensorsWriter()
+      writer.append(name: "big", tensor: Tensor(shape: [count], values: [Float](repeating: 1, count: count)))
+      try writer.write(to: path)
+      let file = try SafetensorsFile(path: path)
+      let kept = 12_345
+      var sum = 0.0
+      TestSupport.expectError(
+        .truncatedData(path: path, tensor: "big", expected: 4 * count, actual: kept),
+        mentioning: ["rewritten.safetensors", "'big'"]
+      ) {
+        try file.withRawBytes(of: "big") { raw in
+          #expect(truncate(path, off_t(file.dataStart + kept)) == 0)
+          for value in raw.bindMemory(to: Float.self) { sum += Double(value) }
+        }
+      }
+      // The bytes still in the file were read; the rest read as zeros.
+      #expect(sum <= Double(kept / 4 + 1024))
+      // A later mapping of an intact file reads normally, and a SIGBUS guard is not left behind.
+      try writer.write(to: path)
+      let again = try SafetensorsFile(path: path)
+      let total = try again.withRawBytes(of: "big") { raw in raw.bindMemory(to: Float.self).reduce(0, +) }
+      #expect(total == Float(count))
+    }
+  }
+
   @Test("unknown tensor names and unreadable paths")
   func missing() throws {
     try TestSupport.withTemporaryDirectory { directory in
