@@ -83,6 +83,7 @@ let package = Package(
       name: "CalibCLITests",
       dependencies: [
         "CalibCLI", "CalibStore", "CalibCore", "CalibFormats", "CalibCharts", "CalibTestSupport", .target(name: "calib"),
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]),
   ],
   swiftLanguageModes: [.v6]

@@ -68,7 +68,7 @@ public final class CalibrationStore: Sendable {
       // with 4 KiB pages would mean every couple of recorded steps.
       try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
     }
-    pool = try DatabasePool(path: path, configuration: config)
+    pool = try DatabasePool(path: try Self.sqlitePath(path, readOnly: readOnly), configuration: config)
     let migrator = Self.migrator
     try pool.read { db in
       if try migrator.hasBeenSuperseded(db) { throw StoreError.incompatibleSchema(path: path) }
@@ -136,6 +136,34 @@ public final class CalibrationStore: Sendable {
     throw StoreError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
   }
 
+  /// The name SQLite opens the store by: `path`, or, for a read-only open of a store on a
+  /// read-only file system (a read-only mount or snapshot, a container's read-only volume),
+  /// a URI with `immutable=1`. Reading a WAL database takes a -shm file beside it, which
+  /// cannot be created there, so SQLite would refuse even to list the runs; and since
+  /// nobody can write the store there, reading it without locks or a WAL index is safe.
+  ///
+  /// - Throws: ``StoreError/pendingLogOnReadOnlyFileSystem(path:)`` when the store's -wal
+  ///   file is not empty there: an immutable open would not see the transactions in it.
+  static func sqlitePath(_ path: String, readOnly: Bool) throws -> String {
+    var info = statvfs()
+    guard readOnly, statvfs(path, &info) == 0, info.f_flag & UInt(ST_RDONLY) != 0 else { return path }
+    var wal = stat()
+    if stat(path + "-wal", &wal) == 0 && wal.st_size > 0 {
+      throw StoreError.pendingLogOnReadOnlyFileSystem(path: path)
+    }
+    // SQLite's URI syntax: "%", "?", "#" and the bytes of non-ASCII characters are escaped
+    // as %HH (SQLite decodes them back to the same bytes); "/" and other ASCII stay.
+    var escaped = ""
+    for byte in path.utf8 {
+      if byte >= 0x80 || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") {
+        escaped += String(format: "%%%02X", byte)
+      } else {
+        escaped.unicodeScalars.append(Unicode.Scalar(byte))
+      }
+    }
+    return "file:" + escaped + "?immutable=1"
+  }
+
   /// Refuses a store path that is a directory, a device or another non-regular file, or
   /// whose directory does not exist, naming the path (SQLite's own errors do not).
   private static func checkLocation(_ path: String) throws {
@@ -174,7 +202,7 @@ public final class CalibrationStore: Sendable {
     var opened: DatabaseQueue?
     while opened == nil {
       do {
-        opened = try DatabaseQueue(path: path, configuration: config)
+        opened = try DatabaseQueue(path: try sqlitePath(path, readOnly: true), configuration: config)
         _ = try opened?.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
       } catch let error as DatabaseError where attempts < 100 && [.SQLITE_BUSY, .SQLITE_CANTOPEN, .SQLITE_LOCKED, .SQLITE_IOERR].contains(error.resultCode) {
         try? opened?.close()
@@ -184,6 +212,8 @@ public final class CalibrationStore: Sendable {
       } catch let error as DatabaseError where error.resultCode != .SQLITE_NOTADB && error.resultCode != .SQLITE_CORRUPT {
         // A SQLite file that cannot be opened now: a full disk, permissions, I/O.
         throw StoreError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
+      } catch let error as StoreError {
+        throw error
       } catch {
         throw StoreError.notACalibrationStore(path: path)
       }

@@ -20,6 +20,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
   case segmentIO(path: String, reason: String)
   case runGone(String, store: String)
   case cannotOpen(path: String, reason: String)
+  /// A store on a read-only file system whose -wal file holds transactions SQLite cannot
+  /// read there.
+  case pendingLogOnReadOnlyFileSystem(path: String)
   case diskFull(store: String)
   case busy(store: String)
   case runBeingWritten(String, store: String)
@@ -52,7 +55,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case .cannotCreate(let path, let reason):
       "cannot create store \(path) (\(reason)): check that its directory is writable"
     case .readOnly(let path):
-      "\(path) is read-only: make it writable or copy it before recording into it"
+      "\(path) is read-only: make it writable, or copy it somewhere writable, and run the command again"
     case .corruptSample(let module, let base, let step, let reason):
       "sample \(module).\(base) step \(step) is corrupt (\(reason)): run 'calib check' and re-record the run"
     case .segmentMissing(let path, let store):
@@ -69,6 +72,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "\(store) is busy: another calib process has held its write lock for 30 s; run the command again when it finishes"
     case .cannotOpen(let path, let reason):
       "\(path) cannot be opened (\(reason)): SQLite needs room for its -wal and -shm files beside it; free space on that disk (or fix its permissions) and run the command again"
+    case .pendingLogOnReadOnlyFileSystem(let path):
+      "\(path) is on a read-only file system, and its -wal file holds transactions that SQLite can read only where it may write beside the store: open it once where it is writable ('calib check' does), then copy it here again"
     case .runGone(let name, let store):
       "run \"\(name)\" was removed from \(store) while this command was using it: nothing more was written; run the command again"
     case .runIncomplete(let name, let status, let store):

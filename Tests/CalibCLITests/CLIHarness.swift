@@ -53,3 +53,16 @@ enum BundledSample {
     repositoryRoot.appendingPathComponent("Samples/recipes/\(name)").path
   }
 }
+
+/// Runs a system tool (`mount`, `umount`) with its output discarded; its exit status, or -1
+/// when it cannot be started.
+func runTool(_ tool: String, _ arguments: [String]) -> Int32 {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: tool)
+  process.arguments = arguments
+  process.standardOutput = FileHandle.nullDevice
+  process.standardError = FileHandle.nullDevice
+  guard (try? process.run()) != nil else { return -1 }
+  process.waitUntilExit()
+  return process.terminationStatus
+}

@@ -13,8 +13,8 @@ import Testing
     let dir = try TemporaryDirectory()
     let mountPoint = dir.path("disk")
     try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-    guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]) == 0 else { return }
-    defer { _ = run("/bin/umount", [mountPoint]) }
+    guard runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]) == 0 else { return }
+    defer { _ = runTool("/bin/umount", [mountPoint]) }
     let input = try SyntheticRecording(in: dir, steps: 8, moduleNames: ["layers.0.proj"], tokens: 64, hidden: 256)
     let store = mountPoint + "/s.sqlite"
     let smallDir = try TemporaryDirectory()
@@ -31,16 +31,5 @@ import Testing
     #expect(try CalibrationStore(path: store).check().isEmpty)
     // The space is back: a small recording fits again.
     await calibSucceeds(["record", store, "--run", "c", "--recipe", small.recipeFile, "--weights", small.weightsFile, "-q"] + small.stepFiles)
-  }
-
-  private func run(_ tool: String, _ arguments: [String]) -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return -1 }
-    process.waitUntilExit()
-    return process.terminationStatus
   }
 }
