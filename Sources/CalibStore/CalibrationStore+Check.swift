@@ -45,7 +45,7 @@ extension CalibrationStore {
         let expected = (TensorBlob.shape(row["shape"]) ?? [-1]).reduce(1, *)
           * (ElementType(rawValue: row["dtype"])?.byteWidth ?? -1)
         guard let bytes = payload else {
-          problems.append("\(label): \(SampleSegment.path(forStore: path)) ends before its payload")
+          problems.append("\(label): \(segmentPath) ends before its payload")
           progress?(i + 1, samples.count)
           continue
         }

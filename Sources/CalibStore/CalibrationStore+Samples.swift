@@ -155,6 +155,6 @@ extension CalibrationStore {
   private func truncated(_ sample: SampleInfo) -> StoreError {
     .corruptSample(
       module: sample.module, baseName: sample.baseName.rawValue, step: sample.step,
-      reason: "\(SampleSegment.path(forStore: path)) ends before its payload")
+      reason: "\(segmentPath) ends before its payload")
   }
 }

@@ -24,6 +24,10 @@ public final class CalibrationStore: Sendable {
   /// The payload file; `nil` for a read-only store that never wrote one or a v001 store
   /// opened read-only (whose payloads are all inline).
   let segment: SampleSegment?
+  /// Where the payload file is: beside the database, with symbolic links in `path`
+  /// resolved, as SQLite resolves them for the -wal and -shm files. A store reached through
+  /// a link (`ln -s /mnt/big/calib.sqlite .`) keeps one payload file, beside its database.
+  let segmentPath: String
   /// Whether the schema has `sample.payloadOffset` (v002); a v001 store opened read-only
   /// does not.
   let hasPayloadOffsets: Bool
@@ -79,14 +83,16 @@ public final class CalibrationStore: Sendable {
       try db.tableExists("sampleSegment") ? Row.fetchOne(db, sql: "SELECT token, endOffset FROM sampleSegment") : nil
     }
     hasPayloadOffsets = bookkeeping != nil
+    let database = Self.resolvingLinks(path)
+    segmentPath = SampleSegment.path(forStore: database)
     segment = try bookkeeping.flatMap { row in
-      try SampleSegment.open(storePath: path, token: row["token"], endOffset: row["endOffset"], writable: !readOnly)
+      try SampleSegment.open(storePath: database, token: row["token"], endOffset: row["endOffset"], writable: !readOnly)
     }
   }
 
   /// The segment file, or the error saying why there is none.
   func requireSegment() throws -> SampleSegment {
-    guard let segment else { throw StoreError.segmentMissing(path: SampleSegment.path(forStore: path), store: path) }
+    guard let segment else { throw StoreError.segmentMissing(path: segmentPath, store: path) }
     return segment
   }
 
@@ -134,6 +140,13 @@ public final class CalibrationStore: Sendable {
       if rename(temporary, path) == 0 { return }
     }
     throw StoreError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
+  }
+
+  /// `path` with its symbolic links resolved (`realpath`), or as it is when that fails.
+  private static func resolvingLinks(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
   }
 
   /// The name SQLite opens the store by: `path`, or, for a read-only open of a store on a

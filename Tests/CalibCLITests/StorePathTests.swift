@@ -37,6 +37,24 @@ import Testing
 
   /// Only `record` and `import-qparams` create a store, and only for input they accept;
   /// every other command refuses a path with no store and creates nothing there.
+  /// A store reached through a symbolic link (its database moved to a bigger disk, say)
+  /// uses the payload file beside its database, as SQLite does its -wal and -shm files:
+  /// not a second one beside the link.
+  @Test func aStoreReachedThroughALinkKeepsOnePayloadFile() async throws {
+    let dir = try TemporaryDirectory()
+    let store = try await BoundedInputTests.recordedStore(dir)
+    let elsewhere = try TemporaryDirectory()
+    let link = elsewhere.path("link.sqlite")
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: store)
+    await calibSucceeds(["runs", link])
+    await calibSucceeds(["replay", link, "--from", "w8a8", "--name", "mse", "--observer", "mse", "-q"])
+    await calibSucceeds(["record", link, "--run", "fp8", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights, "-q"]
+      + BundledSample.steps)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.url.path) == ["link.sqlite"])
+    #expect(try CalibrationStore(path: store).check().isEmpty)
+    #expect(try CalibrationStore(path: store, readOnly: true).runs().map(\.name).sorted() == ["fp8", "mse", "w8a8"])
+  }
+
   @Test func commandsThatNeedAStoreDoNotCreateOne() async throws {
     let dir = try TemporaryDirectory()
     let store = dir.path("none.sqlite")
