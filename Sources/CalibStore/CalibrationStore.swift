@@ -151,7 +151,10 @@ public final class CalibrationStore: Sendable {
 
   /// The name SQLite opens the store by: `path`, or, for a read-only open of a store on a
   /// read-only file system (a read-only mount or snapshot, a container's read-only volume),
-  /// a URI with `immutable=1`. Reading a WAL database takes a -shm file beside it, which
+  /// a URI with `immutable=1`. A relative path that begins with `file:` gets `./` in front:
+  /// SQLite (built with URI names, as Debian's is) would read it as a URI and open another
+  /// file (`file:demo.sqlite` is `demo.sqlite` to it) than the one calib checks and puts
+  /// the payload file beside. Reading a WAL database takes a -shm file beside it, which
   /// cannot be created there, so SQLite would refuse even to list the runs; and since
   /// nobody can write the store there, reading it without locks or a WAL index is safe.
   ///
@@ -159,7 +162,9 @@ public final class CalibrationStore: Sendable {
   ///   file is not empty there: an immutable open would not see the transactions in it.
   static func sqlitePath(_ path: String, readOnly: Bool) throws -> String {
     var info = statvfs()
-    guard readOnly, statvfs(path, &info) == 0, info.f_flag & UInt(ST_RDONLY) != 0 else { return path }
+    guard readOnly, statvfs(path, &info) == 0, info.f_flag & UInt(ST_RDONLY) != 0 else {
+      return path.hasPrefix("file:") ? "./" + path : path
+    }
     var wal = stat()
     if stat(path + "-wal", &wal) == 0 && wal.st_size > 0 {
       throw StoreError.pendingLogOnReadOnlyFileSystem(path: path)

@@ -55,11 +55,12 @@ import Testing
   }
 }
 
-/// Runs the built `calib` as a subprocess, with its stdout and stderr; `shell` runs it
-/// through `/bin/sh` with that text after it (`> /dev/full`, `>&-`), which then decides
-/// where the streams it names go.
-func runCalibProcess(_ arguments: [String], shell: String? = nil, timeout: Double = 120) throws -> CLIResult {
+/// Runs the built `calib` as a subprocess (in `directory`, or the current one), with its
+/// stdout and stderr; `shell` runs it through `/bin/sh` with that text after it
+/// (`> /dev/full`, `>&-`), which then decides where the streams it names go.
+func runCalibProcess(_ arguments: [String], shell: String? = nil, in directory: String? = nil, timeout: Double = 120) throws -> CLIResult {
   let process = Process()
+  if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
   if let shell {
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     process.arguments = ["-c", #"exec "$0" "$@" "# + shell, calibExecutable.path] + arguments

@@ -55,6 +55,21 @@ import Testing
     #expect(try CalibrationStore(path: store, readOnly: true).runs().map(\.name).sorted() == ["fp8", "mse", "w8a8"])
   }
 
+  /// A relative store path that begins with `file:` is a file of that name: SQLite, built
+  /// to read such names as URIs, must not be handed it as one (it would open `demo.sqlite`
+  /// while calib checks `file:demo.sqlite` and puts the payload file beside that).
+  @Test func aStoreNamedLikeAURIIsThatFile() async throws {
+    let dir = try TemporaryDirectory()
+    let recorded = try runCalibProcess(
+      ["record", "file:demo.sqlite", "--run", "a", "--recipe", BundledSample.recipe("fp8.yaml"), "--weights", BundledSample.weights, "-q"]
+        + BundledSample.steps, in: dir.url.path)
+    #expect(recorded.exitCode == 0, "\(recorded.stderr)")
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir.url.path)
+    #expect(!files.contains("demo.sqlite") && files.contains("file:demo.sqlite-samples"), "\(files)")
+    #expect(try CalibrationStore(path: dir.path("file:demo.sqlite")).check().isEmpty)
+    #expect(try CalibrationStore(path: dir.path("file:demo.sqlite"), readOnly: true).runs().map(\.name) == ["a"])
+  }
+
   @Test func commandsThatNeedAStoreDoNotCreateOne() async throws {
     let dir = try TemporaryDirectory()
     let store = dir.path("none.sqlite")
