@@ -42,6 +42,9 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
   case invalidTensor(path: String, tensor: String, reason: String)
   /// The output file could not be written or moved into place.
   case writeFailed(path: String, reason: String)
+  /// The path is a directory, a pipe, a device or a socket: tensors are read at their
+  /// offsets, which only a regular file allows.
+  case notARegularFile(path: String, kind: String)
 
   /// A one-line explanation naming the file, the tensor if any, the problem and the remedy.
   public var description: String {
@@ -53,6 +56,9 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
     switch self {
     case .unreadable(let path, let reason):
       return "\(path): cannot read the file (\(reason)); check the path and its permissions"
+    case .notARegularFile(let path, let kind):
+      return "\(path) is \(kind), not a regular file: tensors are read at their offsets, "
+        + "which needs a file; save the tensors to one and give its path"
     case .fileTooShort(let path, let size):
       return "\(path): file is \(size) bytes, shorter than the 8-byte header length prefix; "
         + "it is truncated or not a safetensors file, \(reexport)"

@@ -9,10 +9,31 @@ struct ReadHandle {
   /// Opens `path` for reading.
   init(path: String) throws {
     self.path = path
+    // Checked before opening too: opening a named pipe that nobody writes would block.
+    var info = stat()
+    if stat(path, &info) == 0, let kind = Self.kind(of: info.st_mode) {
+      throw FormatError.notARegularFile(path: path, kind: kind)
+    }
     do {
       handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
     } catch {
       throw FormatError.unreadable(path: path, reason: Self.reason(error))
+    }
+    if fstat(handle.fileDescriptor, &info) == 0, let kind = Self.kind(of: info.st_mode) {
+      try? handle.close()
+      throw FormatError.notARegularFile(path: path, kind: kind)
+    }
+  }
+
+  /// What a file of `mode` is, when it is not a regular file.
+  private static func kind(of mode: mode_t) -> String? {
+    switch mode & S_IFMT {
+    case S_IFREG: nil
+    case S_IFDIR: "a directory"
+    case S_IFIFO: "a pipe"
+    case S_IFCHR, S_IFBLK: "a device"
+    case S_IFSOCK: "a socket"
+    default: "a special file"
     }
   }
 

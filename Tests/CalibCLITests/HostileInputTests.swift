@@ -33,6 +33,14 @@ import Testing
       try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
       return record(store, recipe: BundledSample.recipe("w8a8-static.yaml"), steps: [path])
     }, message: "truncated.safetensors"),
+    Case(id: "a named pipe as a step file", arguments: { dir, store in
+      let path = dir.path("steps.fifo")
+      #expect(mkfifo(path, 0o600) == 0)
+      return record(store, recipe: BundledSample.recipe("w8a8-static.yaml"), steps: [path])
+    }, message: "steps.fifo is a pipe, not a regular file"),
+    Case(id: "a device as a step file", arguments: { _, store in
+      record(store, recipe: BundledSample.recipe("w8a8-static.yaml"), steps: ["/dev/zero"])
+    }, message: "/dev/zero is a device, not a regular file"),
     Case(id: "corrupt header", arguments: { dir, store in
       var data = try Data(contentsOf: URL(fileURLWithPath: BundledSample.steps[0]))
       data.replaceSubrange(8..<20, with: Data("not json !!".utf8) + Data([0]))
@@ -160,6 +168,25 @@ import Testing
     let refused = await calib(["record", dir.path("t.sqlite"), "--run", "b", "--recipe", recipe, "-q", dir.path("nan.safetensors")])
     #expect(refused.exitCode != 0)
     oneLine(refused, showing: #"layers.0\nfake"#)
+  }
+
+  /// A recipe may come through a pipe (`--recipe <(yq … recipe.yaml)`), within the same
+  /// 1 MiB limit as a file.
+  @Test func aRecipeFromAPipeIsRead() async throws {
+    let dir = try TemporaryDirectory()
+    let fifo = dir.path("recipe.fifo")
+    #expect(mkfifo(fifo, 0o600) == 0)
+    let text = try String(contentsOfFile: BundledSample.recipe("w8a8-static.yaml"), encoding: .utf8)
+    let writer = Thread {
+      // Opening blocks until calib opens the pipe for reading.
+      if let handle = FileHandle(forWritingAtPath: fifo) {
+        handle.write(Data(text.utf8))
+        try? handle.close()
+      }
+    }
+    writer.start()
+    await calibSucceeds(["record", dir.path("s.sqlite"), "--run", "a", "--recipe", fifo, "--weights", BundledSample.weights, "-q"]
+      + BundledSample.steps)
   }
 
   @Test func foreignFilesAreRefusedAndUntouched() async throws {

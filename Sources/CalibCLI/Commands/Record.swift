@@ -110,7 +110,7 @@ extension CalibCommand {
       line.finish()
       for w in summary.warnings { console.line("warning: " + w) }
       console.line(
-        "Recorded run \(summary.run): \(summary.tensors) tensors, \(ByteCount.format(summary.bytes)) from \(summary.steps) steps in \(String(format: "%.2f", summary.seconds)) s (\(throughput(summary.bytes, summary.seconds)))")
+        "Recorded run \(summary.run): \(summary.tensors) tensors, \(ByteCount.format(summary.bytes)) from \(summary.steps) step\(summary.steps == 1 ? "" : "s") in \(String(format: "%.2f", summary.seconds)) s (\(throughput(summary.bytes, summary.seconds)))")
       if output.format == .json {
         console.out(JSONValue.object([
           ("run", .string(summary.run)), ("steps", .int(summary.steps)), ("tensors", .int(summary.tensors)),

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Reads a recipe file with bounds: a regular file of at most ``maxBytes`` bytes, in UTF-8.
+/// Reads a recipe file with bounds: a regular file or a pipe of at most ``maxBytes`` bytes,
+/// in UTF-8.
 ///
 /// For example:
 /// ```swift
@@ -20,8 +21,9 @@ public enum RecipeFile {
     guard stat(path, &info) == 0 else {
       throw RecipeError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
     }
-    guard info.st_mode & S_IFMT == S_IFREG else {
-      throw RecipeError.fileUnreadable(path: path, reason: "not a regular file")
+    // A pipe (`--recipe <(yq … recipe.yaml)`) is read as far as the limit allows.
+    guard info.st_mode & S_IFMT == S_IFREG || info.st_mode & S_IFMT == S_IFIFO else {
+      throw RecipeError.fileUnreadable(path: path, reason: "not a regular file or a pipe")
     }
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw RecipeError.fileUnreadable(path: path, reason: "permission denied")
