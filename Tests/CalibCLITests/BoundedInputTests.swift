@@ -248,7 +248,9 @@ extension BoundedInputTests {
   }
 
   static let badConfigs: [(id: String, text: String, reason: String)] = [
-    ("not JSON", "{\"quantization_config\": ", "not a JSON object"),
+    ("not JSON", "{\"quantization_config\": ", "not valid JSON"),
+    ("nested too deep", "{\"quantization_config\": " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}",
+     "nested more than 512 levels deep"),
     ("not an object", "[1, 2]", "not a JSON object"),
     ("config not an object", #"{"quantization_config": 4}"#, "quantization_config is not an object"),
     ("no config groups", #"{"quantization_config": {"format": "pack-quantized"}}"#, "no config_groups object"),

@@ -291,7 +291,10 @@ extension CalibrationStore {
     } catch {
       throw ImportError.invalidConfig(file: path, reason: "\(error)")
     }
-    guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+    guard let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else {
+      throw ImportError.invalidConfig(file: path, reason: "not valid JSON, or nested more than 512 levels deep")
+    }
+    guard let object = parsed as? [String: Any] else {
       throw ImportError.invalidConfig(file: path, reason: "not a JSON object")
     }
     guard let q = object["quantization_config"], !(q is NSNull) else { return nil }
