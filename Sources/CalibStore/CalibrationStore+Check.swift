@@ -67,13 +67,16 @@ extension CalibrationStore {
   /// recording can leave behind. Empty for a store without a segment.
   func verifyUnsyncedSamples(recordingID: Int64) throws -> [SampleInfo] {
     guard hasPayloadOffsets else { return [] }
-    let (samples, synced) = try pool.read { db in
-      (try fetchSamples(db, recordingID: recordingID), try Int64.fetchOne(db, sql: "SELECT syncedOffset FROM sampleSegment") ?? 0)
-    }
-    return samples.filter { sample in
-      guard let offset = sample.payloadOffset, offset + Int64(sample.byteCount) > synced else { return false }
-      guard let bytes = try? sampleBytes(sample) else { return true }
-      return bytes.withUnsafeBytes { XXHash64.hex($0) } != sample.checksum
+    // As a reader: offsets fetched under the shared lock stay valid (gc moves payloads).
+    return try readingPayloads {
+      let (samples, synced) = try pool.read { db in
+        (try fetchSamples(db, recordingID: recordingID), try Int64.fetchOne(db, sql: "SELECT syncedOffset FROM sampleSegment") ?? 0)
+      }
+      return samples.filter { sample in
+        guard let offset = sample.payloadOffset, offset + Int64(sample.byteCount) > synced else { return false }
+        guard let bytes = try? sampleBytes(sample) else { return true }
+        return bytes.withUnsafeBytes { XXHash64.hex($0) } != sample.checksum
+      }
     }
   }
 }

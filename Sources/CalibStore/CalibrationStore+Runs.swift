@@ -117,20 +117,25 @@ extension CalibrationStore {
   @discardableResult
   public func givePayloadSpaceBack() throws -> Int64? {
     guard hasPayloadOffsets, let segment else { return 0 }
-    return try segment.ifNoReaders {
-      try pool.write { db -> Int64 in
-        let (gaps, referenced) = try unreferencedGaps(db)
-        let kept = max(referenced, SampleSegment.headerSize)
-        let size = segment.size
-        // Cut the file and make the cut durable before the smaller end is committed: an
-        // append after the commit then writes into space that is really free.
-        if size > kept { try segment.truncate(to: kept) }
-        try db.execute(
-          sql: "UPDATE sampleSegment SET endOffset = min(endOffset, ?1), syncedOffset = min(syncedOffset, ?1)", arguments: [kept])
-        // Appends happen under the write lock this transaction holds, at the end only.
-        let punched = gaps.reduce(Int64(0)) { $0 + segment.punchHole($1) }
-        return max(0, size - kept) + punched
-      }
+    return try segment.ifNoReaders { try cutUnreferencedTail(segment) }
+  }
+
+  /// The body of ``givePayloadSpaceBack()``, under the payload file's exclusive lock: cuts
+  /// the unreferenced tail and punches the gaps; returns the bytes given back.
+  @discardableResult
+  func cutUnreferencedTail(_ segment: SampleSegment) throws -> Int64 {
+    try pool.write { db -> Int64 in
+      let (gaps, referenced) = try unreferencedGaps(db)
+      let kept = max(referenced, SampleSegment.headerSize)
+      let size = segment.size
+      // Cut the file and make the cut durable before the smaller end is committed: an
+      // append after the commit then writes into space that is really free.
+      if size > kept { try segment.truncate(to: kept) }
+      try db.execute(
+        sql: "UPDATE sampleSegment SET endOffset = min(endOffset, ?1), syncedOffset = min(syncedOffset, ?1)", arguments: [kept])
+      // Appends happen under the write lock this transaction holds, at the end only.
+      let punched = gaps.reduce(Int64(0)) { $0 + segment.punchHole($1) }
+      return max(0, size - kept) + punched
     }
   }
 

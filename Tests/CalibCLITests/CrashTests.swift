@@ -58,7 +58,7 @@ import Testing
     #expect(a == b, "resumed parameters differ from the uninterrupted run")
   }
 
-  /// `replay`, `rm`, `import-qparams` and `record --replace` killed at random points leave
+  /// `replay`, `rm`, `gc`, `import-qparams` and `record --replace` killed at random points leave
   /// a store that passes `check`, whose complete runs are exactly as before or exactly as
   /// after, and whose leftovers are stale and replaced or removed by the next command.
   @Test func otherCommandsKilledLeaveTheStoreConsistent() async throws {
@@ -87,6 +87,7 @@ import Testing
         ["replay", store, "--from", "r", "--name", "sweep", "--sweep", "weights.num_bits=4,8", "--name-prefix", "s\(round)-", "-q"],
         ["import-qparams", store, "--run", "imported\(round)", exported],
         record("q") + ["--replace"],
+        ["gc", store],  // moves q's new copy down over the gap its old one left
         ["rm", store, "mse"],
       ]
       for command in commands {

@@ -213,6 +213,54 @@ import Testing
     #expect(try store.givePayloadSpaceBack() == 0)
   }
 
+  /// Compaction moves payloads down over the gaps that replaced recordings left, so the
+  /// file's size becomes what its payloads take; every payload still matches its checksum,
+  /// replays of the moved recordings give the same parameters, and a second compaction has
+  /// nothing to do. A recording longer than the gap before it stays where it is.
+  @Test func compactionMovesPayloadsOverTheGaps() throws {
+    let dir = try TemporaryDirectory()
+    let small = try SyntheticRecording(in: dir, steps: 2, modules: 2, tokens: 64, hidden: 256)
+    let bigDir = try TemporaryDirectory()
+    let big = try SyntheticRecording(in: bigDir, steps: 4, modules: 2, tokens: 256, hidden: 256)
+    func request(_ name: String, _ input: SyntheticRecording) throws -> RecordRequest {
+      RecordRequest(
+        runName: name, recipe: (try String(contentsOfFile: input.recipeFile, encoding: .utf8), "recipe"),
+        weightFiles: [input.weightsFile], stepFiles: input.stepFiles)
+    }
+    let path = dir.path("s.sqlite")
+    let store = try CalibrationStore(path: path)
+    // small-a, big, small-b, then small-a replaced twice: its old copies leave gaps of its
+    // size, one before `big` (which does not fit there) and one at the end.
+    for (name, input) in [("small-a", small), ("big", big), ("small-b", small)] {
+      _ = try Recorder(store: store).record(try request(name, input))
+    }
+    let recipe = try String(contentsOfFile: big.recipeFile, encoding: .utf8)
+    func replay(_ name: String) throws {
+      let variant = ReplayVariant(name: name, recipe: try Recipe(text: recipe, source: "recipe"), recipeText: recipe, differences: [])
+      _ = try ReplayEngine(store: store).replay(ReplayRequest(from: "big", variants: [variant], threads: 1))
+    }
+    try replay("big-mse")
+    var replace = try request("small-a", small)
+    replace.replace = true
+    for _ in 0..<2 { _ = try Recorder(store: store).record(replace) }
+    let expected = try ["small-a", "big", "small-b", "big-mse"].map { try store.finalQParams(ofRun: $0) }
+    let live = try store.samples(ofRecording: "small-a").reduce(0) { $0 + Int64($1.byteCount) }
+      + store.samples(ofRecording: "big").reduce(0) { $0 + Int64($1.byteCount) }
+      + store.samples(ofRecording: "small-b").reduce(0) { $0 + Int64($1.byteCount) }
+
+    let compaction = try #require(try store.compactPayloads())
+    #expect(compaction.moved > 0)
+    #expect(compaction.sizeAfter < compaction.sizeBefore)
+    // The gap before `big` is shorter than `big`: it stays, and so does that gap.
+    let gapBeforeBig = try store.samples(ofRecording: "small-a").reduce(0) { $0 + Int64($1.byteCount) }
+    #expect(compaction.sizeAfter == SampleSegment.headerSize + live + gapBeforeBig, "\(compaction)")
+    #expect(try store.check().isEmpty)
+    #expect(try ["small-a", "big", "small-b", "big-mse"].map { try store.finalQParams(ofRun: $0) } == expected)
+    try replay("big-mse-2")
+    #expect(try store.finalQParams(ofRun: "big-mse-2").map(\.parameters) == expected[3].map(\.parameters))
+    #expect(try store.compactPayloads()?.moved == 0)
+  }
+
   /// A store written by schema v001 keeps its inline payloads readable after migrating,
   /// and new recordings go to the segment.
   @Test func aVersion1StoreMigratesAndKeepsItsInlineSamples() throws {

@@ -5,13 +5,20 @@ extension CalibCommand {
   /// `calib gc STORE`: gives back payload space no run references.
   struct Gc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Give back payload space that no run references.",
+      abstract: "Give back payload space that no run references, and compact the payload file.",
       discussion: """
-        Cuts the payload file (<store>-samples) after the last payload a run references, \
-        and punches holes in the gaps between referenced payloads: what a killed \
-        recording, or an 'rm' while a replay, diff or rank was reading, leaves behind. \
-        Space is not given back while such a reader is open; run it again when they are \
-        done. 'calib rm' and 'calib record --replace' do the same after removing runs.
+        Moves the payloads in the payload file (<store>-samples) down over the gaps that \
+        removed recordings left between them (the old run of every 'record --replace', an \
+        'rm' of a recording followed by others), then cuts the file after the last payload \
+        a run references and punches holes in the gaps that remain (a recording longer \
+        than the gap before it stays in place). 'calib rm' and 'calib record --replace' \
+        only cut and punch: the file keeps its size, which tools that copy without keeping \
+        holes count in full; 'calib gc' makes it the size of its payloads.
+
+        Each move copies the bytes into free space and syncs them before the rows point at \
+        them, so a gc killed at any point leaves a whole store. Nothing is done while a \
+        replay, diff, rank or check is reading; run it again when they are done. Other \
+        writers wait while a recording's payloads move (about a second per GB).
 
         Example:
           % calib gc calib.sqlite
@@ -22,11 +29,14 @@ extension CalibCommand {
 
     func run() async throws {
       let s = try CalibrationStore(path: store, mustExist: true)
-      guard let freed = try s.givePayloadSpaceBack() else {
+      guard let done = try s.compactPayloads() else {
         Console.current.line("\(store): a reader is open on its payload file; nothing was given back: run 'calib gc' again when it is done")
         throw ExitCode.failure
       }
-      Console.current.line("\(store): gave back \(ByteCount.format(freed))")
+      Console.current.line(
+        "\(store): moved \(ByteCount.format(done.moved)) of payloads; the payload file is \(ByteCount.format(done.sizeAfter)) "
+          + "(was \(ByteCount.format(done.sizeBefore))) and takes \(ByteCount.format(done.diskAfter)) of disk "
+          + "(was \(ByteCount.format(done.diskBefore)))")
     }
   }
 }

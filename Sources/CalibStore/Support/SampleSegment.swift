@@ -229,6 +229,12 @@ final class SampleSegment: Sendable {
     return fstat(descriptor, &info) == 0 ? Int64(info.st_size) : 0
   }
 
+  /// The disk space the file takes: its allocated blocks, which holes do not count.
+  var allocatedBytes: Int64 {
+    var info = stat()
+    return fstat(descriptor, &info) == 0 ? Int64(info.st_blocks) * 512 : 0
+  }
+
   /// Forces written payloads to disk (`fdatasync`).
   func synchronize() throws {
     guard fdatasync(descriptor) == 0 else {
