@@ -29,7 +29,7 @@ extension CalibrationStore {
   /// keeps its hole), and later islands move down behind it.
   ///
   /// Holds the exclusive lock on the payload file throughout (no reader reads meanwhile)
-  /// and SQLite's write lock while it moves each island, about a second per GB; other
+  /// and SQLite's write lock while it moves each island, a few seconds per GB; other
   /// writers wait for it (up to their 30 s timeout).
   ///
   /// - Returns: what moved, or `nil` when a reader held the file and nothing was done.

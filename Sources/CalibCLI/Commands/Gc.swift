@@ -18,7 +18,7 @@ extension CalibCommand {
         Each move copies the bytes into free space and syncs them before the rows point at \
         them, so a gc killed at any point leaves a whole store. Nothing is done while a \
         replay, diff, rank or check is reading; run it again when they are done. Other \
-        writers wait while a recording's payloads move (about a second per GB).
+        writers wait while a recording's payloads move (a few seconds per GB).
 
         Example:
           % calib gc calib.sqlite
