@@ -189,6 +189,45 @@ import Testing
       + BundledSample.steps)
   }
 
+  /// `--weights` takes a sharded Hugging Face checkpoint as it is saved: its
+  /// `model.safetensors.index.json`, or the model directory. The parameters equal those
+  /// recorded from one weights file; a weight two files both hold is refused, naming both.
+  @Test func weightsFromAShardedCheckpoint() async throws {
+    let dir = try TemporaryDirectory()
+    let model = dir.path("model")
+    try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+    let whole = try SafetensorsFile(path: BundledSample.weights)
+    var shards = [SafetensorsWriter(), SafetensorsWriter()]
+    var map: [String: String] = [:]
+    for (i, entry) in whole.entries.enumerated() {
+      shards[i % 2].append(RawTensor(name: entry.name, dtype: entry.dtype, shape: entry.shape, bytes: try whole.rawBytes(of: entry.name)))
+      map[entry.name] = "model-0000\(i % 2 + 1)-of-00002.safetensors"
+    }
+    for (i, shard) in shards.enumerated() { try shard.write(to: model + "/model-0000\(i + 1)-of-00002.safetensors") }
+    let index = try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": map])
+    try index.write(to: URL(fileURLWithPath: model + "/model.safetensors.index.json"))
+
+    let store = dir.path("s.sqlite")
+    func record(_ name: String, weights: [String]) async -> CLIResult {
+      await calib(["record", store, "--run", name, "--recipe", BundledSample.recipe("w8a8-static.yaml"), "-q"]
+        + weights.flatMap { ["--weights", $0] } + BundledSample.steps)
+    }
+    #expect(await record("whole", weights: [BundledSample.weights]).exitCode == 0)
+    #expect(await record("index", weights: [model + "/model.safetensors.index.json"]).exitCode == 0)
+    #expect(await record("directory", weights: [model]).exitCode == 0)
+    let s = try CalibrationStore(path: store, readOnly: true)
+    let expected = try s.finalQParams(ofRun: "whole").map(\.parameters)
+    #expect(try s.finalQParams(ofRun: "index").map(\.parameters) == expected)
+    #expect(try s.finalQParams(ofRun: "directory").map(\.parameters) == expected)
+
+    let twice = await record("twice", weights: [BundledSample.weights, model])
+    #expect(twice.exitCode == 1 && twice.stderr.contains("is in two weight files") && twice.stderr.contains("model-0000"), "\(twice.stderr)")
+    let empty = dir.path("empty")
+    try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+    let none = await record("none", weights: [empty])
+    #expect(none.exitCode == 1 && none.stderr.contains("without model.safetensors or model.safetensors.index.json"), "\(none.stderr)")
+  }
+
   @Test func foreignFilesAreRefusedAndUntouched() async throws {
     let dir = try TemporaryDirectory()
     let text = dir.path("notes.txt")

@@ -11,7 +11,8 @@ extension CalibCommand {
         Step files are safetensors dumps with keys <module>.<input|output|q|k|v>: one file \
         per calibration step, or several per step when each has a 'step' metadata entry \
         (a sequential pipeline writes one per layer). Weights come from --weights files \
-        with keys <module>.weight (a Hugging Face model.safetensors works as it is). The \
+        with keys <module>.weight (a Hugging Face model.safetensors works as it is, and so do \
+        a sharded checkpoint's model.safetensors.index.json and a model directory). The \
         recipe is an llm-compressor QuantizationModifier recipe (YAML or JSON) or a bare \
         config_groups mapping. Weights are calibrated once before the first step, then each \
         step's activations, one transaction per step. A recording of weights alone (no \

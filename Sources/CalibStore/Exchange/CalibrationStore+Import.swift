@@ -61,7 +61,7 @@ public struct CheckpointParameters: Sendable {
   /// - Throws: ``ImportError`` for malformed parameters or a checkpoint with none,
   ///   ``FormatError`` for unreadable files.
   public init(files given: [String]) throws {
-    let files = try CalibrationStore.expandIndexes(given)
+    let files = try ShardIndex.files(for: given)
     var read = CalibrationStore.ImportedParameters()
     for path in files {
       let file = try SafetensorsFile(path: path)
@@ -254,26 +254,6 @@ extension CalibrationStore {
     case .f64: .float64
     default: .float32
     }
-  }
-
-  /// Replaces each `*.index.json` by the shard files its `weight_map` names.
-  static func expandIndexes(_ files: [String]) throws -> [String] {
-    var out: [String] = []
-    for path in files {
-      guard path.hasSuffix(".index.json") else {
-        out.append(path)
-        continue
-      }
-      guard let data = FileManager.default.contents(atPath: path),
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-        let map = object["weight_map"] as? [String: String]
-      else { throw ImportError.unreadableIndex(file: path, reason: "no weight_map object") }
-      let dir = (path as NSString).deletingLastPathComponent
-      for shard in Set(map.values).sorted() where !out.contains((dir as NSString).appendingPathComponent(shard)) {
-        out.append((dir as NSString).appendingPathComponent(shard))
-      }
-    }
-    return out
   }
 
   /// The `quantization_config` of a `config.json` in the file's directory, as a recipe;

@@ -9,6 +9,10 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
   case changedWhileRecording(file: String)
   case badStep(file: String, value: String)
   case duplicateSample(key: String, files: [String])
+  /// Two weight files both hold a module's weight.
+  case duplicateWeight(key: String, files: [String])
+  /// A directory given for weights holds neither `model.safetensors` nor its index.
+  case noCheckpoint(directory: String)
 
   public var description: String {
     switch self {
@@ -26,6 +30,10 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
       "\(file): metadata 'step' is '\(value)', not a non-negative integer: write the step number the file belongs to, or no 'step' at all"
     case .duplicateSample(let key, let files):
       "'\(key)' appears in two files of one step (\(files.joined(separator: " and "))): each step file holds a sample once"
+    case .duplicateWeight(let key, let files):
+      "'\(key)' is in two weight files (\(files.joined(separator: " and "))): give each weight once"
+    case .noCheckpoint(let directory):
+      "\(directory) is a directory without model.safetensors or model.safetensors.index.json: give the weight files themselves"
     case .inputChanged(let run, let file):
       "run \"\(run)\" was recorded from another \(file): its size or content changed; resume with the files the run was recorded from, or record a new run"
     case .recipeChanged(let run):

@@ -34,7 +34,11 @@ public struct RecordingInputs: Sendable {
   ///
   /// - Throws: ``FormatError`` for unreadable files, ``InputError`` for keys that are not
   ///   `<module>.<input|output|q|k|v>`, a `step` metadata entry that is not a
-  ///   non-negative integer, or a sample that two files of one step both hold.
+  ///   non-negative integer, a sample that two files of one step both hold, or a weight
+  ///   that two weight files both hold.
+  /// - Parameter weightFiles: safetensors files; a `model.safetensors.index.json` stands
+  ///   for its shards and a model directory for its index or `model.safetensors`
+  ///   (``ShardIndex``); a file given twice is read once.
   /// - Parameter moduleTypes: class names known beforehand (a recording manifest's); the
   ///   files' metadata adds to them.
   public init(stepFiles: [String], weightFiles: [String], moduleTypes known: [String: String] = [:]) throws {
@@ -62,12 +66,16 @@ public struct RecordingInputs: Sendable {
     }
     var weights: [String: (SafetensorsFile, TensorEntry)] = [:]
     var weightFileList: [SafetensorsFile] = []
-    for path in weightFiles {
+    for path in try ShardIndex.files(for: weightFiles) {
       let file = try SafetensorsFile(path: path)
       weightFileList.append(file)
       types.merge(Self.moduleTypes(file), uniquingKeysWith: { a, _ in a })
       for entry in file.entries where entry.name.hasSuffix(".weight") && entry.shape.count == 2 {
-        weights[String(entry.name.dropLast(7))] = (file, entry)
+        let module = String(entry.name.dropLast(7))
+        if let (other, _) = weights[module] {
+          throw InputError.duplicateWeight(key: entry.name, files: [other.path, file.path])
+        }
+        weights[module] = (file, entry)
       }
     }
     for step in steps {
