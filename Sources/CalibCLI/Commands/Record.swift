@@ -97,7 +97,7 @@ extension CalibCommand {
         }
       }
       // A store this command would create is created only for input it accepts.
-      if !FileManager.default.fileExists(atPath: store) { try Recorder.validate(request) }
+      let inputs = FileManager.default.fileExists(atPath: store) ? nil : try Recorder.validate(request)
       let s = try CalibrationStore(path: store)
       request.allowNonFinite = allowNonfinite
       request.resume = resume
@@ -105,7 +105,7 @@ extension CalibCommand {
       request.note = note
       request.arithmetic = arithmetic
       let line = ProgressLine(console: console, quiet: quiet)
-      let summary = try Recorder(store: s).record(request) { p in
+      let summary = try Recorder(store: s).record(request, inputs: inputs) { p in
         line.update("step \(p.step)/\(p.steps)  tensors \(p.tensors)  \(ByteCount.format(p.bytes))  \(throughput(p.bytes, p.seconds))")
       }
       line.finish()

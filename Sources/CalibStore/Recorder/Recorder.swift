@@ -72,14 +72,18 @@ public struct Recorder: Sendable {
     self.store = store
   }
 
-  /// Checks a new recording's files and recipe as ``record(_:progress:)`` does before it
+  /// Checks a new recording's files and recipe as ``record(_:inputs:progress:)`` does before it
   /// writes anything, without a store: a caller that would create the store checks first,
   /// so refused input leaves no new, empty store behind.
   ///
-  /// - Throws: what ``record(_:progress:)`` throws for invalid inputs or recipe.
-  public static func validate(_ request: RecordRequest) throws {
+  /// - Returns: the opened inputs, for ``record(_:inputs:progress:)``, which then does not
+  ///   read the files' headers again.
+  /// - Throws: what ``record(_:inputs:progress:)`` throws for invalid inputs or recipe.
+  @discardableResult
+  public static func validate(_ request: RecordRequest) throws -> RecordingInputs {
     let inputs = try RecordingInputs(stepFiles: request.stepFiles, weightFiles: request.weightFiles, moduleTypes: request.moduleTypes)
     if let recipe = request.recipe { _ = try plan(recipe, inputs: inputs) }
+    return inputs
   }
 
   private static func plan(_ recipe: (text: String, source: String), inputs: RecordingInputs) throws -> CalibrationPlan {
@@ -88,14 +92,17 @@ public struct Recorder: Sendable {
 
   /// Records (or resumes) a run.
   ///
+  /// - Parameter inputs: the request's files as ``validate(_:)`` opened them; `nil` opens
+  ///   them here.
   /// - Throws: ``StoreError``, ``RecipeError``, ``PlanError``, ``InputError``,
   ///   ``FormatError`` or ``ObserverError``; nothing is written when the inputs or recipe
   ///   are invalid, and a run being replaced is untouched unless the new one completes.
-  public func record(_ request: RecordRequest, progress: (@Sendable (RecordProgress) -> Void)? = nil)
-    throws -> RecordSummary
-  {
+  public func record(
+    _ request: RecordRequest, inputs opened: RecordingInputs? = nil, progress: (@Sendable (RecordProgress) -> Void)? = nil
+  ) throws -> RecordSummary {
     let start = Date()
-    let inputs = try RecordingInputs(stepFiles: request.stepFiles, weightFiles: request.weightFiles, moduleTypes: request.moduleTypes)
+    let inputs = try opened
+      ?? RecordingInputs(stepFiles: request.stepFiles, weightFiles: request.weightFiles, moduleTypes: request.moduleTypes)
     let existing = try existingRun(for: request, inputs: inputs)
     guard let recipeInput = request.recipe ?? existing.flatMap({ r in r.recipe.map { ($0, "recipe of \(r.name)") } })
     else { throw InputError.recipeChanged(run: request.runName) }
