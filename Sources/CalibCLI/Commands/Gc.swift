@@ -10,15 +10,15 @@ extension CalibCommand {
         Moves the payloads in the payload file (<store>-samples) down over the gaps that \
         removed recordings left between them (the old run of every 'record --replace', an \
         'rm' of a recording followed by others), then cuts the file after the last payload \
-        a run references and punches holes in the gaps that remain (a recording longer \
-        than the gap before it stays in place). 'calib rm' and 'calib record --replace' \
-        only cut and punch: the file keeps its size, which tools that copy without keeping \
-        holes count in full; 'calib gc' makes it the size of its payloads.
+        a run references and punches holes in the gaps that remain (under 1 MiB, or before \
+        a payload longer than the gap). 'calib rm' and 'calib record --replace' only cut \
+        and punch: the file keeps its size, which tools that copy without keeping holes \
+        count in full; 'calib gc' makes it the size of its payloads.
 
-        Each move copies the bytes into free space and syncs them before the rows point at \
-        them, so a gc killed at any point leaves a whole store. Nothing is done while a \
-        replay, diff, rank or check is reading; run it again when they are done. Other \
-        writers wait while a recording's payloads move (a few seconds per GB).
+        Each chunk moved is copied into free space and synced before the rows point at it, \
+        so a gc killed at any point leaves a whole store. Nothing is done while a replay, \
+        diff, rank or check is reading; run it again when they are done. Other writers \
+        wait while a chunk moves.
 
         Example:
           % calib gc calib.sqlite
