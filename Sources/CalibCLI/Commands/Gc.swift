@@ -30,7 +30,7 @@ extension CalibCommand {
     func run() async throws {
       let s = try CalibrationStore(path: store, mustExist: true)
       guard let done = try s.compactPayloads() else {
-        Console.current.line("\(store): a reader is open on its payload file; nothing was given back: run 'calib gc' again when it is done")
+        Console.current.line("\(store): a reader (replay, diff, rank, check) or another gc is using its payload file; nothing was given back: run 'calib gc' again when it is done")
         throw ExitCode.failure
       }
       Console.current.line(
