@@ -144,13 +144,11 @@ extension CalibrationStore {
   func unreferencedGaps(_ db: Database) throws -> (gaps: [Range<Int64>], referencedEnd: Int64) {
     var gaps: [Range<Int64>] = []
     var covered = SampleSegment.headerSize
-    // Payloads may be shared by several rows: `covered` is the furthest end so far.
-    let rows = try Row.fetchCursor(
-      db, sql: "SELECT payloadOffset, byteCount FROM sample WHERE payloadOffset IS NOT NULL ORDER BY payloadOffset")
-    while let row = try rows.next() {
-      let (offset, count): (Int64, Int64) = (row[0], row[1])
-      if offset > covered { gaps.append(covered..<offset) }
-      covered = max(covered, offset + count)
+    // Payloads shared by several rows come merged; `covered` is the furthest end so far.
+    var payloads = try Self.payloads(db, from: 0)
+    while let payload = try payloads.next() {
+      if payload.lowerBound > covered { gaps.append(covered..<payload.lowerBound) }
+      covered = max(covered, payload.upperBound)
     }
     return (gaps, covered)
   }
