@@ -101,6 +101,38 @@ import Testing
     let value = Tensor(shape: [2, 32], values: Self.values(count: 64, seed: 1))
     let channel = try GroupLayout(shape: [2, 32], baseName: .weight, args: try QuantizationArgs(numBits: 8, strategy: .channel))
     #expect(GroupMagnitudes(value, layout: channel, parallel: false) == nil)
-    #expect(GroupMagnitudes(value, layout: try GroupLayout(shape: [2, 32], baseName: .weight, args: Self.nvfp4), parallel: false, width: 8) == nil)
+    // Machines without AVX2 keep the ranges.
+    #expect(GroupMagnitudes(value, layout: try GroupLayout(shape: [2, 32], baseName: .weight, args: Self.nvfp4), parallel: false, width: 0) == nil)
+  }
+
+  /// Every kernel this CPU has (AVX2 and, where present, AVX-512) gives each group's
+  /// largest magnitude bit for bit, as a plain loop over the bits finds it, with the largest
+  /// of all; NaN and infinity are refused by each.
+  @Test(arguments: [FloatDType.float32, .bfloat16, .float16])
+  func everyKernelWidthGivesTheSameMagnitudes(dtype: FloatDType) throws {
+    let widths = [8, 16].filter { $0 <= WideKernels.width }
+    for (k, shape) in Self.shapes.enumerated() {
+      let raw = Self.values(count: shape[0] * shape[1], seed: UInt64(k + 11))
+      let value = FusedParametersTests.tensor(shape, raw.map(dtype.rounded), dtype)
+      let layout = try GroupLayout(shape: shape, baseName: .weight, args: Self.nvfp4)
+      let decoded = value.values
+      let expected = (0..<layout.count).map { g in decoded[(16 * g)..<(16 * g + 16)].map(\.magnitude).max()! }
+      for width in widths {
+        let magnitudes = try #require(GroupMagnitudes(value, layout: layout, parallel: true, width: width))
+        let found: [Float]
+        switch magnitudes.values {
+        case .float32(let m): found = m
+        case .halfBits(let bits, let format): found = bits.map(format.float)
+        }
+        #expect(found.map(\.bitPattern) == expected.map(\.bitPattern), "\(shape) \(dtype) width \(width)")
+        #expect(magnitudes.largest == expected.max()!, "\(shape) \(dtype) width \(width)")
+      }
+      var poisoned = raw.map(dtype.rounded)
+      poisoned[poisoned.count - 17] = .nan
+      let bad = FusedParametersTests.tensor(shape, poisoned, dtype)
+      for width in widths {
+        #expect(GroupMagnitudes(bad, layout: layout, parallel: false, width: width) == nil, "\(shape) \(dtype) width \(width)")
+      }
+    }
   }
 }

@@ -45,11 +45,11 @@ import Testing
     }
   }
 
-  /// `calib_symmetric_scales` (AVX-512) against the eight Swift lanes, bit for bit, NaN
-  /// payloads included, on float32 and bf16 ranges.
+  /// `calib_symmetric_scales` (AVX-512) and its AVX2 version, each this CPU has, against
+  /// the eight Swift lanes, bit for bit, NaN payloads included, on float32 and bf16 ranges.
   @Test(arguments: cases.indices, [FloatDType.float32, .bfloat16])
   func wideKernelMatchesTheLanes(_ index: Int, dtype: FloatDType) throws {
-    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    try #require(WideKernels.width >= 8, "no AVX2 here: nothing to compare")
     let (name, args, global) = Self.cases[index]
     let kernel = QParamKernel(args, globalScale: global, dtype: dtype)
     #expect(kernel.wideScaleParameters(outputs: 16) != nil, "\(name)")
@@ -79,19 +79,26 @@ import Testing
       }
       return (scales.map(\.bitPattern), zeros.map(\.bitPattern))
     }
-    let (wide, lanes) = (run(width: 16), run(width: 0))
-    for i in 0..<n where wide.0[i] != lanes.0[i] {
-      Issue.record("\(name) \(dtype) [\(i)] min \(mins[i]) max \(maxs[i]): \(wide.0[i]) vs \(lanes.0[i])")
+    let lanes = run(width: 0)
+    for width in Self.wideWidths {
+      let wide = run(width: width)
+      for i in 0..<n where wide.0[i] != lanes.0[i] {
+        Issue.record("\(name) \(dtype) width \(width) [\(i)] min \(mins[i]) max \(maxs[i]): \(wide.0[i]) vs \(lanes.0[i])")
+      }
+      #expect(wide.1 == lanes.1)
     }
-    #expect(wide.1 == lanes.1)
   }
+
+  /// The kernel widths this CPU runs: AVX2's 8 and, with AVX-512, 16.
+  static let wideWidths = [8, 16].filter { $0 <= WideKernels.width }
+
   /// Outputs large enough to be streamed around the cache, starting at every alignment
   /// within a line, written in shares smaller than the streaming threshold (as work
   /// items write them): every slot written, the same bits as the lanes, for every case
   /// and dtype.
   @Test(arguments: [0, 1, 5, 12, 15])
   func streamedOutputsMatchTheLanes(start: Int) throws {
-    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+    try #require(WideKernels.width >= 8, "no AVX2 here: nothing to compare")
     for (name, args, global) in Self.cases {
       for dtype in [FloatDType.float32, .bfloat16] {
         try streamedOutputsMatchTheLanes(start: start, args: args, global: global, dtype: dtype, "\(name) \(dtype)")
@@ -122,9 +129,12 @@ import Testing
       }
       return (scales.map(\.bitPattern), zeros.map(\.bitPattern))
     }
-    let (wide, lanes) = (run(width: 16), run(width: 0))
-    #expect(wide.0 == lanes.0, comment)
-    #expect(wide.1 == lanes.1, comment)
-    #expect(wide.1[start...].allSatisfy { $0 == 0 }, comment)
+    let lanes = run(width: 0)
+    for width in Self.wideWidths {
+      let wide = run(width: width)
+      #expect(wide.0 == lanes.0, "\(comment) width \(width)")
+      #expect(wide.1 == lanes.1, "\(comment) width \(width)")
+      #expect(wide.1[start...].allSatisfy { $0 == 0 }, "\(comment) width \(width)")
+    }
   }
 }

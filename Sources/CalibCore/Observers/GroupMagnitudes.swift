@@ -27,13 +27,15 @@ struct GroupMagnitudes: Sendable {
   /// The magnitudes of `value`'s groups under `layout`.
   ///
   /// `nil` where this does not apply, and the range passes are used instead: layouts other
-  /// than contiguous groups of sixteen in order, machines without AVX-512 (`width` below
-  /// 16), and tensors holding a NaN or an infinity, whose culprits those passes report.
+  /// than contiguous groups of sixteen in order, machines without AVX2 (`width` below 8),
+  /// and tensors holding a NaN or an infinity, whose culprits those passes report. AVX-512
+  /// (`width` 16) and AVX2 (8) kernels give the same magnitudes.
   init?(_ value: Tensor, layout: GroupLayout, parallel: Bool, width: Int = WideKernels.width) {
     let count = layout.count
-    guard width == 16, layout.isContiguousRuns(of: 16), count > 0, value.elementCount == 16 * count else {
+    guard width >= 8, layout.isContiguousRuns(of: 16), count > 0, value.elementCount == 16 * count else {
       return nil
     }
+    let avx512 = width == 16
     let items = (count + Self.groupsPerItem - 1) / Self.groupsPerItem
     var largest = [Float](repeating: 0, count: items)
     var finite = [Bool](repeating: true, count: items)
@@ -43,13 +45,15 @@ struct GroupMagnitudes: Sendable {
       let magnitudes = Self.reduced(
         bits, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: format.float
       ) { source, out, groups, top in
-        calib_bf16_group_magnitudes16(source, groups, out, top)
+        avx512
+          ? calib_bf16_group_magnitudes16(source, groups, out, top)
+          : calib_bf16_group_magnitudes16_avx2(source, groups, out, top)
       }
       values = .halfBits(magnitudes, format)
     } else {
       values = .float32(Self.reduced(value.values, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: { $0 }) {
         source, out, groups, top in
-        calib_group_magnitudes16(source, groups, out, top)
+        avx512 ? calib_group_magnitudes16(source, groups, out, top) : calib_group_magnitudes16_avx2(source, groups, out, top)
       })
     }
     guard !finite.contains(false) else { return nil }
@@ -104,7 +108,7 @@ struct GroupMagnitudes: Sendable {
   /// magnitude m as both minimum and maximum (`min(m, 0)` is 0 and `max(m, 0)` is m).
   ///
   /// - Precondition: `kernel` is symmetric.
-  func parameters(_ kernel: QParamKernel, parallel: Bool) -> (scales: [Float], zeros: [Float]) {
+  func parameters(_ kernel: QParamKernel, parallel: Bool, width: Int = WideKernels.width) -> (scales: [Float], zeros: [Float]) {
     precondition(kernel.symmetric, "magnitudes give symmetric parameters only")
     let count = layout.count
     let perItem = Self.groupsPerItem
@@ -116,20 +120,25 @@ struct GroupMagnitudes: Sendable {
           ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
             let range = (item * perItem)..<Swift.min(count, (item + 1) * perItem)
             kernel.parameters(
-              mins: p.readOnly, maxs: p.readOnly, range, scales: scales.base, zeros: zeros.base, outputs: count)
+              mins: p.readOnly, maxs: p.readOnly, range, scales: scales.base, zeros: zeros.base, outputs: count,
+              width: width)
           }
         }
       case .halfBits(let bits, let format):
         bits.withUnsafeBufferPointer { m in
           let p = SharedPointer(m.baseAddress!)  // count > 0
-          // The C kernel widens bf16 bits only.
-          let wideParameters = format == .bfloat16 ? kernel.wideScaleParameters(outputs: count) : nil
+          // The C kernels widen bf16 bits only.
+          let wideParameters = format == .bfloat16 && width >= 8 ? kernel.wideScaleParameters(outputs: count) : nil
           ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
             var first = item * perItem
             let end = Swift.min(count, (item + 1) * perItem)
             if var wide = wideParameters {
               let n = (end - first) & ~15
-              calib_bf16_magnitude_scales(p.readOnly + first, n, &wide, scales.base + first, zeros.base + first)
+              if width == 16 {
+                calib_bf16_magnitude_scales(p.readOnly + first, n, &wide, scales.base + first, zeros.base + first)
+              } else {
+                calib_bf16_magnitude_scales_avx2(p.readOnly + first, n, &wide, scales.base + first, zeros.base + first)
+              }
               first += n
             }
             // The rest (and scales the C kernel does not make) widened a block at a time into
@@ -139,10 +148,11 @@ struct GroupMagnitudes: Sendable {
               while first < end {
                 let n = Swift.min(block, end - first)
                 // Non-nil: block > 0.
-                format.widen(p.readOnly + first, n, into: wide.baseAddress!)
+                format.widen(p.readOnly + first, n, into: wide.baseAddress!, width: width)
                 let w = wide.baseAddress! - first
                 kernel.parameters(
-                  mins: w, maxs: w, first..<(first + n), scales: scales.base, zeros: zeros.base, outputs: count)
+                  mins: w, maxs: w, first..<(first + n), scales: scales.base, zeros: zeros.base, outputs: count,
+                  width: width)
                 first += n
               }
             }

@@ -126,16 +126,21 @@ extension QuantizationArgs {
 extension QParamKernel {
   /// `calculate_qparams` of the (min, max) pairs `range` of `mins` and `maxs`, written to
   /// the same slots of `scales` and `zeros` (each `outputs` long): sixteen at a time by
-  /// `calib_symmetric_scales` where ``wideScaleParameters(outputs:)`` allows, eight at a
-  /// time on the vector path (whose zero points are 0), one by one otherwise.
+  /// `calib_symmetric_scales` (AVX-512, `width` 16) or its AVX2 version (`width` 8) where
+  /// ``wideScaleParameters(outputs:)`` allows, eight at a time on the vector path (whose
+  /// zero points are 0), one by one otherwise.
   func parameters(
     mins: UnsafePointer<Float>, maxs: UnsafePointer<Float>, _ range: Range<Int>, scales: UnsafeMutablePointer<Float>,
     zeros: UnsafeMutablePointer<Float>, outputs: Int, width: Int = WideKernels.width
   ) {
     var i = range.lowerBound
-    if width == 16, var wide = wideScaleParameters(outputs: outputs) {
+    if width >= 8, var wide = wideScaleParameters(outputs: outputs) {
       let count = range.count & ~15
-      calib_symmetric_scales(mins + i, maxs + i, count, &wide, scales + i, zeros + i)
+      if width == 16 {
+        calib_symmetric_scales(mins + i, maxs + i, count, &wide, scales + i, zeros + i)
+      } else {
+        calib_symmetric_scales_avx2(mins + i, maxs + i, count, &wide, scales + i, zeros + i)
+      }
       i += count
     }
     if hasVectorPath {

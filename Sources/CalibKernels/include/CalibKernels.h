@@ -125,6 +125,12 @@ int calib_group_magnitudes16(const float *x, size_t count, float *out, float *la
 /// ``calib_group_magnitudes16`` of bf16 values, the magnitudes as bf16 bits. AVX-512 only.
 int calib_bf16_group_magnitudes16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest);
 
+/// ``calib_group_magnitudes16`` on AVX2, eight groups at a time: the same results.
+int calib_group_magnitudes16_avx2(const float *x, size_t count, float *out, float *largest);
+
+/// ``calib_bf16_group_magnitudes16`` on AVX2, eight groups at a time: the same results.
+int calib_bf16_group_magnitudes16_avx2(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest);
+
 /// The fields of ``calib_symmetric_scales``: see `QParamKernel` in CalibCore.
 typedef struct {
   float half_width;
@@ -153,6 +159,15 @@ void calib_symmetric_scales(
 /// multiple of 16) non-negative finite bf16 values' bits: each magnitude m stands for the
 /// range (-m, m), or any other range whose largest magnitude it is. AVX-512 only.
 void calib_bf16_magnitude_scales(
+  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros);
+
+/// ``calib_symmetric_scales`` on AVX2 (`count` a multiple of 8): the same results.
+void calib_symmetric_scales_avx2(
+  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  float *zeros);
+
+/// ``calib_bf16_magnitude_scales`` on AVX2 (`count` a multiple of 8): the same results.
+void calib_bf16_magnitude_scales_avx2(
   const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros);
 
 /// `count` f16 values (IEEE binary16 bits) widened to float32, exactly, NaN payloads kept
