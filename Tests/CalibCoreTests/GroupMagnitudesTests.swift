@@ -110,7 +110,7 @@ import Testing
   /// of all; NaN and infinity are refused by each.
   @Test(arguments: [FloatDType.float32, .bfloat16, .float16])
   func everyKernelWidthGivesTheSameMagnitudes(dtype: FloatDType) throws {
-    let widths = [8, 16].filter { $0 <= WideKernels.width }
+    let widths = WideKernels.runnableWidths
     for (k, shape) in Self.shapes.enumerated() {
       let raw = Self.values(count: shape[0] * shape[1], seed: UInt64(k + 11))
       let value = FusedParametersTests.tensor(shape, raw.map(dtype.rounded), dtype)

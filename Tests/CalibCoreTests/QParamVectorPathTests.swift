@@ -47,9 +47,8 @@ import Testing
 
   /// `calib_symmetric_scales` (AVX-512) and its AVX2 version, each this CPU has, against
   /// the eight Swift lanes, bit for bit, NaN payloads included, on float32 and bf16 ranges.
-  @Test(arguments: cases.indices, [FloatDType.float32, .bfloat16])
+  @Test(.needsAVX2, arguments: cases.indices, [FloatDType.float32, .bfloat16])
   func wideKernelMatchesTheLanes(_ index: Int, dtype: FloatDType) throws {
-    try #require(WideKernels.width >= 8, "no AVX2 here: nothing to compare")
     let (name, args, global) = Self.cases[index]
     let kernel = QParamKernel(args, globalScale: global, dtype: dtype)
     #expect(kernel.wideScaleParameters(outputs: 16) != nil, "\(name)")
@@ -80,7 +79,7 @@ import Testing
       return (scales.map(\.bitPattern), zeros.map(\.bitPattern))
     }
     let lanes = run(width: 0)
-    for width in Self.wideWidths {
+    for width in WideKernels.runnableWidths {
       let wide = run(width: width)
       for i in 0..<n where wide.0[i] != lanes.0[i] {
         Issue.record("\(name) \(dtype) width \(width) [\(i)] min \(mins[i]) max \(maxs[i]): \(wide.0[i]) vs \(lanes.0[i])")
@@ -89,16 +88,12 @@ import Testing
     }
   }
 
-  /// The kernel widths this CPU runs: AVX2's 8 and, with AVX-512, 16.
-  static let wideWidths = [8, 16].filter { $0 <= WideKernels.width }
-
   /// Outputs large enough to be streamed around the cache, starting at every alignment
   /// within a line, written in shares smaller than the streaming threshold (as work
   /// items write them): every slot written, the same bits as the lanes, for every case
   /// and dtype.
-  @Test(arguments: [0, 1, 5, 12, 15])
+  @Test(.needsAVX2, arguments: [0, 1, 5, 12, 15])
   func streamedOutputsMatchTheLanes(start: Int) throws {
-    try #require(WideKernels.width >= 8, "no AVX2 here: nothing to compare")
     for (name, args, global) in Self.cases {
       for dtype in [FloatDType.float32, .bfloat16] {
         try streamedOutputsMatchTheLanes(start: start, args: args, global: global, dtype: dtype, "\(name) \(dtype)")
@@ -130,7 +125,7 @@ import Testing
       return (scales.map(\.bitPattern), zeros.map(\.bitPattern))
     }
     let lanes = run(width: 0)
-    for width in Self.wideWidths {
+    for width in WideKernels.runnableWidths {
       let wide = run(width: width)
       #expect(wide.0 == lanes.0, "\(comment) width \(width)")
       #expect(wide.1 == lanes.1, "\(comment) width \(width)")

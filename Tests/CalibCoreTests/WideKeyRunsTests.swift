@@ -6,9 +6,8 @@ import Testing
 /// `calib_half_key_runs` (bf16 and f16) against the portable key loops and against plain
 /// float min/max.
 @Suite struct WideKeyRunsTests {
-  @Test(arguments: [(16, 16), (16, 24), (32, 32), (48, 64), (128, 128), (1024, 1040)], [16, 17, 35, 64 + 9])
+  @Test(.needsAVX512, arguments: [(16, 16), (16, 24), (32, 32), (48, 64), (128, 128), (1024, 1040)], [16, 17, 35, 64 + 9])
   func keyRunsAgreeWithThePortableLoops(shape: (length: Int, stride: Int), runs: Int) throws {
-    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
     for format in [HalfFormat.bfloat16, .float16] {
       try keyRunsAgreeWithThePortableLoops(shape: shape, runs: runs, format: format)
     }
@@ -74,9 +73,8 @@ import Testing
   /// `calib_bf16_key_range` against `BFloat16Order.keyRange` on any bits (NaNs and zeros
   /// included: only the keys are compared), with each extreme placed in the masked tail
   /// as well as in the body.
-  @Test(arguments: [0, 1, 31, 32, 33, 63, 64, 65, 127, 1000, 4099])
+  @Test(.needsAVX512, arguments: [0, 1, 31, 32, 33, 63, 64, 65, 127, 1000, 4099])
   func keyRangeAgreesWithThePortableLoop(count: Int) throws {
-    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
     var state: UInt64 = 0xD1B5_4A32_D192_ED03 &+ UInt64(count)
     func next() -> UInt16 {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407

@@ -7,7 +7,7 @@ import Testing
 /// zeros, clamped levels and a ragged end.
 @Suite struct WideMSETermsTests {
   /// Widths this CPU runs (none on a machine without AVX2: nothing to compare there).
-  static let widths = [8, 16].filter { $0 <= WideKernels.width }
+  static let widths = WideKernels.runnableWidths
 
   /// Values spread over many magnitudes and both signs, with exact multiples and
   /// half-multiples of the first scale (the rounding ties) and zeros mixed in.
@@ -117,8 +117,7 @@ import Testing
   /// f16 values and scales (AVX-512 only): the CPU's f16 conversion rounds as the lanes'
   /// bit arithmetic does, and every QDQ and power an f16 search takes gives its terms,
   /// including f16 subnormals, values that round to ±∞ and the power table's gather.
-  @Test func float16TermsAgreeWithThePortableLanes() throws {
-    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+  @Test(.needsAVX512) func float16TermsAgreeWithThePortableLanes() throws {
     let scale = FloatDType.float16.rounded(0.0137)
     // f16 values, a ragged end, and values whose quotient or level overflows f16.
     var x = Self.values(16 * 4 + 5, scale: scale).map(FloatDType.float16.rounded)
@@ -156,8 +155,7 @@ import Testing
   /// The kernel's f16 rounding against ``BFloat16/halfRounded(_:)`` on a sweep of float32
   /// bit patterns (every 4099th, both signs), and around its boundaries: the f16 subnormal
   /// grid's ties, the largest finite value's, overflow to ±∞, NaN payloads.
-  @Test func float16RoundingAgreesWithTheLanes() throws {
-    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
+  @Test(.needsAVX512) func float16RoundingAgreesWithTheLanes() throws {
     var x = stride(from: UInt32(0), to: 0x8000_0000, by: 4099).flatMap { [Float(bitPattern: $0), -Float(bitPattern: $0)] }
     x += [0x1p-25, 0x1p-25 * 3, 0x1p-24, 0x1p-14, 0x1p-14 - 0x1p-26, 65504, 65519.99, 65520, 1e30, .infinity]
     x += [Float(bitPattern: 0x7FC0_1234), Float(bitPattern: 0xFF80_0001), .leastNonzeroMagnitude]
@@ -188,9 +186,8 @@ import Testing
 /// give the same minima and maxima, zeros of the same sign, and the same finiteness
 /// witness.
 @Suite struct WideRangeRunsTests {
-  @Test(arguments: [16, 17, 35, 64 + 9])
+  @Test(.needsAVX512, arguments: [16, 17, 35, 64 + 9])
   func runsOf16AgreeWithThePortableLoop(runs: Int) throws {
-    try #require(WideKernels.width == 16, "no AVX-512 here: nothing to compare")
     var state: UInt64 = 0xDA94_2042_E4DD_58B5 &* UInt64(runs)
     func next() -> UInt64 {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -237,9 +234,8 @@ import Testing
   /// minimum, maximum and witness sum, bit for bit, for lengths with and without a tail of
   /// eights and a ragged end, on values with zeros of both signs at the extremes, a NaN,
   /// infinities, and finite values whose witness overflows.
-  @Test(arguments: [32, 33, 39, 40, 63, 64, 95, 96, 200, 1000, 4099])
+  @Test(.needsAVX2, arguments: [32, 33, 39, 40, 63, 64, 95, 96, 200, 1000, 4099])
   func wholeRunsAgreeWithThePortableLoop(n: Int) throws {
-    try #require(WideKernels.width >= 8, "no AVX2 here: nothing to compare")
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(n)
     func next() -> UInt64 {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
