@@ -1,4 +1,4 @@
-#include "CalibKernels.h"
+#include "Kernels8.h"
 #include "Prefetch.h"
 
 #if defined(__x86_64__)
@@ -234,8 +234,12 @@ AVX512BW static void keyRange(const uint16_t *bits, size_t count, int16_t *low, 
   *high = b;
 }
 
-void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
-  keyRange(bits, count, low, high);
+void calib_bf16_key_range(int width, const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
+  if (width == 16) {
+    keyRange(bits, count, low, high);
+  } else {
+    calib_bf16_key_range_avx2(bits, count, low, high);
+  }
 }
 
 /// ``calib_half_key_runs`` for one format, its conversion inlined as a constant.
@@ -254,34 +258,37 @@ AVX512BW static int keyRunsF16(
 }
 
 int calib_half_key_runs(
-  const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins, float *maxs,
-  float *low, float *high
+  int width, const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins,
+  float *maxs, float *low, float *high
 ) {
+  if (width != 16) return calib_half_key_runs_avx2(bits, count, stride, length, float16, mins, maxs, low, high);
   return float16 ? keyRunsF16(bits, count, stride, length, mins, maxs, low, high)
                  : keyRunsBF16(bits, count, stride, length, mins, maxs, low, high);
 }
 
-int calib_bf16_group_magnitudes16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
-  return magnitudeRuns16(bits, count, out, largest);
+int calib_bf16_group_magnitudes16(int width, const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
+  return width == 16 ? magnitudeRuns16(bits, count, out, largest)
+                     : calib_bf16_group_magnitudes16_avx2(bits, count, out, largest);
 }
 
 #else
 
-void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
-  (void)bits; (void)count; (void)low; (void)high;
+void calib_bf16_key_range(int width, const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
+  (void)width; (void)bits; (void)count; (void)low; (void)high;
   __builtin_trap();
 }
 
 int calib_half_key_runs(
-  const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins, float *maxs,
-  float *low, float *high
+  int width, const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins,
+  float *maxs, float *low, float *high
 ) {
-  (void)bits; (void)count; (void)stride; (void)length; (void)float16; (void)mins; (void)maxs; (void)low; (void)high;
+  (void)width; (void)bits; (void)count; (void)stride; (void)length; (void)float16; (void)mins; (void)maxs;
+  (void)low; (void)high;
   __builtin_trap();
 }
 
-int calib_bf16_group_magnitudes16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
-  (void)bits; (void)count; (void)out; (void)largest;
+int calib_bf16_group_magnitudes16(int width, const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
+  (void)width; (void)bits; (void)count; (void)out; (void)largest;
   __builtin_trap();
 }
 

@@ -1,4 +1,4 @@
-#include "CalibKernels.h"
+#include "Kernels8.h"
 #include "Prefetch.h"
 
 #include <string.h>
@@ -105,8 +105,8 @@ __attribute__((target("avx512f"))) static int magnitudes16(const float *x, size_
   return h < 0x7F800000;
 }
 
-int calib_group_magnitudes16(const float *x, size_t count, float *out, float *largest) {
-  return magnitudes16(x, count, out, largest);
+int calib_group_magnitudes16(int width, const float *x, size_t count, float *out, float *largest) {
+  return width == 16 ? magnitudes16(x, count, out, largest) : calib_group_magnitudes16_avx2(x, count, out, largest);
 }
 
 void calib_range_runs16(
@@ -124,8 +124,8 @@ void calib_range_runs16(
   __builtin_trap();
 }
 
-int calib_group_magnitudes16(const float *x, size_t count, float *out, float *largest) {
-  (void)x; (void)count; (void)out; (void)largest;
+int calib_group_magnitudes16(int width, const float *x, size_t count, float *out, float *largest) {
+  (void)width; (void)x; (void)count; (void)out; (void)largest;
   __builtin_trap();
 }
 

@@ -1,4 +1,4 @@
-#include "CalibKernels.h"
+#include "Kernels8.h"
 #include "LineStream.h"
 
 // Every operation stays a separate, rounded IEEE operation, as in the Swift lanes.
@@ -95,33 +95,56 @@ AVX512 __attribute__((always_inline)) static inline void scales16(
   }
 }
 
-AVX512 void calib_symmetric_scales(
+AVX512 static void symmetricScales16(
   const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
   float *zeros
 ) {
   scales16(mins, maxs, NULL, count, params, scales, zeros);
 }
 
-AVX512 void calib_bf16_magnitude_scales(
+AVX512 static void magnitudeScales16(
   const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros
 ) {
   scales16(NULL, NULL, magnitudes, count, params, scales, zeros);
 }
 
+void calib_symmetric_scales(
+  int width, const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params,
+  float *scales, float *zeros
+) {
+  if (width == 16) {
+    symmetricScales16(mins, maxs, count, params, scales, zeros);
+  } else {
+    calib_symmetric_scales_avx2(mins, maxs, count, params, scales, zeros);
+  }
+}
+
+void calib_bf16_magnitude_scales(
+  int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  float *zeros
+) {
+  if (width == 16) {
+    magnitudeScales16(magnitudes, count, params, scales, zeros);
+  } else {
+    calib_bf16_magnitude_scales_avx2(magnitudes, count, params, scales, zeros);
+  }
+}
+
 #else
 
 void calib_symmetric_scales(
-  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  float *zeros
+  int width, const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params,
+  float *scales, float *zeros
 ) {
-  (void)mins; (void)maxs; (void)count; (void)params; (void)scales; (void)zeros;
+  (void)width; (void)mins; (void)maxs; (void)count; (void)params; (void)scales; (void)zeros;
   __builtin_trap();
 }
 
 void calib_bf16_magnitude_scales(
-  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros
+  int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  float *zeros
 ) {
-  (void)magnitudes; (void)count; (void)params; (void)scales; (void)zeros;
+  (void)width; (void)magnitudes; (void)count; (void)params; (void)scales; (void)zeros;
   __builtin_trap();
 }
 

@@ -1,4 +1,5 @@
-#include "CalibKernels.h"
+#include "Kernels8.h"
+#include "Transpose8.h"
 
 // `calib_symmetric_scales` and `calib_bf16_magnitude_scales` on AVX2, eight lanes at a
 // time: lane for lane the operations of SymmetricScales.c (and of CalibCore's
@@ -6,10 +7,7 @@
 #pragma STDC FP_CONTRACT OFF
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 #include <stdint.h>
-
-#define AVX2 __attribute__((target("avx2")))
 
 /// `mask ? b : a` per lane.
 AVX2 static inline __m256 choose(__m256 mask, __m256 a, __m256 b) { return _mm256_blendv_ps(a, b, mask); }
@@ -157,23 +155,6 @@ AVX2 void calib_bf16_magnitude_scales_avx2(
   const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros
 ) {
   scales8(NULL, NULL, magnitudes, count, params, scales, zeros);
-}
-
-#else
-
-void calib_symmetric_scales_avx2(
-  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  float *zeros
-) {
-  (void)mins; (void)maxs; (void)count; (void)params; (void)scales; (void)zeros;
-  __builtin_trap();
-}
-
-void calib_bf16_magnitude_scales_avx2(
-  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros
-) {
-  (void)magnitudes; (void)count; (void)params; (void)scales; (void)zeros;
-  __builtin_trap();
 }
 
 #endif

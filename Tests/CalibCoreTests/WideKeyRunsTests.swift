@@ -3,10 +3,10 @@ import Testing
 
 @testable import CalibCore
 
-/// `calib_half_key_runs` (bf16 and f16) against the portable key loops and against plain
-/// float min/max.
+/// `calib_half_key_runs` and `calib_bf16_key_range` (bf16 and f16), at every width this
+/// CPU runs, against the portable key loops and against plain float min/max.
 @Suite struct WideKeyRunsTests {
-  @Test(.needsAVX512, arguments: [(16, 16), (16, 24), (32, 32), (48, 64), (128, 128), (1024, 1040)], [16, 17, 35, 64 + 9])
+  @Test(.needsAVX2, arguments: [(16, 16), (16, 24), (32, 32), (48, 64), (128, 128), (1024, 1040)], [8, 16, 17, 35, 64 + 9])
   func keyRunsAgreeWithThePortableLoops(shape: (length: Int, stride: Int), runs: Int) throws {
     for format in [HalfFormat.bfloat16, .float16] {
       try keyRunsAgreeWithThePortableLoops(shape: shape, runs: runs, format: format)
@@ -39,18 +39,22 @@ import Testing
         }
       }
     }
-    let (wide, portable) = (reduce(width: 16), reduce(width: 0))
-    #expect(wide.2 && portable.2, "\(format)")
-    #expect(wide.0.map(\.bitPattern) == portable.0.map(\.bitPattern))
-    #expect(wide.1.map(\.bitPattern) == portable.1.map(\.bitPattern))
+    let portable = reduce(width: 0)
+    #expect(portable.2, "\(format)")
     let floats = bits.map(format.float)
-    for q in 0..<runs {
-      let run = floats[q * stride..<q * stride + length]
-      #expect(wide.0[q] == run.min() && wide.1[q] == run.max(), "run \(q)")
+    for width in WideKernels.runnableWidths {
+      let wide = reduce(width: width)
+      #expect(wide.2, "\(format) width \(width)")
+      #expect(wide.0.map(\.bitPattern) == portable.0.map(\.bitPattern), "width \(width)")
+      #expect(wide.1.map(\.bitPattern) == portable.1.map(\.bitPattern), "width \(width)")
+      for q in 0..<runs {
+        let run = floats[q * stride..<q * stride + length]
+        #expect(wide.0[q] == run.min() && wide.1[q] == run.max(), "run \(q) width \(width)")
+      }
     }
     // The combined range, found on the way, is that of every run's elements.
     let all = (0..<runs).flatMap { floats[$0 * stride..<$0 * stride + length] }
-    for width in [16, 0] {
+    for width in WideKernels.runnableWidths + [0] {
       #expect(combined[width]?.0 == all.min() && combined[width]?.1 == all.max(), "width \(width)")
     }
 
@@ -64,17 +68,24 @@ import Testing
         // Every value of that run positive, so that +0 is its minimum.
         for k in 0..<length where k != 3 { bits[stride * (runs / 2) + k] &= 0x7FFF }
       }
-      #expect(reduce(width: 16).2 == false, "\(format) poison \(poison) at \(position)")
-      #expect(reduce(width: 0).2 == false, "\(format) poison \(poison) at \(position)")
+      for width in WideKernels.runnableWidths + [0] {
+        #expect(reduce(width: width).2 == false, "\(format) poison \(poison) at \(position), width \(width)")
+      }
       bits[position] = kept
     }
   }
 
   /// `calib_bf16_key_range` against `BFloat16Order.keyRange` on any bits (NaNs and zeros
-  /// included: only the keys are compared), with each extreme placed in the masked tail
-  /// as well as in the body.
-  @Test(.needsAVX512, arguments: [0, 1, 31, 32, 33, 63, 64, 65, 127, 1000, 4099])
+  /// included: only the keys are compared), with each extreme placed in the tail as well
+  /// as in the body.
+  @Test(.needsAVX2, arguments: [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 1000, 4099])
   func keyRangeAgreesWithThePortableLoop(count: Int) throws {
+    for width in WideKernels.runnableWidths {
+      keyRangeAgreesWithThePortableLoop(count: count, width: width)
+    }
+  }
+
+  private func keyRangeAgreesWithThePortableLoop(count: Int, width: Int) {
     var state: UInt64 = 0xD1B5_4A32_D192_ED03 &+ UInt64(count)
     func next() -> UInt16 {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -85,19 +96,19 @@ import Testing
     var bits = (0..<count).map { _ in (next() & 0x007F) | 0x3F80 }
     func ranges() -> ((Int16, Int16), (Int16, Int16)) {
       var (low, high) = (Int16(0), Int16(0))
-      bits.withUnsafeBufferPointer { calib_bf16_key_range($0.baseAddress ?? UnsafePointer(bitPattern: 64)!, count, &low, &high) }
+      bits.withUnsafeBufferPointer { calib_bf16_key_range(Int32(width), $0.baseAddress ?? UnsafePointer(bitPattern: 64)!, count, &low, &high) }
       let portable = bits.withUnsafeBytes { BFloat16Order.keyRange($0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, count: count) }
       return ((low, high), (portable.low, portable.high))
     }
     var (wide, portable) = ranges()
-    #expect(wide == portable)
+    #expect(wide == portable, "width \(width)")
     if count == 0 { #expect(wide == (Int16.max, Int16.min)) }
     for position in Set([0, count / 2, count - 1]) where count > 0 {
       for extreme: UInt16 in [0xFFC1, 0x7FC1, 0xFF80, 0x7F80] {
         let kept = bits[position]
         bits[position] = extreme
         (wide, portable) = ranges()
-        #expect(wide == portable, "\(extreme) at \(position)")
+        #expect(wide == portable, "\(extreme) at \(position), width \(width)")
         let key = BFloat16Order.key(Int16(bitPattern: extreme))
         #expect(wide.0 == key || wide.1 == key, "\(extreme) at \(position)")
         bits[position] = kept

@@ -35,7 +35,7 @@ struct GroupMagnitudes: Sendable {
     guard width >= 8, layout.isContiguousRuns(of: 16), count > 0, value.elementCount == 16 * count else {
       return nil
     }
-    let avx512 = width == 16
+    let lanes = Int32(width)
     let items = (count + Self.groupsPerItem - 1) / Self.groupsPerItem
     var largest = [Float](repeating: 0, count: items)
     var finite = [Bool](repeating: true, count: items)
@@ -45,15 +45,13 @@ struct GroupMagnitudes: Sendable {
       let magnitudes = Self.reduced(
         bits, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: format.float
       ) { source, out, groups, top in
-        avx512
-          ? calib_bf16_group_magnitudes16(source, groups, out, top)
-          : calib_bf16_group_magnitudes16_avx2(source, groups, out, top)
+        calib_bf16_group_magnitudes16(lanes, source, groups, out, top)
       }
       values = .halfBits(magnitudes, format)
     } else {
       values = .float32(Self.reduced(value.values, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: { $0 }) {
         source, out, groups, top in
-        avx512 ? calib_group_magnitudes16(source, groups, out, top) : calib_group_magnitudes16_avx2(source, groups, out, top)
+        calib_group_magnitudes16(lanes, source, groups, out, top)
       })
     }
     guard !finite.contains(false) else { return nil }
@@ -134,11 +132,7 @@ struct GroupMagnitudes: Sendable {
             let end = Swift.min(count, (item + 1) * perItem)
             if var wide = wideParameters {
               let n = (end - first) & ~15
-              if width == 16 {
-                calib_bf16_magnitude_scales(p.readOnly + first, n, &wide, scales.base + first, zeros.base + first)
-              } else {
-                calib_bf16_magnitude_scales_avx2(p.readOnly + first, n, &wide, scales.base + first, zeros.base + first)
-              }
+              calib_bf16_magnitude_scales(Int32(width), p.readOnly + first, n, &wide, scales.base + first, zeros.base + first)
               first += n
             }
             // The rest (and scales the C kernel does not make) widened a block at a time into

@@ -65,8 +65,8 @@ extension RangeReduction {
   /// highest maximum; `nil`, with some slots written, as soon as a parameter holds a NaN
   /// or has a zero at an end.
   ///
-  /// With AVX-512 (`width` 16), runs whose length is a multiple of 16 go sixteen at a
-  /// time to `calib_bf16_key_runs`. Otherwise runs whose length is a multiple of 8 go eight
+  /// With AVX-512 or AVX2 (`width` 16 or 8), runs whose length is a multiple of 16 go
+  /// `width` at a time to `calib_half_key_runs`. Otherwise runs whose length is a multiple of 8 go eight
   /// parameters at a time: each folds its run into one vector of eight partial keys, and
   /// ``BFloat16Order/transposed(_:_:)`` reduces the eight vectors across lanes at once,
   /// parameter `k` landing in lane `k`. Integer minima and maxima are exact in any order,
@@ -79,10 +79,10 @@ extension RangeReduction {
     typealias Order = BFloat16Order
     var q = parameters.lowerBound
     var (lowest, highest) = (Float.infinity, -Float.infinity)
-    if width == 16 && length % 16 == 0 && parameters.count >= 16 {
-      let wide = parameters.count & ~15
+    if width >= 8 && length % 16 == 0 && parameters.count >= width {
+      let wide = parameters.count & ~(width - 1)
       let clean = calib_half_key_runs(
-        p + q &* stride, wide, stride, length, format == .float16 ? 1 : 0, out.mins.base + q, out.maxs.base + q,
+        Int32(width), p + q &* stride, wide, stride, length, format == .float16 ? 1 : 0, out.mins.base + q, out.maxs.base + q,
         &lowest, &highest)
       if clean == 0 { return nil }
       q &+= wide
@@ -165,14 +165,14 @@ extension RangeReduction {
   }
 
   /// One whole-value chunk of `n` bf16 or f16 values: its key range (from `calib_bf16_key_range`
-  /// with AVX-512, `width` 16), or ``exactRun(_:_:)`` on the decoded chunk when it holds
-  /// a NaN or has a zero at an end.
+  /// with AVX-512 or AVX2, `width` 16 or 8), or ``exactRun(_:_:)`` on the decoded chunk
+  /// when it holds a NaN or has a zero at an end.
   static func run(
     halfBits p: UnsafePointer<UInt16>, _ format: HalfFormat, _ n: Int, width: Int = WideKernels.width
   ) -> (Float, Float) {
     var (low, high) = (Int16.max, Int16.min)
-    if width == 16 {
-      calib_bf16_key_range(p, n, &low, &high)
+    if width >= 8 {
+      calib_bf16_key_range(Int32(width), p, n, &low, &high)
     } else {
       (low, high) = BFloat16Order.keyRange(UnsafeRawPointer(p), count: n)
     }

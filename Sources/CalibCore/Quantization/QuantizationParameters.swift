@@ -126,7 +126,7 @@ extension QuantizationArgs {
 extension QParamKernel {
   /// `calculate_qparams` of the (min, max) pairs `range` of `mins` and `maxs`, written to
   /// the same slots of `scales` and `zeros` (each `outputs` long): sixteen at a time by
-  /// `calib_symmetric_scales` (AVX-512, `width` 16) or its AVX2 version (`width` 8) where
+  /// `calib_symmetric_scales` (on AVX-512, `width` 16, or AVX2, `width` 8) where
   /// ``wideScaleParameters(outputs:)`` allows, eight at a time on the vector path (whose
   /// zero points are 0), one by one otherwise.
   func parameters(
@@ -136,11 +136,7 @@ extension QParamKernel {
     var i = range.lowerBound
     if width >= 8, var wide = wideScaleParameters(outputs: outputs) {
       let count = range.count & ~15
-      if width == 16 {
-        calib_symmetric_scales(mins + i, maxs + i, count, &wide, scales + i, zeros + i)
-      } else {
-        calib_symmetric_scales_avx2(mins + i, maxs + i, count, &wide, scales + i, zeros + i)
-      }
+      calib_symmetric_scales(Int32(width), mins + i, maxs + i, count, &wide, scales + i, zeros + i)
       i += count
     }
     if hasVectorPath {

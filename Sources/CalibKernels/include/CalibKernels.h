@@ -28,8 +28,11 @@ typedef struct {
   float x0, x1, x2, x3, x4, x5, x6;
 } calib_mse_terms_params;
 
-/// The widest vector kernel this CPU runs: 16 (AVX-512F with AVX-512BW), 8 (AVX2 with FMA), or 0
-/// (none; callers keep their portable code).
+/// The widest vector kernel this CPU runs: 16 (AVX-512F with AVX-512BW), 8 (AVX2 with FMA
+/// and F16C), or 0 (none; callers keep their portable code).
+///
+/// The kernels below that take a `width` run on vectors of that many lanes, 16 or 8, at
+/// most this; they give the same results at either.
 int calib_kernels_width(void);
 
 /// torch's float32 `pow(x, y)` on CPU (`Vectorized<float>::pow`, which is SLEEF's 1-ulp
@@ -104,32 +107,26 @@ void calib_range_run(const float *p, size_t n, float *low, float *high, float *s
 
 /// The minimum and maximum of runs of `length` bf16 values, or f16 values when `float16`
 /// is nonzero (a multiple of 16), run q at `bits + q · stride` for q < count (a multiple
-/// of 16), as float32, from the order of their keys (CalibCore's `BFloat16Order`, the
+/// of `width`), as float32, from the order of their keys (CalibCore's `BFloat16Order`, the
 /// same for both formats), and the lowest minimum and highest maximum to `*low` and
 /// `*high`. Returns 0, with every slot written but some not to be used, when a run holds
-/// a NaN or has a zero at an end: the float reduction decides those. AVX-512 only.
+/// a NaN or has a zero at an end: the float reduction decides those.
 int calib_half_key_runs(
-  const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins, float *maxs,
-  float *low, float *high);
+  int width, const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins,
+  float *maxs, float *low, float *high);
 
 /// The smallest and largest key (CalibCore's `BFloat16Order`) of `count` bf16 or f16 values;
-/// (INT16_MAX, INT16_MIN) when `count` is 0. AVX-512 only.
-void calib_bf16_key_range(const uint16_t *bits, size_t count, int16_t *low, int16_t *high);
+/// (INT16_MAX, INT16_MIN) when `count` is 0.
+void calib_bf16_key_range(int width, const uint16_t *bits, size_t count, int16_t *low, int16_t *high);
 
 /// The largest magnitude `max |x|` of each group of 16 contiguous floats, group q at
-/// `x + 16 q` for q < count (a multiple of 16), into `out[q]`, and the largest of them
-/// into `*largest`. Returns 0 when a group holds a NaN or an infinity (every slot is still
-/// written). Exact: the magnitudes' bits are compared as integers. AVX-512 only.
-int calib_group_magnitudes16(const float *x, size_t count, float *out, float *largest);
+/// `x + 16 q` for q < count (a multiple of `width`), into `out[q]`, and the largest of
+/// them into `*largest`. Returns 0 when a group holds a NaN or an infinity (every slot is
+/// still written). Exact: the magnitudes' bits are compared as integers.
+int calib_group_magnitudes16(int width, const float *x, size_t count, float *out, float *largest);
 
-/// ``calib_group_magnitudes16`` of bf16 values, the magnitudes as bf16 bits. AVX-512 only.
-int calib_bf16_group_magnitudes16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest);
-
-/// ``calib_group_magnitudes16`` on AVX2, eight groups at a time: the same results.
-int calib_group_magnitudes16_avx2(const float *x, size_t count, float *out, float *largest);
-
-/// ``calib_bf16_group_magnitudes16`` on AVX2, eight groups at a time: the same results.
-int calib_bf16_group_magnitudes16_avx2(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest);
+/// ``calib_group_magnitudes16`` of bf16 values, the magnitudes as bf16 bits.
+int calib_bf16_group_magnitudes16(int width, const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest);
 
 /// The fields of ``calib_symmetric_scales``: see `QParamKernel` in CalibCore.
 typedef struct {
@@ -148,27 +145,19 @@ typedef struct {
   int streams;
 } calib_symmetric_scale_params;
 
-/// Symmetric `calculate_qparams` of `count` (a multiple of 16) min/max pairs, as
+/// Symmetric `calculate_qparams` of `count` (a multiple of `width`) min/max pairs, as
 /// CalibCore's `QParamKernel.scales(min:max:)` computes them lane for lane: `scales[i]`
-/// from `mins[i]` and `maxs[i]`, and `zeros[i] = 0`. AVX-512 only.
+/// from `mins[i]` and `maxs[i]`, and `zeros[i] = 0`.
 void calib_symmetric_scales(
-  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  float *zeros);
+  int width, const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params,
+  float *scales, float *zeros);
 
 /// ``calib_symmetric_scales`` of groups given by their largest magnitudes, `count` (a
-/// multiple of 16) non-negative finite bf16 values' bits: each magnitude m stands for the
-/// range (-m, m), or any other range whose largest magnitude it is. AVX-512 only.
+/// multiple of `width`) non-negative finite bf16 values' bits: each magnitude m stands
+/// for the range (-m, m), or any other range whose largest magnitude it is.
 void calib_bf16_magnitude_scales(
-  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros);
-
-/// ``calib_symmetric_scales`` on AVX2 (`count` a multiple of 8): the same results.
-void calib_symmetric_scales_avx2(
-  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
   float *zeros);
-
-/// ``calib_bf16_magnitude_scales`` on AVX2 (`count` a multiple of 8): the same results.
-void calib_bf16_magnitude_scales_avx2(
-  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros);
 
 /// `count` f16 values (IEEE binary16 bits) widened to float32, exactly, NaN payloads kept
 /// as they are (a signaling NaN stays signaling). AVX-512 only.
