@@ -11,13 +11,6 @@ int calib_group_magnitudes16_avx2(const float *x, size_t count, float *out, floa
 
 int calib_bf16_group_magnitudes16_avx2(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest);
 
-void calib_symmetric_scales_avx2(
-  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  float *zeros);
-
-void calib_bf16_magnitude_scales_avx2(
-  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros);
-
 int calib_half_key_runs_avx2(
   const uint16_t *bits, size_t count, size_t stride, size_t length, int float16, float *mins, float *maxs,
   float *low, float *high);

@@ -1,0 +1,123 @@
+// The body of `calib_symmetric_scales` and `calib_bf16_magnitude_scales` for one vector
+// width, included once per width by SymmetricScales.c with these defined:
+//   VF, VU      float and uint32 vectors of W lanes; VH the W bf16 magnitudes' vector
+//   W           lanes
+//   TARGET      the target attribute string
+//   NAME(x)     x suffixed with the width
+//   STREAM      the streaming writer's type, with STREAM_START(base), STREAM_PUT(&s, j, v)
+//               and STREAM_FINISH(&s, n) (LineStream.h)
+//
+// Lane for lane the operations of CalibCore's `QParamKernel.scales(min:max:)`: every
+// compare is explicit and every select a blend on its mask, so the widths agree with each
+// other and with the Swift lanes bit for bit.
+
+#define SCALES_KERNEL static inline __attribute__((target(TARGET), always_inline))
+
+SCALES_KERNEL VF NAME(splat)(float c) {
+  VF v;
+  for (int k = 0; k < W; k++) v[k] = c;
+  return v;
+}
+
+SCALES_KERNEL VU NAME(splatBits)(unsigned c) {
+  VU v;
+  for (int k = 0; k < W; k++) v[k] = c;
+  return v;
+}
+
+/// `m ? b : a` per lane, `m` all ones or all zeros.
+SCALES_KERNEL VF NAME(choose)(VU m, VF a, VF b) { return (VF)((m & (VU)b) | (~m & (VU)a)); }
+
+SCALES_KERNEL VU NAME(isNaN)(VF x) { return (VU)(x != x); }
+
+/// `BFloat16.rounded`: round to nearest even on the bits; NaN lanes kept as they are.
+SCALES_KERNEL VF NAME(bfloat16Rounded)(VF x) {
+  VU b = (VU)x;
+  VU r = (b + NAME(splatBits)(0x7FFFu) + ((b >> 16) & NAME(splatBits)(1u))) & NAME(splatBits)(0xFFFF0000u);
+  return NAME(choose)(NAME(isNaN)(x), (VF)r, x);
+}
+
+/// `QParamKernel.roundedToFloat8`: clamp to ±448, then the normal and subnormal grids of
+/// E4M3FN; NaN lanes kept (their clamped value is discarded at the end).
+SCALES_KERNEL VF NAME(float8Rounded)(VF x) {
+  VF top = NAME(splat)(448.0f), bottom = NAME(splat)(-448.0f);
+  VF c = NAME(choose)((VU)(x > top), x, top);
+  c = NAME(choose)((VU)(c < bottom), c, bottom);
+  VU bits = (VU)c;
+  VU sign = bits & NAME(splatBits)(0x80000000u);
+  VU m = bits & NAME(splatBits)(0x7FFFFFFFu);
+  VU odd = (m >> 20) & NAME(splatBits)(1u);
+  VU normal = (m + NAME(splatBits)(0x7FFFFu) + odd) & NAME(splatBits)(~0xFFFFFu);
+  VF magnitude = (VF)m, shift = NAME(splat)(0x1p14f);
+  VF small = (magnitude + shift) - shift;
+  VF snapped = NAME(choose)((VU)(magnitude >= NAME(splat)(0x1p-6f)), small, (VF)normal);
+  return NAME(choose)(NAME(isNaN)(x), (VF)((VU)snapped | sign), x);
+}
+
+/// The loop of both entry points (`magnitudes` NULL: ranges; `mins` and `maxs` NULL: bf16
+/// magnitudes), specialized for each where it is inlined.
+SCALES_KERNEL void NAME(scales)(
+  const float *mins, const float *maxs, const uint16_t *magnitudes, size_t count,
+  const calib_symmetric_scale_params *params, float *scales, float *zeros
+) {
+  const calib_symmetric_scale_params p = *params;
+  const VF zero = NAME(splat)(0.0f), halfWidth = NAME(splat)(p.half_width);
+  const VF global = NAME(splat)(p.global_scale), epsilon = NAME(splat)(p.epsilon);
+  const VF nan = (VF)NAME(splatBits)(0x7FC00000u);
+  const VU magnitudeMask = NAME(splatBits)(0x7FFFFFFFu);
+  // Outputs larger than a core's L2 go around the cache (NVFP4's 1M scales and zero
+  // points: 8 MiB that would otherwise be read for ownership, then evict the input that
+  // the next pass reads).
+  const int streams = p.streams;
+  STREAM scaleStream = STREAM_START(scales), zeroStream = STREAM_START(zeros);
+  for (size_t i = 0; i + W <= count; i += W) {
+    VF amax;
+    if (magnitudes) {
+      // bf16 magnitudes widened to float32: exact, non-negative and finite.
+      VH h;
+      __builtin_memcpy(&h, magnitudes + i, sizeof h);
+      amax = (VF)(__builtin_convertvector(h, VU) << 16);
+    } else {
+      VF lo, hi;
+      __builtin_memcpy(&lo, mins + i, sizeof lo);
+      __builtin_memcpy(&hi, maxs + i, sizeof hi);
+      // min(lo, 0) and max(hi, 0); a NaN stays (its comparisons are false).
+      VF mn = NAME(choose)((VU)(lo > zero), lo, zero);
+      VF mx = NAME(choose)((VU)(hi < zero), hi, zero);
+      VF a = (VF)((VU)mn & magnitudeMask), b = (VF)((VU)mx & magnitudeMask);
+      amax = NAME(choose)((VU)(b > a), a, b);
+      amax = NAME(choose)(NAME(isNaN)(mn) | NAME(isNaN)(mx), amax, nan);
+    }
+    VF s = amax / halfWidth;
+    if (p.bfloat16) s = NAME(bfloat16Rounded)(s);
+    if (p.has_global_scale) s = global * s;
+    if (p.float8) s = NAME(float8Rounded)(s);
+    s = NAME(choose)((VU)(s == zero), s, epsilon);
+    if (streams) {
+      STREAM_PUT(&scaleStream, i / W, s);
+      STREAM_PUT(&zeroStream, i / W, zero);
+    } else {
+      __builtin_memcpy(scales + i, &s, sizeof s);
+      __builtin_memcpy(zeros + i, &zero, sizeof zero);
+    }
+  }
+  if (streams) {
+    STREAM_FINISH(&scaleStream, count / W);
+    STREAM_FINISH(&zeroStream, count / W);
+  }
+}
+
+__attribute__((target(TARGET))) static void NAME(symmetricScales)(
+  const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  float *zeros
+) {
+  NAME(scales)(mins, maxs, NULL, count, params, scales, zeros);
+}
+
+__attribute__((target(TARGET))) static void NAME(magnitudeScales)(
+  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros
+) {
+  NAME(scales)(NULL, NULL, magnitudes, count, params, scales, zeros);
+}
+
+#undef SCALES_KERNEL
