@@ -24,16 +24,6 @@ typedef unsigned short u16x8 __attribute__((vector_size(16), aligned(2)));
 #define STREAM_PUT(s, j, v) calib_line_stream_put(s, j, (__m512)(v))
 #define STREAM_FINISH(s, n) calib_line_stream_finish(s, n)
 #include "SymmetricScalesBody.h"
-#undef VF
-#undef VU
-#undef VH
-#undef W
-#undef TARGET
-#undef NAME
-#undef STREAM
-#undef STREAM_START
-#undef STREAM_PUT
-#undef STREAM_FINISH
 
 #define VF f32x8
 #define VU u32x8
@@ -46,16 +36,6 @@ typedef unsigned short u16x8 __attribute__((vector_size(16), aligned(2)));
 #define STREAM_PUT(s, j, v) calib_line_stream8_put(s, j, (__m256)(v))
 #define STREAM_FINISH(s, n) calib_line_stream8_finish(s, n)
 #include "SymmetricScalesBody.h"
-#undef VF
-#undef VU
-#undef VH
-#undef W
-#undef TARGET
-#undef NAME
-#undef STREAM
-#undef STREAM_START
-#undef STREAM_PUT
-#undef STREAM_FINISH
 
 void calib_symmetric_scales(
   int width, const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params,

@@ -6,6 +6,7 @@
 //   NAME(x)     x suffixed with the width
 //   STREAM      the streaming writer's type, with STREAM_START(base), STREAM_PUT(&s, j, v)
 //               and STREAM_FINISH(&s, n) (LineStream.h)
+// and undefines them at its end.
 //
 // Lane for lane the operations of CalibCore's `QParamKernel.scales(min:max:)`: every
 // compare is explicit and every select a blend on its mask, so the widths agree with each
@@ -19,12 +20,6 @@ SCALES_KERNEL VF NAME(splat)(float c) {
   return v;
 }
 
-SCALES_KERNEL VU NAME(splatBits)(unsigned c) {
-  VU v;
-  for (int k = 0; k < W; k++) v[k] = c;
-  return v;
-}
-
 /// `m ? b : a` per lane, `m` all ones or all zeros.
 SCALES_KERNEL VF NAME(choose)(VU m, VF a, VF b) { return (VF)((m & (VU)b) | (~m & (VU)a)); }
 
@@ -33,24 +28,22 @@ SCALES_KERNEL VU NAME(isNaN)(VF x) { return (VU)(x != x); }
 /// `BFloat16.rounded`: round to nearest even on the bits; NaN lanes kept as they are.
 SCALES_KERNEL VF NAME(bfloat16Rounded)(VF x) {
   VU b = (VU)x;
-  VU r = (b + NAME(splatBits)(0x7FFFu) + ((b >> 16) & NAME(splatBits)(1u))) & NAME(splatBits)(0xFFFF0000u);
+  VU r = (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
   return NAME(choose)(NAME(isNaN)(x), (VF)r, x);
 }
 
 /// `QParamKernel.roundedToFloat8`: clamp to ±448, then the normal and subnormal grids of
 /// E4M3FN; NaN lanes kept (their clamped value is discarded at the end).
 SCALES_KERNEL VF NAME(float8Rounded)(VF x) {
-  VF top = NAME(splat)(448.0f), bottom = NAME(splat)(-448.0f);
-  VF c = NAME(choose)((VU)(x > top), x, top);
-  c = NAME(choose)((VU)(c < bottom), c, bottom);
+  VF c = NAME(choose)((VU)(x > 448.0f), x, NAME(splat)(448.0f));
+  c = NAME(choose)((VU)(c < -448.0f), c, NAME(splat)(-448.0f));
   VU bits = (VU)c;
-  VU sign = bits & NAME(splatBits)(0x80000000u);
-  VU m = bits & NAME(splatBits)(0x7FFFFFFFu);
-  VU odd = (m >> 20) & NAME(splatBits)(1u);
-  VU normal = (m + NAME(splatBits)(0x7FFFFu) + odd) & NAME(splatBits)(~0xFFFFFu);
-  VF magnitude = (VF)m, shift = NAME(splat)(0x1p14f);
-  VF small = (magnitude + shift) - shift;
-  VF snapped = NAME(choose)((VU)(magnitude >= NAME(splat)(0x1p-6f)), small, (VF)normal);
+  VU sign = bits & 0x80000000u;
+  VU m = bits & 0x7FFFFFFFu;
+  VU normal = (m + 0x7FFFFu + ((m >> 20) & 1u)) & ~0xFFFFFu;
+  VF magnitude = (VF)m;
+  VF small = (magnitude + 0x1p14f) - 0x1p14f;
+  VF snapped = NAME(choose)((VU)(magnitude >= 0x1p-6f), small, (VF)normal);
   return NAME(choose)(NAME(isNaN)(x), (VF)((VU)snapped | sign), x);
 }
 
@@ -61,10 +54,7 @@ SCALES_KERNEL void NAME(scales)(
   const calib_symmetric_scale_params *params, float *scales, float *zeros
 ) {
   const calib_symmetric_scale_params p = *params;
-  const VF zero = NAME(splat)(0.0f), halfWidth = NAME(splat)(p.half_width);
-  const VF global = NAME(splat)(p.global_scale), epsilon = NAME(splat)(p.epsilon);
-  const VF nan = (VF)NAME(splatBits)(0x7FC00000u);
-  const VU magnitudeMask = NAME(splatBits)(0x7FFFFFFFu);
+  const VF zero = NAME(splat)(0.0f), epsilon = NAME(splat)(p.epsilon), nan = NAME(splat)(__builtin_nanf(""));
   // Outputs larger than a core's L2 go around the cache (NVFP4's 1M scales and zero
   // points: 8 MiB that would otherwise be read for ownership, then evict the input that
   // the next pass reads).
@@ -82,17 +72,17 @@ SCALES_KERNEL void NAME(scales)(
       __builtin_memcpy(&lo, mins + i, sizeof lo);
       __builtin_memcpy(&hi, maxs + i, sizeof hi);
       // min(lo, 0) and max(hi, 0); a NaN stays (its comparisons are false).
-      VF mn = NAME(choose)((VU)(lo > zero), lo, zero);
-      VF mx = NAME(choose)((VU)(hi < zero), hi, zero);
-      VF a = (VF)((VU)mn & magnitudeMask), b = (VF)((VU)mx & magnitudeMask);
+      VF mn = NAME(choose)((VU)(lo > 0.0f), lo, zero);
+      VF mx = NAME(choose)((VU)(hi < 0.0f), hi, zero);
+      VF a = (VF)((VU)mn & 0x7FFFFFFFu), b = (VF)((VU)mx & 0x7FFFFFFFu);
       amax = NAME(choose)((VU)(b > a), a, b);
       amax = NAME(choose)(NAME(isNaN)(mn) | NAME(isNaN)(mx), amax, nan);
     }
-    VF s = amax / halfWidth;
+    VF s = amax / p.half_width;
     if (p.bfloat16) s = NAME(bfloat16Rounded)(s);
-    if (p.has_global_scale) s = global * s;
+    if (p.has_global_scale) s = p.global_scale * s;
     if (p.float8) s = NAME(float8Rounded)(s);
-    s = NAME(choose)((VU)(s == zero), s, epsilon);
+    s = NAME(choose)((VU)(s == 0.0f), s, epsilon);
     if (streams) {
       STREAM_PUT(&scaleStream, i / W, s);
       STREAM_PUT(&zeroStream, i / W, zero);
@@ -121,3 +111,13 @@ __attribute__((target(TARGET))) static void NAME(magnitudeScales)(
 }
 
 #undef SCALES_KERNEL
+#undef VF
+#undef VU
+#undef VH
+#undef W
+#undef TARGET
+#undef NAME
+#undef STREAM
+#undef STREAM_START
+#undef STREAM_PUT
+#undef STREAM_FINISH
