@@ -179,4 +179,10 @@ int64_t calib_next_data(int fd, int64_t offset);
 /// where neither exists).
 int calib_punch_hole(int fd, int64_t offset, int64_t length);
 
+/// Starts writing `length` bytes of `fd`'s file from `offset` to the disk and returns
+/// without waiting for them (`sync_file_range` with `SYNC_FILE_RANGE_WRITE` on Linux; it
+/// makes nothing durable, an `fdatasync` still must). 0 on success, -1 with `errno`
+/// otherwise; 0 without doing anything on other systems.
+int calib_start_writeback(int fd, int64_t offset, int64_t length);
+
 #endif

@@ -242,6 +242,16 @@ final class SampleSegment: Sendable {
     }
   }
 
+  /// Asks the kernel to start writing `range` to the disk now, without waiting and without
+  /// making it durable (``synchronize()`` still does that). Payloads written this way keep
+  /// the disk busy while the recorder observes the next step, so a later `fdatasync` waits
+  /// only for the tail. Failure is harmless (the bytes stay dirty until that sync), so it
+  /// is ignored.
+  func startWriteback(_ range: Range<Int64>) {
+    guard !range.isEmpty else { return }
+    _ = calib_start_writeback(descriptor, range.lowerBound, Int64(range.count))
+  }
+
   /// Cuts the file to `length` bytes (after removing the recordings at its end) and makes
   /// the cut durable before any append can reuse the space.
   func truncate(to length: Int64) throws {

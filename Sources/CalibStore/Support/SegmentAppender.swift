@@ -13,12 +13,16 @@ internal import GRDB
 /// completes, and `syncedOffset` remembers how far. After a power loss, the rows of an
 /// unfinished recording past that offset may point at bytes that never reached the disk;
 /// ``CalibrationStore/verifyUnsyncedSamples(recordingID:)`` finds them before the
-/// recording resumes.
+/// recording resumes. Between syncs, each transaction's payloads are handed to the disk as
+/// it finishes (``SampleSegment/startWriteback(_:)``), so the disk writes while the next
+/// step is read and observed instead of all at once in the next sync.
 struct SegmentAppender {
   /// Bytes appended between two `fdatasync`s.
   static let syncInterval: Int64 = 256 << 20
 
   let segment: SampleSegment
+  /// The committed end this appender started from.
+  private let start: Int64
   private(set) var end: Int64
   private var synced: Int64
 
@@ -26,6 +30,7 @@ struct SegmentAppender {
     self.segment = segment
     let row = try Row.fetchOne(db, sql: "SELECT endOffset, syncedOffset FROM sampleSegment")
     end = row?["endOffset"] ?? SampleSegment.headerSize
+    start = end
     synced = row?["syncedOffset"] ?? SampleSegment.headerSize
   }
 
@@ -45,11 +50,13 @@ struct SegmentAppender {
   }
 
   /// Stores the new end offset; synchronizes first when asked or when ``syncInterval``
-  /// bytes are waiting.
+  /// bytes are waiting, and otherwise starts writing this transaction's payloads out.
   mutating func finish(_ db: Database, synchronize: Bool = false) throws {
     if end > synced && (synchronize || end - synced >= Self.syncInterval) {
       try segment.synchronize()
       synced = end
+    } else {
+      segment.startWriteback(start..<end)
     }
     try db.execute(sql: "UPDATE sampleSegment SET endOffset = ?, syncedOffset = ?", arguments: [end, synced])
   }
