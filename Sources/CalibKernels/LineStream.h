@@ -108,6 +108,5 @@ __attribute__((target("avx2"))) static inline void calib_line_stream8_finish(cal
   _mm_sfence();
 }
 
-
 #endif
 #endif

@@ -1,6 +1,7 @@
 import CalibTestSupport
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import CalibStore
@@ -44,5 +45,28 @@ import Testing
       #expect(end == stored)
     }
     #expect(try store.check().isEmpty)
+  }
+
+  /// Another connection reads the last commit while a recording is under way: steps that
+  /// commit alone show up one by one, and small steps that share a transaction show up
+  /// together when it commits.
+  @Test(arguments: [(1, "in_progress:2"), (Recorder.defaultTransactionBytes, "in_progress:0")])
+  func readersSeeARecordingInProgress(limit: Int, expected: String) throws {
+    let dir = try TemporaryDirectory()
+    let input = try SyntheticRecording(in: dir, steps: 4, modules: 2, tokens: 16, hidden: 128)
+    let path = dir.path("s.sqlite")
+    var recorder = Recorder(store: try CalibrationStore(path: path))
+    recorder.transactionBytes = limit
+    let seen = Mutex<[String]>([])
+    let recipe = try String(contentsOfFile: input.recipeFile, encoding: .utf8)
+    let request = RecordRequest(runName: "r", recipe: (recipe, "r"), weightFiles: [input.weightsFile], stepFiles: input.stepFiles)
+    _ = try recorder.record(request) { p in
+      // Called inside the recording's write transaction.
+      if p.step == 3, let run = try? CalibrationStore(path: path, readOnly: true).runs().first {
+        seen.withLock { $0.append("\(run.status.rawValue):\(run.steps)") }
+      }
+    }
+    let views = seen.withLock { $0 }
+    #expect(!views.isEmpty && views.allSatisfy { $0 == expected }, "\(views)")
   }
 }

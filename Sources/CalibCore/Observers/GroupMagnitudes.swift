@@ -35,7 +35,6 @@ struct GroupMagnitudes: Sendable {
     guard width >= 8, layout.isContiguousRuns(of: 16), count > 0, value.elementCount == 16 * count else {
       return nil
     }
-    let lanes = Int32(width)
     let items = (count + Self.groupsPerItem - 1) / Self.groupsPerItem
     var largest = [Float](repeating: 0, count: items)
     var finite = [Bool](repeating: true, count: items)
@@ -45,13 +44,13 @@ struct GroupMagnitudes: Sendable {
       let magnitudes = Self.reduced(
         bits, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: format.float
       ) { source, out, groups, top in
-        calib_bf16_group_magnitudes16(lanes, source, groups, out, top)
+        calib_bf16_group_magnitudes16(Int32(width), source, groups, out, top)
       }
       values = .halfBits(magnitudes, format)
     } else {
       values = .float32(Self.reduced(value.values, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: { $0 }) {
         source, out, groups, top in
-        calib_group_magnitudes16(lanes, source, groups, out, top)
+        calib_group_magnitudes16(Int32(width), source, groups, out, top)
       })
     }
     guard !finite.contains(false) else { return nil }

@@ -66,8 +66,8 @@ extension RangeReduction {
   /// or has a zero at an end.
   ///
   /// With AVX-512 or AVX2 (`width` 16 or 8), runs whose length is a multiple of 16 go
-  /// `width` at a time to `calib_half_key_runs`. Otherwise runs whose length is a multiple of 8 go eight
-  /// parameters at a time: each folds its run into one vector of eight partial keys, and
+  /// `width` at a time to `calib_half_key_runs`. Otherwise runs whose length is a
+  /// multiple of 8 go eight parameters at a time: each folds its run into one vector of eight partial keys, and
   /// ``BFloat16Order/transposed(_:_:)`` reduces the eight vectors across lanes at once,
   /// parameter `k` landing in lane `k`. Integer minima and maxima are exact in any order,
   /// so every route gives the same keys.
@@ -82,8 +82,8 @@ extension RangeReduction {
     if width >= 8 && length % 16 == 0 && parameters.count >= width {
       let wide = parameters.count & ~(width - 1)
       let clean = calib_half_key_runs(
-        Int32(width), p + q &* stride, wide, stride, length, format == .float16 ? 1 : 0, out.mins.base + q, out.maxs.base + q,
-        &lowest, &highest)
+        Int32(width), p + q &* stride, wide, stride, length, format == .float16 ? 1 : 0,
+        out.mins.base + q, out.maxs.base + q, &lowest, &highest)
       if clean == 0 { return nil }
       q &+= wide
     }

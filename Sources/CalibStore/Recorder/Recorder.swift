@@ -67,6 +67,9 @@ public struct RecordSummary: Sendable {
 /// `resume` continues it after checking that the input files are unchanged.
 public struct Recorder: Sendable {
   public let store: CalibrationStore
+  /// Sample bytes below which consecutive steps share a transaction
+  /// (``defaultTransactionBytes``; tests lower it to see steps commit one by one).
+  var transactionBytes = Self.defaultTransactionBytes
 
   public init(store: CalibrationStore) {
     self.store = store
@@ -235,7 +238,7 @@ public struct Recorder: Sendable {
     }
     var lanes = Dictionary(uniqueKeysWithValues: lifecycle.activationLanes().map { ($0.pair, $0) })
     let stepBytes = inputs.steps.map { $0.samples.reduce(0) { $0 + $1.entry.byteCount } }
-    for batch in Self.transactions(stepBytes: stepBytes, from: run.completedSteps) {
+    for batch in Self.transactions(stepBytes: stepBytes, from: run.completedSteps, limit: transactionBytes) {
       try recordSteps(batch, inputs: inputs, lanes: &lanes, writer: writer, allowNonFinite: allowNonFinite, counts: &counts)
       run.completedSteps = batch.upperBound
     }
@@ -315,18 +318,18 @@ public struct Recorder: Sendable {
     }
   }
 
-  /// Sample bytes below which consecutive steps share one transaction.
+  /// Sample bytes below which consecutive steps share one transaction, by default.
   ///
   /// Every commit writes the pages it touched to the WAL, and a step's rows touch a leaf
   /// of each index per module (about 140 KB for a step of the MiniLM fixtures, 1 MB of
   /// samples). Steps that small commit together, so that cost stays under 1 % of the bytes
   /// written; a kill loses at most one transaction, which `--resume` records again.
-  static let transactionBytes = 32 << 20
+  static let defaultTransactionBytes = 32 << 20
 
   /// The steps from `first` on, given each step's sample bytes, cut into runs of
   /// consecutive steps that commit together: each ends at the first step that brings its
   /// bytes to `limit`, or at the last step.
-  static func transactions(stepBytes: [Int], from first: Int, limit: Int = transactionBytes) -> [Range<Int>] {
+  static func transactions(stepBytes: [Int], from first: Int, limit: Int) -> [Range<Int>] {
     var batches: [Range<Int>] = []
     var start = first
     var bytes = 0
