@@ -175,7 +175,8 @@ final class SampleSegment: Sendable {
   /// Copies byte ranges of the file at `source`, back to back, to `offset` onward. The
   /// kernel moves the bytes (`sendfile`), so they never pass through user space; where a
   /// file system refuses that, or when `kernelCopy` is false, they go through a small
-  /// buffer instead. The copy uses its own descriptors and may run beside reads and writes.
+  /// buffer instead. The copy uses its own descriptors and may run beside reads and writes;
+  /// each range's bytes start on their way to the disk once copied (``startWriteback(_:)``).
   func copy(from source: String, ranges: [Range<Int>], to offset: Int64, kernelCopy: Bool = true) throws {
     let input = Foundation.open(source, O_RDONLY | O_CLOEXEC)
     guard input >= 0 else { throw StoreError.segmentIO(path: source, reason: String(cString: strerror(errno))) }
@@ -186,6 +187,7 @@ final class SampleSegment: Sendable {
     var useKernel = kernelCopy
     var target = offset
     for range in ranges {
+      let start = target
       var position = off_t(range.lowerBound)
       var left = range.count
       while left > 0 {
@@ -210,6 +212,7 @@ final class SampleSegment: Sendable {
         left -= n
         target += Int64(n)
       }
+      startWriteback(start..<target)
     }
   }
 
@@ -244,9 +247,9 @@ final class SampleSegment: Sendable {
 
   /// Asks the kernel to start writing `range` to the disk now, without waiting and without
   /// making it durable (``synchronize()`` still does that). Payloads written this way keep
-  /// the disk busy while the recorder observes the next step, so a later `fdatasync` waits
-  /// only for the tail. Failure is harmless (the bytes stay dirty until that sync), so it
-  /// is ignored.
+  /// the disk busy while the recorder observes the next tensors, so a later `fdatasync`
+  /// waits only for the tail. Failure is harmless (the bytes stay dirty until that sync),
+  /// so it is ignored.
   func startWriteback(_ range: Range<Int64>) {
     guard !range.isEmpty else { return }
     _ = calib_start_writeback(descriptor, range.lowerBound, Int64(range.count))

@@ -13,16 +13,14 @@ internal import GRDB
 /// completes, and `syncedOffset` remembers how far. After a power loss, the rows of an
 /// unfinished recording past that offset may point at bytes that never reached the disk;
 /// ``CalibrationStore/verifyUnsyncedSamples(recordingID:)`` finds them before the
-/// recording resumes. Between syncs, each transaction's payloads are handed to the disk as
-/// it finishes (``SampleSegment/startWriteback(_:)``), so the disk writes while the next
-/// step is read and observed instead of all at once in the next sync.
+/// recording resumes. Every payload is handed to the disk as soon as it is written
+/// (``SampleSegment/startWriteback(_:)``), so the disk writes while the recorder reads and
+/// observes the next tensors, and a sync waits only for the last few.
 struct SegmentAppender {
   /// Bytes appended between two `fdatasync`s.
   static let syncInterval: Int64 = 256 << 20
 
   let segment: SampleSegment
-  /// The committed end this appender started from.
-  private let start: Int64
   private(set) var end: Int64
   private var synced: Int64
 
@@ -30,7 +28,6 @@ struct SegmentAppender {
     self.segment = segment
     let row = try Row.fetchOne(db, sql: "SELECT endOffset, syncedOffset FROM sampleSegment")
     end = row?["endOffset"] ?? SampleSegment.headerSize
-    start = end
     synced = row?["syncedOffset"] ?? SampleSegment.headerSize
   }
 
@@ -38,6 +35,7 @@ struct SegmentAppender {
   mutating func append(_ bytes: UnsafeRawBufferPointer) throws -> Int64 {
     let offset = reserve(bytes.count)
     try segment.write(bytes, at: offset)
+    segment.startWriteback(offset..<end)
     return offset
   }
 
@@ -50,13 +48,11 @@ struct SegmentAppender {
   }
 
   /// Stores the new end offset; synchronizes first when asked or when ``syncInterval``
-  /// bytes are waiting, and otherwise starts writing this transaction's payloads out.
+  /// bytes are waiting.
   mutating func finish(_ db: Database, synchronize: Bool = false) throws {
     if end > synced && (synchronize || end - synced >= Self.syncInterval) {
       try segment.synchronize()
       synced = end
-    } else {
-      segment.startWriteback(start..<end)
     }
     try db.execute(sql: "UPDATE sampleSegment SET endOffset = ?, syncedOffset = ?", arguments: [end, synced])
   }
