@@ -67,10 +67,10 @@ extension RangeReduction {
   ///
   /// With AVX-512 or AVX2 (`width` 16 or 8), runs whose length is a multiple of 16 go
   /// `width` at a time to `calib_half_key_runs`. Otherwise runs whose length is a
-  /// multiple of 8 go eight parameters at a time: each folds its run into one vector of eight partial keys, and
-  /// ``BFloat16Order/transposed(_:_:)`` reduces the eight vectors across lanes at once,
-  /// parameter `k` landing in lane `k`. Integer minima and maxima are exact in any order,
-  /// so every route gives the same keys.
+  /// multiple of 8 go eight parameters at a time: each folds its run into one vector of
+  /// eight partial keys, and ``BFloat16Order/transposed(_:_:)`` reduces the eight vectors
+  /// across lanes at once, parameter `k` landing in lane `k`. Integer minima and maxima
+  /// are exact in any order, so every route gives the same keys.
   @inline(__always)
   static func keyRanges(
     _ p: UnsafePointer<UInt16>, _ format: HalfFormat, _ parameters: Range<Int>, stride: Int, length: Int,
