@@ -7,9 +7,10 @@
 ///
 /// The bound: the approximate and exact errors of a step are float32 sums of the same
 /// terms in the same order (``TorchSum``). Each approximate term is within 8 ulp of torch's
-/// (``FastPower`` within 4.5 of the exact power, torch's within 1), and each of the at
-/// most D additions on a term's way to the result (``TorchSum/roundingDepth(count:dtype:)``)
-/// moves the two sums apart by at most one ulp of a partial sum, itself at most the total.
+/// (``FastPower`` within ``FastPower/maximumError``, 4.5, of the exact power, torch's within
+/// 1, and 2.5 to spare), and each of the at most D additions on a term's way to the result
+/// (``TorchSum/roundingDepth(count:dtype:)``) moves the two sums apart by at most one ulp
+/// of a partial sum, itself at most the total.
 /// So `|e - e_exact| ≤ (D + 8) · 2^-23 · e` (within rounding of the bound itself, covered
 /// by 2 more ulp), plus n · 2^-96 for the terms below ``FastPower``'s floor. Two errors
 /// whose bounds overlap are undecided — equal exact errors (a tie the reference breaks
