@@ -1,7 +1,8 @@
 #include "CalibKernels.h"
 
 // Every multiply and add stays a separate, rounded IEEE operation, as in the Swift lanes
-// these kernels mirror; torch's power fuses where SLEEF does, explicitly.
+// these kernels mirror; fused multiply-adds are written out where those lanes call
+// `addingProduct` (FastPower's polynomials) and where SLEEF fuses in torch's power.
 #pragma STDC FP_CONTRACT OFF
 
 #if defined(__x86_64__)

@@ -59,12 +59,12 @@ KERNEL void NAME(begin)(VF d, const calib_mse_terms_params *p, VF *e, VF *s) {
 KERNEL void NAME(middle)(VF e, VF s, const calib_mse_terms_params *p, VF *biased, VF *f) {
   VF z = s * s;
   VF pLog = NAME(splat)(p->l3);
-  pLog = pLog * z + NAME(splat)(p->l2);
-  pLog = pLog * z + NAME(splat)(p->l1);
-  pLog = pLog * z + NAME(splat)(p->l0);
+  pLog = NAME(fma)(pLog, z, NAME(splat)(p->l2));
+  pLog = NAME(fma)(pLog, z, NAME(splat)(p->l1));
+  pLog = NAME(fma)(pLog, z, NAME(splat)(p->l0));
   pLog = pLog * s;
   VF a = NAME(splat)(p->high) * e;
-  VF b = NAME(splat)(p->low) * e + pLog;
+  VF b = NAME(fma)(NAME(splat)(p->low), e, pLog);
   VF magic = NAME(splat)(12582912.0f);
   *biased = (a + b) + magic;
   *f = (a - (*biased - magic)) + b;
@@ -73,12 +73,12 @@ KERNEL void NAME(middle)(VF e, VF s, const calib_mse_terms_params *p, VF *biased
 /// `FastPower.finish(biased, f)`.
 KERNEL VF NAME(finish)(VF biased, VF f, const calib_mse_terms_params *p) {
   VF q = NAME(splat)(p->x6);
-  q = q * f + NAME(splat)(p->x5);
-  q = q * f + NAME(splat)(p->x4);
-  q = q * f + NAME(splat)(p->x3);
-  q = q * f + NAME(splat)(p->x2);
-  q = q * f + NAME(splat)(p->x1);
-  q = q * f + NAME(splat)(p->x0);
+  q = NAME(fma)(q, f, NAME(splat)(p->x5));
+  q = NAME(fma)(q, f, NAME(splat)(p->x4));
+  q = NAME(fma)(q, f, NAME(splat)(p->x3));
+  q = NAME(fma)(q, f, NAME(splat)(p->x2));
+  q = NAME(fma)(q, f, NAME(splat)(p->x1));
+  q = NAME(fma)(q, f, NAME(splat)(p->x0));
   VF scale = (VF)(((VU)biased + NAME(splatBits)(127u)) << 23);
   return q * scale;
 }

@@ -28,6 +28,9 @@ struct ScaleBench: ParsableCommand {
   @Option(help: "The calib executable (default: the one beside calib-bench).")
   var calib: String?
 
+  @Option(help: "Rounds per layer count; the plain write and the commands alternate round by round.")
+  var rounds = 3
+
   static let hidden = 4096
   static let mlp = 14336
   /// The Linear modules of a Llama decoder layer and the width of each one's input.
@@ -44,6 +47,7 @@ struct ScaleBench: ParsableCommand {
       return n
     }
     guard steps >= 1, tokens >= 1 else { throw ValidationError("--steps and --tokens must be at least 1") }
+    guard (1...100).contains(rounds) else { throw ValidationError("--rounds takes 1 to 100, got \(rounds)") }
     let executable = try ChildProcess.calibExecutable(calib)
     let work = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("calib-scale-\(getpid())").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -71,31 +75,44 @@ struct ScaleBench: ParsableCommand {
       ]
       // The same bytes written plainly and fsync'ed (as `calib-bench record`'s baseline):
       // how much of recording's growth with the layers is the page cache's and the disk's.
+      // Each round writes them, then runs every command on a new store, so the disk's
+      // moods fall on both sides alike.
       let plainPath = work + "/plain.bin"
       var plain = Timings()
-      try plain.time { try RecordBench.writePlain(files, to: plainPath) }
-      try? FileManager.default.removeItem(atPath: plainPath)
+      var timings = [Timings](repeating: Timings(), count: commands.count)
+      var peakRSS = [Double](repeating: 0, count: commands.count)
+      for _ in 0..<rounds {
+        try plain.time { try RecordBench.writePlain(files, to: plainPath) }
+        try? FileManager.default.removeItem(atPath: plainPath)
+        for (k, (_, arguments)) in commands.enumerated() {
+          let result = try ChildProcess.run(executable, arguments)
+          timings[k].append(result.seconds)
+          peakRSS[k] = max(peakRSS[k], result.peakRSSMegabytes)
+        }
+        removeStore(at: store)
+        try? FileManager.default.removeItem(atPath: work + "/scale-\(n).safetensors")
+      }
       if firstPerLayer["plain_write"] == nil { firstPerLayer["plain_write"] = plain.median / Double(n) }
       emit([
-        ("case", "scale_plain_write"), ("layers", n), ("sample_GB", Double(layerBytes * n) / 1e9),
-        ("seconds", plain.median), ("seconds_per_layer", plain.median / Double(n)),
+        ("case", "scale_plain_write"), ("layers", n), ("rounds", rounds), ("sample_GB", Double(layerBytes * n) / 1e9),
+        ("seconds", plain.median), ("spread", plain.spread), ("seconds_per_layer", plain.median / Double(n)),
         ("per_layer_vs_smallest", plain.median / Double(n) / (firstPerLayer["plain_write"] ?? 1)),
       ])
-      for (name, arguments) in commands {
-        let result = try ChildProcess.run(executable, arguments)
-        let perLayer = result.seconds / Double(n)
+      for (k, (name, _)) in commands.enumerated() {
+        let perLayer = timings[k].median / Double(n)
         if firstPerLayer[name] == nil { firstPerLayer[name] = perLayer }
         var fields: [(String, Any)] = [
-          ("case", "scale_\(name)"), ("layers", n), ("sample_GB", Double(layerBytes * n) / 1e9),
-          ("seconds", result.seconds), ("seconds_per_layer", perLayer),
+          ("case", "scale_\(name)"), ("layers", n), ("rounds", rounds), ("sample_GB", Double(layerBytes * n) / 1e9),
+          ("seconds", timings[k].median), ("spread", timings[k].spread), ("seconds_per_layer", perLayer),
           ("per_layer_vs_smallest", perLayer / (firstPerLayer[name] ?? perLayer)),
-          ("peak_rss_mb", result.peakRSSMegabytes),
+          ("peak_rss_mb", peakRSS[k]),
         ]
-        if name == "record" { fields.append(("ratio_to_plain_write", plain.median / result.seconds)) }
+        if name == "record" {
+          let ratio = RatioSummary(plain, over: timings[k])
+          fields += [("ratio_to_plain_write", ratio.median), ("ratio_spread", ratio.spread)]
+        }
         emit(fields)
       }
-      removeStore(at: store)
-      try? FileManager.default.removeItem(atPath: work + "/scale-\(n).safetensors")
     }
   }
 

@@ -83,6 +83,17 @@ import Testing
           try Self.wideTerms(x, scales: scales, zeros: zeros, asym, power, width: width).map(\.bitPattern)
             == Self.portableTerms(x, scales: scales, zeros: zeros, asym, power).map(\.bitPattern))
       }
+      // The certified search's approximation, fused multiply-adds and all, through the
+      // kernels' pipelined loop.
+      for norm: Float in [2.4, 1.2, 4] {
+        let power = try #require(FastPower(norm: norm))
+        #expect(
+          try Self.wideTerms(x, scales: scales, zeros: noZeros, sym, power, width: width).map(\.bitPattern)
+            == Self.portableTerms(x, scales: scales, zeros: noZeros, sym, power).map(\.bitPattern))
+        #expect(
+          try Self.wideTerms(x, scales: scales, zeros: zeros, asym, power, width: width).map(\.bitPattern)
+            == Self.portableTerms(x, scales: scales, zeros: zeros, asym, power).map(\.bitPattern))
+      }
       #expect(
         try Self.wideTerms(x, scales: scales, zeros: zeros, asym, CubePower(), width: width).map(\.bitPattern)
           == Self.portableTerms(x, scales: scales, zeros: zeros, asym, CubePower()).map(\.bitPattern))

@@ -378,6 +378,7 @@ struct TorchPower: LanePower {
 /// n = round(A + B),  f = (A - n) + B ∈ [-½, ½]  (A - n is exact)
 /// d ^ p = Q(f) · 2^n                    Q: degree-6 minimax of 2^f (relative error 2e-9)
 /// ```
+/// P, B and Q are evaluated with fused multiply-adds (one rounding per Horner step).
 /// Range: d is clamped to [`floor`, `ceiling`]: 2^-⌊120/p⌋ (so 0 and subnormals give about
 /// 2^-120 instead of 0 — far below anything a sum of errors can resolve) up to the largest
 /// d with n ≤ 125, so every term is finite and positive. Terms of clamped d are wrong, but
@@ -453,13 +454,14 @@ struct FastPower: LanePower {
     let (e, s) = stage
     let z = s * s
     // Horner throughout: independent subexpressions (Estrin) get regrouped across lanes.
+    // Fused: one rounding per step, and half the instructions of a multiply and an add.
     var pLog = Lanes(repeating: l3)
-    pLog = pLog * z + Lanes(repeating: l2)
-    pLog = pLog * z + Lanes(repeating: l1)
-    pLog = pLog * z + Lanes(repeating: l0)
+    pLog = Lanes(repeating: l2).addingProduct(pLog, z)
+    pLog = Lanes(repeating: l1).addingProduct(pLog, z)
+    pLog = Lanes(repeating: l0).addingProduct(pLog, z)
     pLog = pLog * s
     let a = Lanes(repeating: high) * e
-    let b = Lanes(repeating: low) * e + pLog
+    let b = pLog.addingProduct(Lanes(repeating: low), e)
     let magic = Lanes(repeating: roundingMagic)
     let biased = (a + b) + magic
     let f = (a - (biased - magic)) + b
@@ -471,12 +473,12 @@ struct FastPower: LanePower {
   func finish(_ stage: (Lanes, Lanes)) -> Lanes {
     let (biased, f) = stage
     var q = Lanes(repeating: x6)
-    q = q * f + Lanes(repeating: x5)
-    q = q * f + Lanes(repeating: x4)
-    q = q * f + Lanes(repeating: x3)
-    q = q * f + Lanes(repeating: x2)
-    q = q * f + Lanes(repeating: x1)
-    q = q * f + Lanes(repeating: x0)
+    q = Lanes(repeating: x5).addingProduct(q, f)
+    q = Lanes(repeating: x4).addingProduct(q, f)
+    q = Lanes(repeating: x3).addingProduct(q, f)
+    q = Lanes(repeating: x2).addingProduct(q, f)
+    q = Lanes(repeating: x1).addingProduct(q, f)
+    q = Lanes(repeating: x0).addingProduct(q, f)
     // 2^n from the integer in the biased sum's low bits: n + 127 is the exponent field.
     let scale = Lanes(bits: (biased.bits &+ LaneBits(repeating: 127)) &<< 23)
     return q * scale

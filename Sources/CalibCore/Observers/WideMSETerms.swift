@@ -8,8 +8,9 @@ import CalibKernels
 /// chain of divide, round, clamp and power then spills. The C kernels perform the same
 /// operations as ``IntegerQDQ``/``SymmetricIntegerQDQ`` with ``Float32Lanes``, in the same
 /// order and never fused, then ``SquarePower``, ``CubePower``, ``TorchPower`` (inline rather
-/// than a call per eight lanes) or ``FastPower``, so a search gives the same bits with or
-/// without them (`WideMSETermsTests` compares them lane by lane).
+/// than a call per eight lanes) or ``FastPower`` (fused where those lanes fuse), so a
+/// search gives the same bits with or without them (`WideMSETermsTests` compares them lane
+/// by lane).
 ///
 /// f16 values and scales, on AVX-512 only, take `calib_f16_mse_terms`: the same integer
 /// QDQ with every result rounded to f16 by the CPU's conversion (`vcvtps2ph` and back)

@@ -9,8 +9,9 @@
 /// the wide versions of the hottest loops live here, behind a dispatch on the CPU.
 ///
 /// Every kernel performs exactly the IEEE operations, in exactly the order, of the Swift
-/// code it stands in for (no contraction into fused multiply-adds, except in torch's own
-/// power, which fuses them itself), so results are the same bits whichever version runs.
+/// code it stands in for (no contraction into fused multiply-adds, except where that code
+/// fuses explicitly: torch's own power and `FastPower`'s polynomials), so results are the
+/// same bits whichever version runs.
 
 /// The clamp bounds and power of ``calib_mse_terms``: see `IntegerQDQ` and `TorchPower` in
 /// CalibCore for what each field means.
