@@ -67,6 +67,10 @@ import Testing
     // 16 · 3 + 5: full vectors of either width and a ragged end.
     let x = Self.values(53, scale: scale)
     let scales: [Float] = [scale, scale * 0.99, scale * 0.83, 1e-7, 3.5]
+    func agree<Q: LaneQDQ, P: LanePower>(_ qdq: Q, _ zeros: [Float], _ power: P) throws -> Bool {
+      try Self.wideTerms(x, scales: scales, zeros: zeros, qdq, power, width: width).map(\.bitPattern)
+        == Self.portableTerms(x, scales: scales, zeros: zeros, qdq, power).map(\.bitPattern)
+    }
     for bits in [4, 8] {
       let symmetric = try QuantizationArgs(numBits: bits, type: .int, symmetric: true, strategy: .tensor)
       let asymmetric = try QuantizationArgs(numBits: bits, type: .int, symmetric: false, strategy: .tensor)
@@ -76,33 +80,19 @@ import Testing
       let zeros: [Float] = [-3, 7, 0, -128, 12]
       for norm: Float in [2.4, 0.7, 4, 37] {
         let power = TorchPower(norm: norm)
-        #expect(
-          try Self.wideTerms(x, scales: scales, zeros: noZeros, sym, power, width: width).map(\.bitPattern)
-            == Self.portableTerms(x, scales: scales, zeros: noZeros, sym, power).map(\.bitPattern))
-        #expect(
-          try Self.wideTerms(x, scales: scales, zeros: zeros, asym, power, width: width).map(\.bitPattern)
-            == Self.portableTerms(x, scales: scales, zeros: zeros, asym, power).map(\.bitPattern))
+        #expect(try agree(sym, noZeros, power), "torch's power, norm \(norm), int\(bits)")
+        #expect(try agree(asym, zeros, power), "torch's power, norm \(norm), int\(bits), asymmetric")
       }
       // The certified search's approximation, fused multiply-adds and all, through the
       // kernels' pipelined loop.
       for norm: Float in [2.4, 1.2, 4] {
         let power = try #require(FastPower(norm: norm))
-        #expect(
-          try Self.wideTerms(x, scales: scales, zeros: noZeros, sym, power, width: width).map(\.bitPattern)
-            == Self.portableTerms(x, scales: scales, zeros: noZeros, sym, power).map(\.bitPattern))
-        #expect(
-          try Self.wideTerms(x, scales: scales, zeros: zeros, asym, power, width: width).map(\.bitPattern)
-            == Self.portableTerms(x, scales: scales, zeros: zeros, asym, power).map(\.bitPattern))
+        #expect(try agree(sym, noZeros, power), "FastPower, norm \(norm), int\(bits)")
+        #expect(try agree(asym, zeros, power), "FastPower, norm \(norm), int\(bits), asymmetric")
       }
-      #expect(
-        try Self.wideTerms(x, scales: scales, zeros: zeros, asym, CubePower(), width: width).map(\.bitPattern)
-          == Self.portableTerms(x, scales: scales, zeros: zeros, asym, CubePower()).map(\.bitPattern))
-      #expect(
-        try Self.wideTerms(x, scales: scales, zeros: zeros, asym, SquarePower(), width: width).map(\.bitPattern)
-          == Self.portableTerms(x, scales: scales, zeros: zeros, asym, SquarePower()).map(\.bitPattern))
-      #expect(
-        try Self.wideTerms(x, scales: scales, zeros: noZeros, sym, SquarePower(), width: width).map(\.bitPattern)
-          == Self.portableTerms(x, scales: scales, zeros: noZeros, sym, SquarePower()).map(\.bitPattern))
+      #expect(try agree(asym, zeros, CubePower()), "cube, int\(bits), asymmetric")
+      #expect(try agree(asym, zeros, SquarePower()), "square, int\(bits), asymmetric")
+      #expect(try agree(sym, noZeros, SquarePower()), "square, int\(bits)")
     }
   }
 
