@@ -89,3 +89,8 @@ func expectSameParameters(
   #expect(p.scale.shape == expected.scale.shape && p.scale.dtype == expected.scale.dtype, comment, sourceLocation: sourceLocation)
   #expect(p.scaleDType == expected.scaleDType && p.zeroPointDType == expected.zeroPointDType, comment, sourceLocation: sourceLocation)
 }
+
+extension LanePower {
+  /// `finish(middle(begin(d)))`: one vector's power, the three stages back to back.
+  func raised(_ d: Lanes) -> Lanes { finish(middle(begin(d))) }
+}
