@@ -161,6 +161,37 @@ import Testing
     #expect(try store.finalQParams(ofRun: "r") == expected)
   }
 
+  /// Once `syncInterval` committed bytes wait, the next transaction synchronizes them on
+  /// another thread while it appends its own, and records how far they are durable when it
+  /// commits; its own bytes wait for a later transaction (or the run's completion).
+  @Test func aTransactionSynchronizesWhatWasCommittedBeforeIt() throws {
+    let r = try Recorded()
+    let store = try CalibrationStore(path: r.path)
+    func offsets() throws -> (end: Int64, synced: Int64) {
+      try store.pool.read { db in
+        let row = try #require(try Row.fetchOne(db, sql: "SELECT endOffset, syncedOffset FROM sampleSegment"))
+        return (row["endOffset"], row["syncedOffset"])
+      }
+    }
+    func append(_ count: Int, interval: Int64, synchronizing: Bool = false) throws {
+      try store.pool.write { db in
+        var appender = try SegmentAppender(db, segment: try store.requireSegment(), synchronizing: synchronizing, syncInterval: interval)
+        _ = try [UInt8](repeating: 7, count: count).withUnsafeBytes { try appender.append($0) }
+        try appender.finish(db, synchronize: synchronizing)
+      }
+    }
+    let completed = try offsets()
+    #expect(completed.synced == completed.end, "a completed run is durable")
+    try append(100, interval: 1)
+    #expect(try offsets() == (completed.end + 100, completed.end), "nothing was waiting when it began")
+    try append(50, interval: 200)
+    #expect(try offsets() == (completed.end + 150, completed.end), "100 bytes wait, fewer than the interval")
+    try append(30, interval: 100)
+    #expect(try offsets() == (completed.end + 180, completed.end + 150), "the 150 committed before it")
+    try append(0, interval: 1, synchronizing: true)
+    #expect(try offsets() == (completed.end + 180, completed.end + 180))
+  }
+
   @Test func removingTheLastRecordingGivesItsBytesBack() throws {
     let r = try Recorded()
     let afterFirst = r.segmentSize

@@ -384,10 +384,10 @@ public struct Recorder: Sendable {
     let identity = FileIdentity(path: file.path)
     let entries = file.entries
     let offsets = entries.map { appender.reserve($0.byteCount) }
-    let copy = BackgroundCopy(
-      segment: appender.segment, source: file.path,
-      ranges: entries.map { (file.dataStart + $0.byteRange.lowerBound)..<(file.dataStart + $0.byteRange.upperBound) },
-      offset: offsets.first ?? appender.end)
+    let segment = appender.segment
+    let ranges = entries.map { (file.dataStart + $0.byteRange.lowerBound)..<(file.dataStart + $0.byteRange.upperBound) }
+    let (source, offset) = (file.path, offsets.first ?? appender.end)
+    let copy = BackgroundWork(on: BackgroundWork.copies) { try segment.copy(from: source, ranges: ranges, to: offset) }
     // The copy is waited for on every path: it writes into space this step reserved.
     defer { try? copy.wait() }
     try file.forEachRawBytes(of: entries) { index, raw in

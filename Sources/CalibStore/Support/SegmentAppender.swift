@@ -9,26 +9,42 @@ internal import GRDB
 /// bytes that the next append overwrites. Appends happen only while SQLite's write lock is
 /// held, so two writers never interleave.
 ///
-/// Durability: payloads are `fdatasync`ed every ``syncInterval`` bytes and when a run
-/// completes, and `syncedOffset` remembers how far. After a power loss, the rows of an
-/// unfinished recording past that offset may point at bytes that never reached the disk;
-/// ``CalibrationStore/verifyUnsyncedSamples(recordingID:)`` finds them before the
-/// recording resumes. Every payload is handed to the disk as soon as it is written
-/// (``SampleSegment/startWriteback(_:)``), so the disk writes while the recorder reads and
-/// observes the next tensors, and a sync waits only for the last few.
+/// Durability: payloads are `fdatasync`ed once ``syncInterval`` committed bytes are
+/// waiting and when a run completes, and `syncedOffset` remembers how far. After a power
+/// loss, the rows of an unfinished recording past that offset may point at bytes that never
+/// reached the disk; ``CalibrationStore/verifyUnsyncedSamples(recordingID:)`` finds them
+/// before the recording resumes.
+///
+/// Neither kind of wait stalls the recorder for long:
+/// - every payload is handed to the disk as soon as it is written
+///   (``SampleSegment/startWriteback(_:)``), so the disk writes while the recorder reads and
+///   observes the next tensors;
+/// - the interval's sync runs on another thread while this transaction writes its own
+///   payloads, and only its end is waited for, in ``finish(_:synchronize:)``. It covers the
+///   bytes committed before this transaction began (read under the write lock, so no other
+///   writer can change them meanwhile), so at most ``syncInterval`` plus one transaction's
+///   bytes are ever committed unsynced. A sync of its own, inside the transaction, cost a
+///   32-layer recording 0.5–1 s per step on a disk that flushes its cache on each.
 struct SegmentAppender {
-  /// Bytes appended between two `fdatasync`s.
+  /// Committed bytes that may wait for an `fdatasync`.
   static let syncInterval: Int64 = 256 << 20
 
   let segment: SampleSegment
   private(set) var end: Int64
   private var synced: Int64
+  /// The sync started when this transaction began, and the offset it makes durable.
+  private var pendingSync: (work: BackgroundWork, through: Int64)?
 
-  init(_ db: Database, segment: SampleSegment) throws {
+  /// Reads the committed end; starts a background sync of the committed bytes when
+  /// `syncInterval` of them wait, unless the caller will synchronize anyway.
+  init(_ db: Database, segment: SampleSegment, synchronizing: Bool = false, syncInterval: Int64 = Self.syncInterval) throws {
     self.segment = segment
     let row = try Row.fetchOne(db, sql: "SELECT endOffset, syncedOffset FROM sampleSegment")
     end = row?["endOffset"] ?? SampleSegment.headerSize
     synced = row?["syncedOffset"] ?? SampleSegment.headerSize
+    if !synchronizing && end - synced >= syncInterval {
+      pendingSync = (BackgroundWork(on: BackgroundWork.synchronizations) { try segment.synchronize() }, end)
+    }
   }
 
   /// Writes `bytes` at the end and returns their offset.
@@ -47,10 +63,15 @@ struct SegmentAppender {
     return offset
   }
 
-  /// Stores the new end offset; synchronizes first when asked or when ``syncInterval``
-  /// bytes are waiting.
+  /// Stores the new end offset and how far the payloads are durable: waits for the sync
+  /// started in `init`, if any, and synchronizes everything first when asked.
   mutating func finish(_ db: Database, synchronize: Bool = false) throws {
-    if end > synced && (synchronize || end - synced >= Self.syncInterval) {
+    if let (work, through) = pendingSync {
+      try work.wait()
+      synced = max(synced, through)
+      pendingSync = nil
+    }
+    if synchronize && end > synced {
       try segment.synchronize()
       synced = end
     }
@@ -62,7 +83,7 @@ extension CalibrationStore {
   /// Runs `body` with an appender positioned at the segment's end, then records the new
   /// end. Call inside a write transaction.
   func appendingSamples<T>(_ db: Database, synchronize: Bool = false, _ body: (inout SegmentAppender) throws -> T) throws -> T {
-    var appender = try SegmentAppender(db, segment: try requireSegment())
+    var appender = try SegmentAppender(db, segment: try requireSegment(), synchronizing: synchronize)
     let result = try body(&appender)
     try appender.finish(db, synchronize: synchronize)
     return result
