@@ -177,7 +177,7 @@ import Testing
       try store.pool.write { db in
         var appender = try SegmentAppender(db, segment: try store.requireSegment(), synchronizing: synchronizing, syncInterval: interval)
         _ = try [UInt8](repeating: 7, count: count).withUnsafeBytes { try appender.append($0) }
-        try appender.finish(db, synchronize: synchronizing)
+        try appender.finish(db)
       }
     }
     let completed = try offsets()

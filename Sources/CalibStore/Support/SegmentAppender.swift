@@ -4,7 +4,7 @@ internal import GRDB
 /// Appends sample payloads to the segment file inside one write transaction.
 ///
 /// It starts at the committed `sampleSegment.endOffset` (bytes after it belong to no row)
-/// and ``finish(_:synchronize:)`` stores the new end in the same transaction, so a step's
+/// and ``finish(_:)`` stores the new end in the same transaction, so a step's
 /// rows and its end offset commit together, and a crash mid-step leaves only unreferenced
 /// bytes that the next append overwrites. Appends happen only while SQLite's write lock is
 /// held, so two writers never interleave.
@@ -20,7 +20,7 @@ internal import GRDB
 ///   (``SampleSegment/startWriteback(_:)``), so the disk writes while the recorder reads and
 ///   observes the next tensors;
 /// - the interval's sync runs on another thread while this transaction writes its own
-///   payloads, and only its end is waited for, in ``finish(_:synchronize:)``. It covers the
+///   payloads, and only its end is waited for, in ``finish(_:)``. It covers the
 ///   bytes committed before this transaction began (read under the write lock, so no other
 ///   writer can change them meanwhile), so at most ``syncInterval`` plus one transaction's
 ///   bytes are ever committed unsynced. A sync of its own, inside the transaction, cost a
@@ -32,13 +32,17 @@ struct SegmentAppender {
   let segment: SampleSegment
   private(set) var end: Int64
   private var synced: Int64
+  /// Whether ``finish(_:)`` makes every payload durable (a run's completion).
+  private let synchronizing: Bool
   /// The sync started when this transaction began, and the offset it makes durable.
   private var pendingSync: (work: BackgroundWork, through: Int64)?
 
   /// Reads the committed end; starts a background sync of the committed bytes when
-  /// `syncInterval` of them wait, unless the caller will synchronize anyway.
+  /// `syncInterval` of them wait, unless ``finish(_:)`` will synchronize everything anyway
+  /// (`synchronizing`).
   init(_ db: Database, segment: SampleSegment, synchronizing: Bool = false, syncInterval: Int64 = Self.syncInterval) throws {
     self.segment = segment
+    self.synchronizing = synchronizing
     let row = try Row.fetchOne(db, sql: "SELECT endOffset, syncedOffset FROM sampleSegment")
     end = row?["endOffset"] ?? SampleSegment.headerSize
     synced = row?["syncedOffset"] ?? SampleSegment.headerSize
@@ -64,14 +68,14 @@ struct SegmentAppender {
   }
 
   /// Stores the new end offset and how far the payloads are durable: waits for the sync
-  /// started in `init`, if any, and synchronizes everything first when asked.
-  mutating func finish(_ db: Database, synchronize: Bool = false) throws {
+  /// started in `init`, if any, and synchronizes everything first when `synchronizing`.
+  mutating func finish(_ db: Database) throws {
     if let (work, through) = pendingSync {
       try work.wait()
-      synced = max(synced, through)
+      synced = through  // the end when it began, at least the synced offset then
       pendingSync = nil
     }
-    if synchronize && end > synced {
+    if synchronizing && end > synced {
       try segment.synchronize()
       synced = end
     }
@@ -85,7 +89,7 @@ extension CalibrationStore {
   func appendingSamples<T>(_ db: Database, synchronize: Bool = false, _ body: (inout SegmentAppender) throws -> T) throws -> T {
     var appender = try SegmentAppender(db, segment: try requireSegment(), synchronizing: synchronize)
     let result = try body(&appender)
-    try appender.finish(db, synchronize: synchronize)
+    try appender.finish(db)
     return result
   }
 
