@@ -1,4 +1,5 @@
 #include "Kernels8.h"
+#include "LineStream.h"
 #include "Prefetch.h"
 
 #if defined(__x86_64__)
@@ -174,6 +175,12 @@ AVX512BW __attribute__((always_inline)) static inline int keyRuns(
 AVX512BW static int magnitudeRuns16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
   const __m512i magnitude = _mm512_set1_epi16(0x7FFF), low16 = _mm512_set1_epi32(0xFFFF);
   __m512i top = _mm512_setzero_si512();
+  // Two steps' magnitudes go out as one 64-byte vector of streaming stores (LineStream.h),
+  // as the float32 kernel's do, where `out` is aligned as a float (any array's is).
+  const int streams = ((uintptr_t)out & 3) == 0;
+  calib_line_stream stream = calib_line_stream_start((float *)out);
+  __m256i pending = _mm256_setzero_si256();
+  size_t pairs = 0;
   for (size_t q = 0; q + 16 <= count; q += 16) {
     const uint16_t *p = bits + q * 16;
     for (int line = 0; line < 8; line++) _mm_prefetch((const char *)p + calib_prefetch_ahead + 64 * line, _MM_HINT_T0);
@@ -187,8 +194,19 @@ AVX512BW static int magnitudeRuns16(const uint16_t *bits, size_t count, uint16_t
     }
     // Group g's magnitude in the low half of 32-bit lane g; the high halves are discarded.
     __m512i m = _mm512_and_si512(highestKeys(hi), low16);
-    _mm256_storeu_si256((__m256i *)(out + q), _mm512_cvtepi32_epi16(m));
+    __m256i packed = _mm512_cvtepi32_epi16(m);
+    if (!streams) {
+      _mm256_storeu_si256((__m256i *)(out + q), packed);
+    } else if ((q / 16) % 2 == 0) {
+      pending = packed;
+    } else {
+      calib_line_stream_put(&stream, pairs++, _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castsi256_si512(pending), packed, 1)));
+    }
     top = _mm512_max_epi32(top, m);
+  }
+  if (streams) {
+    calib_line_stream_finish(&stream, pairs);
+    if ((count / 16) % 2 == 1) _mm256_storeu_si256((__m256i *)(out + count - 16), pending);
   }
   int h = _mm512_reduce_max_epi32(top);
   *largest = (uint16_t)h;

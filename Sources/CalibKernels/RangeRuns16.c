@@ -1,4 +1,5 @@
 #include "Kernels8.h"
+#include "LineStream.h"
 #include "Prefetch.h"
 
 #include <string.h>
@@ -85,11 +86,17 @@ REDUCE(largest16, largerBits)
 
 /// NVFP4's contiguous groups of 16: each group's largest magnitude, `max |x|`, reduced on
 /// the magnitudes' bits (exact in any order).
+///
+/// The magnitudes (a sixteenth of the input) are streamed past the cache instead of read
+/// for ownership and kept, and the input is left to the hardware prefetcher: on a Zen 4
+/// EPYC the software prefetch of the other range kernels held this one at 0.64-0.69 of a
+/// plain read of its input, and without both it runs at 0.82-0.84 (bench weight, two
+/// threads).
 __attribute__((target("avx512f"))) static int magnitudes16(const float *x, size_t count, float *out, float *largest) {
   const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
   __m512i top = _mm512_setzero_si512();
+  calib_line_stream stream = calib_line_stream_start(out);
   for (size_t q = 0; q + 16 <= count; q += 16) {
-    for (int line = 0; line < 16; line++) _mm_prefetch((const char *)(x + q * 16) + calib_prefetch_ahead + 64 * line, _MM_HINT_T0);
     __m512 r[8];
     for (int j = 0; j < 8; j++) {
       __m512 a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(x + (q + 2 * j) * 16), magnitude));
@@ -97,9 +104,10 @@ __attribute__((target("avx512f"))) static int magnitudes16(const float *x, size_
       r[j] = largerBits(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
     }
     __m512 m = largest16(r);
-    _mm512_storeu_ps(out + q, m);
+    calib_line_stream_put(&stream, q / 16, m);
     top = _mm512_max_epi32(top, _mm512_castps_si512(m));
   }
+  calib_line_stream_finish(&stream, count / 16);
   int h = _mm512_reduce_max_epi32(top);
   memcpy(largest, &h, sizeof h);
   return h < 0x7F800000;

@@ -1,3 +1,4 @@
+import CalibKernels
 import Testing
 
 @testable import CalibCore
@@ -132,6 +133,44 @@ import Testing
       let bad = FusedParametersTests.tensor(shape, poisoned, dtype)
       for width in widths {
         #expect(GroupMagnitudes(bad, layout: layout, parallel: false, width: width) == nil, "\(shape) \(dtype) width \(width)")
+      }
+    }
+  }
+
+  /// The kernels stream their magnitudes past the cache in whole 64-byte lines, with
+  /// ordinary stores for the partial lines at both ends: at every start alignment of the
+  /// output, and for odd and even numbers of sixteen-group steps, they write exactly their
+  /// groups' magnitudes and not one slot before or after (the bf16 kernel at a start that
+  /// is not a float's alignment stores without streaming).
+  @Test(.needsAVX512) func streamedMagnitudesLandAtEveryAlignment() throws {
+    let guardValue: Float = -7, guardBits: UInt16 = 0xBEEF
+    for steps in [1, 2, 3, 5] {
+      let groups = 16 * steps
+      let raw = Self.values(count: 16 * groups, seed: UInt64(steps))
+      let floats = raw.map(\.bitPattern).map { $0 & 0x7FFF_FFFF }
+      let bits = raw.map(BFloat16.bits)
+      let expected = (0..<groups).map { g in floats[(16 * g)..<(16 * g + 16)].max()! }
+      let expectedBits = (0..<groups).map { g in bits[(16 * g)..<(16 * g + 16)].map { $0 & 0x7FFF }.max()! }
+      for start in 0..<32 {
+        var out = [Float](repeating: guardValue, count: start + groups + 32)
+        var largest: Float = 0
+        let finite = out.withUnsafeMutableBufferPointer { o in
+          calib_group_magnitudes16(16, raw, groups, o.baseAddress! + start, &largest)
+        }
+        #expect(finite != 0)
+        #expect(out[start..<(start + groups)].map(\.bitPattern) == expected, "steps \(steps) start \(start)")
+        #expect(out[..<start].allSatisfy { $0 == guardValue } && out[(start + groups)...].allSatisfy { $0 == guardValue })
+        #expect(largest.bitPattern == expected.max()!)
+
+        var outBits = [UInt16](repeating: guardBits, count: start + groups + 32)
+        var largestBits: UInt16 = 0
+        let bitsFinite = outBits.withUnsafeMutableBufferPointer { o in
+          calib_bf16_group_magnitudes16(16, bits, groups, o.baseAddress! + start, &largestBits)
+        }
+        #expect(bitsFinite != 0)
+        #expect(Array(outBits[start..<(start + groups)]) == expectedBits, "bf16 steps \(steps) start \(start)")
+        #expect(outBits[..<start].allSatisfy { $0 == guardBits } && outBits[(start + groups)...].allSatisfy { $0 == guardBits })
+        #expect(largestBits == expectedBits.max()!)
       }
     }
   }
