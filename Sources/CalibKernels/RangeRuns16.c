@@ -90,7 +90,7 @@ REDUCE(largest16, largerBits)
 /// The magnitudes (a sixteenth of the input) are streamed past the cache instead of read
 /// for ownership and kept, and the input is left to the hardware prefetcher: on a Zen 4
 /// EPYC the software prefetch of the other range kernels held this one at 0.64-0.69 of a
-/// plain read of its input, and without both it runs at 0.82-0.84 (bench weight, two
+/// plain read of its input, and without both it runs at 0.73-0.84 (bench weight, two
 /// threads).
 __attribute__((target("avx512f"))) static int magnitudes16(const float *x, size_t count, float *out, float *largest) {
   const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
