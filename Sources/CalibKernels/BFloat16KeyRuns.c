@@ -172,12 +172,13 @@ AVX512BW __attribute__((always_inline)) static inline int keyRuns(
 /// NVFP4's contiguous groups of 16 under a symmetric memoryless observer: each group's
 /// largest magnitude. `bits & 0x7FFF` is |x|'s bits, and non-negative bf16 values order as
 /// those integers do (a NaN's above ∞'s), so the keys' reduction applies as it is.
-AVX512BW static int magnitudeRuns16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
+AVX512BW static int magnitudeRuns16(const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest, int stream_out) {
   const __m512i magnitude = _mm512_set1_epi16(0x7FFF), low16 = _mm512_set1_epi32(0xFFFF);
   __m512i top = _mm512_setzero_si512();
-  // Two steps' magnitudes go out as one 64-byte vector of streaming stores (LineStream.h),
-  // as the float32 kernel's do, where `out` is aligned as a float (any array's is).
-  const int streams = ((uintptr_t)out & 3) == 0;
+  // With `stream_out`, two steps' magnitudes go out as one 64-byte vector of streaming
+  // stores (LineStream.h), as the float32 kernel's do, where `out` is aligned as a float
+  // (any array's is).
+  const int streams = stream_out && ((uintptr_t)out & 3) == 0;
   calib_line_stream stream = calib_line_stream_start((float *)out);
   __m256i pending = _mm256_setzero_si256();
   size_t pairs = 0;
@@ -284,8 +285,10 @@ int calib_half_key_runs(
                  : keyRunsBF16(bits, count, stride, length, mins, maxs, low, high);
 }
 
-int calib_bf16_group_magnitudes16(int width, const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
-  return width == 16 ? magnitudeRuns16(bits, count, out, largest)
+int calib_bf16_group_magnitudes16(
+  int width, const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest, int streams
+) {
+  return width == 16 ? magnitudeRuns16(bits, count, out, largest, streams)
                      : calib_bf16_group_magnitudes16_avx2(bits, count, out, largest);
 }
 
@@ -305,8 +308,10 @@ int calib_half_key_runs(
   __builtin_trap();
 }
 
-int calib_bf16_group_magnitudes16(int width, const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest) {
-  (void)width; (void)bits; (void)count; (void)out; (void)largest;
+int calib_bf16_group_magnitudes16(
+  int width, const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest, int streams
+) {
+  (void)width; (void)bits; (void)count; (void)out; (void)largest; (void)streams;
   __builtin_trap();
 }
 

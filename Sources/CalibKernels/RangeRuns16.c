@@ -87,12 +87,12 @@ REDUCE(largest16, largerBits)
 /// NVFP4's contiguous groups of 16: each group's largest magnitude, `max |x|`, reduced on
 /// the magnitudes' bits (exact in any order).
 ///
-/// The magnitudes (a sixteenth of the input) are streamed past the cache instead of read
-/// for ownership and kept, and the input is left to the hardware prefetcher: on a Zen 4
+/// With `streams`, the magnitudes (a sixteenth of the input) go past the cache instead of
+/// being read for ownership and kept, and the input is left to the hardware prefetcher: on a Zen 4
 /// EPYC the software prefetch of the other range kernels held this one at 0.64-0.69 of a
 /// plain read of its input, and without both it runs at 0.73-0.84 (bench weight, two
 /// threads).
-__attribute__((target("avx512f"))) static int magnitudes16(const float *x, size_t count, float *out, float *largest) {
+__attribute__((target("avx512f"))) static int magnitudes16(const float *x, size_t count, float *out, float *largest, int streams) {
   const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
   __m512i top = _mm512_setzero_si512();
   calib_line_stream stream = calib_line_stream_start(out);
@@ -104,17 +104,22 @@ __attribute__((target("avx512f"))) static int magnitudes16(const float *x, size_
       r[j] = largerBits(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
     }
     __m512 m = largest16(r);
-    calib_line_stream_put(&stream, q / 16, m);
+    if (streams) {
+      calib_line_stream_put(&stream, q / 16, m);
+    } else {
+      _mm512_storeu_ps(out + q, m);
+    }
     top = _mm512_max_epi32(top, _mm512_castps_si512(m));
   }
-  calib_line_stream_finish(&stream, count / 16);
+  if (streams) calib_line_stream_finish(&stream, count / 16);
   int h = _mm512_reduce_max_epi32(top);
   memcpy(largest, &h, sizeof h);
   return h < 0x7F800000;
 }
 
-int calib_group_magnitudes16(int width, const float *x, size_t count, float *out, float *largest) {
-  return width == 16 ? magnitudes16(x, count, out, largest) : calib_group_magnitudes16_avx2(x, count, out, largest);
+int calib_group_magnitudes16(int width, const float *x, size_t count, float *out, float *largest, int streams) {
+  return width == 16 ? magnitudes16(x, count, out, largest, streams)
+                     : calib_group_magnitudes16_avx2(x, count, out, largest);
 }
 
 void calib_range_runs16(
@@ -132,8 +137,8 @@ void calib_range_runs16(
   __builtin_trap();
 }
 
-int calib_group_magnitudes16(int width, const float *x, size_t count, float *out, float *largest) {
-  (void)width; (void)x; (void)count; (void)out; (void)largest;
+int calib_group_magnitudes16(int width, const float *x, size_t count, float *out, float *largest, int streams) {
+  (void)width; (void)x; (void)count; (void)out; (void)largest; (void)streams;
   __builtin_trap();
 }
 

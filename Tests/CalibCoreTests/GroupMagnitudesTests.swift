@@ -137,9 +137,9 @@ import Testing
     }
   }
 
-  /// The kernels stream their magnitudes past the cache in whole 64-byte lines, with
-  /// ordinary stores for the partial lines at both ends: at every start alignment of the
-  /// output, and for odd and even numbers of sixteen-group steps, they write exactly their
+  /// Streamed past the cache in whole 64-byte lines, with ordinary stores for the partial
+  /// lines at both ends, or stored as usual: at every start alignment of the output, and
+  /// for odd and even numbers of sixteen-group steps, the kernels write exactly their
   /// groups' magnitudes and not one slot before or after (the bf16 kernel at a start that
   /// is not a float's alignment stores without streaming).
   @Test(.needsAVX512) func streamedMagnitudesLandAtEveryAlignment() throws {
@@ -152,25 +152,27 @@ import Testing
       let expected = (0..<groups).map { g in floats[(16 * g)..<(16 * g + 16)].max()! }
       let expectedBits = (0..<groups).map { g in bits[(16 * g)..<(16 * g + 16)].map { $0 & 0x7FFF }.max()! }
       for start in 0..<32 {
-        var out = [Float](repeating: guardValue, count: start + groups + 32)
-        var largest: Float = 0
-        let finite = out.withUnsafeMutableBufferPointer { o in
-          calib_group_magnitudes16(16, raw, groups, o.baseAddress! + start, &largest)
-        }
-        #expect(finite != 0)
-        #expect(out[start..<(start + groups)].map(\.bitPattern) == expected, "steps \(steps) start \(start)")
-        #expect(out[..<start].allSatisfy { $0 == guardValue } && out[(start + groups)...].allSatisfy { $0 == guardValue })
-        #expect(largest.bitPattern == expected.max()!)
+        for streams: Int32 in [1, 0] {
+          var out = [Float](repeating: guardValue, count: start + groups + 32)
+          var largest: Float = 0
+          let finite = out.withUnsafeMutableBufferPointer { o in
+            calib_group_magnitudes16(16, raw, groups, o.baseAddress! + start, &largest, streams)
+          }
+          #expect(finite != 0)
+          #expect(out[start..<(start + groups)].map(\.bitPattern) == expected, "steps \(steps) start \(start) streams \(streams)")
+          #expect(out[..<start].allSatisfy { $0 == guardValue } && out[(start + groups)...].allSatisfy { $0 == guardValue })
+          #expect(largest.bitPattern == expected.max()!)
 
-        var outBits = [UInt16](repeating: guardBits, count: start + groups + 32)
-        var largestBits: UInt16 = 0
-        let bitsFinite = outBits.withUnsafeMutableBufferPointer { o in
-          calib_bf16_group_magnitudes16(16, bits, groups, o.baseAddress! + start, &largestBits)
+          var outBits = [UInt16](repeating: guardBits, count: start + groups + 32)
+          var largestBits: UInt16 = 0
+          let bitsFinite = outBits.withUnsafeMutableBufferPointer { o in
+            calib_bf16_group_magnitudes16(16, bits, groups, o.baseAddress! + start, &largestBits, streams)
+          }
+          #expect(bitsFinite != 0)
+          #expect(Array(outBits[start..<(start + groups)]) == expectedBits, "bf16 steps \(steps) start \(start) streams \(streams)")
+          #expect(outBits[..<start].allSatisfy { $0 == guardBits } && outBits[(start + groups)...].allSatisfy { $0 == guardBits })
+          #expect(largestBits == expectedBits.max()!)
         }
-        #expect(bitsFinite != 0)
-        #expect(Array(outBits[start..<(start + groups)]) == expectedBits, "bf16 steps \(steps) start \(start)")
-        #expect(outBits[..<start].allSatisfy { $0 == guardBits } && outBits[(start + groups)...].allSatisfy { $0 == guardBits })
-        #expect(largestBits == expectedBits.max()!)
       }
     }
   }

@@ -39,18 +39,20 @@ struct GroupMagnitudes: Sendable {
     var largest = [Float](repeating: 0, count: items)
     var finite = [Bool](repeating: true, count: items)
     let values: Values
+    // Around the cache from the scales' threshold on (the whole count decides).
+    let streams: Int32 = count >= QParamKernel.streamedOutputs ? 1 : 0
     if let (bits, format) = value.halfBits {
       // Magnitudes order as the integers `bits & 0x7FFF` in either format.
       let magnitudes = Self.reduced(
         bits, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: format.float
       ) { source, out, groups, top in
-        calib_bf16_group_magnitudes16(Int32(width), source, groups, out, top)
+        calib_bf16_group_magnitudes16(Int32(width), source, groups, out, top, streams)
       }
       values = .halfBits(magnitudes, format)
     } else {
       values = .float32(Self.reduced(value.values, count: count, largest: &largest, finite: &finite, parallel: parallel, widened: { $0 }) {
         source, out, groups, top in
-        calib_group_magnitudes16(Int32(width), source, groups, out, top)
+        calib_group_magnitudes16(Int32(width), source, groups, out, top, streams)
       })
     }
     guard !finite.contains(false) else { return nil }

@@ -123,11 +123,14 @@ void calib_bf16_key_range(int width, const uint16_t *bits, size_t count, int16_t
 /// The largest magnitude `max |x|` of each group of 16 contiguous floats, group q at
 /// `x + 16 q` for q < count (a multiple of `width`), into `out[q]`, and the largest of
 /// them into `*largest`. Returns 0 when a group holds a NaN or an infinity (every slot is
-/// still written). Exact: the magnitudes' bits are compared as integers.
-int calib_group_magnitudes16(int width, const float *x, size_t count, float *out, float *largest);
+/// still written). Exact: the magnitudes' bits are compared as integers. With `streams`
+/// nonzero the AVX-512 kernel writes `out` around the cache (CalibCore's
+/// `QParamKernel.streamedOutputs` decides, as for the scales); AVX2 ignores it.
+int calib_group_magnitudes16(int width, const float *x, size_t count, float *out, float *largest, int streams);
 
 /// ``calib_group_magnitudes16`` of bf16 values, the magnitudes as bf16 bits.
-int calib_bf16_group_magnitudes16(int width, const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest);
+int calib_bf16_group_magnitudes16(
+  int width, const uint16_t *bits, size_t count, uint16_t *out, uint16_t *largest, int streams);
 
 /// The fields of ``calib_symmetric_scales``: see `QParamKernel` in CalibCore.
 typedef struct {
