@@ -28,19 +28,69 @@ KERNEL VF NAME(lowered)(VF y, VF c) {
   return (VF)((m & (VU)c) | (~m & (VU)y));
 }
 
-/// |QDQ(x) - x| for float32 values: `IntegerQDQ` / `SymmetricIntegerQDQ` with
-/// `Float32Lanes`, then `MSEGridSearch.difference`.
-KERNEL VF NAME(difference)(VF x, VF s, VF zp, const calib_mse_terms_params *p) {
+/// A step's scale s and zero point zp, splat, and what lets ``difference`` multiply by
+/// r = fl(1/s) instead of dividing by s.
+///
+/// Only the level `round(clamp(x / s [+ zp]))` depends on the quotient, and the level is
+/// constant between half-integers. With r normal and finite, fl(x · r) is within
+/// 2^-23 · |x / s| (plus subnormal rounding) of x / s, and fl(x / s) within 2^-24 of it;
+/// adding zp rounds each by at most 2^-24 of the sum more. Where the clamped value lies
+/// inside [lower, upper] (bounds of magnitude at most B), |x / s| ≤ B + |zp| + 1, so the two
+/// clamped quotients differ by less than `tolerance` = 2^-18 · (2B + 2|zp| + 4), which is
+/// 8 times that bound (over 2 · 10^8 values a few ulp from half-integers, random
+/// scales and zero points, int4 and int8, the largest difference was 1/65 of it); outside
+/// they clamp to the same bound (clamping never moves two
+/// values apart). A lane whose clamped product lies farther than `tolerance` from every
+/// half-integer therefore rounds to the level the division gives; a vector with a lane
+/// closer is computed again by division, as is every step whose r is not normal and finite
+/// (s subnormal, huge, zero, infinite or NaN).
+typedef struct {
+  size_t step;
+  VF s, zp, r;
+  /// 0.5 - tolerance: a lane whose clamped value is at least this far from its level is
+  /// undecided.
+  VF undecided;
+  int reciprocal;
+} NAME(StepScale);
+
+KERNEL void NAME(enterStep)(NAME(StepScale) *scale, size_t step, float s, float zp, const calib_mse_terms_params *p) {
+  float r = 1.0f / s;
+  float bound = __builtin_fmaxf(__builtin_fabsf(p->lower), __builtin_fabsf(p->upper));
+  float tolerance = 0x1p-18f * (2.0f * bound + 2.0f * __builtin_fabsf(zp) + 4.0f);
+  scale->step = step;
+  scale->s = NAME(splat)(s);
+  scale->zp = NAME(splat)(zp);
+  scale->r = NAME(splat)(r);
+  scale->undecided = NAME(splat)(0.5f - tolerance);
+  // False for a NaN r, and for an infinite zero point's NaN tolerance.
+  scale->reciprocal = r >= 0x1p-126f && r <= 0x1.fffffep127f && tolerance < 0.25f;
+}
+
+/// `round(clamp(y))` on integer levels: `lowered(raised(y, lower), upper)` rounded half
+/// to even by the 1.5 · 2^23 trick, with the clamped value in `clamped`.
+KERNEL VF NAME(level)(VF y, const calib_mse_terms_params *p, VF *clamped) {
   VF magic = NAME(splat)(12582912.0f);
-  VF lower = NAME(splat)(p->lower), upper = NAME(splat)(p->upper);
-  VF q;
-  if (p->symmetric) {
-    VF level = (NAME(lowered)(NAME(raised)(x / s, lower), upper) + magic) - magic;
-    q = level * s;
-  } else {
-    VF level = (NAME(lowered)(NAME(raised)(x / s + zp, lower), upper) + magic) - magic;
-    q = (level - zp) * s;
+  *clamped = NAME(lowered)(NAME(raised)(y, NAME(splat)(p->lower)), NAME(splat)(p->upper));
+  return (*clamped + magic) - magic;
+}
+
+/// |QDQ(x) - x| for float32 values: `IntegerQDQ` / `SymmetricIntegerQDQ` with
+/// `Float32Lanes`, then `MSEGridSearch.difference`; the level from x · r where that is
+/// certain to give the quotient's (see ``StepScale``).
+KERNEL VF NAME(difference)(VF x, const NAME(StepScale) *scale, const calib_mse_terms_params *p) {
+  VF clamped, level;
+  int divide = !scale->reciprocal;
+  if (!divide) {
+    VF product = x * scale->r;
+    level = NAME(level)(p->symmetric ? product : product + scale->zp, p, &clamped);
+    VF distance = (VF)((VU)(clamped - level) & NAME(splatBits)(0x7FFFFFFFu));
+    divide = __builtin_reduce_or((VU)(distance >= scale->undecided)) != 0;
   }
+  if (divide) {
+    VF quotient = x / scale->s;
+    level = NAME(level)(p->symmetric ? quotient : quotient + scale->zp, p, &clamped);
+  }
+  VF q = p->symmetric ? level * scale->s : (level - scale->zp) * scale->s;
   return (VF)((VU)(q - x) & NAME(splatBits)(0x7FFFFFFFu));
 }
 
@@ -123,13 +173,14 @@ KERNEL void NAME(advance)(NAME(Task) *task, size_t perStep, size_t count) {
 
 KERNEL void NAME(store)(float *terms, size_t out, VF t) { __builtin_memcpy(terms + out, &t, sizeof t); }
 
-/// |QDQ(x) - x| for a task's values, with its step's scale and zero point.
+/// |QDQ(x) - x| for a task's values, with its step's scale and zero point (`scale`
+/// entered anew when the task's step is not the one it holds).
 KERNEL VF NAME(taskDifference)(
   NAME(Task) task, const float *x, size_t full, VF tail, const float *scales, const float *zeros,
-  const calib_mse_terms_params *p
+  NAME(StepScale) *scale, const calib_mse_terms_params *p
 ) {
-  return NAME(difference)(NAME(load)(x, full, tail, task.vector), NAME(splat)(scales[task.step]),
-    NAME(splat)(zeros[task.step]), p);
+  if (task.step != scale->step) NAME(enterStep)(scale, task.step, scales[task.step], zeros[task.step], p);
+  return NAME(difference)(NAME(load)(x, full, tail, task.vector), scale, p);
 }
 
 /// See `calib_mse_terms`. Each task's terms are stored as a whole vector: a ragged last
@@ -151,9 +202,11 @@ static __attribute__((target(TARGET))) void NAME(mseTerms)(
   VF tail = NAME(splat)(0.0f);
   for (size_t k = 0; k < count - W * full; k++) tail[k] = x[W * full + k];
   NAME(Task) a = {0, 0, 0};
+  // No step yet: the first task enters its own.
+  NAME(StepScale) scale = {.step = (size_t)-1};
   if (p->exponent != 1 || tasks < 3) {
     for (size_t k = 0; k < tasks; k++) {
-      VF d = NAME(taskDifference)(a, x, full, tail, scales, zeros, p);
+      VF d = NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p);
       NAME(store)(terms, a.out, NAME(raise)(d, p));
       NAME(advance)(&a, perStep, count);
     }
@@ -162,17 +215,17 @@ static __attribute__((target(TARGET))) void NAME(mseTerms)(
   VF e, s, biased, f;
   size_t middleOut, finishOut;
   // Fill: begin tasks 0 and 1, the middle stage of task 0.
-  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, p), p, &e, &s);
+  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p), p, &e, &s);
   middleOut = a.out;
   NAME(advance)(&a, perStep, count);
   NAME(middle)(e, s, p, &biased, &f);
   finishOut = middleOut;
-  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, p), p, &e, &s);
+  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p), p, &e, &s);
   middleOut = a.out;
   NAME(advance)(&a, perStep, count);
   for (size_t k = 2; k < tasks; k++) {
     VF nextE, nextS, nextBiased, nextF;
-    NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, p), p, &nextE, &nextS);
+    NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p), p, &nextE, &nextS);
     NAME(middle)(e, s, p, &nextBiased, &nextF);
     NAME(store)(terms, finishOut, NAME(finish)(biased, f, p));
     finishOut = middleOut;

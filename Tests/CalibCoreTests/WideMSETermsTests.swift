@@ -96,6 +96,51 @@ import Testing
     }
   }
 
+  /// The kernels take a level from x · fl(1/s) where it must equal the quotient's: values
+  /// within a few ulp of every half-integer multiple of many scales (where a product and a
+  /// quotient round to different levels), and scales whose reciprocal is not normal and
+  /// finite, all give the lanes' terms.
+  @Test(arguments: widths)
+  func reciprocalLevelsAgreeWithTheQuotient(width: Int) throws {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func unit() -> Float {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Float(state >> 40) / Float(1 << 24)
+    }
+    var scales = (0..<40).map { _ in Float(sign: .plus, exponent: Int(16 * unit()) - 12, significand: 1 + unit()) }
+    scales += [.leastNormalMagnitude / 8, .leastNonzeroMagnitude, 3e38, .greatestFiniteMagnitude, .leastNormalMagnitude]
+    for bits in [4, 8] {
+      let symmetric = try QuantizationArgs(numBits: bits, type: .int, symmetric: true, strategy: .tensor)
+      let asymmetric = try QuantizationArgs(numBits: bits, type: .int, symmetric: false, strategy: .tensor)
+      let sym = try #require(SymmetricIntegerQDQ<Float32Lanes>(symmetric))
+      let asym = try #require(IntegerQDQ<Float32Lanes>(asymmetric))
+      let top = Float(1 << (bits - 1))
+      for scale in scales {
+        // Neighbours of (k + 1/2) · s for every level k in range and a step past it.
+        var x: [Float] = []
+        for k in stride(from: -top - 1, through: top, by: 1) {
+          var v = (k + 0.5) * scale
+          for _ in 0..<3 { v = v.nextDown }
+          for _ in 0..<7 {
+            x.append(v)
+            v = v.nextUp
+          }
+        }
+        let steps = [scale, scale.nextUp, scale.nextDown]
+        let zeros: [Float] = [0, 3, -2]
+        let power = SquarePower()
+        #expect(
+          try Self.wideTerms(x, scales: steps, zeros: [0, 0, 0], sym, power, width: width).map(\.bitPattern)
+            == Self.portableTerms(x, scales: steps, zeros: [0, 0, 0], sym, power).map(\.bitPattern),
+          "int\(bits), scale \(scale)")
+        #expect(
+          try Self.wideTerms(x, scales: steps, zeros: zeros, asym, power, width: width).map(\.bitPattern)
+            == Self.portableTerms(x, scales: steps, zeros: zeros, asym, power).map(\.bitPattern),
+          "int\(bits) asymmetric, scale \(scale)")
+      }
+    }
+  }
+
   /// Runs of one or two vectors in all (too short to pipeline), and of exactly one full
   /// vector per step.
   @Test(arguments: widths)
