@@ -35,15 +35,15 @@ KERNEL VF NAME(lowered)(VF y, VF c) {
 /// constant between half-integers. With r normal and finite, fl(x · r) is within
 /// 2^-23 · |x / s| (plus subnormal rounding) of x / s, and fl(x / s) within 2^-24 of it;
 /// adding zp rounds each by at most 2^-24 of the sum more. Where the clamped value lies
-/// inside [lower, upper] (bounds of magnitude at most B), |x / s| ≤ B + |zp| + 1, so the two
-/// clamped quotients differ by less than `tolerance` = 2^-18 · (2B + 2|zp| + 4), which is
-/// 8 times that bound (over 2 · 10^8 values a few ulp from half-integers, random
-/// scales and zero points, int4 and int8, the largest difference was 1/65 of it); outside
-/// they clamp to the same bound (clamping never moves two
-/// values apart). A lane whose clamped product lies farther than `tolerance` from every
-/// half-integer therefore rounds to the level the division gives; a vector with a lane
-/// closer is computed again by division, as is every step whose r is not normal and finite
-/// (s subnormal, huge, zero, infinite or NaN).
+/// inside [lower, upper] (bounds of magnitude at most B), |x / s| ≤ B + |zp| + 1, so the
+/// two clamped quotients differ by less than `tolerance` = 2^-18 · (2B + 2|zp| + 4), which
+/// is 8 times that bound (over 2 · 10^8 values a few ulp from half-integers, random scales
+/// and zero points, int4 and int8, the largest difference was 1/65 of it); outside, they
+/// clamp to the same bound (clamping never moves two values apart). A lane whose clamped
+/// product lies farther than `tolerance` from every half-integer therefore rounds to the
+/// level the division gives; a vector with a lane closer is computed again by division,
+/// as is every step whose r is not normal and finite (s subnormal, huge, zero, infinite
+/// or NaN).
 typedef struct {
   size_t step;
   VF s, zp, r;
@@ -66,11 +66,13 @@ KERNEL void NAME(enterStep)(NAME(StepScale) *scale, size_t step, float s, float 
   scale->reciprocal = r >= 0x1p-126f && r <= 0x1.fffffep127f && tolerance < 0.25f;
 }
 
-/// `round(clamp(y))` on integer levels: `lowered(raised(y, lower), upper)` rounded half
-/// to even by the 1.5 · 2^23 trick, with the clamped value in `clamped`.
-KERNEL VF NAME(level)(VF y, const calib_mse_terms_params *p, VF *clamped) {
+/// `round(clamp(y [+ zp]))` on integer levels for a quotient or product y: the zero point
+/// added unless symmetric, `lowered(raised(·, lower), upper)`, then rounded half to even
+/// by the 1.5 · 2^23 trick; the clamped value in `clamped`.
+KERNEL VF NAME(level)(VF y, const NAME(StepScale) *scale, const calib_mse_terms_params *p, VF *clamped) {
   VF magic = NAME(splat)(12582912.0f);
-  *clamped = NAME(lowered)(NAME(raised)(y, NAME(splat)(p->lower)), NAME(splat)(p->upper));
+  VF shifted = p->symmetric ? y : y + scale->zp;
+  *clamped = NAME(lowered)(NAME(raised)(shifted, NAME(splat)(p->lower)), NAME(splat)(p->upper));
   return (*clamped + magic) - magic;
 }
 
@@ -81,15 +83,11 @@ KERNEL VF NAME(difference)(VF x, const NAME(StepScale) *scale, const calib_mse_t
   VF clamped, level;
   int divide = !scale->reciprocal;
   if (!divide) {
-    VF product = x * scale->r;
-    level = NAME(level)(p->symmetric ? product : product + scale->zp, p, &clamped);
+    level = NAME(level)(x * scale->r, scale, p, &clamped);
     VF distance = (VF)((VU)(clamped - level) & NAME(splatBits)(0x7FFFFFFFu));
     divide = __builtin_reduce_or((VU)(distance >= scale->undecided)) != 0;
   }
-  if (divide) {
-    VF quotient = x / scale->s;
-    level = NAME(level)(p->symmetric ? quotient : quotient + scale->zp, p, &clamped);
-  }
+  if (divide) level = NAME(level)(x / scale->s, scale, p, &clamped);
   VF q = p->symmetric ? level * scale->s : (level - scale->zp) * scale->s;
   return (VF)((VU)(q - x) & NAME(splatBits)(0x7FFFFFFFu));
 }

@@ -87,11 +87,11 @@ REDUCE(largest16, largerBits)
 /// NVFP4's contiguous groups of 16: each group's largest magnitude, `max |x|`, reduced on
 /// the magnitudes' bits (exact in any order).
 ///
-/// With `streams`, the magnitudes (a sixteenth of the input) go past the cache instead of
-/// being read for ownership and kept, and the input is left to the hardware prefetcher: on a Zen 4
-/// EPYC the software prefetch of the other range kernels held this one at 0.64-0.69 of a
-/// plain read of its input, and without both it runs at 0.73-0.84 (bench weight, two
-/// threads).
+/// The input is left to the hardware prefetcher, and with `streams` the magnitudes (a
+/// sixteenth of the input) go past the cache instead of being read for ownership and
+/// kept. On a Zen 4 EPYC the other range kernels' software prefetch held this one at
+/// 0.64-0.69 of a plain read of its input; without it and streamed, it runs at 0.73-0.84
+/// (bench weight, two threads).
 __attribute__((target("avx512f"))) static int magnitudes16(const float *x, size_t count, float *out, float *largest, int streams) {
   const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
   __m512i top = _mm512_setzero_si512();

@@ -32,6 +32,11 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 terms16(
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(slots), 16));
 }
 
+/// Lane l: the terms of lanes l and l + 8 of sixteen, added (torch's two 8-lane halves).
+__attribute__((target("avx512f"), always_inline)) static inline __m256 pairSums(__m512 terms) {
+  return _mm256_add_ps(_mm512_castps512_ps256(terms), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(terms), 1)));
+}
+
 /// `calib_bf16_table_row_sum` on AVX-512: torch's additions (see the header) on vectors,
 /// accumulator k in its own register.
 __attribute__((target("avx512f"))) static float rowSum16(
@@ -39,23 +44,15 @@ __attribute__((target("avx512f"))) static float rowSum16(
 ) {
   __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
   const uint16_t *entry = table - first;
-  // Lane l: the terms of keys l and l + 8 of the sixteen, added.
-#define CALIB_ADD_PAIRS(acc, at)                                                                  \
-  {                                                                                               \
-    __m512 terms = terms16(entry, at);                                                            \
-    acc = _mm256_add_ps(acc, _mm256_add_ps(_mm512_castps512_ps256(terms),                         \
-      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(terms), 1))));                     \
-  }
   for (size_t r = 0; r < rows; r++) {
     const uint16_t *row = keys + 64 * r;
     _mm_prefetch((const char *)row + calib_prefetch_ahead, _MM_HINT_T0);
     _mm_prefetch((const char *)row + calib_prefetch_ahead + 64, _MM_HINT_T0);
-    CALIB_ADD_PAIRS(c0, row)
-    CALIB_ADD_PAIRS(c1, row + 16)
-    CALIB_ADD_PAIRS(c2, row + 32)
-    CALIB_ADD_PAIRS(c3, row + 48)
+    c0 = _mm256_add_ps(c0, pairSums(terms16(entry, row)));
+    c1 = _mm256_add_ps(c1, pairSums(terms16(entry, row + 16)));
+    c2 = _mm256_add_ps(c2, pairSums(terms16(entry, row + 32)));
+    c3 = _mm256_add_ps(c3, pairSums(terms16(entry, row + 48)));
   }
-#undef CALIB_ADD_PAIRS
   __m256 lanes = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), c2), c3);
   float out[8];
   _mm256_storeu_ps(out, lanes);

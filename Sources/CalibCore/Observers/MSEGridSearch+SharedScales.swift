@@ -261,8 +261,7 @@ struct TermTables: @unchecked Sendable {
       let span = Int(highest) - Int(lowest) + 1
       guard shared && 2 * span <= size * sequences.length else { continue }
       (low[b], width[b], offset[b]) = (lowest, span, total)
-      // Both signs, plus two vectors of slack for the fill's last stores (which also
-      // covers the wide row sums' reading of each entry as the low half of 32 bits).
+      // Both signs, plus two vectors of slack for the fill's last stores.
       total += 2 * span + 16
     }
     (self.bucketOf, self.scale, self.zero) = (buckets.bucketOf, scale, zero)

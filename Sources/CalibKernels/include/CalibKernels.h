@@ -85,9 +85,8 @@ void calib_f16_rounded(const float *x, size_t n, float *out);
 
 /// The float32 sum of the terms of `64 · rows` keys (1 ≤ rows < 16), in torch's order
 /// for a bf16 tensor of that length (see `SharedTableStep.Lookup.rowSum` in CalibCore).
-/// The term of key `k` is the bf16 whose bits are `table[k - first]`; the table may be
-/// read one entry (two bytes) past the last key's. AVX-512 only (``calib_kernels_width()``
-/// 16); AVX2 machines keep the Swift loop.
+/// The term of key `k` is the bf16 whose bits are `table[k - first]`. AVX-512 only
+/// (``calib_kernels_width()`` 16); AVX2 machines keep the Swift loop.
 float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t *keys, size_t rows);
 
 /// The minima and maxima of runs of 16 floats, run q at `x + q · stride` for q < count (a
