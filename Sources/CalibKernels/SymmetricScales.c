@@ -12,10 +12,13 @@
 
 typedef unsigned short u16x16 __attribute__((vector_size(32), aligned(2)));
 typedef unsigned short u16x8 __attribute__((vector_size(16), aligned(2)));
+typedef unsigned char u8x16 __attribute__((vector_size(16), aligned(1)));
+typedef unsigned char u8x8 __attribute__((vector_size(8), aligned(1)));
 
 #define VF f32x16
 #define VU u32x16
 #define VH u16x16
+#define VB u8x16
 #define W 16
 #define TARGET "avx512f"
 #define NAME(x) x##16
@@ -28,6 +31,7 @@ typedef unsigned short u16x8 __attribute__((vector_size(16), aligned(2)));
 #define VF f32x8
 #define VU u32x8
 #define VH u16x8
+#define VB u8x8
 #define W 8
 #define TARGET "avx2"
 #define NAME(x) x##8
@@ -39,23 +43,23 @@ typedef unsigned short u16x8 __attribute__((vector_size(16), aligned(2)));
 
 void calib_symmetric_scales(
   int width, const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params,
-  float *scales, float *zeros
+  float *scales, uint8_t *float8_scales, float *zeros
 ) {
   if (width == 16) {
-    symmetricScales16(mins, maxs, count, params, scales, zeros);
+    symmetricScales16(mins, maxs, count, params, scales, float8_scales, zeros);
   } else {
-    symmetricScales8(mins, maxs, count, params, scales, zeros);
+    symmetricScales8(mins, maxs, count, params, scales, float8_scales, zeros);
   }
 }
 
 void calib_bf16_magnitude_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  float *zeros
+  uint8_t *float8_scales, float *zeros
 ) {
   if (width == 16) {
-    magnitudeScales16(magnitudes, count, params, scales, zeros);
+    magnitudeScales16(magnitudes, count, params, scales, float8_scales, zeros);
   } else {
-    magnitudeScales8(magnitudes, count, params, scales, zeros);
+    magnitudeScales8(magnitudes, count, params, scales, float8_scales, zeros);
   }
 }
 
@@ -63,17 +67,17 @@ void calib_bf16_magnitude_scales(
 
 void calib_symmetric_scales(
   int width, const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params,
-  float *scales, float *zeros
+  float *scales, uint8_t *float8_scales, float *zeros
 ) {
-  (void)width; (void)mins; (void)maxs; (void)count; (void)params; (void)scales; (void)zeros;
+  (void)width; (void)mins; (void)maxs; (void)count; (void)params; (void)scales; (void)float8_scales; (void)zeros;
   __builtin_trap();
 }
 
 void calib_bf16_magnitude_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  float *zeros
+  uint8_t *float8_scales, float *zeros
 ) {
-  (void)width; (void)magnitudes; (void)count; (void)params; (void)scales; (void)zeros;
+  (void)width; (void)magnitudes; (void)count; (void)params; (void)scales; (void)float8_scales; (void)zeros;
   __builtin_trap();
 }
 

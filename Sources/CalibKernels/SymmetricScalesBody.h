@@ -1,6 +1,7 @@
 // The body of `calib_symmetric_scales` and `calib_bf16_magnitude_scales` for one vector
 // width, included once per width by SymmetricScales.c with these defined:
-//   VF, VU      float and uint32 vectors of W lanes; VH the W bf16 magnitudes' vector
+//   VF, VU      float and uint32 vectors of W lanes; VH the W bf16 magnitudes' vector, VB
+//               the W E4M3FN scales' bytes
 //   W           lanes
 //   TARGET      the target attribute string
 //   NAME(x)     x suffixed with the width
@@ -47,17 +48,37 @@ SCALES_KERNEL VF NAME(float8Rounded)(VF x) {
   return NAME(choose)(NAME(isNaN)(x), (VF)((VU)snapped | sign), x);
 }
 
+/// E4M3FN bits of scales that are already E4M3FN values (or NaN), each in the low byte
+/// of its lane: `(e + 7) << 3 | m` from a normal value's float32 exponent e and top three
+/// mantissa bits m, `|s| · 2⁹` (exact, 0-7) below 2⁻⁶, 0x7F for NaN, and the sign on top.
+SCALES_KERNEL VU NAME(float8Bits)(VF s) {
+  VU bits = (VU)s;
+  VU m = bits & 0x7FFFFFFFu;
+  // (127 + e) << 3 | top three mantissa bits, less 120 << 3.
+  VU normal = (m >> 20) - (120u << 3);
+  // Lanes at or above 2⁻⁶ (and NaN) are zeroed before the conversion, which only the
+  // subnormal lanes need: theirs is in range.
+  VF small = (VF)m * 512.0f;
+  small = NAME(choose)((VU)(small < 8.0f), NAME(splat)(0.0f), small);
+  VU subnormal = __builtin_convertvector(small, VU);
+  VU code = (VU)NAME(choose)((VU)((VF)m >= 0x1p-6f), (VF)subnormal, (VF)normal);
+  code = (VU)NAME(choose)(NAME(isNaN)(s), (VF)code, (VF)(code | 0x7Fu));
+  return code | ((bits >> 24) & 0x80u);
+}
+
 /// The loop of both entry points (`magnitudes` NULL: ranges; `mins` and `maxs` NULL: bf16
-/// magnitudes), specialized for each where it is inlined.
+/// magnitudes), specialized for each where it is inlined. The scales go to `scales` as
+/// float32, or to `float8Scales` as E4M3FN bits when `scales` is NULL; the zero points
+/// (all 0) to `zeros` unless it is NULL.
 SCALES_KERNEL void NAME(scales)(
   const float *mins, const float *maxs, const uint16_t *magnitudes, size_t count,
-  const calib_symmetric_scale_params *params, float *scales, float *zeros
+  const calib_symmetric_scale_params *params, float *scales, uint8_t *float8Scales, float *zeros
 ) {
   const calib_symmetric_scale_params p = *params;
   const VF zero = NAME(splat)(0.0f), epsilon = NAME(splat)(p.epsilon), nan = NAME(splat)(__builtin_nanf(""));
-  // Outputs larger than a core's L2 go around the cache (NVFP4's 1M scales and zero
-  // points: 8 MiB that would otherwise be read for ownership, then evict the input that
-  // the next pass reads).
+  // Outputs larger than a core's L2 go around the cache (NVFP4's 1M float32 scales: 4 MiB
+  // that would otherwise be read for ownership, then evict the input that the next pass
+  // reads). A quarter as many bytes of E4M3FN scales are stored as they are.
   const int streams = p.streams;
   STREAM scaleStream = STREAM_START(scales), zeroStream = STREAM_START(zeros);
   for (size_t i = 0; i + W <= count; i += W) {
@@ -83,37 +104,47 @@ SCALES_KERNEL void NAME(scales)(
     if (p.has_global_scale) s = p.global_scale * s;
     if (p.float8) s = NAME(float8Rounded)(s);
     s = NAME(choose)((VU)(s == 0.0f), s, epsilon);
-    if (streams) {
+    if (!scales) {
+      VB b = __builtin_convertvector(NAME(float8Bits)(s), VB);
+      __builtin_memcpy(float8Scales + i, &b, sizeof b);
+    } else if (streams) {
       STREAM_PUT(&scaleStream, i / W, s);
-      STREAM_PUT(&zeroStream, i / W, zero);
     } else {
       __builtin_memcpy(scales + i, &s, sizeof s);
-      __builtin_memcpy(zeros + i, &zero, sizeof zero);
+    }
+    if (zeros) {
+      if (streams) {
+        STREAM_PUT(&zeroStream, i / W, zero);
+      } else {
+        __builtin_memcpy(zeros + i, &zero, sizeof zero);
+      }
     }
   }
   if (streams) {
-    STREAM_FINISH(&scaleStream, count / W);
-    STREAM_FINISH(&zeroStream, count / W);
+    if (scales) STREAM_FINISH(&scaleStream, count / W);
+    if (zeros) STREAM_FINISH(&zeroStream, count / W);
   }
 }
 
 __attribute__((target(TARGET))) static void NAME(symmetricScales)(
   const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  float *zeros
+  uint8_t *float8Scales, float *zeros
 ) {
-  NAME(scales)(mins, maxs, NULL, count, params, scales, zeros);
+  NAME(scales)(mins, maxs, NULL, count, params, scales, float8Scales, zeros);
 }
 
 __attribute__((target(TARGET))) static void NAME(magnitudeScales)(
-  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales, float *zeros
+  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
+  uint8_t *float8Scales, float *zeros
 ) {
-  NAME(scales)(NULL, NULL, magnitudes, count, params, scales, zeros);
+  NAME(scales)(NULL, NULL, magnitudes, count, params, scales, float8Scales, zeros);
 }
 
 #undef SCALES_KERNEL
 #undef VF
 #undef VU
 #undef VH
+#undef VB
 #undef W
 #undef TARGET
 #undef NAME

@@ -69,6 +69,8 @@ import Testing
         for _ in 0..<2 {
           let p = try #require(try observer.observe(value, globalScale: g))
           expectSameParameters(p, separate, "\(shape) \(dtype) \(args.scaleDType as Any)")
+          // FP8 scales held as their bytes, float32 ones as they are.
+          #expect((p.scale.float8E4M3Bits != nil) == (args.scaleDType == .float8E4M3FN), "\(shape) \(dtype)")
         }
       }
     }

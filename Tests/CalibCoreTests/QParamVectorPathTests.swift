@@ -1,3 +1,4 @@
+import CalibKernels
 import Testing
 
 @testable import CalibCore
@@ -85,6 +86,47 @@ import Testing
         Issue.record("\(name) \(dtype) width \(width) [\(i)] min \(mins[i]) max \(maxs[i]): \(wide.0[i]) vs \(lanes.0[i])")
       }
       #expect(wide.1 == lanes.1)
+    }
+  }
+
+  /// `calib_symmetric_scales` with the scales as E4M3FN bytes (and no zero points) for
+  /// every case whose scales are rounded to that format: each byte encodes the lanes'
+  /// scale, and decodes to its bits (NaN to a NaN), at each width this CPU has.
+  @Test(.needsAVX2, arguments: [FloatDType.float32, .bfloat16])
+  func float8BytesEncodeTheLanesScales(dtype: FloatDType) throws {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func next() -> UInt32 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return UInt32(truncatingIfNeeded: state >> 29)
+    }
+    // Ranges whose scales land on E4M3FN's subnormals, normals, its largest value, zero
+    // (the epsilon) and NaN.
+    let specials: [Float] = [0, .nan, .infinity, 0x1p-9, 0x1.8p-8, 0x1p-6, 0x1.4p-3, 448 * 6, 3e38, .leastNonzeroMagnitude]
+    let n = 16 * 64
+    let maxs = (0..<n).map { i in
+      dtype.rounded(i % 3 == 0 ? specials[Int(next() % UInt32(specials.count))] : Float(bitPattern: next() & 0x7FFF_FFFF))
+    }
+    let mins = maxs.map { -$0 }
+    let fp8Cases = Self.cases.filter { $0.1.scaleDType == .float8E4M3FN }
+    #expect(fp8Cases.count >= 3)
+    for (name, args, global) in fp8Cases {
+      let kernel = QParamKernel(args, globalScale: global, dtype: dtype)
+      var lanes = [Float](repeating: 0, count: n)
+      lanes.withUnsafeMutableBufferPointer { s in
+        kernel.parameters(mins: mins, maxs: maxs, 0..<n, scales: s.baseAddress!, zeros: nil, outputs: n, width: 0)
+      }
+      for width in WideKernels.runnableWidths {
+        var wide = try #require(kernel.wideScaleParameters(outputs: n))
+        var bytes = [UInt8](repeating: 0xAA, count: n)
+        bytes.withUnsafeMutableBufferPointer { b in
+          calib_symmetric_scales(Int32(width), mins, maxs, n, &wide, nil, b.baseAddress!, nil)
+        }
+        for i in 0..<n {
+          let decoded = Float8E4M3.decode(bytes[i])
+          let same = lanes[i].isNaN ? decoded.isNaN : bytes[i] == Float8E4M3.encode(lanes[i]) && decoded.bitPattern == lanes[i].bitPattern
+          if !same { Issue.record("\(name) \(dtype) width \(width) [\(i)] max \(maxs[i]): \(bytes[i]) for \(lanes[i])") }
+        }
+      }
     }
   }
 

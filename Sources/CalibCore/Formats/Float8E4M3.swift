@@ -59,6 +59,9 @@ public enum Float8E4M3 {
     return sign | UInt8(e << 3) | frac
   }
 
+  /// ``decode(_:)`` of every byte, indexed by it.
+  static let decodingTable: [Float] = (0...255).map { decode(UInt8($0)) }
+
   /// Decodes E4M3FN bits to float32 exactly; `0x7F`/`0xFF` are NaN.
   public static func decode(_ bits: UInt8) -> Float {
     let negative = bits & 0x80 != 0

@@ -103,57 +103,106 @@ struct GroupMagnitudes: Sendable {
     }
   }
 
-  /// The symmetric scales and zero points of the groups: `kernel.parameters` with each
+  /// The symmetric parameters of the groups under `args`: `kernel.parameters` with each
   /// magnitude m as both minimum and maximum (`min(m, 0)` is 0 and `max(m, 0)` is m).
   ///
+  /// The zero points are all 0 and held as one repeated value. Scales that the kernel
+  /// rounds to E4M3FN (NVFP4's) are held as their bytes, decoded exactly when read: with
+  /// finite magnitudes, every such scale is an E4M3FN value unless the global scale is
+  /// NaN, which keeps float32 scales.
+  ///
   /// - Precondition: `kernel` is symmetric.
-  func parameters(_ kernel: QParamKernel, parallel: Bool, width: Int = WideKernels.width) -> (scales: [Float], zeros: [Float]) {
+  func parameters(
+    _ args: QuantizationArgs, _ kernel: QParamKernel, parallel: Bool, width: Int = WideKernels.width
+  ) -> QuantizationParameters {
     precondition(kernel.symmetric, "magnitudes give symmetric parameters only")
     let count = layout.count
+    if kernel.scaleDType == .float8E4M3FN, kernel.globalScale?.isNaN != true {
+      let bytes = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+        if let base = out.baseAddress { writeScales(kernel, parallel: parallel, width: width, to: .float8(SharedPointer(base))) }
+        initialized = count
+      }
+      return args.parameters(shape: layout.qparamShape, float8Scales: bytes, kernel)
+    }
+    let (scales, _) = QuantizationArgs.filledScalesAndZeros(count: count, symmetric: true) { out, _ in
+      writeScales(kernel, parallel: parallel, width: width, to: .float32(out))
+    }
+    return args.parameters(shape: layout.qparamShape, scales: scales, zeros: nil, kernel)
+  }
+
+  /// Where ``writeScales(_:parallel:width:to:)`` puts the scales: float32 values, or the
+  /// E4M3FN bytes of scales the kernel rounds to that format.
+  private enum ScaleOutput {
+    case float32(SharedPointer<Float>)
+    case float8(SharedPointer<UInt8>)
+  }
+
+  /// Every group's scale into `output`, a work item at a time: the C kernels take sixteen
+  /// groups at a time (bf16 magnitudes, widened in the kernel, or float32 ones), and the
+  /// rest (with f16 magnitudes, all of them) is widened a block at a time into a buffer
+  /// that stays in L1.
+  private func writeScales(_ kernel: QParamKernel, parallel: Bool, width: Int, to output: ScaleOutput) {
+    let count = layout.count
     let perItem = Self.groupsPerItem
-    return QuantizationArgs.filledScalesAndZeros(count: count) { scales, zeros in
-      switch values {
-      case .float32(let magnitudes):
-        magnitudes.withUnsafeBufferPointer { m in
-          let p = SharedPointer(m.baseAddress!)  // count > 0
-          ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
-            let range = (item * perItem)..<Swift.min(count, (item + 1) * perItem)
-            kernel.parameters(
-              mins: p.readOnly, maxs: p.readOnly, range, scales: scales.base, zeros: zeros.base, outputs: count,
-              width: width)
+    let block = 1024
+    let (floatOut, byteOut): (SharedPointer<Float>?, SharedPointer<UInt8>?) =
+      switch output {
+      case .float32(let p): (p, nil)
+      case .float8(let p): (nil, p)
+      }
+    withMagnitudes { floats, halves, format in
+      // The C kernels widen bf16 bits only.
+      let wideParameters = width >= 8 && format != .float16 ? kernel.wideScaleParameters(outputs: count) : nil
+      ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
+        var first = item * perItem
+        let end = Swift.min(count, first + perItem)
+        if var wide = wideParameters {
+          let n = (end - first) & ~15
+          let (scales, bytes) = (floatOut.map { $0.base + first }, byteOut.map { $0.base + first })
+          if let floats {
+            calib_symmetric_scales(Int32(width), floats.readOnly + first, floats.readOnly + first, n, &wide, scales, bytes, nil)
+          } else if let halves {
+            calib_bf16_magnitude_scales(Int32(width), halves.readOnly + first, n, &wide, scales, bytes, nil)
           }
+          first += n
         }
-      case .halfBits(let bits, let format):
-        bits.withUnsafeBufferPointer { m in
-          let p = SharedPointer(m.baseAddress!)  // count > 0
-          // The C kernels widen bf16 bits only.
-          let wideParameters = format == .bfloat16 && width >= 8 ? kernel.wideScaleParameters(outputs: count) : nil
-          ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
-            var first = item * perItem
-            let end = Swift.min(count, (item + 1) * perItem)
-            if var wide = wideParameters {
-              let n = (end - first) & ~15
-              calib_bf16_magnitude_scales(Int32(width), p.readOnly + first, n, &wide, scales.base + first, zeros.base + first)
-              first += n
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { buffer in
+          // Non-nil: block > 0. Both pointers are indexed as the groups are, from `first`.
+          let (widened, scaled) = (buffer.baseAddress!, buffer.baseAddress! + block)
+          while first < end {
+            let n = Swift.min(block, end - first)
+            var magnitudes = floats?.readOnly
+            if let halves, let format {
+              format.widen(halves.readOnly + first, n, into: widened, width: width)
+              magnitudes = UnsafePointer(widened - first)
             }
-            // The rest (and scales the C kernel does not make) widened a block at a time into
-            // a buffer that stays in L1.
-            let block = 1024
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { wide in
-              while first < end {
-                let n = Swift.min(block, end - first)
-                // Non-nil: block > 0.
-                format.widen(p.readOnly + first, n, into: wide.baseAddress!, width: width)
-                let w = wide.baseAddress! - first
-                kernel.parameters(
-                  mins: w, maxs: w, first..<(first + n), scales: scales.base, zeros: zeros.base, outputs: count,
-                  width: width)
-                first += n
-              }
+            let groups = first..<(first + n)
+            // Non-nil: one of `floats` and `halves` is.
+            if let floatOut {
+              kernel.parameters(
+                mins: magnitudes!, maxs: magnitudes!, groups, scales: floatOut.base, zeros: nil, outputs: count, width: width)
+            } else if let byteOut {
+              kernel.parameters(
+                mins: magnitudes!, maxs: magnitudes!, groups, scales: scaled - first, zeros: nil, outputs: count, width: width)
+              for i in 0..<n { byteOut[first + i] = Float8E4M3.encode(scaled[i]) }
             }
+            first += n
           }
         }
       }
+    }
+  }
+
+  /// The magnitudes' base address: float32 values, or half bits and their format.
+  private func withMagnitudes<R>(
+    _ body: (SharedPointer<Float>?, SharedPointer<UInt16>?, HalfFormat?) -> R
+  ) -> R {
+    switch values {
+    case .float32(let magnitudes):
+      // Non-nil: a layout of at least one group.
+      magnitudes.withUnsafeBufferPointer { body(SharedPointer($0.baseAddress!), nil, nil) }
+    case .halfBits(let bits, let format):
+      bits.withUnsafeBufferPointer { body(nil, SharedPointer($0.baseAddress!), format) }
     }
   }
 }

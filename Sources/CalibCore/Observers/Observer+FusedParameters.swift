@@ -17,7 +17,7 @@ extension Observer {
     let kernel = try parameterKernel(globalScale: globalScale, dtype: value.dtype)
     let count = layout.count
     var finite = [Bool](repeating: true, count: RangeReduction.itemCount(parameters: count, length: layout.runLength))
-    let (scales, zeros) = QuantizationArgs.filledScalesAndZeros(count: count) { sp, zp in
+    let (scales, zeros) = QuantizationArgs.filledScalesAndZeros(count: count, symmetric: kernel.symmetric) { sp, zp in
       finite.withUnsafeMutableBufferPointer { flags in
         // Non-nil: count > 1, and so at least one item.
         let ok = SharedPointer(flags.baseAddress!)
@@ -25,7 +25,7 @@ extension Observer {
           let first = parameters.lowerBound
           ok[item] = RangeReduction.allFinite(mins + first, parameters.count)
             && RangeReduction.allFinite(maxs + first, parameters.count)
-          kernel.parameters(mins: mins, maxs: maxs, parameters, scales: sp.base, zeros: zp.base, outputs: count)
+          kernel.parameters(mins: mins, maxs: maxs, parameters, scales: sp.base, zeros: zp?.base, outputs: count)
         }
       }
     }
@@ -51,8 +51,7 @@ extension Observer {
         ?? GroupMagnitudes(value, layout: layout, parallel: runsInParallel)
     else { return nil }
     let kernel = try parameterKernel(globalScale: globalScale, dtype: value.dtype)
-    let (scales, zeros) = magnitudes.parameters(kernel, parallel: runsInParallel)
-    return args.parameters(shape: layout.qparamShape, scales: scales, zeros: zeros, kernel)
+    return magnitudes.parameters(args, kernel, parallel: runsInParallel)
   }
 
   /// The arguments' `calculate_qparams` kernel, its errors as this observer's.

@@ -67,7 +67,7 @@ extension QuantizationArgs {
     precondition(min.shape == max.shape, "min shape \(min.shape) != max shape \(max.shape)")
     let kernel = try parameterKernel(globalScale: globalScale, dtype: min.dtype.promoted(with: max.dtype))
     let n = min.elementCount
-    let (scales, zeros) = Self.filledScalesAndZeros(count: n) { sp, zp in
+    let (scales, zeros) = Self.filledScalesAndZeros(count: n, symmetric: kernel.symmetric) { sp, zp in
       // Element-wise, so chunks can run in parallel with identical results.
       let chunk = 1 << 16
       min.values.withUnsafeBufferPointer { mins in
@@ -76,7 +76,7 @@ extension QuantizationArgs {
           ForkJoin.forEach((n + chunk - 1) / chunk, parallel: parallel) { c in
             kernel.parameters(
               mins: lo.readOnly, maxs: hi.readOnly, (c * chunk)..<Swift.min(n, (c + 1) * chunk), scales: sp.base,
-              zeros: zp.base, outputs: n)
+              zeros: zp?.base, outputs: n)
           }
         }
       }
@@ -87,16 +87,23 @@ extension QuantizationArgs {
   /// `count` scales and zero points, each slot written by `fill` (which must write every
   /// one): no zero fill first, which would be a serial pass over both outputs. `fill` is
   /// not called for `count` 0.
+  ///
+  /// A symmetric scheme's zero points are all 0: `fill` gets no buffer for them, and the
+  /// result has `nil` in their place (see ``parameters(shape:scales:zeros:_:)``).
   static func filledScalesAndZeros(
-    count: Int, _ fill: (SharedPointer<Float>, SharedPointer<Float>) -> Void
-  ) -> (scales: [Float], zeros: [Float]) {
-    guard count > 0 else { return ([], []) }
-    var zeros: [Float] = []
+    count: Int, symmetric: Bool, _ fill: (SharedPointer<Float>, SharedPointer<Float>?) -> Void
+  ) -> (scales: [Float], zeros: [Float]?) {
+    guard count > 0 else { return ([], symmetric ? nil : []) }
+    var zeros: [Float]?
     let scales = [Float](unsafeUninitializedCapacity: count) { s, scaleCount in
-      zeros = [Float](unsafeUninitializedCapacity: count) { z, zeroCount in
-        // Non-nil: count > 0.
-        fill(SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
-        zeroCount = count
+      // Non-nil base addresses: count > 0.
+      if symmetric {
+        fill(SharedPointer(s.baseAddress!), nil)
+      } else {
+        zeros = [Float](unsafeUninitializedCapacity: count) { z, zeroCount in
+          fill(SharedPointer(s.baseAddress!), SharedPointer(z.baseAddress!))
+          zeroCount = count
+        }
       }
       scaleCount = count
     }
@@ -113,13 +120,25 @@ extension QuantizationArgs {
   }
 
   /// The scales and zero points `kernel` wrote, for ranges of `shape` (a 0-d shape gives
-  /// `[1]`, as the reference does).
-  func parameters(shape: [Int], scales: [Float], zeros: [Float], _ kernel: QParamKernel) -> QuantizationParameters {
+  /// `[1]`, as the reference does). `zeros` `nil`: all 0, held as one repeated value.
+  func parameters(shape: [Int], scales: [Float], zeros: [Float]?, _ kernel: QParamKernel) -> QuantizationParameters {
     let shape = shape.isEmpty ? [1] : shape
-    return QuantizationParameters(
-      scale: Tensor(shape: shape, values: scales, dtype: kernel.scaleArithmetic),
-      zeroPoint: Tensor(shape: shape, values: zeros), zeroPointDType: zpDType,
-      scaleDType: kernel.scaleArithmetic.torchDType)
+    return parameters(scale: Tensor(shape: shape, values: scales, dtype: kernel.scaleArithmetic), zeros: zeros, kernel)
+  }
+
+  /// ``parameters(shape:scales:zeros:_:)`` of symmetric scales that `kernel` rounded to
+  /// E4M3FN, held as their bytes.
+  func parameters(shape: [Int], float8Scales: [UInt8], _ kernel: QParamKernel) -> QuantizationParameters {
+    let shape = shape.isEmpty ? [1] : shape
+    return parameters(
+      scale: Tensor(shape: shape, float8E4M3Bits: float8Scales, dtype: kernel.scaleArithmetic), zeros: nil, kernel)
+  }
+
+  private func parameters(scale: Tensor, zeros: [Float]?, _ kernel: QParamKernel) -> QuantizationParameters {
+    QuantizationParameters(
+      scale: scale,
+      zeroPoint: zeros.map { Tensor(shape: scale.shape, values: $0) } ?? Tensor(shape: scale.shape, repeating: 0),
+      zeroPointDType: zpDType, scaleDType: kernel.scaleArithmetic.torchDType)
   }
 }
 
@@ -129,30 +148,36 @@ extension QParamKernel {
   /// `calib_symmetric_scales` (on AVX-512, `width` 16, or AVX2, `width` 8) where
   /// ``wideScaleParameters(outputs:)`` allows, eight at a time on the vector path (whose
   /// zero points are 0), one by one otherwise.
+  ///
+  /// - Precondition: `zeros` is `nil` only for a symmetric kernel, whose zero points are
+  ///   all 0 and are then not written.
   func parameters(
     mins: UnsafePointer<Float>, maxs: UnsafePointer<Float>, _ range: Range<Int>, scales: UnsafeMutablePointer<Float>,
-    zeros: UnsafeMutablePointer<Float>, outputs: Int, width: Int = WideKernels.width
+    zeros: UnsafeMutablePointer<Float>?, outputs: Int, width: Int = WideKernels.width
   ) {
+    precondition(zeros != nil || symmetric, "an asymmetric kernel's zero points must be written")
     var i = range.lowerBound
     if width >= 8, var wide = wideScaleParameters(outputs: outputs) {
       let count = range.count & ~15
-      calib_symmetric_scales(Int32(width), mins + i, maxs + i, count, &wide, scales + i, zeros + i)
+      calib_symmetric_scales(Int32(width), mins + i, maxs + i, count, &wide, scales + i, nil, zeros.map { $0 + i })
       i += count
     }
     if hasVectorPath {
       let (lo, hi) = (UnsafeRawPointer(mins), UnsafeRawPointer(maxs))
-      let (out, zeroOut) = (UnsafeMutableRawPointer(scales), UnsafeMutableRawPointer(zeros))
+      let out = UnsafeMutableRawPointer(scales)
       while i + 8 <= range.upperBound {
         let scale = self.scales(
           min: lo.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
           max: hi.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
         out.storeBytes(of: scale, toByteOffset: i * 4, as: SIMD8<Float>.self)
-        zeroOut.storeBytes(of: SIMD8<Float>(), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        if let zeros { UnsafeMutableRawPointer(zeros).storeBytes(of: SIMD8<Float>(), toByteOffset: i * 4, as: SIMD8<Float>.self) }
         i += 8
       }
     }
     while i < range.upperBound {
-      (scales[i], zeros[i]) = scaleAndZeroPoint(min: mins[i], max: maxs[i])
+      let (scale, zero) = scaleAndZeroPoint(min: mins[i], max: maxs[i])
+      scales[i] = scale
+      zeros?[i] = zero
       i += 1
     }
   }

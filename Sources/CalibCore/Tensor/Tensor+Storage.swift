@@ -1,11 +1,13 @@
 import Synchronization
 
 extension Tensor {
-  /// How a tensor holds its values: float32, or the raw bits of bf16 or f16 values; each
-  /// with the parameter ranges kept for them (shared by copies, replaced with the values).
+  /// How a tensor holds its values: float32, the raw bits of bf16 or f16 values, or a
+  /// compact form decoded on first use (``DeferredValues``); each with the parameter
+  /// ranges kept for them (shared by copies, replaced with the values).
   enum Storage: Sendable {
     case float32([Float], KeptRanges)
     case half(HalfValues)
+    case deferred(DeferredValues)
 
     /// float32 values with nothing kept.
     static func float32(_ values: [Float]) -> Storage { .float32(values, KeptRanges()) }
@@ -14,6 +16,7 @@ extension Tensor {
       switch self {
       case .float32(let values, _): values.count
       case .half(let payload): payload.bits.count
+      case .deferred(let payload): payload.count
       }
     }
 
@@ -22,6 +25,7 @@ extension Tensor {
       switch self {
       case .float32(let values, _): values
       case .half(let payload): payload.floats
+      case .deferred(let payload): payload.floats
       }
     }
 
@@ -29,6 +33,7 @@ extension Tensor {
       switch self {
       case .float32(_, let kept): kept
       case .half(let payload): payload.kept
+      case .deferred(let payload): payload.kept
       }
     }
   }
@@ -59,6 +64,49 @@ final class HalfValues: Sendable {
           }
           initialized = source.count
         }
+      }
+      cache = floats
+      return floats
+    }
+  }
+}
+
+/// Values held in a form smaller than float32 and decoded on first use, once for every
+/// copy of the tensor: scales that are E4M3FN values, as their bytes (a quarter of the
+/// float32 bytes), or one value repeated (a symmetric scheme's zero points, none of which
+/// is ever written unless someone reads them).
+final class DeferredValues: Sendable {
+  enum Source: Sendable {
+    /// E4M3FN bits, decoded exactly (``Float8E4M3/decode(_:)``).
+    case float8E4M3([UInt8])
+    case repeated(Float, count: Int)
+  }
+
+  let source: Source
+  private let decoded = Mutex<[Float]?>(nil)
+  let kept = KeptRanges()
+
+  init(_ source: Source) {
+    self.source = source
+  }
+
+  var count: Int {
+    switch source {
+    case .float8E4M3(let bytes): bytes.count
+    case .repeated(_, let count): count
+    }
+  }
+
+  var floats: [Float] {
+    decoded.withLock { cache in
+      if let cache { return cache }
+      let floats: [Float]
+      switch source {
+      case .float8E4M3(let bytes):
+        let table = Float8E4M3.decodingTable
+        floats = bytes.map { table[Int($0)] }
+      case .repeated(let value, let count):
+        floats = [Float](repeating: value, count: count)
       }
       cache = floats
       return floats

@@ -67,6 +67,13 @@ public struct Tensor: Sendable, Equatable {
     return nil
   }
 
+  /// The values' FP8 E4M3FN bits, when the tensor was made from them (NVFP4's scales,
+  /// from a min/max observer).
+  public var float8E4M3Bits: [UInt8]? {
+    if case .deferred(let payload) = storage, case .float8E4M3(let bits) = payload.source { return bits }
+    return nil
+  }
+
   /// The values' raw 16-bit bits and their format, when the tensor was made from them.
   var halfBits: (bits: [UInt16], format: HalfFormat)? {
     if case .half(let payload) = storage { return (payload.bits, payload.format) }
@@ -147,9 +154,25 @@ public struct Tensor: Sendable, Equatable {
     a.shape == b.shape && a.dtype == b.dtype && a.values == b.values
   }
 
-  /// Creates a float32 tensor of the given shape filled with one value.
+  /// Creates a float32 tensor of the given shape filled with one value, which is written
+  /// out only when ``values`` is first read.
   public init(shape: [Int], repeating value: Float) {
-    self.init(shape: shape, values: Array(repeating: value, count: shape.reduce(1, *)))
+    Self.check(shape, count: shape.reduce(1, *))
+    self.shape = shape
+    self.storage = .deferred(DeferredValues(.repeated(value, count: shape.reduce(1, *))))
+    self.dtype = .float32
+  }
+
+  /// Creates a tensor of FP8 E4M3FN values from their bits, kept as they are (a byte per
+  /// value) and decoded exactly to float32 only when ``values`` is first read.
+  ///
+  /// - Parameter dtype: the arithmetic; every E4M3FN value is a bf16, f16 and float32
+  ///   value. `0x7F` and `0xFF` decode to NaN.
+  public init(shape: [Int], float8E4M3Bits bits: [UInt8], dtype: FloatDType = .float32) {
+    Self.check(shape, count: bits.count)
+    self.shape = shape
+    self.storage = .deferred(DeferredValues(.float8E4M3(bits)))
+    self.dtype = dtype
   }
 
   /// The number of elements, the product of the shape.
