@@ -21,6 +21,12 @@ SCALES_KERNEL VF NAME(splat)(float c) {
   return v;
 }
 
+SCALES_KERNEL VU NAME(splatBits)(unsigned c) {
+  VU v;
+  for (int k = 0; k < W; k++) v[k] = c;
+  return v;
+}
+
 /// `m ? b : a` per lane, `m` all ones or all zeros.
 SCALES_KERNEL VF NAME(choose)(VU m, VF a, VF b) { return (VF)((m & (VU)b) | (~m & (VU)a)); }
 
@@ -49,20 +55,15 @@ SCALES_KERNEL VF NAME(float8Rounded)(VF x) {
 }
 
 /// E4M3FN bits of scales that are already E4M3FN values (or NaN), each in the low byte
-/// of its lane: `(e + 7) << 3 | m` from a normal value's float32 exponent e and top three
-/// mantissa bits m, `|s| · 2⁹` (exact, 0-7) below 2⁻⁶, 0x7F for NaN, and the sign on top.
+/// of its lane. Scaling |s| by 2⁻¹²⁰ (exact) moves its exponent from float32's bias to
+/// E4M3FN's, so bits 20-26 of the product are the E4M3FN bits: a normal value's exponent
+/// and top three mantissa bits, and below 2⁻⁶ a float32 subnormal whose bits are
+/// |s| · 2²⁹, that is E4M3FN's subnormal m · 2⁻⁹ as m << 20. NaN gives 0x7F; the sign goes
+/// on top.
 SCALES_KERNEL VU NAME(float8Bits)(VF s) {
   VU bits = (VU)s;
-  VU m = bits & 0x7FFFFFFFu;
-  // (127 + e) << 3 | top three mantissa bits, less 120 << 3.
-  VU normal = (m >> 20) - (120u << 3);
-  // Lanes at or above 2⁻⁶ (and NaN) are zeroed before the conversion, which only the
-  // subnormal lanes need: theirs is in range.
-  VF small = (VF)m * 512.0f;
-  small = NAME(choose)((VU)(small < 8.0f), NAME(splat)(0.0f), small);
-  VU subnormal = __builtin_convertvector(small, VU);
-  VU code = (VU)NAME(choose)((VU)((VF)m >= 0x1p-6f), (VF)subnormal, (VF)normal);
-  code = (VU)NAME(choose)(NAME(isNaN)(s), (VF)code, (VF)(code | 0x7Fu));
+  VU code = (VU)((VF)(bits & 0x7FFFFFFFu) * 0x1p-120f) >> 20;
+  code = (VU)NAME(choose)(NAME(isNaN)(s), (VF)code, (VF)NAME(splatBits)(0x7Fu));
   return code | ((bits >> 24) & 0x80u);
 }
 
@@ -81,6 +82,13 @@ SCALES_KERNEL void NAME(scales)(
   // reads). A quarter as many bytes of E4M3FN scales are stored as they are.
   const int streams = p.streams;
   STREAM scaleStream = STREAM_START(scales), zeroStream = STREAM_START(zeros);
+  // E4M3FN bytes stream where they start on a float's alignment (LineStream.h's unit).
+  const int byteStreams = streams && float8Scales && ((uintptr_t)float8Scales & 3) == 0;
+  STREAM byteStream = STREAM_START((float *)float8Scales);
+  union {
+    VB bytes[4];
+    VF whole;
+  } quad;
   for (size_t i = 0; i + W <= count; i += W) {
     VF amax;
     if (magnitudes) {
@@ -105,8 +113,15 @@ SCALES_KERNEL void NAME(scales)(
     if (p.float8) s = NAME(float8Rounded)(s);
     s = NAME(choose)((VU)(s == 0.0f), s, epsilon);
     if (!scales) {
-      VB b = __builtin_convertvector(NAME(float8Bits)(s), VB);
-      __builtin_memcpy(float8Scales + i, &b, sizeof b);
+      // Four vectors' bytes make one float vector's: stored (or streamed) whole.
+      quad.bytes[(i / W) % 4] = __builtin_convertvector(NAME(float8Bits)(s), VB);
+      if ((i / W) % 4 == 3) {
+        if (byteStreams) {
+          STREAM_PUT(&byteStream, i / (4 * W), quad.whole);
+        } else {
+          __builtin_memcpy(float8Scales + i - 3 * W, &quad, sizeof quad);
+        }
+      }
     } else if (streams) {
       STREAM_PUT(&scaleStream, i / W, s);
     } else {
@@ -120,6 +135,10 @@ SCALES_KERNEL void NAME(scales)(
       }
     }
   }
+  // The last one to three vectors' bytes, short of a whole float vector.
+  size_t done = count / W / 4 * 4 * W;
+  if (!scales) __builtin_memcpy(float8Scales + done, &quad, count - done);
+  if (byteStreams) STREAM_FINISH(&byteStream, count / W / 4);
   if (streams) {
     if (scales) STREAM_FINISH(&scaleStream, count / W);
     if (zeros) STREAM_FINISH(&zeroStream, count / W);

@@ -91,7 +91,8 @@ import Testing
 
   /// `calib_symmetric_scales` with the scales as E4M3FN bytes (and no zero points) for
   /// every case whose scales are rounded to that format: each byte encodes the lanes'
-  /// scale, and decodes to its bits (NaN to a NaN), at each width this CPU has.
+  /// scale, and decodes to its bits (NaN to a NaN), at each width this CPU has; nothing
+  /// outside the outputs is written.
   @Test(.needsAVX2, arguments: [FloatDType.float32, .bfloat16])
   func float8BytesEncodeTheLanesScales(dtype: FloatDType) throws {
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -115,16 +116,23 @@ import Testing
       lanes.withUnsafeMutableBufferPointer { s in
         kernel.parameters(mins: mins, maxs: maxs, 0..<n, scales: s.baseAddress!, zeros: nil, outputs: n, width: 0)
       }
-      for width in WideKernels.runnableWidths {
-        var wide = try #require(kernel.wideScaleParameters(outputs: n))
-        var bytes = [UInt8](repeating: 0xAA, count: n)
+      // Stored, and streamed (as for 32K outputs) from every kind of start: a line's, a
+      // float's, a byte's; with zero to three vectors past the last whole line.
+      for (width, outputs, start, count) in product(WideKernels.runnableWidths, [n, 1 << 15], [0, 1, 4, 36], 0..<4) {
+        let count = n - 16 * count
+        var wide = try #require(kernel.wideScaleParameters(outputs: outputs))
+        let guardByte: UInt8 = 0xAA
+        var bytes = [UInt8](repeating: guardByte, count: n + 64)
         bytes.withUnsafeMutableBufferPointer { b in
-          calib_symmetric_scales(Int32(width), mins, maxs, n, &wide, nil, b.baseAddress!, nil)
+          calib_symmetric_scales(Int32(width), mins, maxs, count, &wide, nil, b.baseAddress! + start, nil)
         }
-        for i in 0..<n {
-          let decoded = Float8E4M3.decode(bytes[i])
-          let same = lanes[i].isNaN ? decoded.isNaN : bytes[i] == Float8E4M3.encode(lanes[i]) && decoded.bitPattern == lanes[i].bitPattern
-          if !same { Issue.record("\(name) \(dtype) width \(width) [\(i)] max \(maxs[i]): \(bytes[i]) for \(lanes[i])") }
+        let comment = "\(name) \(dtype) width \(width) outputs \(outputs) start \(start) count \(count)"
+        #expect(bytes[..<start].allSatisfy { $0 == guardByte } && bytes[(start + count)...].allSatisfy { $0 == guardByte }, "\(comment)")
+        for i in 0..<count {
+          let byte = bytes[start + i]
+          let decoded = Float8E4M3.decode(byte)
+          let same = lanes[i].isNaN ? decoded.isNaN : byte == Float8E4M3.encode(lanes[i]) && decoded.bitPattern == lanes[i].bitPattern
+          if !same { Issue.record("\(comment) [\(i)] max \(maxs[i]): \(byte) for \(lanes[i])") }
         }
       }
     }
@@ -174,4 +182,9 @@ import Testing
       #expect(wide.1[start...].allSatisfy { $0 == 0 }, "\(comment) width \(width)")
     }
   }
+}
+
+/// Every combination of four sequences' elements, the last varying fastest.
+private func product<A, B, C, D>(_ a: [A], _ b: [B], _ c: [C], _ d: Range<D>) -> [(A, B, C, D)] where D: Strideable, D.Stride: SignedInteger {
+  a.flatMap { x in b.flatMap { y in c.flatMap { z in d.map { (x, y, z, $0) } } } }
 }
