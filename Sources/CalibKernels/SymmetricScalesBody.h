@@ -79,7 +79,7 @@ SCALES_KERNEL void NAME(scales)(
   const VF zero = NAME(splat)(0.0f), epsilon = NAME(splat)(p.epsilon), nan = NAME(splat)(__builtin_nanf(""));
   // Outputs larger than a core's L2 go around the cache (NVFP4's 1M float32 scales: 4 MiB
   // that would otherwise be read for ownership, then evict the input that the next pass
-  // reads). A quarter as many bytes of E4M3FN scales are stored as they are.
+  // reads); E4M3FN scales too, four vectors' bytes to a line.
   const int streams = p.streams;
   STREAM scaleStream = STREAM_START(scales), zeroStream = STREAM_START(zeros);
   // E4M3FN bytes stream where they start on a float's alignment (LineStream.h's unit).

@@ -157,9 +157,10 @@ public struct Tensor: Sendable, Equatable {
   /// Creates a float32 tensor of the given shape filled with one value, which is written
   /// out only when ``values`` is first read.
   public init(shape: [Int], repeating value: Float) {
-    Self.check(shape, count: shape.reduce(1, *))
+    let count = shape.reduce(1, *)
+    Self.check(shape, count: count)
     self.shape = shape
-    self.storage = .deferred(DeferredValues(.repeated(value, count: shape.reduce(1, *))))
+    self.storage = .deferred(DeferredValues(.repeated(value, count: count)))
     self.dtype = .float32
   }
 
