@@ -43,23 +43,23 @@ typedef unsigned char u8x8 __attribute__((vector_size(8), aligned(1)));
 
 void calib_symmetric_scales(
   int width, const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params,
-  float *scales, uint8_t *float8_scales, float *zeros
+  float *scales, uint8_t *float8_scales
 ) {
   if (width == 16) {
-    symmetricScales16(mins, maxs, count, params, scales, float8_scales, zeros);
+    symmetricScales16(mins, maxs, count, params, scales, float8_scales);
   } else {
-    symmetricScales8(mins, maxs, count, params, scales, float8_scales, zeros);
+    symmetricScales8(mins, maxs, count, params, scales, float8_scales);
   }
 }
 
 void calib_bf16_magnitude_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  uint8_t *float8_scales, float *zeros
+  uint8_t *float8_scales
 ) {
   if (width == 16) {
-    magnitudeScales16(magnitudes, count, params, scales, float8_scales, zeros);
+    magnitudeScales16(magnitudes, count, params, scales, float8_scales);
   } else {
-    magnitudeScales8(magnitudes, count, params, scales, float8_scales, zeros);
+    magnitudeScales8(magnitudes, count, params, scales, float8_scales);
   }
 }
 
@@ -67,17 +67,17 @@ void calib_bf16_magnitude_scales(
 
 void calib_symmetric_scales(
   int width, const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params,
-  float *scales, uint8_t *float8_scales, float *zeros
+  float *scales, uint8_t *float8_scales
 ) {
-  (void)width; (void)mins; (void)maxs; (void)count; (void)params; (void)scales; (void)float8_scales; (void)zeros;
+  (void)width; (void)mins; (void)maxs; (void)count; (void)params; (void)scales; (void)float8_scales;
   __builtin_trap();
 }
 
 void calib_bf16_magnitude_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  uint8_t *float8_scales, float *zeros
+  uint8_t *float8_scales
 ) {
-  (void)width; (void)magnitudes; (void)count; (void)params; (void)scales; (void)float8_scales; (void)zeros;
+  (void)width; (void)magnitudes; (void)count; (void)params; (void)scales; (void)float8_scales;
   __builtin_trap();
 }
 

@@ -69,11 +69,11 @@ SCALES_KERNEL VU NAME(float8Bits)(VF s) {
 
 /// The loop of both entry points (`magnitudes` NULL: ranges; `mins` and `maxs` NULL: bf16
 /// magnitudes), specialized for each where it is inlined. The scales go to `scales` as
-/// float32, or to `float8Scales` as E4M3FN bits when `scales` is NULL; the zero points
-/// (all 0) to `zeros` unless it is NULL.
+/// float32, or to `float8Scales` as E4M3FN bits when `scales` is NULL. The zero points
+/// are all 0 and not written: callers hold them as one repeated value.
 SCALES_KERNEL void NAME(scales)(
   const float *mins, const float *maxs, const uint16_t *magnitudes, size_t count,
-  const calib_symmetric_scale_params *params, float *scales, uint8_t *float8Scales, float *zeros
+  const calib_symmetric_scale_params *params, float *scales, uint8_t *float8Scales
 ) {
   const calib_symmetric_scale_params p = *params;
   const VF zero = NAME(splat)(0.0f), epsilon = NAME(splat)(p.epsilon), nan = NAME(splat)(__builtin_nanf(""));
@@ -81,7 +81,7 @@ SCALES_KERNEL void NAME(scales)(
   // that would otherwise be read for ownership, then evict the input that the next pass
   // reads); E4M3FN scales too, four vectors' bytes to a line.
   const int streams = p.streams;
-  STREAM scaleStream = STREAM_START(scales), zeroStream = STREAM_START(zeros);
+  STREAM scaleStream = STREAM_START(scales);
   // E4M3FN bytes stream where they start on a float's alignment (LineStream.h's unit).
   const int byteStreams = streams && float8Scales && ((uintptr_t)float8Scales & 3) == 0;
   STREAM byteStream = STREAM_START((float *)float8Scales);
@@ -127,36 +127,26 @@ SCALES_KERNEL void NAME(scales)(
     } else {
       __builtin_memcpy(scales + i, &s, sizeof s);
     }
-    if (zeros) {
-      if (streams) {
-        STREAM_PUT(&zeroStream, i / W, zero);
-      } else {
-        __builtin_memcpy(zeros + i, &zero, sizeof zero);
-      }
-    }
   }
   // The last one to three vectors' bytes, short of a whole float vector.
   size_t done = count / W / 4 * 4 * W;
   if (!scales) __builtin_memcpy(float8Scales + done, &quad, count - done);
   if (byteStreams) STREAM_FINISH(&byteStream, count / W / 4);
-  if (streams) {
-    if (scales) STREAM_FINISH(&scaleStream, count / W);
-    if (zeros) STREAM_FINISH(&zeroStream, count / W);
-  }
+  if (streams && scales) STREAM_FINISH(&scaleStream, count / W);
 }
 
 __attribute__((target(TARGET))) static void NAME(symmetricScales)(
   const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  uint8_t *float8Scales, float *zeros
+  uint8_t *float8Scales
 ) {
-  NAME(scales)(mins, maxs, NULL, count, params, scales, float8Scales, zeros);
+  NAME(scales)(mins, maxs, NULL, count, params, scales, float8Scales);
 }
 
 __attribute__((target(TARGET))) static void NAME(magnitudeScales)(
   const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  uint8_t *float8Scales, float *zeros
+  uint8_t *float8Scales
 ) {
-  NAME(scales)(NULL, NULL, magnitudes, count, params, scales, float8Scales, zeros);
+  NAME(scales)(NULL, NULL, magnitudes, count, params, scales, float8Scales);
 }
 
 #undef SCALES_KERNEL

@@ -133,6 +133,10 @@ import Testing
     let json = await calib(["export", runs.store, "asym", "-", "--format", "json"])
     let list = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
     #expect(list.contains { $0["name"] as? String == "encoder.layer.0.output.dense.weight_zero_point" })
+    // Safetensors are binary: '-' is refused, not written as a file named '-'.
+    let dash = await calib(["export", runs.store, "asym", "-"])
+    #expect(dash.exitCode == 64 && dash.stderr.contains("'-' is stdout, which takes JSON only: add --format json"))
+    #expect(!FileManager.default.fileExists(atPath: "-"))
   }
 
   @Test(arguments: ["w8a8-static.yaml", "nvfp4.yaml", "w4a16.yaml"])

@@ -39,6 +39,12 @@ extension CalibCommand {
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+      if out == "-" && output.format != .json {
+        throw ValidationError("OUT '-' is stdout, which takes JSON only: add --format json, or give a file name such as qparams.safetensors")
+      }
+    }
+
     func run() async throws {
       let s = try CalibrationStore(path: store, readOnly: true)
       let destination = out == "-" && output.format == .json ? nil : try ExportDestination(path: out, store: store)

@@ -160,9 +160,9 @@ struct GroupMagnitudes: Sendable {
           let n = (end - first) & ~15
           let (scales, bytes) = (floatOut.map { $0.base + first }, byteOut.map { $0.base + first })
           if let floats {
-            calib_symmetric_scales(Int32(width), floats.readOnly + first, floats.readOnly + first, n, &wide, scales, bytes, nil)
+            calib_symmetric_scales(Int32(width), floats.readOnly + first, floats.readOnly + first, n, &wide, scales, bytes)
           } else if let halves {
-            calib_bf16_magnitude_scales(Int32(width), halves.readOnly + first, n, &wide, scales, bytes, nil)
+            calib_bf16_magnitude_scales(Int32(width), halves.readOnly + first, n, &wide, scales, bytes)
           }
           first += n
         }

@@ -63,7 +63,7 @@ extension MSEGridSearch {
   /// Step `i`'s scale and zero point of every parameter: its candidate range
   /// (``Candidates/parameters(step:_:)``'s first step), then `calculate_qparams` by
   /// ``QParamKernel/parameters(mins:maxs:_:scales:zeros:outputs:width:)``; there is no
-  /// global scale.
+  /// global scale. A symmetric kernel leaves `zeros` as they are: all 0 from the start.
   private func candidateParameters(
     _ candidates: Candidates, step i: Int, into scales: SharedPointer<Float>, _ zeros: SharedPointer<Float>, count: Int
   ) {
@@ -84,8 +84,8 @@ extension MSEGridSearch {
           }
         }
         candidates.kernel.parameters(
-          mins: mn, maxs: mx, 0..<(end - first), scales: scales.base + first, zeros: zeros.base + first,
-          outputs: end - first)
+          mins: mn, maxs: mx, 0..<(end - first), scales: scales.base + first,
+          zeros: candidates.kernel.symmetric ? nil : zeros.base + first, outputs: end - first)
       }
     }
   }

@@ -146,20 +146,20 @@ extension QParamKernel {
   /// `calculate_qparams` of the (min, max) pairs `range` of `mins` and `maxs`, written to
   /// the same slots of `scales` and `zeros` (each `outputs` long): sixteen at a time by
   /// `calib_symmetric_scales` (on AVX-512, `width` 16, or AVX2, `width` 8) where
-  /// ``wideScaleParameters(outputs:)`` allows, eight at a time on the vector path (whose
-  /// zero points are 0), one by one otherwise.
+  /// ``wideScaleParameters(outputs:)`` allows, eight at a time on the vector path, one by
+  /// one otherwise.
   ///
-  /// - Precondition: `zeros` is `nil` only for a symmetric kernel, whose zero points are
-  ///   all 0 and are then not written.
+  /// - Precondition: `zeros` is `nil` exactly when the kernel is symmetric: its zero points
+  ///   are all 0 and are not written (callers hold them as one repeated value).
   func parameters(
     mins: UnsafePointer<Float>, maxs: UnsafePointer<Float>, _ range: Range<Int>, scales: UnsafeMutablePointer<Float>,
     zeros: UnsafeMutablePointer<Float>?, outputs: Int, width: Int = WideKernels.width
   ) {
-    precondition(zeros != nil || symmetric, "an asymmetric kernel's zero points must be written")
+    precondition((zeros == nil) == symmetric, "zero points are written exactly for an asymmetric kernel")
     var i = range.lowerBound
     if width >= 8, var wide = wideScaleParameters(outputs: outputs) {
       let count = range.count & ~15
-      calib_symmetric_scales(Int32(width), mins + i, maxs + i, count, &wide, scales + i, nil, zeros.map { $0 + i })
+      calib_symmetric_scales(Int32(width), mins + i, maxs + i, count, &wide, scales + i, nil)
       i += count
     }
     if hasVectorPath {
@@ -170,7 +170,6 @@ extension QParamKernel {
           min: lo.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
           max: hi.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
         out.storeBytes(of: scale, toByteOffset: i * 4, as: SIMD8<Float>.self)
-        if let zeros { UnsafeMutableRawPointer(zeros).storeBytes(of: SIMD8<Float>(), toByteOffset: i * 4, as: SIMD8<Float>.self) }
         i += 8
       }
     }

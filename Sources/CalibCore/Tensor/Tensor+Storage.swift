@@ -1,12 +1,12 @@
 import Synchronization
 
 extension Tensor {
-  /// How a tensor holds its values: float32, the raw bits of bf16 or f16 values, or a
-  /// compact form decoded on first use (``DeferredValues``); each with the parameter
-  /// ranges kept for them (shared by copies, replaced with the values).
+  /// How a tensor holds its values: float32, or a compact form decoded on first use
+  /// (``DeferredValues``: the raw bits of bf16 or f16 values, FP8 bytes, one repeated
+  /// value); each with the parameter ranges kept for them (shared by copies, replaced
+  /// with the values).
   enum Storage: Sendable {
     case float32([Float], KeptRanges)
-    case half(HalfValues)
     case deferred(DeferredValues)
 
     /// float32 values with nothing kept.
@@ -15,16 +15,14 @@ extension Tensor {
     var count: Int {
       switch self {
       case .float32(let values, _): values.count
-      case .half(let payload): payload.bits.count
       case .deferred(let payload): payload.count
       }
     }
 
-    /// The values as float32 (decoded once for bf16 bits).
+    /// The values as float32 (decoded once for compact forms).
     var floats: [Float] {
       switch self {
       case .float32(let values, _): values
-      case .half(let payload): payload.floats
       case .deferred(let payload): payload.floats
       }
     }
@@ -32,51 +30,21 @@ extension Tensor {
     var kept: KeptRanges {
       switch self {
       case .float32(_, let kept): kept
-      case .half(let payload): payload.kept
       case .deferred(let payload): payload.kept
       }
     }
   }
 }
 
-/// Raw bf16 or f16 bits and, once someone asks, their float32 decoding: shared by every
-/// copy of a tensor, so the decoding happens at most once whoever asks first.
-final class HalfValues: Sendable {
-  let bits: [UInt16]
-  let format: HalfFormat
-  private let decoded = Mutex<[Float]?>(nil)
-  let kept = KeptRanges()
-
-  init(_ bits: [UInt16], _ format: HalfFormat) {
-    self.bits = bits
-    self.format = format
-  }
-
-  /// The bits widened to float32 (``HalfFormat/float(_:)``), exact.
-  var floats: [Float] {
-    decoded.withLock { cache in
-      if let cache { return cache }
-      let format = format
-      let floats = bits.withUnsafeBufferPointer { source in
-        [Float](unsafeUninitializedCapacity: source.count) { out, initialized in
-          if let base = source.baseAddress, let target = out.baseAddress {
-            format.widen(base, source.count, into: target)
-          }
-          initialized = source.count
-        }
-      }
-      cache = floats
-      return floats
-    }
-  }
-}
-
 /// Values held in a form smaller than float32 and decoded on first use, once for every
-/// copy of the tensor: scales that are E4M3FN values, as their bytes (a quarter of the
-/// float32 bytes), or one value repeated (a symmetric scheme's zero points, none of which
-/// is ever written unless someone reads them).
+/// copy of the tensor (whoever asks first): bf16 or f16 values as their raw bits (half
+/// the float32 bytes), scales that are E4M3FN values as their bytes (a quarter), or one
+/// value repeated (a symmetric scheme's zero points, none of which is ever written unless
+/// someone reads them).
 final class DeferredValues: Sendable {
   enum Source: Sendable {
+    /// bf16 or f16 bits, widened exactly (``HalfFormat/float(_:)``).
+    case half([UInt16], HalfFormat)
     /// E4M3FN bits, decoded exactly (``Float8E4M3/decode(_:)``).
     case float8E4M3([UInt8])
     case repeated(Float, count: Int)
@@ -92,6 +60,7 @@ final class DeferredValues: Sendable {
 
   var count: Int {
     switch source {
+    case .half(let bits, _): bits.count
     case .float8E4M3(let bytes): bytes.count
     case .repeated(_, let count): count
     }
@@ -102,6 +71,15 @@ final class DeferredValues: Sendable {
       if let cache { return cache }
       let floats: [Float]
       switch source {
+      case .half(let bits, let format):
+        floats = bits.withUnsafeBufferPointer { source in
+          [Float](unsafeUninitializedCapacity: source.count) { out, initialized in
+            if let base = source.baseAddress, let target = out.baseAddress {
+              format.widen(base, source.count, into: target)
+            }
+            initialized = source.count
+          }
+        }
       case .float8E4M3(let bytes):
         let table = Float8E4M3.decodingTable
         floats = bytes.map { table[Int($0)] }

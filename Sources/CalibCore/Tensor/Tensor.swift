@@ -76,8 +76,8 @@ public struct Tensor: Sendable, Equatable {
 
   /// The values' raw 16-bit bits and their format, when the tensor was made from them.
   var halfBits: (bits: [UInt16], format: HalfFormat)? {
-    if case .half(let payload) = storage { return (payload.bits, payload.format) }
-    return nil
+    guard case .deferred(let payload) = storage, case .half(let bits, let format) = payload.source else { return nil }
+    return (bits, format)
   }
 
   /// Creates a float32 tensor; traps when the element count does not match the shape.
@@ -137,7 +137,7 @@ public struct Tensor: Sendable, Equatable {
     case .float16: precondition(dtype != .bfloat16, "f16 values are not bf16 values")
     }
     self.shape = shape
-    self.storage = .half(HalfValues(bits, format))
+    self.storage = .deferred(DeferredValues(.half(bits, format)))
     self.dtype = dtype
     assert(range == nil || range == ValueRange(RangeReduction.minMax(storage.floats, parallel: false)), "knownRange is not the values' range")
     knownRange = range

@@ -143,28 +143,27 @@ typedef struct {
   int float8;
   /// A scale of 0 becomes this.
   float epsilon;
-  /// Nonzero: write the scales and zero points with streaming stores, around the cache.
+  /// Nonzero: write the scales with streaming stores, around the cache.
   /// For outputs larger than a core's L2, whichever share of them one call writes.
   int streams;
 } calib_symmetric_scale_params;
 
 /// Symmetric `calculate_qparams` of `count` (a multiple of `width`) min/max pairs, as
 /// CalibCore's `QParamKernel.scales(min:max:)` computes them lane for lane: `scales[i]`
-/// from `mins[i]` and `maxs[i]`, and `zeros[i] = 0`.
+/// from `mins[i]` and `maxs[i]`. The zero points are all 0 and not written.
 ///
 /// With `scales` NULL the scales go to `float8_scales` as E4M3FN bits instead, which is
-/// exact only when `params->float8` rounds them to that format first. With `zeros` NULL
-/// no zero point is written.
+/// exact only when `params->float8` rounds them to that format first.
 void calib_symmetric_scales(
   int width, const float *mins, const float *maxs, size_t count, const calib_symmetric_scale_params *params,
-  float *scales, uint8_t *float8_scales, float *zeros);
+  float *scales, uint8_t *float8_scales);
 
 /// ``calib_symmetric_scales`` of groups given by their largest magnitudes, `count` (a
 /// multiple of `width`) non-negative finite bf16 values' bits: each magnitude m stands
 /// for the range (-m, m), or any other range whose largest magnitude it is.
 void calib_bf16_magnitude_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
-  uint8_t *float8_scales, float *zeros);
+  uint8_t *float8_scales);
 
 /// `count` f16 values (IEEE binary16 bits) widened to float32, exactly, NaN payloads kept
 /// as they are (a signaling NaN stays signaling). AVX-512 only.
