@@ -42,7 +42,8 @@ struct ObserversBench: ParsableCommand {
       .filter { c in filter.map { c.name.contains($0) } ?? true }
     let threads = ProcessInfo.processInfo.activeProcessorCount
     let referenceRunner = reference.map { ReferenceBench(python: $0, script: refbench) }
-    var ours = [String: Timings](), ceiling = [String: Timings](), theirs = [String: Timings]()
+    var ours = [String: Timings](), ceiling = [String: Timings](), readWrites = [String: Timings]()
+    var theirs = [String: Timings]()
     for round in 0..<rounds {
       // Alternate which side goes first so that drift in the machine's load evens out.
       let referenceFirst = round % 2 == 1
@@ -50,16 +51,17 @@ struct ObserversBench: ParsableCommand {
         try recordReference(runner, dtype: dtype, threads: threads, into: &theirs)
       }
       for c in cases {
-        let (observe, read) = try c.medianSeconds(self.repeat, threads: threads)
+        let (observe, read, readWrite) = try c.medianSeconds(self.repeat, threads: threads)
         ours[c.name, default: Timings()].append(observe)
         ceiling[c.name, default: Timings()].append(read)
+        readWrites[c.name, default: Timings()].append(readWrite)
       }
       if !referenceFirst, let runner = referenceRunner {
         try recordReference(runner, dtype: dtype, threads: threads, into: &theirs)
       }
     }
     for c in cases {
-      let mine = ours[c.name]!, read = ceiling[c.name]!
+      let mine = ours[c.name]!, read = ceiling[c.name]!, readWrite = readWrites[c.name]!
       var fields: [(String, Any)] = [
         ("case", c.name), ("threads", threads), ("rounds", rounds), ("seconds", mine.median), ("spread", mine.spread),
         // The lanes of the wide kernels that ran (16 AVX-512, 8 AVX2, 0 none: Swift's SSE2).
@@ -67,6 +69,9 @@ struct ObserversBench: ParsableCommand {
         ("GBps", Double(c.inputBytes) / mine.median / 1e9),
         ("bandwidth_GBps", Double(c.inputBytes) / read.median / 1e9),
         ("fraction_of_bandwidth", read.median / mine.median),
+        // The fraction of bandwidth of reading the input once and then streaming out the
+        // scales once: the most any implementation reaches.
+        ("traffic_ceiling", read.median / readWrite.median),
       ]
       if let ref = theirs[c.name] {
         let speedup = RatioSummary(ref, over: mine)
@@ -128,20 +133,37 @@ struct ObserverCase {
   /// The input's bytes in its own dtype, as refbench.py counts them.
   var inputBytes: Int { input.elementCount * (input.dtype == .float32 ? 4 : 2) }
 
-  /// The medians of `repeats` observations and of as many streaming reads of the input's
-  /// own bytes, one after the other, so that both meet the same cache and machine state
-  /// (see ``MemoryBandwidth``).
-  func medianSeconds(_ repeats: Int, threads: Int) throws -> (observe: Double, read: Double) {
-    try withInputBytes { bytes in
-      let bandwidth = MemoryBandwidth(reading: bytes, threads: threads)
-      _ = bandwidth.readOnce()
-      var observing = Timings(), reading = Timings()
+  /// The medians of `repeats` observations, of as many streaming reads of the input's own
+  /// bytes, and of as many such reads each followed by streaming writes of the scales'
+  /// bytes, one after the other, so that all meet the same cache and machine state (see
+  /// ``MemoryBandwidth``).
+  func medianSeconds(_ repeats: Int, threads: Int) throws -> (observe: Double, read: Double, readWrite: Double) {
+    let scaleBytes = try Self.scaleBytes(observe())
+    return try withInputBytes { bytes in
+      let bandwidth = MemoryBandwidth(reading: bytes, writing: scaleBytes, threads: threads)
+      _ = bandwidth.readOnce(writing: true)
+      var observing = Timings(), reading = Timings(), readingAndWriting = Timings()
       for _ in 0..<repeats {
-        try observing.time(observe)
+        try observing.time { _ = try observe() }
         reading.append(bandwidth.readOnce())
+        readingAndWriting.append(bandwidth.readOnce(writing: true))
       }
-      return (observing.median, reading.median)
+      return (observing.median, reading.median, readingAndWriting.median)
     }
+  }
+
+  /// The bytes of the scales as torch returns them (refbench.py's cases are symmetric:
+  /// their zero points are not counted); none for an empty input.
+  private static func scaleBytes(_ p: QuantizationParameters?) -> Int {
+    guard let p else { return 0 }
+    let width =
+      switch p.scaleDType {
+      case .float64, .int64: 8
+      case .float32, .int32: 4
+      case .float16, .bfloat16, .int16: 2
+      case .float8E4M3FN, .int8, .uint8: 1
+      }
+    return p.scale.elementCount * width
   }
 
   /// The input's bytes in its own dtype: bf16 or f16 bits, or float32 values.
@@ -150,10 +172,10 @@ struct ObserverCase {
     return try input.values.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(inputBytes))) }
   }
 
-  func observe() throws {
+  func observe() throws -> QuantizationParameters? {
     var observer = try Observer(kind: kind, baseName: baseName, args: args)
     var global: Float?
     if args.strategy == .tensorGroup { global = try observer.observeGlobalScale(input) }
-    _ = try observer.observe(input, globalScale: global)
+    return try observer.observe(input, globalScale: global)
   }
 }
