@@ -77,6 +77,9 @@ struct ObserversBench: ParsableCommand {
         let speedup = RatioSummary(ref, over: mine)
         fields += [
           ("reference_seconds", ref.median), ("reference_spread", ref.spread),
+          // The reference against the same read: a speed-up can be no more than
+          // traffic_ceiling over this.
+          ("reference_fraction_of_bandwidth", read.median / ref.median),
           ("speedup", speedup.median), ("speedup_spread", speedup.spread),
         ]
       }
