@@ -23,7 +23,9 @@ import Foundation
 final class MemoryBandwidth {
   let threads: Int
   private let words: UnsafeBufferPointer<UInt64>
+  /// At least one word, of which the first `outputWords` are written.
   private let output: UnsafeMutableBufferPointer<UInt64>
+  private let outputWords: Int
 
   /// A read of `bytes` (whole 8-byte words; a shorter tail is not read), which must stay
   /// valid while this is used, and a write of `outputBytes` (rounded up to whole words)
@@ -33,7 +35,8 @@ final class MemoryBandwidth {
     let count = bytes.count / 8
     words = count == 0 ? UnsafeBufferPointer(start: nil, count: 0)
       : UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: UInt64.self), count: count)
-    output = .allocate(capacity: max(1, (outputBytes + 7) / 8))
+    outputWords = (max(0, outputBytes) + 7) / 8
+    output = .allocate(capacity: max(1, outputWords))
     // Touch every page once, so that no write pays for its first fault.
     output.initialize(repeating: 0)
   }
@@ -47,7 +50,7 @@ final class MemoryBandwidth {
     guard let first = words.baseAddress else { return 0 }
     let start = DispatchTime.now().uptimeNanoseconds
     let base = UnsafeSendable(UnsafeMutablePointer(mutating: first))
-    let (count, outputCount, threads) = (words.count, output.count, self.threads)
+    let (count, outputCount, threads) = (words.count, outputWords, self.threads)
     // Non-nil: the capacity is at least 1.
     let target = UnsafeSendable(output.baseAddress!)
     let folded = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: threads)

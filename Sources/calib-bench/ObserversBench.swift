@@ -42,7 +42,7 @@ struct ObserversBench: ParsableCommand {
       .filter { c in filter.map { c.name.contains($0) } ?? true }
     let threads = ProcessInfo.processInfo.activeProcessorCount
     let referenceRunner = reference.map { ReferenceBench(python: $0, script: refbench) }
-    var ours = [String: Timings](), ceiling = [String: Timings](), readWrites = [String: Timings]()
+    var ours = [String: Timings](), reads = [String: Timings](), readWrites = [String: Timings]()
     var theirs = [String: Timings]()
     for round in 0..<rounds {
       // Alternate which side goes first so that drift in the machine's load evens out.
@@ -53,7 +53,7 @@ struct ObserversBench: ParsableCommand {
       for c in cases {
         let (observe, read, readWrite) = try c.medianSeconds(self.repeat, threads: threads)
         ours[c.name, default: Timings()].append(observe)
-        ceiling[c.name, default: Timings()].append(read)
+        reads[c.name, default: Timings()].append(read)
         readWrites[c.name, default: Timings()].append(readWrite)
       }
       if !referenceFirst, let runner = referenceRunner {
@@ -61,7 +61,7 @@ struct ObserversBench: ParsableCommand {
       }
     }
     for c in cases {
-      let mine = ours[c.name]!, read = ceiling[c.name]!, readWrite = readWrites[c.name]!
+      let mine = ours[c.name]!, read = reads[c.name]!, readWrite = readWrites[c.name]!
       var fields: [(String, Any)] = [
         ("case", c.name), ("threads", threads), ("rounds", rounds), ("seconds", mine.median), ("spread", mine.spread),
         // The lanes of the wide kernels that ran (16 AVX-512, 8 AVX2, 0 none: Swift's SSE2).
