@@ -14,9 +14,9 @@ extension QParamKernel {
     symmetric && !usesMX && (scaleDType == nil || scaleDType == .float32 || scaleDType == .float8E4M3FN)
   }
 
-  /// Outputs from which the C kernels write scales and zero points around the cache: 32K
-  /// elements, 128 KiB of float32 each, beyond which they would evict the input a next
-  /// pass reads and be read for ownership first.
+  /// Outputs from which the C kernels write scales around the cache: 32K elements,
+  /// 128 KiB of float32, beyond which they would evict the input a next pass reads and be
+  /// read for ownership first.
   static let streamedOutputs = 1 << 15
 
   /// ``scales(min:max:)``'s arguments for `calib_symmetric_scales`, which performs the
