@@ -5,17 +5,23 @@ static void portable(uint64_t *p, size_t n, uint64_t value) {
   for (size_t i = 0; i < n; i++) p[i] = value;
 }
 
+/// Plain stores of the words before `p`'s first `align`-byte boundary (at most `n`);
+/// returns how many.
+static size_t head(uint64_t *p, size_t n, size_t align, uint64_t value) {
+  size_t words = ((align - ((uintptr_t)p & (align - 1))) & (align - 1)) / 8;
+  if (words > n) words = n;
+  portable(p, words, value);
+  return words;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 /// Whole 64-byte lines of streaming stores from the first line boundary; the words before
 /// it and after the last whole line are stored plainly.
 __attribute__((target("avx512f"))) static void wide16(uint64_t *p, size_t n, uint64_t value) {
-  size_t head = ((64 - ((uintptr_t)p & 63)) & 63) / 8;
-  if (head > n) head = n;
-  portable(p, head, value);
   const __m512i v = _mm512_set1_epi64((long long)value);
-  size_t i = head;
+  size_t i = head(p, n, 64, value);
   for (; i + 8 <= n; i += 8) _mm512_stream_si512((__m512i *)(p + i), v);
   _mm_sfence();
   portable(p + i, n - i, value);
@@ -23,11 +29,8 @@ __attribute__((target("avx512f"))) static void wide16(uint64_t *p, size_t n, uin
 
 /// ``wide16`` with 32-byte streaming stores.
 __attribute__((target("avx2"))) static void wide8(uint64_t *p, size_t n, uint64_t value) {
-  size_t head = ((32 - ((uintptr_t)p & 31)) & 31) / 8;
-  if (head > n) head = n;
-  portable(p, head, value);
   const __m256i v = _mm256_set1_epi64x((long long)value);
-  size_t i = head;
+  size_t i = head(p, n, 32, value);
   for (; i + 4 <= n; i += 4) _mm256_stream_si256((__m256i *)(p + i), v);
   _mm_sfence();
   portable(p + i, n - i, value);

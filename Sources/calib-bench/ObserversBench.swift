@@ -155,18 +155,12 @@ struct ObserverCase {
     }
   }
 
-  /// The bytes of the scales as torch returns them (refbench.py's cases are symmetric:
-  /// their zero points are not counted); none for an empty input.
+  /// The bytes of the scales as torch returns them, in the dtype of their arithmetic
+  /// (refbench.py's cases are symmetric: their zero points are not counted); none for an
+  /// empty input.
   private static func scaleBytes(_ p: QuantizationParameters?) -> Int {
     guard let p else { return 0 }
-    let width =
-      switch p.scaleDType {
-      case .float64, .int64: 8
-      case .float32, .int32: 4
-      case .float16, .bfloat16, .int16: 2
-      case .float8E4M3FN, .int8, .uint8: 1
-      }
-    return p.scale.elementCount * width
+    return p.scale.elementCount * ElementType(p.scale.dtype).byteWidth
   }
 
   /// The input's bytes in its own dtype: bf16 or f16 bits, or float32 values.

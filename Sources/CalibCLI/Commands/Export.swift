@@ -47,7 +47,8 @@ extension CalibCommand {
 
     func run() async throws {
       let s = try CalibrationStore(path: store, readOnly: true)
-      let destination = out == "-" && output.format == .json ? nil : try ExportDestination(path: out, store: store)
+      // `validate()` allows '-' with JSON only.
+      let destination = out == "-" ? nil : try ExportDestination(path: out, store: store)
       let (tensors, metadata) = try s.exportTensors(ofRun: run, scaleDType: scaleDtype, uncalibrated: uncalibrated)
       let console = Console.current
       if output.format == .json {
