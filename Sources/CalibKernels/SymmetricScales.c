@@ -14,11 +14,22 @@ typedef unsigned short u16x16 __attribute__((vector_size(32), aligned(2)));
 typedef unsigned short u16x8 __attribute__((vector_size(16), aligned(2)));
 typedef unsigned char u8x16 __attribute__((vector_size(16), aligned(1)));
 typedef unsigned char u8x8 __attribute__((vector_size(8), aligned(1)));
+typedef unsigned char u8x64 __attribute__((vector_size(64), aligned(1)));
+typedef unsigned char u8x32 __attribute__((vector_size(32), aligned(1)));
 
 #define VF f32x16
 #define VU u32x16
 #define VH u16x16
 #define VB u8x16
+#define VQ u8x64
+#define PAIR_LANES \
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, \
+  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+#define QUAD_LANES \
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, \
+  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, \
+  32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, \
+  48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63
 #define W 16
 #define TARGET "avx512f"
 #define NAME(x) x##16
@@ -32,6 +43,12 @@ typedef unsigned char u8x8 __attribute__((vector_size(8), aligned(1)));
 #define VU u32x8
 #define VH u16x8
 #define VB u8x8
+#define VQ u8x32
+#define PAIR_LANES \
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+#define QUAD_LANES \
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, \
+  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 #define W 8
 #define TARGET "avx2"
 #define NAME(x) x##8

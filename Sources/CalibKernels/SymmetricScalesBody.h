@@ -1,7 +1,8 @@
 // The body of `calib_symmetric_scales` and `calib_bf16_magnitude_scales` for one vector
 // width, included once per width by SymmetricScales.c with these defined:
 //   VF, VU      float and uint32 vectors of W lanes; VH the W bf16 magnitudes' vector, VB
-//               the W E4M3FN scales' bytes
+//               the W E4M3FN scales' bytes, VQ four times those (a float vector's)
+//   PAIR_LANES  0, 1, … 2W - 1, and QUAD_LANES 0, 1, … 4W - 1: concatenations
 //   W           lanes
 //   TARGET      the target attribute string
 //   NAME(x)     x suffixed with the width
@@ -67,6 +68,36 @@ SCALES_KERNEL VU NAME(float8Bits)(VF s) {
   return code | ((bits >> 24) & 0x80u);
 }
 
+/// The scales of the W groups from `i`, from their ranges (`magnitudes` NULL) or their
+/// bf16 magnitudes (`mins` and `maxs` NULL).
+SCALES_KERNEL VF NAME(scalesAt)(
+  const float *mins, const float *maxs, const uint16_t *magnitudes, size_t i, const calib_symmetric_scale_params *p
+) {
+  VF amax;
+  if (magnitudes) {
+    // bf16 magnitudes widened to float32: exact, non-negative and finite.
+    VH h;
+    __builtin_memcpy(&h, magnitudes + i, sizeof h);
+    amax = (VF)(__builtin_convertvector(h, VU) << 16);
+  } else {
+    VF lo, hi;
+    __builtin_memcpy(&lo, mins + i, sizeof lo);
+    __builtin_memcpy(&hi, maxs + i, sizeof hi);
+    // min(lo, 0) and max(hi, 0); a NaN stays (its comparisons are false).
+    VF zero = NAME(splat)(0.0f);
+    VF mn = NAME(choose)((VU)(lo > 0.0f), lo, zero);
+    VF mx = NAME(choose)((VU)(hi < 0.0f), hi, zero);
+    VF a = (VF)((VU)mn & 0x7FFFFFFFu), b = (VF)((VU)mx & 0x7FFFFFFFu);
+    amax = NAME(choose)((VU)(b > a), a, b);
+    amax = NAME(choose)(NAME(isNaN)(mn) | NAME(isNaN)(mx), amax, NAME(splat)(__builtin_nanf("")));
+  }
+  VF s = amax / p->half_width;
+  if (p->bfloat16) s = NAME(bfloat16Rounded)(s);
+  if (p->has_global_scale) s = p->global_scale * s;
+  if (p->float8) s = NAME(float8Rounded)(s);
+  return NAME(choose)((VU)(s == 0.0f), s, NAME(splat)(p->epsilon));
+}
+
 /// The loop of both entry points (`magnitudes` NULL: ranges; `mins` and `maxs` NULL: bf16
 /// magnitudes), specialized for each where it is inlined. The scales go to `scales` as
 /// float32, or to `float8Scales` as E4M3FN bits when `scales` is NULL. The zero points
@@ -76,63 +107,48 @@ SCALES_KERNEL void NAME(scales)(
   const calib_symmetric_scale_params *params, float *scales, uint8_t *float8Scales
 ) {
   const calib_symmetric_scale_params p = *params;
-  const VF zero = NAME(splat)(0.0f), epsilon = NAME(splat)(p.epsilon), nan = NAME(splat)(__builtin_nanf(""));
   // Outputs larger than a core's L2 go around the cache (NVFP4's 1M float32 scales: 4 MiB
   // that would otherwise be read for ownership, then evict the input that the next pass
   // reads); E4M3FN scales too, four vectors' bytes to a line.
-  const int streams = p.streams;
-  STREAM scaleStream = STREAM_START(scales);
-  // E4M3FN bytes stream where they start on a float's alignment (LineStream.h's unit).
-  const int byteStreams = streams && float8Scales && ((uintptr_t)float8Scales & 3) == 0;
-  STREAM byteStream = STREAM_START((float *)float8Scales);
-  union {
-    VB bytes[4];
-    VF whole;
-  } quad;
-  for (size_t i = 0; i + W <= count; i += W) {
-    VF amax;
-    if (magnitudes) {
-      // bf16 magnitudes widened to float32: exact, non-negative and finite.
-      VH h;
-      __builtin_memcpy(&h, magnitudes + i, sizeof h);
-      amax = (VF)(__builtin_convertvector(h, VU) << 16);
-    } else {
-      VF lo, hi;
-      __builtin_memcpy(&lo, mins + i, sizeof lo);
-      __builtin_memcpy(&hi, maxs + i, sizeof hi);
-      // min(lo, 0) and max(hi, 0); a NaN stays (its comparisons are false).
-      VF mn = NAME(choose)((VU)(lo > 0.0f), lo, zero);
-      VF mx = NAME(choose)((VU)(hi < 0.0f), hi, zero);
-      VF a = (VF)((VU)mn & 0x7FFFFFFFu), b = (VF)((VU)mx & 0x7FFFFFFFu);
-      amax = NAME(choose)((VU)(b > a), a, b);
-      amax = NAME(choose)(NAME(isNaN)(mn) | NAME(isNaN)(mx), amax, nan);
-    }
-    VF s = amax / p.half_width;
-    if (p.bfloat16) s = NAME(bfloat16Rounded)(s);
-    if (p.has_global_scale) s = p.global_scale * s;
-    if (p.float8) s = NAME(float8Rounded)(s);
-    s = NAME(choose)((VU)(s == 0.0f), s, epsilon);
-    if (!scales) {
-      // Four vectors' bytes make one float vector's: stored (or streamed) whole.
-      quad.bytes[(i / W) % 4] = __builtin_convertvector(NAME(float8Bits)(s), VB);
-      if ((i / W) % 4 == 3) {
-        if (byteStreams) {
-          STREAM_PUT(&byteStream, i / (4 * W), quad.whole);
-        } else {
-          __builtin_memcpy(float8Scales + i - 3 * W, &quad, sizeof quad);
-        }
+  if (scales) {
+    STREAM stream = STREAM_START(scales);
+    for (size_t i = 0; i + W <= count; i += W) {
+      VF s = NAME(scalesAt)(mins, maxs, magnitudes, i, &p);
+      if (p.streams) {
+        STREAM_PUT(&stream, i / W, s);
+      } else {
+        __builtin_memcpy(scales + i, &s, sizeof s);
       }
-    } else if (streams) {
-      STREAM_PUT(&scaleStream, i / W, s);
+    }
+    if (p.streams) STREAM_FINISH(&stream, count / W);
+    return;
+  }
+  // Four vectors' bytes make one float vector's, put together in registers (storing them
+  // a quarter at a time and loading the whole defeats store forwarding) and stored or
+  // streamed whole; streamed where they start on a float's alignment (LineStream.h's
+  // unit).
+  const int streams = p.streams && ((uintptr_t)float8Scales & 3) == 0;
+  STREAM stream = STREAM_START((float *)float8Scales);
+  size_t i = 0;
+  for (; i + 4 * W <= count; i += 4 * W) {
+    VB b[4];
+    for (int k = 0; k < 4; k++) {
+      b[k] = __builtin_convertvector(NAME(float8Bits)(NAME(scalesAt)(mins, maxs, magnitudes, i + k * W, &p)), VB);
+    }
+    VQ quad = __builtin_shufflevector(
+      __builtin_shufflevector(b[0], b[1], PAIR_LANES), __builtin_shufflevector(b[2], b[3], PAIR_LANES), QUAD_LANES);
+    if (streams) {
+      STREAM_PUT(&stream, i / (4 * W), (VF)quad);
     } else {
-      __builtin_memcpy(scales + i, &s, sizeof s);
+      __builtin_memcpy(float8Scales + i, &quad, sizeof quad);
     }
   }
-  // The last one to three vectors' bytes, short of a whole float vector.
-  size_t done = count / W / 4 * 4 * W;
-  if (!scales) __builtin_memcpy(float8Scales + done, &quad, count - done);
-  if (byteStreams) STREAM_FINISH(&byteStream, count / W / 4);
-  if (streams && scales) STREAM_FINISH(&scaleStream, count / W);
+  if (streams) STREAM_FINISH(&stream, count / (4 * W));
+  // The last one to three vectors, short of a whole float vector's bytes.
+  for (; i + W <= count; i += W) {
+    VB b = __builtin_convertvector(NAME(float8Bits)(NAME(scalesAt)(mins, maxs, magnitudes, i, &p)), VB);
+    __builtin_memcpy(float8Scales + i, &b, sizeof b);
+  }
 }
 
 __attribute__((target(TARGET))) static void NAME(symmetricScales)(
@@ -154,6 +170,9 @@ __attribute__((target(TARGET))) static void NAME(magnitudeScales)(
 #undef VU
 #undef VH
 #undef VB
+#undef VQ
+#undef PAIR_LANES
+#undef QUAD_LANES
 #undef W
 #undef TARGET
 #undef NAME

@@ -140,7 +140,9 @@ struct GroupMagnitudes: Sendable {
   /// Every group's scale into `output`, a work item at a time: the C kernels take sixteen
   /// groups at a time (bf16 magnitudes, widened in the kernel, or float32 ones), and the
   /// rest (with f16 magnitudes, all of them) is widened a block at a time into a buffer
-  /// that stays in L1.
+  /// that stays in L1. E4M3FN bytes of bf16 magnitudes are mostly looked up, in a table
+  /// built once for the tensor and checked against the kernel magnitude by magnitude
+  /// (`calib_float8_scale_table_build`): a table read for about 25 vector operations.
   private func writeScales(_ kernel: QParamKernel, parallel: Bool, width: Int, to output: ScaleOutput) {
     let count = layout.count
     let perItem = Self.groupsPerItem
@@ -153,6 +155,12 @@ struct GroupMagnitudes: Sendable {
     withMagnitudes { floats, halves, format in
       // The C kernels widen bf16 bits only.
       let wideParameters = width >= 8 && format != .float16 ? kernel.wideScaleParameters(outputs: count) : nil
+      // bf16 magnitudes' E4M3FN scale bytes are mostly looked up (calib_bf16_float8_scales).
+      let table: calib_float8_scale_table? = {
+        guard var wide = wideParameters, halves != nil, byteOut != nil else { return nil }
+        var table = calib_float8_scale_table()
+        return calib_float8_scale_table_build(&wide, UInt16(largest.bitPattern >> 16), &table) != 0 ? table : nil
+      }()
       ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
         var first = item * perItem
         let end = Swift.min(count, first + perItem)
@@ -161,8 +169,14 @@ struct GroupMagnitudes: Sendable {
           let (scales, bytes) = (floatOut.map { $0.base + first }, byteOut.map { $0.base + first })
           if let floats {
             calib_symmetric_scales(Int32(width), floats.readOnly + first, floats.readOnly + first, n, &wide, scales, bytes)
+          } else if let halves, let bytes {
+            if var table {
+              calib_bf16_float8_scales(Int32(width), halves.readOnly + first, n, &wide, &table, bytes)
+            } else {
+              calib_bf16_float8_scales(Int32(width), halves.readOnly + first, n, &wide, nil, bytes)
+            }
           } else if let halves {
-            calib_bf16_magnitude_scales(Int32(width), halves.readOnly + first, n, &wide, scales, bytes)
+            calib_bf16_magnitude_scales(Int32(width), halves.readOnly + first, n, &wide, scales, nil)
           }
           first += n
         }

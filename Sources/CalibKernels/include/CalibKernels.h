@@ -165,6 +165,41 @@ void calib_bf16_magnitude_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
   uint8_t *float8_scales);
 
+/// Whether this CPU has what ``calib_bf16_float8_scales`` looks codes up with: AVX-512's
+/// byte permutes (VBMI).
+int calib_float8_scale_lookup_available(void);
+
+/// E4M3FN scale codes of bf16 magnitudes by lookup (see Float8ScaleTable.c): `codes[m]`
+/// is the code of the magnitude `base << 7 | m`, and a magnitude `bits` in
+/// [`lowest`, `highest`] has the code `codes[bits & 0x7F] + 8 · ((bits >> 7) - base)`
+/// (modulo 256), exactly what ``calib_bf16_magnitude_scales`` gives it.
+typedef struct {
+  uint8_t codes[128];
+  uint16_t lowest;
+  uint16_t highest;
+  uint8_t base;
+} calib_float8_scale_table;
+
+/// The lookup of `params`' E4M3FN scale codes (`params->float8` nonzero) for magnitudes
+/// up to `largest` (bf16 bits, finite and non-negative): the binade below `largest`'s
+/// gives the codes, and every magnitude from `largest` down to the first whose code they
+/// do not predict is checked one by one; that first miss bounds the range from below.
+/// Returns 0, with an empty range, where nothing can be looked up: a largest magnitude
+/// below 2⁻¹²⁵, one whose own scale is not predicted (a global scale that clamps it), or
+/// a CPU without the lookup. E4M3FN's normal range spans under 15 binades, so the range
+/// usually ends about 15 binades below the largest magnitude, after some 2,000 checks: a
+/// microsecond, once per tensor.
+int calib_float8_scale_table_build(
+  const calib_symmetric_scale_params *params, uint16_t largest, calib_float8_scale_table *table);
+
+/// ``calib_bf16_magnitude_scales`` into E4M3FN bytes (`params->float8` nonzero), looked up
+/// in `table` (from ``calib_float8_scale_table_build`` with the same `params`, or NULL)
+/// for each run of 64 magnitudes all in its range, on AVX-512 VBMI; computed for the
+/// others, and everywhere else. The same bytes either way.
+void calib_bf16_float8_scales(
+  int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params,
+  const calib_float8_scale_table *table, uint8_t *float8_scales);
+
 /// `count` f16 values (IEEE binary16 bits) widened to float32, exactly, NaN payloads kept
 /// as they are (a signaling NaN stays signaling). AVX-512 only.
 void calib_f16_widen(const uint16_t *bits, size_t count, float *out);

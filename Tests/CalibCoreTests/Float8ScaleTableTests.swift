@@ -1,0 +1,113 @@
+import CalibKernels
+import Testing
+
+@testable import CalibCore
+
+/// NVFP4's E4M3FN scale bytes of bf16 magnitudes, looked up (`calib_bf16_float8_scales`
+/// with a table) where the table's build has checked them and computed elsewhere, are the
+/// bytes `calib_bf16_magnitude_scales` computes for every magnitude, at every output
+/// alignment, streamed or stored.
+@Suite(.needsAVX2) struct Float8ScaleTableTests {
+  /// Largest magnitudes as bf16 bits: a weight tensor's (0.106), 1, 448, bf16's largest
+  /// finite value, small normals near the lookup's lower limit (2⁻¹²⁵, bits 0x0100) and
+  /// below it (0x00FF, a subnormal).
+  static let largests: [UInt16] = [0x3DD9, 0x3F80, 0x43E0, 0x7F7F, 0x0400, 0x0100, 0x00FF]
+
+  /// The NVFP4 preset's kernel parameters on bf16 under `globalScale`, streaming or not.
+  static func parameters(globalScale: Float, streams: Bool) throws -> calib_symmetric_scale_params {
+    let kernel = try QParamVectorPathTests.nvfp4Preset.parameterKernel(globalScale: globalScale, dtype: .bfloat16)
+    var p = try #require(kernel.wideScaleParameters(outputs: 1))
+    p.streams = streams ? 1 : 0
+    return p
+  }
+
+  /// Every magnitude from 0 to `largest`, in order and then shuffled, looked up into each of
+  /// four start alignments with guard bytes around, against the computed bytes.
+  static func expectLookedUpBytes(
+    largest: UInt16, globalScale: Float, table: calib_float8_scale_table?, sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
+    var generator = HistogramCountingTests.SplitMix(state: UInt64(largest))
+    let ordered = (0...largest).map { $0 }
+    // Whole sixteens, as the kernels take them, and runs of 64 cut at odd places.
+    let count = ordered.count / 16 * 16
+    guard count > 0 else { return }
+    for magnitudes in [Array(ordered.prefix(count)), Array(ordered.shuffled(using: &generator).prefix(count))] {
+      for streams in [false, true] {
+        var p = try parameters(globalScale: globalScale, streams: streams)
+        var computed = [UInt8](repeating: 0xA5, count: count + 8)
+        calib_bf16_magnitude_scales(Int32(WideKernels.width), magnitudes, count, &p, nil, &computed[4])
+        for offset in 0..<4 {
+          var found = [UInt8](repeating: 0xA5, count: count + 8)
+          found.withUnsafeMutableBufferPointer { out in
+            if var table {
+              calib_bf16_float8_scales(Int32(WideKernels.width), magnitudes, count, &p, &table, out.baseAddress! + offset)
+            } else {
+              calib_bf16_float8_scales(Int32(WideKernels.width), magnitudes, count, &p, nil, out.baseAddress! + offset)
+            }
+          }
+          #expect(found[..<offset].allSatisfy { $0 == 0xA5 }, sourceLocation: sourceLocation)
+          #expect(found[(offset + count)...].allSatisfy { $0 == 0xA5 }, sourceLocation: sourceLocation)
+          let mismatch = (0..<count).first { found[offset + $0] != computed[4 + $0] }
+          #expect(
+            mismatch == nil, "largest \(largest), global scale \(globalScale), offset \(offset), streams \(streams): magnitude \(mismatch.map { magnitudes[$0] } as Any)",
+            sourceLocation: sourceLocation)
+        }
+      }
+    }
+  }
+
+  /// Under the global scale NVFP4 derives from the largest magnitude, the table is built
+  /// wherever the CPU has the lookup and that global scale is finite (the largest magnitude
+  /// at least about 2⁻¹¹⁷; below that, every scale clamps to 448 or is NaN), and it covers
+  /// the largest magnitude and the 14 binades below it, where E4M3FN's scales are normal.
+  @Test(arguments: largests)
+  func nvfp4GlobalScaleLooksUpWhatItComputes(largest: UInt16) throws {
+    let globalScale = GlobalScale.generate(magnitude: HalfFormat.bfloat16.float(largest), dtype: .bfloat16)
+    var p = try Self.parameters(globalScale: globalScale, streams: false)
+    var table = calib_float8_scale_table()
+    let built = calib_float8_scale_table_build(&p, largest, &table) != 0
+    #expect(built == (calib_float8_scale_lookup_available() != 0 && globalScale.isFinite))
+    if built {
+      #expect(table.highest == largest)
+      #expect(Int(largest >> 7) - Int(table.lowest >> 7) >= 14, "\(table.lowest)")
+    }
+    try Self.expectLookedUpBytes(largest: largest, globalScale: globalScale, table: built ? table : nil)
+  }
+
+  /// Other global scales, including ones that clamp the largest scales to 448 and one that
+  /// takes the smallest to float32's subnormals: whatever the table covers (perhaps
+  /// nothing), the bytes are the computed ones.
+  @Test(arguments: largests, [Float(5.123), 3e38, 1e-30])
+  func anyGlobalScaleLooksUpWhatItComputes(largest: UInt16, globalScale: Float) throws {
+    var p = try Self.parameters(globalScale: globalScale, streams: false)
+    var table = calib_float8_scale_table()
+    let built = calib_float8_scale_table_build(&p, largest, &table) != 0
+    try Self.expectLookedUpBytes(largest: largest, globalScale: globalScale, table: built ? table : nil)
+  }
+
+  /// A bf16 weight whose groups' magnitudes mostly lie within the table's range, with some
+  /// all-zero groups and some tiny ones outside it: the NVFP4 preset's observer gives the
+  /// range path's parameters, bit for bit, whether the lookup or the kernel made each byte.
+  @Test(arguments: [true, false])
+  func observerScalesMatchTheRangePath(parallel: Bool) throws {
+    var generator = HistogramCountingTests.SplitMix(state: 9)
+    // 33,410 groups: three work items, streamed scales, a tail of two groups.
+    let shape = [130, 4112]
+    let values: [Float] = (0..<(shape[0] * shape[1])).map { i in
+      let group = i / 16
+      if group % 97 == 5 { return 0 }
+      let scale: Float = group % 89 == 7 ? 0x1p-40 : 0.02
+      return BFloat16.rounded(scale * Float.random(in: -4...4, using: &generator))
+    }
+    let value = FusedParametersTests.tensor(shape, values, .bfloat16)
+    let args = QParamVectorPathTests.nvfp4Preset
+    let (global, separate) = try GroupMagnitudesTests.expected(value, args)
+    var observer = try Observer(kind: .memorylessMinMax, baseName: .weight, args: args)
+    observer.runsInParallel = parallel
+    let g = try #require(try observer.observeGlobalScale(value))
+    #expect(g.bitPattern == global.bitPattern)
+    let p = try #require(try observer.observe(value, globalScale: g))
+    expectSameParameters(p, separate)
+    #expect(p.scale.float8E4M3Bits != nil)
+  }
+}
