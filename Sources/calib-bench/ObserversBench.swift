@@ -4,9 +4,10 @@ import CalibKernels
 import CalibFormats
 import Foundation
 
-/// `calib-bench observers --data FILE`: the cases of refbench.py on the same tensors, each
-/// against the machine's streaming-read bandwidth and, with `--reference`, against the
-/// reference implementation run in the same session.
+/// `calib-bench observers --data FILE`: the cases of refbench.py on the same tensors, and
+/// those of Samples/python/refbench_presets.py (compressed-tensors' presets, which
+/// refbench.py's cases predate), each against the machine's streaming-read bandwidth and,
+/// with `--reference`, against the reference implementation run in the same session.
 struct ObserversBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "observers",
@@ -33,6 +34,9 @@ struct ObserversBench: ParsableCommand {
   @Option(help: "Path of refbench.py.")
   var refbench = "../shared/tools/reference/refbench.py"
 
+  @Option(help: "Path of refbench_presets.py, the reference for the preset cases.")
+  var presets = "Samples/python/refbench_presets.py"
+
   func run() throws {
     guard let dtype = FloatDType(rawValue: dtype) else {
       throw ValidationError("--dtype must be float32, bfloat16 or float16")
@@ -41,7 +45,7 @@ struct ObserversBench: ParsableCommand {
     let cases = try benchCases(dtype)
       .filter { c in filter.map { c.name.contains($0) } ?? true }
     let threads = ProcessInfo.processInfo.activeProcessorCount
-    let referenceRunner = reference.map { ReferenceBench(python: $0, script: refbench) }
+    let referenceRunner = reference.map { ReferenceBench(python: $0, scripts: [refbench, presets]) }
     var ours = [String: Timings](), reads = [String: Timings](), readWrites = [String: Timings]()
     var theirs = [String: Timings]()
     for round in 0..<rounds {
@@ -94,7 +98,7 @@ struct ObserversBench: ParsableCommand {
     for (name, s) in seconds { timings[name, default: Timings()].append(s) }
   }
 
-  /// refbench.py's cases, with its names ("_bf16" / "_f16" appended for narrower dtypes).
+  /// refbench.py's cases and refbench_presets.py's, with their names ("_bf16" / "_f16" appended for narrower dtypes).
   private func benchCases(_ dtype: FloatDType) throws -> [ObserverCase] {
     let suffix = ["float32": "", "bfloat16": "_bf16", "float16": "_f16"][dtype.rawValue] ?? ""
     let file = try SafetensorsFile(path: data)
@@ -119,6 +123,10 @@ struct ObserversBench: ParsableCommand {
       ("w_minmax_int4_group128", w, .weight, int4Group, .memorylessMinMax),
       ("w_mse_int4_group128", w, .weight, int4Group, .memorylessMSE),
       ("w_nvfp4_minmax", w, .weight, try QuantizationArgs(numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup), .memorylessMinMax),
+      // compressed-tensors 0.14's NVFP4 preset: its scales are rounded to FP8.
+      ("w_nvfp4_preset_minmax", w, .weight, try QuantizationArgs(
+        numBits: 4, type: .float, groupSize: 16, strategy: .tensorGroup, scaleDType: .float8E4M3FN, zpDType: .float8E4M3FN),
+       .memorylessMinMax),
     ]
     return table.map { ObserverCase(name: $0.0 + suffix, input: $0.1, baseName: $0.2, args: $0.3, kind: $0.4) }
   }
