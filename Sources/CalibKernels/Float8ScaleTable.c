@@ -33,8 +33,9 @@ int calib_float8_scale_table_build(
   calib_symmetric_scale_params plain = *params;
   plain.streams = 0;
   const unsigned top = largest;
-  table->highest = largest;
-  table->lowest = (uint16_t)(largest + 1);
+  // Empty until checked: lowest above highest.
+  table->lowest = 1;
+  table->highest = 0;
   // A magnitude in the first binade has no binade below it to take codes from.
   if (!calib_float8_scale_lookup_available() || !plain.float8 || top >= 0x7F80 || top < 0x100) return 0;
   table->base = (uint8_t)((top >> 7) - 1);
@@ -48,12 +49,18 @@ int calib_float8_scale_table_build(
     calib_bf16_magnitude_scales(16, values, 128, &plain, NULL, codes);
     for (unsigned k = top - start < 127 ? top - start + 1 : 128; k-- > 0;) {
       if (codes[k] != lookedUpCode(table, start + k)) {
+        // Nothing checked when the largest magnitude itself misses.
+        if (start + k == top) return 0;
         table->lowest = (uint16_t)(start + k + 1);
-        return table->lowest <= top;
+        table->highest = largest;
+        return 1;
       }
     }
-    table->lowest = (uint16_t)start;
-    if (start == 0) return 1;
+    if (start == 0) {
+      table->lowest = 0;
+      table->highest = largest;
+      return 1;
+    }
   }
 }
 
@@ -122,8 +129,9 @@ int calib_float8_scale_table_build(
   const calib_symmetric_scale_params *params, uint16_t largest, calib_float8_scale_table *table
 ) {
   (void)params;
-  table->highest = largest;
-  table->lowest = (uint16_t)(largest + 1);
+  (void)largest;
+  table->lowest = 1;
+  table->highest = 0;
   return 0;
 }
 

@@ -76,13 +76,16 @@ import Testing
 
   /// Other global scales, including ones that clamp the largest scales to 448 and one that
   /// takes the smallest to float32's subnormals: whatever the table covers (perhaps
-  /// nothing), the bytes are the computed ones.
+  /// nothing), the bytes are the computed ones. A table whose build failed covers nothing,
+  /// so it is harmless to pass.
   @Test(arguments: largests, [Float(5.123), 3e38, 1e-30])
   func anyGlobalScaleLooksUpWhatItComputes(largest: UInt16, globalScale: Float) throws {
     var p = try Self.parameters(globalScale: globalScale, streams: false)
     var table = calib_float8_scale_table()
-    let built = calib_float8_scale_table_build(&p, largest, &table) != 0
-    try Self.expectLookedUpBytes(largest: largest, globalScale: globalScale, table: built ? table : nil)
+    if calib_float8_scale_table_build(&p, largest, &table) == 0 {
+      #expect(table.lowest > table.highest)
+    }
+    try Self.expectLookedUpBytes(largest: largest, globalScale: globalScale, table: table)
   }
 
   /// A bf16 weight whose groups' magnitudes mostly lie within the table's range, with some

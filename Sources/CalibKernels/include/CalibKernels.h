@@ -184,11 +184,11 @@ typedef struct {
 /// up to `largest` (bf16 bits, finite and non-negative): the binade below `largest`'s
 /// gives the codes, and every magnitude from `largest` down to the first whose code they
 /// do not predict is checked one by one; that first miss bounds the range from below.
-/// Returns 0, with an empty range, where nothing can be looked up: a largest magnitude
-/// below 2⁻¹²⁵, one whose own scale is not predicted (a global scale that clamps it), or
-/// a CPU without the lookup. E4M3FN's normal range spans under 15 binades, so the range
-/// usually ends about 15 binades below the largest magnitude, after some 2,000 checks: a
-/// microsecond, once per tensor.
+/// Returns 0, with an empty range (`lowest` above `highest`), where nothing can be looked
+/// up: a largest magnitude below 2⁻¹²⁵, one whose own scale is not predicted (a global
+/// scale that clamps it), or a CPU without the lookup. E4M3FN's normal range spans under
+/// 15 binades, so the range usually ends about 15 binades below the largest magnitude,
+/// after some 2,000 checks: a microsecond, once per tensor.
 int calib_float8_scale_table_build(
   const calib_symmetric_scale_params *params, uint16_t largest, calib_float8_scale_table *table);
 
