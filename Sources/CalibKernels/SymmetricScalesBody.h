@@ -98,6 +98,13 @@ SCALES_KERNEL VF NAME(scalesAt)(
   return NAME(choose)((VU)(s == 0.0f), s, NAME(splat)(p->epsilon));
 }
 
+/// ``scalesAt``'s scales as their E4M3FN bytes (`p->float8` nonzero).
+SCALES_KERNEL VB NAME(float8CodesAt)(
+  const float *mins, const float *maxs, const uint16_t *magnitudes, size_t i, const calib_symmetric_scale_params *p
+) {
+  return __builtin_convertvector(NAME(float8Bits)(NAME(scalesAt)(mins, maxs, magnitudes, i, p)), VB);
+}
+
 /// The loop of both entry points (`magnitudes` NULL: ranges; `mins` and `maxs` NULL: bf16
 /// magnitudes), specialized for each where it is inlined. The scales go to `scales` as
 /// float32, or to `float8Scales` as E4M3FN bits when `scales` is NULL. The zero points
@@ -132,9 +139,7 @@ SCALES_KERNEL void NAME(scales)(
   size_t i = 0;
   for (; i + 4 * W <= count; i += 4 * W) {
     VB b[4];
-    for (int k = 0; k < 4; k++) {
-      b[k] = __builtin_convertvector(NAME(float8Bits)(NAME(scalesAt)(mins, maxs, magnitudes, i + k * W, &p)), VB);
-    }
+    for (int k = 0; k < 4; k++) b[k] = NAME(float8CodesAt)(mins, maxs, magnitudes, i + k * W, &p);
     VQ quad = __builtin_shufflevector(
       __builtin_shufflevector(b[0], b[1], PAIR_LANES), __builtin_shufflevector(b[2], b[3], PAIR_LANES), QUAD_LANES);
     if (streams) {
@@ -146,7 +151,7 @@ SCALES_KERNEL void NAME(scales)(
   if (streams) STREAM_FINISH(&stream, count / (4 * W));
   // The last one to three vectors, short of a whole float vector's bytes.
   for (; i + W <= count; i += W) {
-    VB b = __builtin_convertvector(NAME(float8Bits)(NAME(scalesAt)(mins, maxs, magnitudes, i, &p)), VB);
+    VB b = NAME(float8CodesAt)(mins, maxs, magnitudes, i, &p);
     __builtin_memcpy(float8Scales + i, &b, sizeof b);
   }
 }
