@@ -40,6 +40,19 @@ SCALES_KERNEL VF NAME(bfloat16Rounded)(VF x) {
   return NAME(choose)(NAME(isNaN)(x), (VF)r, x);
 }
 
+/// `BFloat16.halfRounded` (f16's grid as float32): round to nearest even on the bits from
+/// 2⁻¹⁴ up, ±∞ from 65520 up, and below 2⁻¹⁴ the subnormal grid of step 2⁻²⁴, which
+/// adding and subtracting 0.5 rounds to; NaN lanes kept as they are.
+SCALES_KERNEL VF NAME(float16Rounded)(VF x) {
+  VU bits = (VU)x;
+  VU m = bits & 0x7FFFFFFFu;
+  VU rounded = (m + 0x0FFFu + ((m >> 13) & 1u)) & ~0x1FFFu;
+  VU normal = (VU)NAME(choose)((VU)(rounded > 0x477FE000u), (VF)rounded, (VF)NAME(splatBits)(0x7F800000u));
+  VF small = ((VF)m + 0.5f) - 0.5f;
+  VF snapped = NAME(choose)((VU)(m >= 0x38800000u), small, (VF)normal);
+  return NAME(choose)((VU)(m > 0x7F800000u), (VF)((VU)snapped | (bits & 0x80000000u)), x);
+}
+
 /// `QParamKernel.roundedToFloat8`: clamp to ±448, then the normal and subnormal grids of
 /// E4M3FN; NaN lanes kept (their clamped value is discarded at the end).
 SCALES_KERNEL VF NAME(float8Rounded)(VF x) {
@@ -93,6 +106,7 @@ SCALES_KERNEL VF NAME(scalesAt)(
   }
   VF s = amax / p->half_width;
   if (p->bfloat16) s = NAME(bfloat16Rounded)(s);
+  if (p->float16) s = NAME(float16Rounded)(s);
   if (p->has_global_scale) s = p->global_scale * s;
   if (p->float8) s = NAME(float8Rounded)(s);
   return NAME(choose)((VU)(s == 0.0f), s, NAME(splat)(p->epsilon));

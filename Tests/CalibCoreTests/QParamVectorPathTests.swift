@@ -48,7 +48,7 @@ import Testing
 
   /// `calib_symmetric_scales` (AVX-512) and its AVX2 version, each this CPU has, against
   /// the eight Swift lanes, bit for bit, NaN payloads included, on float32 and bf16 ranges.
-  @Test(.needsAVX2, arguments: cases.indices, [FloatDType.float32, .bfloat16])
+  @Test(.needsAVX2, arguments: cases.indices, [FloatDType.float32, .bfloat16, .float16])
   func wideKernelMatchesTheLanes(_ index: Int, dtype: FloatDType) throws {
     let (name, args, global) = Self.cases[index]
     let kernel = QParamKernel(args, globalScale: global, dtype: dtype)
@@ -88,7 +88,7 @@ import Testing
   /// every case whose scales are rounded to that format: each byte encodes the lanes'
   /// scale, and decodes to its bits (NaN to a NaN), at each width this CPU has; nothing
   /// outside the outputs is written.
-  @Test(.needsAVX2, arguments: [FloatDType.float32, .bfloat16])
+  @Test(.needsAVX2, arguments: [FloatDType.float32, .bfloat16, .float16])
   func float8BytesEncodeTheLanesScales(dtype: FloatDType) throws {
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15
     func next() -> UInt32 {
@@ -140,7 +140,7 @@ import Testing
   @Test(.needsAVX2, arguments: [0, 1, 5, 12, 15])
   func streamedOutputsMatchTheLanes(start: Int) throws {
     for (name, args, global) in Self.cases {
-      for dtype in [FloatDType.float32, .bfloat16] {
+      for dtype in [FloatDType.float32, .bfloat16, .float16] {
         try streamedOutputsMatchTheLanes(start: start, args: args, global: global, dtype: dtype, "\(name) \(dtype)")
       }
     }

@@ -138,9 +138,9 @@ struct GroupMagnitudes: Sendable {
   }
 
   /// Every group's scale into `output`, a work item at a time: the C kernels take sixteen
-  /// groups at a time (bf16 magnitudes, widened in the kernel, or float32 ones), and the
-  /// rest (with f16 magnitudes, all of them) is widened a block at a time into a buffer
-  /// that stays in L1. E4M3FN bytes of bf16 magnitudes are mostly looked up, in a table
+  /// groups at a time (bf16 magnitudes, widened in the kernel, or float32 ones, or f16
+  /// ones widened a block at a time into a buffer that stays in L1), and the Swift lanes
+  /// the rest. E4M3FN bytes of bf16 magnitudes are mostly looked up, in a table
   /// built once for the tensor and checked against the kernel magnitude by magnitude
   /// (`calib_float8_scale_table_build`): a table read for about 25 vector operations.
   private func writeScales(_ kernel: QParamKernel, parallel: Bool, width: Int, to output: ScaleOutput) {
@@ -153,8 +153,7 @@ struct GroupMagnitudes: Sendable {
       case .float8(let p): (nil, p)
       }
     withMagnitudes { floats, halves, format in
-      // The C kernels widen bf16 bits only.
-      let wideParameters = width >= 8 && format != .float16 ? kernel.wideScaleParameters(outputs: count) : nil
+      let wideParameters = width >= 8 ? kernel.wideScaleParameters(outputs: count) : nil
       // bf16 magnitudes' E4M3FN scale bytes are mostly looked up (calib_bf16_float8_scales).
       let table: calib_float8_scale_table? = {
         guard var wide = wideParameters, halves != nil, byteOut != nil else { return nil }
@@ -164,7 +163,8 @@ struct GroupMagnitudes: Sendable {
       ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
         var first = item * perItem
         let end = Swift.min(count, first + perItem)
-        if var wide = wideParameters {
+        // The C kernels widen bf16 bits only: f16 ones are widened below.
+        if var wide = wideParameters, format != .float16 {
           let n = (end - first) & ~15
           let (scales, bytes) = (floatOut.map { $0.base + first }, byteOut.map { $0.base + first })
           if let floats {
@@ -190,15 +190,22 @@ struct GroupMagnitudes: Sendable {
               format.widen(halves.readOnly + first, n, into: widened, width: width)
               magnitudes = UnsafePointer(widened - first)
             }
-            let groups = first..<(first + n)
             // Non-nil: one of `floats` and `halves` is.
+            var done = 0
+            if var wide = wideParameters, format == .float16 {
+              done = n & ~15
+              calib_symmetric_scales(
+                Int32(width), magnitudes! + first, magnitudes! + first, done, &wide, floatOut.map { $0.base + first },
+                byteOut.map { $0.base + first })
+            }
+            let groups = (first + done)..<(first + n)
             if let floatOut {
               kernel.parameters(
                 mins: magnitudes!, maxs: magnitudes!, groups, scales: floatOut.base, zeros: nil, outputs: count, width: width)
             } else if let byteOut {
               kernel.parameters(
                 mins: magnitudes!, maxs: magnitudes!, groups, scales: scaled - first, zeros: nil, outputs: count, width: width)
-              for i in 0..<n { byteOut[first + i] = Float8E4M3.encode(scaled[i]) }
+              for i in done..<n { byteOut[first + i] = Float8E4M3.encode(scaled[i]) }
             }
             first += n
           }

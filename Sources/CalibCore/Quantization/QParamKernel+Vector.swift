@@ -22,12 +22,12 @@ extension QParamKernel {
   /// ``scales(min:max:)``'s arguments for `calib_symmetric_scales`, which performs the
   /// same operations sixteen lanes at a time, for a call that writes part of `outputs`
   /// scales (the whole count decides whether stores stream, not the call's share): `nil`
-  /// off the vector path and for float16 ranges, whose rounding the C kernel does not
-  /// carry.
+  /// off the vector path.
   func wideScaleParameters(outputs: Int) -> calib_symmetric_scale_params? {
-    guard hasVectorPath, dtype != .float16 else { return nil }
+    guard hasVectorPath else { return nil }
     return calib_symmetric_scale_params(
-      half_width: halfWidth, bfloat16: dtype == .bfloat16 ? 1 : 0, has_global_scale: globalScale == nil ? 0 : 1,
+      half_width: halfWidth, bfloat16: dtype == .bfloat16 ? 1 : 0, float16: dtype == .float16 ? 1 : 0,
+      has_global_scale: globalScale == nil ? 0 : 1,
       global_scale: globalScale ?? 1, float8: scaleDType == .float8E4M3FN ? 1 : 0, epsilon: epsilon,
       streams: outputs >= Self.streamedOutputs ? 1 : 0)
   }

@@ -136,6 +136,9 @@ typedef struct {
   float half_width;
   /// Nonzero: the ranges are bf16, and so is the quotient (rounded to nearest even).
   int bfloat16;
+  /// Nonzero: the ranges are f16, and so is the quotient (rounded to nearest even, to ±∞
+  /// from 65520 up, and on the subnormal grid below 2⁻¹⁴).
+  int float16;
   /// Nonzero: the scale is multiplied by `global_scale` (NVFP4).
   int has_global_scale;
   float global_scale;
