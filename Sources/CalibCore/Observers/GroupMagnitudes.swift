@@ -199,7 +199,9 @@ struct GroupMagnitudes: Sendable {
                 byteOut.map { $0.base + first })
             }
             let groups = (first + done)..<(first + n)
-            if let floatOut {
+            if groups.isEmpty {
+              // All done by the C kernel.
+            } else if let floatOut {
               kernel.parameters(
                 mins: magnitudes!, maxs: magnitudes!, groups, scales: floatOut.base, zeros: nil, outputs: count, width: width)
             } else if let byteOut {
