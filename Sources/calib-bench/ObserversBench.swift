@@ -98,7 +98,8 @@ struct ObserversBench: ParsableCommand {
     for (name, s) in seconds { timings[name, default: Timings()].append(s) }
   }
 
-  /// refbench.py's cases and refbench_presets.py's, with their names ("_bf16" / "_f16" appended for narrower dtypes).
+  /// refbench.py's cases and refbench_presets.py's, with their names ("_bf16" / "_f16"
+  /// appended for narrower dtypes).
   private func benchCases(_ dtype: FloatDType) throws -> [ObserverCase] {
     let suffix = ["float32": "", "bfloat16": "_bf16", "float16": "_f16"][dtype.rawValue] ?? ""
     let file = try SafetensorsFile(path: data)

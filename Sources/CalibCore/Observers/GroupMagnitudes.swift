@@ -191,23 +191,27 @@ struct GroupMagnitudes: Sendable {
               magnitudes = UnsafePointer(widened - first)
             }
             // Non-nil: one of `floats` and `halves` is.
-            var done = 0
-            if var wide = wideParameters, format == .float16 {
-              done = n & ~15
-              calib_symmetric_scales(
-                Int32(width), magnitudes! + first, magnitudes! + first, done, &wide, floatOut.map { $0.base + first },
-                byteOut.map { $0.base + first })
-            }
-            let groups = (first + done)..<(first + n)
-            if groups.isEmpty {
-              // All done by the C kernel.
-            } else if let floatOut {
+            if let floatOut {
+              // The C kernel for whole sixteens, whatever the dtype, and the lanes for the rest.
               kernel.parameters(
-                mins: magnitudes!, maxs: magnitudes!, groups, scales: floatOut.base, zeros: nil, outputs: count, width: width)
+                mins: magnitudes!, maxs: magnitudes!, first..<(first + n), scales: floatOut.base, zeros: nil,
+                outputs: count, width: width)
             } else if let byteOut {
-              kernel.parameters(
-                mins: magnitudes!, maxs: magnitudes!, groups, scales: scaled - first, zeros: nil, outputs: count, width: width)
-              for i in done..<n { byteOut[first + i] = Float8E4M3.encode(scaled[i]) }
+              // `parameters` writes float32 scales only: the C kernel writes the bytes of
+              // whole sixteens (f16 magnitudes come here for all of theirs), and the lanes
+              // and an encode the rest.
+              var done = 0
+              if var wide = wideParameters, n >= 16 {
+                done = n & ~15
+                calib_symmetric_scales(
+                  Int32(width), magnitudes! + first, magnitudes! + first, done, &wide, nil, byteOut.base + first)
+              }
+              if done < n {
+                kernel.parameters(
+                  mins: magnitudes!, maxs: magnitudes!, (first + done)..<(first + n), scales: scaled - first, zeros: nil,
+                  outputs: count, width: width)
+                for i in done..<n { byteOut[first + i] = Float8E4M3.encode(scaled[i]) }
+              }
             }
             first += n
           }
