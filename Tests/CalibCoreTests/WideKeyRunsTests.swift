@@ -6,7 +6,13 @@ import Testing
 /// `calib_half_key_runs` and `calib_bf16_key_range` (bf16 and f16), at every width this
 /// CPU runs, against the portable key loops and against plain float min/max.
 @Suite struct WideKeyRunsTests {
-  @Test(.needsAVX2, arguments: [(16, 16), (16, 24), (32, 32), (48, 64), (128, 128), (1024, 1040)], [8, 16, 17, 35, 64 + 9])
+  /// (length, stride): with AVX-512, 16 takes the loop for NVFP4's groups, 64, 128 and
+  /// 256 the unrolled one, the others the general one.
+  @Test(
+    .needsAVX2,
+    arguments: [
+      (16, 16), (16, 24), (32, 32), (48, 64), (64, 64), (64, 72), (128, 128), (128, 160), (256, 256), (1024, 1040),
+    ], [8, 16, 17, 35, 64 + 9])
   func keyRunsAgreeWithThePortableLoops(shape: (length: Int, stride: Int), runs: Int) throws {
     for format in [HalfFormat.bfloat16, .float16] {
       try keyRunsAgreeWithThePortableLoops(shape: shape, runs: runs, format: format)
