@@ -70,17 +70,21 @@ AVX512BW static inline void firstLevel(__m512i a, __m512i b, __m512i *x, __m512i
   *y = _mm512_shuffle_i32x4(a, b, 0xDD);
 }
 
-/// The float32 values of sixteen keys held in the low halves of 32-bit lanes: bf16 bits
-/// shifted into place, or (`float16`) f16 bits converted, exactly.
-AVX512BW static inline __m512 values(__m512i k, const int float16) {
-  if (float16) return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(keys(k)));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(keys(k), 16));
+/// The float32 values of sixteen values' bits held in the low halves of 32-bit lanes:
+/// bf16 bits shifted into place, or (`float16`) f16 bits converted, exactly.
+AVX512BW static inline __m512 values(__m512i bits, const int float16) {
+  if (float16) return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(bits));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(bits, 16));
 }
 
-/// Lanes holding a NaN, or ±0, whose sign the float reduction takes from its own order:
-/// one compare, equal-or-unordered against zero.
-AVX512BW static inline __mmask16 unclean(__m512 v) {
-  return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_EQ_UQ);
+/// Lanes holding a NaN, or ±0, whose sign the float reduction takes from its own order,
+/// from the bits in the low halves of 32-bit lanes: a magnitude m with m - 1 (wrapping)
+/// at least the infinity's bits. Integer compares: for f16 clang turned the equivalent
+/// float compare on converted values into sixteen scalar conversions and compares.
+AVX512BW static inline __mmask16 unclean(__m512i bits, const int float16) {
+  __m512i magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFF));
+  return _mm512_cmpge_epu32_mask(
+    _mm512_sub_epi32(magnitude, _mm512_set1_epi32(1)), _mm512_set1_epi32(float16 ? 0x7C00 : 0x7F80));
 }
 
 /// Writes sixteen runs' ranges from their keys, and lowers `lowest` and raises `highest`
@@ -89,12 +93,13 @@ AVX512BW __attribute__((always_inline)) static inline __mmask16 store(
   const __m512i lo[4], const __m512i hi[4], float *mins, float *maxs, __m512 *lowest, __m512 *highest,
   const int float16
 ) {
-  __m512 low = values(lowestKeys(lo), float16), high = values(highestKeys(hi), float16);
+  __m512i lowBits = keys(lowestKeys(lo)), highBits = keys(highestKeys(hi));
+  __m512 low = values(lowBits, float16), high = values(highBits, float16);
   _mm512_storeu_ps(mins, low);
   _mm512_storeu_ps(maxs, high);
   *lowest = _mm512_min_ps(*lowest, low);
   *highest = _mm512_max_ps(*highest, high);
-  return unclean(low) | unclean(high);
+  return unclean(lowBits, float16) | unclean(highBits, float16);
 }
 
 /// The runs' combined range from the lane-wise extremes; only used when every run was
