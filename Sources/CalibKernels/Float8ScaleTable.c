@@ -1,16 +1,20 @@
 #include "CalibKernels.h"
 #include "LineStream.h"
 
-// E4M3FN scale bytes of bf16 magnitudes looked up rather than computed, for the magnitudes
-// where the lookup has been checked, value by value, against `calib_bf16_magnitude_scales`.
+// E4M3FN scale bytes of bf16 or f16 magnitudes looked up rather than computed, for the
+// magnitudes where the lookup has been checked, value by value, against the kernel.
 //
 // Within the normal ranges of float32 and E4M3FN, doubling a magnitude doubles every step
-// of the scale (the quotient, its bf16 rounding, the product with the global scale and
-// its E4M3FN rounding), and a doubled E4M3FN value's code is 8 more (one binade, three
-// mantissa bits). So one binade's codes, indexed by the seven mantissa bits, give the
-// codes of every binade where that holds: the top one up to the largest magnitude, and
-// those below it down to where the scales reach E4M3FN's subnormals. The build checks
-// exactly which magnitudes those are, and the kernel computes the others.
+// of the scale (the quotient, its bf16 or f16 rounding, the product with the global scale
+// and its E4M3FN rounding), and a doubled E4M3FN value's code is 8 more (one binade, three
+// mantissa bits). So one binade's codes give the codes of every binade where that holds:
+// the top one up to the largest magnitude, and those below it down to where the scales
+// reach E4M3FN's subnormals. A bf16 binade has 128 magnitudes, one table of codes indexed
+// by the seven mantissa bits. An f16 binade has 1,024: the top seven mantissa bits index
+// the code of the first of eight, and a second table says from which low three bits on
+// the code is one more (E4M3FN's steps are a sixteenth of a binade apart or more, so
+// eight magnitudes, a 128th of one, cross at most one). The build checks exactly which
+// magnitudes all that predicts, and the kernel computes the others.
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -21,10 +25,31 @@ int calib_float8_scale_lookup_available(void) {
     && __builtin_cpu_supports("avx512vbmi");
 }
 
-/// The code the lookup gives the magnitude `bits`: its mantissa's code in binade `base`,
-/// 8 more per binade above it, modulo 256 as the kernel's byte lanes add.
-static uint8_t lookedUpCode(const calib_float8_scale_table *table, unsigned bits) {
-  return (uint8_t)(table->codes[bits & 0x7F] + 8u * ((bits >> 7) - table->base));
+/// Mantissa bits of the magnitudes `params` describes: 10 for f16, 7 for bf16.
+static unsigned mantissaBits(const calib_symmetric_scale_params *params) { return params->float16 ? 10 : 7; }
+
+/// The code the lookup gives the magnitude `bits`: its top seven mantissa bits' code in
+/// binade `base`, one more from its low bits' threshold on (f16), and 8 more per binade
+/// above `base`, modulo 256 as the kernel's byte lanes add.
+static uint8_t lookedUpCode(const calib_float8_scale_table *table, unsigned mantissa, unsigned bits) {
+  const unsigned low = mantissa - 7, index = (bits >> low) & 0x7F;
+  const unsigned up = (bits & ((1u << low) - 1)) >= table->thresholds[index];
+  return (uint8_t)(table->codes[index] + up + 8u * ((bits >> mantissa) - table->base));
+}
+
+/// The kernel's codes of `count` (a multiple of 16) magnitudes: bf16 ones directly, f16
+/// ones widened 64 at a time. AVX-512 only.
+static void computedCodes(const calib_symmetric_scale_params *plain, const uint16_t *bits, size_t count, uint8_t *codes) {
+  if (!plain->float16) {
+    calib_bf16_magnitude_scales(16, bits, count, plain, NULL, codes);
+    return;
+  }
+  float widened[64];
+  for (size_t i = 0; i < count; i += 64) {
+    const size_t n = count - i < 64 ? count - i : 64;
+    calib_f16_widen(bits + i, n, widened);
+    calib_symmetric_scales(16, widened, widened, n, plain, NULL, codes + i);
+  }
 }
 
 int calib_float8_scale_table_build(
@@ -32,23 +57,36 @@ int calib_float8_scale_table_build(
 ) {
   calib_symmetric_scale_params plain = *params;
   plain.streams = 0;
-  const unsigned top = largest;
+  const unsigned top = largest, mantissa = mantissaBits(params), low = mantissa - 7;
+  const unsigned infinity = params->float16 ? 0x7C00 : 0x7F80;
   // Empty until checked: lowest above highest.
   table->lowest = 1;
   table->highest = 0;
   // A magnitude in the first binade has no binade below it to take codes from.
-  if (!calib_float8_scale_lookup_available() || !plain.float8 || top >= 0x7F80 || top < 0x100) return 0;
-  table->base = (uint8_t)((top >> 7) - 1);
-  uint16_t values[128];
-  uint8_t codes[128];
-  for (unsigned m = 0; m < 128; m++) values[m] = (uint16_t)((unsigned)table->base << 7 | m);
-  calib_bf16_magnitude_scales(16, values, 128, &plain, NULL, table->codes);
+  if (!calib_float8_scale_lookup_available() || !plain.float8 || top >= infinity || (top >> mantissa) < 2) return 0;
+  table->base = (uint8_t)((top >> mantissa) - 1);
+  uint16_t values[1024];
+  uint8_t codes[1024];
+  const unsigned binade = 1u << mantissa;
+  for (unsigned m = 0; m < binade; m++) values[m] = (uint16_t)((unsigned)table->base << mantissa | m);
+  computedCodes(&plain, values, binade, codes);
+  for (unsigned index = 0; index < 128; index++) {
+    const uint8_t *run = codes + (index << low);
+    table->codes[index] = run[0];
+    table->thresholds[index] = 8;
+    for (unsigned k = 1; k < (1u << low); k++) {
+      if (run[k] != run[0]) {
+        table->thresholds[index] = (uint8_t)k;
+        break;
+      }
+    }
+  }
   // Down from the largest magnitude, 128 at a time, to the first one the lookup misses.
   for (unsigned start = top & ~0x7Fu;; start -= 128) {
     for (unsigned m = 0; m < 128; m++) values[m] = (uint16_t)(start + m);
-    calib_bf16_magnitude_scales(16, values, 128, &plain, NULL, codes);
+    computedCodes(&plain, values, 128, codes);
     for (unsigned k = top - start < 127 ? top - start + 1 : 128; k-- > 0;) {
-      if (codes[k] != lookedUpCode(table, start + k)) {
+      if (codes[k] != lookedUpCode(table, mantissa, start + k)) {
         // Nothing checked when the largest magnitude itself misses.
         if (start + k == top) return 0;
         table->lowest = (uint16_t)(start + k + 1);
@@ -64,18 +102,45 @@ int calib_float8_scale_table_build(
   }
 }
 
-/// ``calib_bf16_float8_scales`` with the lookup, 64 magnitudes at a time: looked up where
+/// A table's two halves in registers, and the base binade in every byte.
+typedef struct {
+  __m512i codes[2], thresholds[2], base;
+} loadedTable;
+
+/// Sixty-four codes from the table, the magnitudes given as two vectors `a` and `b`: the
+/// bytes gathered by `lowBytes` (byte k of a pair of vectors is byte 2k, the low bytes of
+/// 64 16-bit lanes), the byte permute reading seven index bits of each.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline __m512i lookedUp(
+  __m512i a, __m512i b, const loadedTable *table, __m512i lowBytes, const int float16
+) {
+  const unsigned mantissa = float16 ? 10 : 7;
+  __m512i index = float16 ? _mm512_permutex2var_epi8(_mm512_srli_epi16(a, 3), lowBytes, _mm512_srli_epi16(b, 3))
+                          : _mm512_permutex2var_epi8(a, lowBytes, b);
+  __m512i binades =
+    _mm512_permutex2var_epi8(_mm512_srli_epi16(a, mantissa), lowBytes, _mm512_srli_epi16(b, mantissa));
+  // 8 · (binade - base) per byte: a 16-bit shift whose bits from the next byte are masked off.
+  __m512i steps = _mm512_and_si512(
+    _mm512_slli_epi16(_mm512_sub_epi8(binades, table->base), 3), _mm512_set1_epi8((char)0xF8));
+  __m512i codes = _mm512_add_epi8(_mm512_permutex2var_epi8(table->codes[0], index, table->codes[1]), steps);
+  if (!float16) return codes;
+  const __m512i thresholds = _mm512_permutex2var_epi8(table->thresholds[0], index, table->thresholds[1]);
+  __m512i lowBits = _mm512_and_si512(_mm512_permutex2var_epi8(a, lowBytes, b), _mm512_set1_epi8(7));
+  return _mm512_mask_sub_epi8(codes, _mm512_cmpge_epu8_mask(lowBits, thresholds), codes, _mm512_set1_epi8(-1));
+}
+
+/// ``calib_half_float8_scales`` with the lookup, 64 magnitudes at a time: looked up where
 /// all 64 are within the table's range, computed otherwise.
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void lookedUpScales(
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline void lookedUpScales(
   const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params,
-  const calib_float8_scale_table *table, uint8_t *float8Scales
+  const calib_float8_scale_table *table, uint8_t *float8Scales, const int float16
 ) {
   calib_symmetric_scale_params plain = *params;
   plain.streams = 0;
-  const __m512i codesLow = _mm512_loadu_si512(table->codes), codesHigh = _mm512_loadu_si512(table->codes + 64);
   const __m512i lowest = _mm512_set1_epi16((short)table->lowest), highest = _mm512_set1_epi16((short)table->highest);
-  const __m512i base = _mm512_set1_epi8((char)table->base), binadeBits = _mm512_set1_epi8((char)0xF8);
-  // Byte k of a pair of vectors is byte 2k: the low bytes of 64 16-bit lanes.
+  const loadedTable loaded = {
+    {_mm512_loadu_si512(table->codes), _mm512_loadu_si512(table->codes + 64)},
+    {_mm512_loadu_si512(table->thresholds), _mm512_loadu_si512(table->thresholds + 64)},
+    _mm512_set1_epi8((char)table->base)};
   uint8_t even[64];
   for (int k = 0; k < 64; k++) even[k] = (uint8_t)(2 * k);
   const __m512i lowBytes = _mm512_loadu_si512(even);
@@ -89,15 +154,10 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void lookedUpScale
     __mmask32 inB = _mm512_cmpge_epu16_mask(b, lowest) & _mm512_cmple_epu16_mask(b, highest);
     __m512i codes;
     if ((inA & inB) == 0xFFFFFFFFu) {
-      // The byte permute reads seven index bits: the low byte is the mantissa.
-      __m512i mantissas = _mm512_permutex2var_epi8(a, lowBytes, b);
-      __m512i binades = _mm512_permutex2var_epi8(_mm512_srli_epi16(a, 7), lowBytes, _mm512_srli_epi16(b, 7));
-      // 8 · (binade - base) per byte: a 16-bit shift whose bits from the next byte are masked off.
-      __m512i steps = _mm512_and_si512(_mm512_slli_epi16(_mm512_sub_epi8(binades, base), 3), binadeBits);
-      codes = _mm512_add_epi8(_mm512_permutex2var_epi8(codesLow, mantissas, codesHigh), steps);
+      codes = lookedUp(a, b, &loaded, lowBytes, float16);
     } else {
       uint8_t computed[64];
-      calib_bf16_magnitude_scales(16, magnitudes + i, 64, &plain, NULL, computed);
+      computedCodes(&plain, magnitudes + i, 64, computed);
       codes = _mm512_loadu_si512(computed);
     }
     if (streams) {
@@ -107,15 +167,37 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void lookedUpScale
     }
   }
   if (streams) calib_line_stream_finish(&stream, count / 64);
-  if (i < count) calib_bf16_magnitude_scales(16, magnitudes + i, count - i, &plain, NULL, float8Scales + i);
+  if (i < count) computedCodes(&plain, magnitudes + i, count - i, float8Scales + i);
 }
 
-void calib_bf16_float8_scales(
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void lookedUpBF16Scales(
+  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params,
+  const calib_float8_scale_table *table, uint8_t *float8Scales
+) {
+  lookedUpScales(magnitudes, count, params, table, float8Scales, 0);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void lookedUpF16Scales(
+  const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params,
+  const calib_float8_scale_table *table, uint8_t *float8Scales
+) {
+  lookedUpScales(magnitudes, count, params, table, float8Scales, 1);
+}
+
+void calib_half_float8_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params,
   const calib_float8_scale_table *table, uint8_t *float8_scales
 ) {
   if (table && width == 16 && calib_float8_scale_lookup_available()) {
-    lookedUpScales(magnitudes, count, params, table, float8_scales);
+    if (params->float16) {
+      lookedUpF16Scales(magnitudes, count, params, table, float8_scales);
+    } else {
+      lookedUpBF16Scales(magnitudes, count, params, table, float8_scales);
+    }
+  } else if (params->float16) {
+    calib_symmetric_scale_params plain = *params;
+    plain.streams = 0;
+    computedCodes(&plain, magnitudes, count, float8_scales);
   } else {
     calib_bf16_magnitude_scales(width, magnitudes, count, params, NULL, float8_scales);
   }
@@ -135,11 +217,12 @@ int calib_float8_scale_table_build(
   return 0;
 }
 
-void calib_bf16_float8_scales(
+void calib_half_float8_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params,
   const calib_float8_scale_table *table, uint8_t *float8_scales
 ) {
   (void)table;
+  if (params->float16) __builtin_trap();
   calib_bf16_magnitude_scales(width, magnitudes, count, params, NULL, float8_scales);
 }
 

@@ -58,6 +58,15 @@ import Testing
   }
 
   /// The bits decode on first read, copies share them, and changing a value drops them.
+  /// `bits(ofExact:)` inverts `float(_:)` on every finite pattern of both formats, zeros
+  /// and subnormals included.
+  @Test(arguments: [HalfFormat.bfloat16, .float16])
+  func exactBitsInvertTheWidening(format: HalfFormat) {
+    let finite = (0...UInt16.max).filter { $0 & 0x7FFF < UInt16(format.infinityKey) }
+    let mismatch = finite.first { format.bits(ofExact: format.float($0)) != $0 }
+    #expect(mismatch == nil, "\(format): \(mismatch as Any)")
+  }
+
   @Test func valuesDecodeLazilyAndChangesDropTheBits() {
     let bits: [UInt16] = [0x3C00, 0xB800, 0x8000, 0x7C00, 0x0001]
     let t = Tensor(shape: [5], float16Bits: bits, knownRange: ValueRange(min: -0.5, max: .infinity))

@@ -32,6 +32,22 @@ public enum HalfFormat: Sendable, Hashable {
     }
   }
 
+  /// The bits of `x`, a finite float32 that this format holds exactly (one that
+  /// ``float(_:)`` gave): the inverse of ``float(_:)`` there. f16 subnormals are
+  /// `|x| · 2²⁴`.
+  func bits(ofExact x: Float) -> UInt16 {
+    let sign = UInt16(truncatingIfNeeded: x.bitPattern &>> 16) & 0x8000
+    switch self {
+    case .bfloat16:
+      return UInt16(truncatingIfNeeded: x.bitPattern &>> 16)
+    case .float16:
+      let magnitude = x.magnitude
+      if magnitude < 0x1p-14 { return sign | UInt16(magnitude * 0x1p24) }
+      let exponent = UInt16(truncatingIfNeeded: (magnitude.bitPattern &>> 23) &- 112)
+      return sign | exponent &<< 10 | UInt16(truncatingIfNeeded: magnitude.bitPattern &>> 13) & 0x3FF
+    }
+  }
+
   /// The float32 value of `bits`, exactly, for every bit pattern: a NaN keeps its sign and
   /// payload (shifted up), so a signaling NaN stays signaling, where `Float(Float16)`
   /// and `vcvtph2ps` quiet it. f16 subnormals are `mantissa · 2⁻²⁴`.

@@ -140,9 +140,10 @@ struct GroupMagnitudes: Sendable {
   /// Every group's scale into `output`, a work item at a time: the C kernels take sixteen
   /// groups at a time (bf16 magnitudes, widened in the kernel, or float32 ones, or f16
   /// ones widened a block at a time into a buffer that stays in L1), and the Swift lanes
-  /// the rest. E4M3FN bytes of bf16 magnitudes are mostly looked up, in a table
+  /// the rest. E4M3FN bytes of bf16 or f16 magnitudes are mostly looked up, in a table
   /// built once for the tensor and checked against the kernel magnitude by magnitude
-  /// (`calib_float8_scale_table_build`): a table read for about 25 vector operations.
+  /// (`calib_float8_scale_table_build`): a table read or two for about 25 vector
+  /// operations.
   private func writeScales(_ kernel: QParamKernel, parallel: Bool, width: Int, to output: ScaleOutput) {
     let count = layout.count
     let perItem = Self.groupsPerItem
@@ -154,26 +155,27 @@ struct GroupMagnitudes: Sendable {
       }
     withMagnitudes { floats, halves, format in
       let wideParameters = width >= 8 ? kernel.wideScaleParameters(outputs: count) : nil
-      // bf16 magnitudes' E4M3FN scale bytes are mostly looked up (calib_bf16_float8_scales).
+      // Half magnitudes' E4M3FN scale bytes are mostly looked up (calib_half_float8_scales).
       let table: calib_float8_scale_table? = {
-        guard var wide = wideParameters, halves != nil, byteOut != nil else { return nil }
+        guard var wide = wideParameters, halves != nil, let format, byteOut != nil else { return nil }
         var table = calib_float8_scale_table()
-        return calib_float8_scale_table_build(&wide, UInt16(largest.bitPattern >> 16), &table) != 0 ? table : nil
+        return calib_float8_scale_table_build(&wide, format.bits(ofExact: largest), &table) != 0 ? table : nil
       }()
       ForkJoin.forEach((count + perItem - 1) / perItem, parallel: parallel) { item in
         var first = item * perItem
         let end = Swift.min(count, first + perItem)
-        // The C kernels widen bf16 bits only: f16 ones are widened below.
-        if var wide = wideParameters, format != .float16 {
+        // The C kernels widen bf16 bits, and f16 ones into E4M3FN bytes with AVX-512: other
+        // f16 ones are widened below.
+        if var wide = wideParameters, format != .float16 || (byteOut != nil && width == 16) {
           let n = (end - first) & ~15
           let (scales, bytes) = (floatOut.map { $0.base + first }, byteOut.map { $0.base + first })
           if let floats {
             calib_symmetric_scales(Int32(width), floats.readOnly + first, floats.readOnly + first, n, &wide, scales, bytes)
           } else if let halves, let bytes {
             if var table {
-              calib_bf16_float8_scales(Int32(width), halves.readOnly + first, n, &wide, &table, bytes)
+              calib_half_float8_scales(Int32(width), halves.readOnly + first, n, &wide, &table, bytes)
             } else {
-              calib_bf16_float8_scales(Int32(width), halves.readOnly + first, n, &wide, nil, bytes)
+              calib_half_float8_scales(Int32(width), halves.readOnly + first, n, &wide, nil, bytes)
             }
           } else if let halves {
             calib_bf16_magnitude_scales(Int32(width), halves.readOnly + first, n, &wide, scales, nil)
@@ -198,7 +200,7 @@ struct GroupMagnitudes: Sendable {
                 outputs: count, width: width)
             } else if let byteOut {
               // `parameters` writes float32 scales only: the C kernel writes the bytes of
-              // whole sixteens (f16 magnitudes come here for all of theirs), and the lanes
+              // whole sixteens (f16 magnitudes without AVX-512 come here for all of theirs), and the lanes
               // and an encode the rest.
               var done = 0
               if var wide = wideParameters, n >= 16 {

@@ -168,38 +168,50 @@ void calib_bf16_magnitude_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params, float *scales,
   uint8_t *float8_scales);
 
-/// Whether this CPU has what ``calib_bf16_float8_scales`` looks codes up with: AVX-512's
+/// Whether this CPU has what ``calib_half_float8_scales`` looks codes up with: AVX-512's
 /// byte permutes (VBMI).
 int calib_float8_scale_lookup_available(void);
 
-/// E4M3FN scale codes of bf16 magnitudes by lookup (see Float8ScaleTable.c): `codes[m]`
-/// is the code of the magnitude `base << 7 | m`, and a magnitude `bits` in
-/// [`lowest`, `highest`] has the code `codes[bits & 0x7F] + 8 · ((bits >> 7) - base)`
-/// (modulo 256), exactly what ``calib_bf16_magnitude_scales`` gives it.
+/// E4M3FN scale codes of bf16 or f16 magnitudes by lookup (see Float8ScaleTable.c).
+///
+/// bf16: `codes[m]` is the code of the magnitude `base << 7 | m`, and a magnitude `bits`
+/// in [`lowest`, `highest`] has the code `codes[bits & 0x7F] + 8 · ((bits >> 7) - base)`
+/// (modulo 256). `thresholds` are all 8.
+///
+/// f16: with i = `(bits >> 3) & 0x7F` and l = `bits & 7`, a magnitude in range has the
+/// code `codes[i] + (l >= thresholds[i]) + 8 · ((bits >> 10) - base)`: `codes[i]` is the
+/// code of `base << 10 | i << 3`, and `thresholds[i]` (8: none) the first l at which the
+/// code is one more.
+///
+/// Either way, exactly what the kernel (``calib_bf16_magnitude_scales``, or
+/// ``calib_symmetric_scales`` of the widened f16 values) gives every magnitude in range.
 typedef struct {
   uint8_t codes[128];
+  uint8_t thresholds[128];
   uint16_t lowest;
   uint16_t highest;
   uint8_t base;
 } calib_float8_scale_table;
 
 /// The lookup of `params`' E4M3FN scale codes (`params->float8` nonzero) for magnitudes
-/// up to `largest` (bf16 bits, finite and non-negative): the binade below `largest`'s
-/// gives the codes, and every magnitude from `largest` down to the first whose code they
-/// do not predict is checked one by one; that first miss bounds the range from below.
-/// Returns 0, with an empty range (`lowest` above `highest`), where nothing can be looked
-/// up: a largest magnitude below 2⁻¹²⁵, one whose own scale is not predicted (a global
-/// scale that clamps it), or a CPU without the lookup. E4M3FN's normal range spans under
-/// 15 binades, so the range usually ends about 15 binades below the largest magnitude,
-/// after some 2,000 checks: a microsecond, once per tensor.
+/// up to `largest` (bf16 bits, or f16 bits when `params->float16` is nonzero; finite and
+/// non-negative): the binade below `largest`'s gives the codes, and every magnitude from
+/// `largest` down to the first whose code they do not predict is checked one by one; that
+/// first miss bounds the range from below. Returns 0, with an empty range (`lowest` above
+/// `highest`), where nothing can be looked up: a largest magnitude in the format's first
+/// two binades (below 2⁻¹²⁵ for bf16, 2⁻¹³ for f16), one whose own scale is not predicted
+/// (a global scale that clamps it), or a CPU without the lookup. E4M3FN's normal range
+/// spans under 15 binades, so the range usually ends about 15 binades below the largest
+/// magnitude: some 2,000 checks for bf16, 15,000 for f16, once per tensor.
 int calib_float8_scale_table_build(
   const calib_symmetric_scale_params *params, uint16_t largest, calib_float8_scale_table *table);
 
-/// ``calib_bf16_magnitude_scales`` into E4M3FN bytes (`params->float8` nonzero), looked up
-/// in `table` (from ``calib_float8_scale_table_build`` with the same `params`, or NULL)
-/// for each run of 64 magnitudes all in its range, on AVX-512 VBMI; computed for the
-/// others, and everywhere else. The same bytes either way.
-void calib_bf16_float8_scales(
+/// The E4M3FN scale bytes (`params->float8` nonzero) of `count` magnitudes (a multiple
+/// of 16), bf16 bits, or f16 bits when `params->float16` is nonzero (then `width` must be
+/// 16): looked up in `table` (from ``calib_float8_scale_table_build`` with the same
+/// `params`, or NULL) for each run of 64 magnitudes all in its range, on AVX-512 VBMI;
+/// computed for the others, and everywhere else. The same bytes either way.
+void calib_half_float8_scales(
   int width, const uint16_t *magnitudes, size_t count, const calib_symmetric_scale_params *params,
   const calib_float8_scale_table *table, uint8_t *float8_scales);
 
