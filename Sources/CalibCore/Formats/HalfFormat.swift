@@ -36,11 +36,11 @@ public enum HalfFormat: Sendable, Hashable {
   /// ``float(_:)`` gave): the inverse of ``float(_:)`` there. f16 subnormals are
   /// `|x| · 2²⁴`.
   func bits(ofExact x: Float) -> UInt16 {
-    let sign = UInt16(truncatingIfNeeded: x.bitPattern &>> 16) & 0x8000
     switch self {
     case .bfloat16:
       return UInt16(truncatingIfNeeded: x.bitPattern &>> 16)
     case .float16:
+      let sign = UInt16(truncatingIfNeeded: x.bitPattern &>> 16) & 0x8000
       let magnitude = x.magnitude
       if magnitude < 0x1p-14 { return sign | UInt16(magnitude * 0x1p24) }
       let exponent = UInt16(truncatingIfNeeded: (magnitude.bitPattern &>> 23) &- 112)
