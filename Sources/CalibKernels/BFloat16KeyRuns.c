@@ -148,39 +148,21 @@ AVX512BW __attribute__((always_inline)) static inline int keyRuns16(
   return bad == 0;
 }
 
-/// Longer runs: each folded into 16 partial keys first.
-AVX512BW __attribute__((always_inline)) static inline int keyRuns(
-  const uint16_t *bits, size_t count, size_t stride, size_t length, float *mins, float *maxs, float *low, float *high,
-  const int float16
-) {
-  __mmask16 bad = 0;
-  __m512 lowest = _mm512_set1_ps(__builtin_inff()), highest = _mm512_set1_ps(-__builtin_inff());
-  for (size_t q = 0; q + 16 <= count; q += 16) {
-    __m512i lo[4], hi[4];
-    for (int j = 0; j < 4; j++) {
-      __m256i l[4], h[4];
-      for (int k = 0; k < 4; k++) fold(bits + (q + 4 * j + k) * stride, length, &l[k], &h[k]);
-      __m512i x, y;
-      firstLevel(_mm512_inserti64x4(_mm512_castsi256_si512(l[0]), l[1], 1),
-                 _mm512_inserti64x4(_mm512_castsi256_si512(l[2]), l[3], 1), &x, &y);
-      lo[j] = _mm512_min_epi16(x, y);
-      firstLevel(_mm512_inserti64x4(_mm512_castsi256_si512(h[0]), h[1], 1),
-                 _mm512_inserti64x4(_mm512_castsi256_si512(h[2]), h[3], 1), &x, &y);
-      hi[j] = _mm512_max_epi16(x, y);
-    }
-    bad |= store(lo, hi, mins + q, maxs + q, &lowest, &highest, float16);
-  }
-  combine(lowest, highest, low, high);
-  return bad == 0;
-}
-
-/// Two runs of a `length` known at compile time (a multiple of 32): each run's keys
-/// reduced in registers to 32 partial minima and maxima, then the pair folded into one
-/// register each, run `a`'s 16 in the low half and `b`'s in the high, as ``keyRuns``
-/// lays them out.
+/// Two runs' partial keys, run `a`'s 16 in the low half of each register and `b`'s in the
+/// high. `unrolled` (for a `length` known at compile time, a multiple of 32): each run
+/// reduced in registers to 32 partials with no loop, and the pair folded once; otherwise
+/// each run folded to 16 by ``fold``.
 AVX512BW __attribute__((always_inline)) static inline void pairPartials(
-  const uint16_t *a, const uint16_t *b, const size_t length, __m512i *lo, __m512i *hi
+  const uint16_t *a, const uint16_t *b, const size_t length, const int unrolled, __m512i *lo, __m512i *hi
 ) {
+  if (!unrolled) {
+    __m256i la, ha, lb, hb;
+    fold(a, length, &la, &ha);
+    fold(b, length, &lb, &hb);
+    *lo = _mm512_inserti64x4(_mm512_castsi256_si512(la), lb, 1);
+    *hi = _mm512_inserti64x4(_mm512_castsi256_si512(ha), hb, 1);
+    return;
+  }
   const uint16_t *runs[2] = {a, b};
   __m512i l[2], h[2];
 #pragma clang loop unroll(full)
@@ -197,26 +179,27 @@ AVX512BW __attribute__((always_inline)) static inline void pairPartials(
   *hi = _mm512_max_epi16(_mm512_shuffle_i64x2(h[0], h[1], 0x44), _mm512_shuffle_i64x2(h[0], h[1], 0xEE));
 }
 
-/// ``keyRuns`` for a `length` known at compile time: fully unrolled, with no loop per run
-/// and no narrowing of each run's partials before the pair is folded. Two
-/// threads on 32 MiB, alternating with a plain read round by round (2026-12-05): `length`
-/// 64 takes 1.13-1.19 of the read against 1.23-1.26; 128 and 256 the same as
-/// ``keyRuns`` (1.08-1.15) at 90 GB/s, and 1.00-1.08 against 1.29-1.32 in an hour when
-/// the read ran at 110 GB/s. At 32, one vector per run, it was slower (1.82 against 1.59).
-AVX512BW __attribute__((always_inline)) static inline int unrolledRuns(
+/// Longer runs, four at a time as two pairs of partial keys (``pairPartials``).
+///
+/// `unrolled` for the common group sizes: with no loop per run and no narrowing of each
+/// run's partials before the pair is folded, two threads on 32 MiB, alternating with a
+/// plain read round by round (2026-12-05), took 1.13-1.19 of the read at `length` 64
+/// against 1.23-1.26 folded; at 128 and 256 the same as folded (1.08-1.15) at 90 GB/s,
+/// and 1.00-1.08 against 1.29-1.32 in an hour when the read ran at 110 GB/s. At 32, one
+/// vector per run, it was slower (1.82 against 1.59).
+AVX512BW __attribute__((always_inline)) static inline int keyRuns(
   const uint16_t *bits, size_t count, size_t stride, const size_t length, float *mins, float *maxs, float *low,
-  float *high, const int float16
+  float *high, const int float16, const int unrolled
 ) {
   __mmask16 bad = 0;
   __m512 lowest = _mm512_set1_ps(__builtin_inff()), highest = _mm512_set1_ps(-__builtin_inff());
   for (size_t q = 0; q + 16 <= count; q += 16) {
     __m512i lo[4], hi[4];
-#pragma clang loop unroll(full)
     for (int j = 0; j < 4; j++) {
       const uint16_t *p = bits + (q + 4 * j) * stride;
       __m512i l01, h01, l23, h23, x, y;
-      pairPartials(p, p + stride, length, &l01, &h01);
-      pairPartials(p + 2 * stride, p + 3 * stride, length, &l23, &h23);
+      pairPartials(p, p + stride, length, unrolled, &l01, &h01);
+      pairPartials(p + 2 * stride, p + 3 * stride, length, unrolled, &l23, &h23);
       firstLevel(l01, l23, &x, &y);
       lo[j] = _mm512_min_epi16(x, y);
       firstLevel(h01, h23, &x, &y);
@@ -235,10 +218,10 @@ AVX512BW __attribute__((always_inline)) static inline int anyRuns(
 ) {
   switch (length) {
   case 16: return keyRuns16(bits, count, stride, mins, maxs, low, high, float16);
-  case 64: return unrolledRuns(bits, count, stride, 64, mins, maxs, low, high, float16);
-  case 128: return unrolledRuns(bits, count, stride, 128, mins, maxs, low, high, float16);
-  case 256: return unrolledRuns(bits, count, stride, 256, mins, maxs, low, high, float16);
-  default: return keyRuns(bits, count, stride, length, mins, maxs, low, high, float16);
+  case 64: return keyRuns(bits, count, stride, 64, mins, maxs, low, high, float16, 1);
+  case 128: return keyRuns(bits, count, stride, 128, mins, maxs, low, high, float16, 1);
+  case 256: return keyRuns(bits, count, stride, 256, mins, maxs, low, high, float16, 1);
+  default: return keyRuns(bits, count, stride, length, mins, maxs, low, high, float16, 0);
   }
 }
 

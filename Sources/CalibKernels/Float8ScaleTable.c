@@ -25,8 +25,8 @@ int calib_float8_scale_lookup_available(void) {
     && __builtin_cpu_supports("avx512vbmi");
 }
 
-/// Mantissa bits of the magnitudes `params` describes: 10 for f16, 7 for bf16.
-static unsigned mantissaBits(const calib_symmetric_scale_params *params) { return params->float16 ? 10 : 7; }
+/// Mantissa bits of the magnitudes: 10 for f16 (`float16` nonzero), 7 for bf16.
+static inline unsigned mantissaBits(int float16) { return float16 ? 10 : 7; }
 
 /// The code the lookup gives the magnitude `bits`: its top seven mantissa bits' code in
 /// binade `base`, one more from its low bits' threshold on (f16), and 8 more per binade
@@ -57,7 +57,7 @@ int calib_float8_scale_table_build(
 ) {
   calib_symmetric_scale_params plain = *params;
   plain.streams = 0;
-  const unsigned top = largest, mantissa = mantissaBits(params), low = mantissa - 7;
+  const unsigned top = largest, mantissa = mantissaBits(params->float16), low = mantissa - 7;
   const unsigned infinity = params->float16 ? 0x7C00 : 0x7F80;
   // Empty until checked: lowest above highest.
   table->lowest = 1;
@@ -113,7 +113,7 @@ typedef struct {
 __attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline __m512i lookedUp(
   __m512i a, __m512i b, const loadedTable *table, __m512i lowBytes, const int float16
 ) {
-  const unsigned mantissa = float16 ? 10 : 7;
+  const unsigned mantissa = mantissaBits(float16);
   __m512i index = float16 ? _mm512_permutex2var_epi8(_mm512_srli_epi16(a, 3), lowBytes, _mm512_srli_epi16(b, 3))
                           : _mm512_permutex2var_epi8(a, lowBytes, b);
   __m512i binades =
