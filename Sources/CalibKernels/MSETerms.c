@@ -8,6 +8,7 @@
 #if defined(__x86_64__)
 
 #include "VectorTypes.h"
+#include <immintrin.h>
 
 #define VF f32x16
 #define VU u32x16

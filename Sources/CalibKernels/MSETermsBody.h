@@ -5,8 +5,10 @@
 //   TARGET     the target attribute string
 //   NAME(x)    x suffixed with the width
 //
-// Each function mirrors, operation for operation, the Swift lanes it names; the power and
-// `splat` are TorchPowBody.h's, included first.
+// Each function gives the results of the Swift lanes it names, bit for bit; where one
+// instruction does what several of the lanes' operations do exactly (rounding to an
+// integer, an exponent, a power of two), it takes their place. The power and `splat` are
+// TorchPowBody.h's, included first.
 
 #define KERNEL static inline __attribute__((target(TARGET), always_inline))
 
@@ -26,6 +28,18 @@ KERNEL VF NAME(raised)(VF y, VF c) {
 KERNEL VF NAME(lowered)(VF y, VF c) {
   VU m = (VU)(y > c);
   return (VF)((m & (VU)c) | (~m & (VU)y));
+}
+
+/// y rounded to an integer, ties to even, in one instruction: `(y + 1.5·2^23) - 1.5·2^23`,
+/// as the lanes round, for every |y| ≤ 2^22 (the only difference: a y in (-½, 0] gives -0
+/// where the lanes give +0, and callers only take its magnitude or add it to a nonzero
+/// value).
+KERNEL VF NAME(roundedEven)(VF y) {
+#if W == 16
+  return (VF)_mm512_roundscale_ps((__m512)y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#else
+  return (VF)_mm256_round_ps((__m256)y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#endif
 }
 
 /// A step's scale s and zero point zp, splat, and what lets ``difference`` multiply by
@@ -68,12 +82,11 @@ KERNEL void NAME(enterStep)(NAME(StepScale) *scale, size_t step, float s, float 
 
 /// `round(clamp(y [+ zp]))` on integer levels for a quotient or product y: the zero point
 /// added unless symmetric, `lowered(raised(·, lower), upper)`, then rounded half to even
-/// by the 1.5 · 2^23 trick; the clamped value in `clamped`.
+/// (``roundedEven``; the bounds are at most 2^15); the clamped value in `clamped`.
 KERNEL VF NAME(level)(VF y, const NAME(StepScale) *scale, const calib_mse_terms_params *p, VF *clamped) {
-  VF magic = NAME(splat)(12582912.0f);
   VF shifted = p->symmetric ? y : y + scale->zp;
   *clamped = NAME(lowered)(NAME(raised)(shifted, NAME(splat)(p->lower)), NAME(splat)(p->upper));
-  return (*clamped + magic) - magic;
+  return NAME(roundedEven)(*clamped);
 }
 
 /// |QDQ(x) - x| for float32 values: `IntegerQDQ` / `SymmetricIntegerQDQ` with
@@ -93,18 +106,24 @@ KERNEL VF NAME(difference)(VF x, const NAME(StepScale) *scale, const calib_mse_t
 }
 
 /// `FastPower.begin(d)`: d clamped to [floor, ceiling], its exponent e and
-/// s = (m - 1) / (m + 1).
+/// s = (m - 1) / (m + 1). With AVX-512, e is `getexp` of the shifted bits, which are a
+/// positive normal float for every clamped d: the same E - 127 the lanes' 2^23 trick gives.
 KERNEL void NAME(begin)(VF d, const calib_mse_terms_params *p, VF *e, VF *s) {
   VF v = NAME(lowered)(NAME(raised)(d, NAME(splat)(p->floor)), NAME(splat)(p->ceiling));
   VU shifted = (VU)v + NAME(splatBits)(0x004AFB0Du);
+#if W == 16
+  *e = (VF)_mm512_getexp_ps((__m512)shifted);
+#else
   *e = (VF)((shifted >> 23) | NAME(splatBits)(0x4B000000u)) - NAME(splat)(8388735.0f);
+#endif
   VF m = (VF)((shifted & NAME(splatBits)(0x007FFFFFu)) + NAME(splatBits)(0x3F3504F3u));
   VF t = m - NAME(splat)(1.0f);
   *s = t / (t + NAME(splat)(2.0f));
 }
 
-/// `FastPower.middle(e, s)`: the biased rounded exponent and the fraction f.
-KERNEL void NAME(middle)(VF e, VF s, const calib_mse_terms_params *p, VF *biased, VF *f) {
+/// `FastPower.middle(e, s)`, with the rounded exponent n itself (|n| ≤ 310) where the lanes
+/// keep n + 1.5·2^23: n and the fraction f.
+KERNEL void NAME(middle)(VF e, VF s, const calib_mse_terms_params *p, VF *n, VF *f) {
   VF z = s * s;
   VF pLog = NAME(splat)(p->l3);
   pLog = NAME(fma)(pLog, z, NAME(splat)(p->l2));
@@ -113,13 +132,13 @@ KERNEL void NAME(middle)(VF e, VF s, const calib_mse_terms_params *p, VF *biased
   pLog = pLog * s;
   VF a = NAME(splat)(p->high) * e;
   VF b = NAME(fma)(NAME(splat)(p->low), e, pLog);
-  VF magic = NAME(splat)(12582912.0f);
-  *biased = (a + b) + magic;
-  *f = (a - (*biased - magic)) + b;
+  *n = NAME(roundedEven)(a + b);
+  *f = (a - *n) + b;
 }
 
-/// `FastPower.finish(biased, f)`.
-KERNEL VF NAME(finish)(VF biased, VF f, const calib_mse_terms_params *p) {
+/// `FastPower.finish`: Q(f) · 2^n. With AVX-512 one `scalef`; the lanes' exponent-field
+/// 2^n is the same power for the n of every clamped d (-126 ≤ n ≤ 125).
+KERNEL VF NAME(finish)(VF n, VF f, const calib_mse_terms_params *p) {
   VF q = NAME(splat)(p->x6);
   q = NAME(fma)(q, f, NAME(splat)(p->x5));
   q = NAME(fma)(q, f, NAME(splat)(p->x4));
@@ -127,8 +146,12 @@ KERNEL VF NAME(finish)(VF biased, VF f, const calib_mse_terms_params *p) {
   q = NAME(fma)(q, f, NAME(splat)(p->x2));
   q = NAME(fma)(q, f, NAME(splat)(p->x1));
   q = NAME(fma)(q, f, NAME(splat)(p->x0));
-  VF scale = (VF)(((VU)biased + NAME(splatBits)(127u)) << 23);
+#if W == 16
+  return (VF)_mm512_scalef_ps((__m512)q, (__m512)n);
+#else
+  VF scale = (VF)(((VU)_mm256_cvtps_epi32((__m256)n) + NAME(splatBits)(127u)) << 23);
   return q * scale;
+#endif
 }
 
 /// |d| raised as `p->exponent` says (see `calib_mse_terms_params`).
@@ -136,10 +159,10 @@ KERNEL VF NAME(raise)(VF d, const calib_mse_terms_params *p) {
   if (p->exponent == 2) return d * d;
   if (p->exponent == 3) return (d * d) * d;
   if (p->exponent == 1) {
-    VF e, s, biased, f;
+    VF e, s, n, f;
     NAME(begin)(d, p, &e, &s);
-    NAME(middle)(e, s, p, &biased, &f);
-    return NAME(finish)(biased, f, p);
+    NAME(middle)(e, s, p, &n, &f);
+    return NAME(finish)(n, f, p);
   }
   return NAME(torchPow)(d, NAME(splat)(p->norm));
 }
@@ -185,10 +208,11 @@ KERNEL VF NAME(taskDifference)(
 /// vector's extra lanes land on the next step's first terms, which are stored after them
 /// (or, for the last step, in the caller's slack).
 ///
-/// With a ``FastPower`` the loop is software-pipelined as the Swift one is: iteration k
-/// begins task k, runs the middle stage of task k - 1 and finishes task k - 2, so that
-/// three independent chains are in flight (one vector's chain is far longer than the
-/// core's window would otherwise overlap).
+/// With a ``FastPower`` the loop is software-pipelined in four stages: iteration k takes
+/// task k's difference, begins task k - 1, runs the middle stage of task k - 2 and
+/// finishes task k - 3, so that four independent chains are in flight (one task's chain
+/// is far longer than the core's scheduler overlaps by itself; three stages, the
+/// difference and the beginning together, ran 8 % slower on Zen 4).
 static __attribute__((target(TARGET))) void NAME(mseTerms)(
   const float *x, size_t count, size_t steps, const float *scales, const float *zeros,
   const calib_mse_terms_params *params, float *terms
@@ -202,7 +226,7 @@ static __attribute__((target(TARGET))) void NAME(mseTerms)(
   NAME(Task) a = {0, 0, 0};
   // No step yet: the first task enters its own.
   NAME(StepScale) scale = {.step = (size_t)-1};
-  if (p->exponent != 1 || tasks < 3) {
+  if (p->exponent != 1 || tasks < 4) {
     for (size_t k = 0; k < tasks; k++) {
       VF d = NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p);
       NAME(store)(terms, a.out, NAME(raise)(d, p));
@@ -210,31 +234,44 @@ static __attribute__((target(TARGET))) void NAME(mseTerms)(
     }
     return;
   }
-  VF e, s, biased, f;
-  size_t middleOut, finishOut;
-  // Fill: begin tasks 0 and 1, the middle stage of task 0.
-  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p), p, &e, &s);
-  middleOut = a.out;
+  // Each stage's input and where its task's terms go.
+  VF d, e, s, n, f;
+  size_t beginOut, middleOut, finishOut;
+  // Fill: tasks 0, 1 and 2 through the stages they reach before iteration 3.
+  d = NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p);
+  beginOut = a.out;
   NAME(advance)(&a, perStep, count);
-  NAME(middle)(e, s, p, &biased, &f);
+  NAME(begin)(d, p, &e, &s);
+  middleOut = beginOut;
+  d = NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p);
+  beginOut = a.out;
+  NAME(advance)(&a, perStep, count);
+  NAME(middle)(e, s, p, &n, &f);
   finishOut = middleOut;
-  NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p), p, &e, &s);
-  middleOut = a.out;
+  NAME(begin)(d, p, &e, &s);
+  middleOut = beginOut;
+  d = NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p);
+  beginOut = a.out;
   NAME(advance)(&a, perStep, count);
-  for (size_t k = 2; k < tasks; k++) {
-    VF nextE, nextS, nextBiased, nextF;
-    NAME(begin)(NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p), p, &nextE, &nextS);
-    NAME(middle)(e, s, p, &nextBiased, &nextF);
-    NAME(store)(terms, finishOut, NAME(finish)(biased, f, p));
+  for (size_t k = 3; k < tasks; k++) {
+    VF nextD, nextE, nextS, nextN, nextF;
+    nextD = NAME(taskDifference)(a, x, full, tail, scales, zeros, &scale, p);
+    NAME(begin)(d, p, &nextE, &nextS);
+    NAME(middle)(e, s, p, &nextN, &nextF);
+    NAME(store)(terms, finishOut, NAME(finish)(n, f, p));
     finishOut = middleOut;
-    middleOut = a.out;
+    middleOut = beginOut;
+    beginOut = a.out;
     NAME(advance)(&a, perStep, count);
-    e = nextE; s = nextS; biased = nextBiased; f = nextF;
+    d = nextD; e = nextE; s = nextS; n = nextN; f = nextF;
   }
-  // Drain: finish task tasks - 2, then task tasks - 1.
-  NAME(store)(terms, finishOut, NAME(finish)(biased, f, p));
-  NAME(middle)(e, s, p, &biased, &f);
-  NAME(store)(terms, middleOut, NAME(finish)(biased, f, p));
+  // Drain: finish task tasks - 3, then tasks - 2, then tasks - 1.
+  NAME(store)(terms, finishOut, NAME(finish)(n, f, p));
+  NAME(middle)(e, s, p, &n, &f);
+  NAME(begin)(d, p, &e, &s);
+  NAME(store)(terms, middleOut, NAME(finish)(n, f, p));
+  NAME(middle)(e, s, p, &n, &f);
+  NAME(store)(terms, beginOut, NAME(finish)(n, f, p));
 }
 
 #undef KERNEL
