@@ -1,4 +1,5 @@
 @testable import CalibCore
+import CalibKernels
 import CalibTestSupport
 import Foundation
 import Testing
@@ -109,11 +110,20 @@ import Testing
 
   /// Whole float32 rows summed directly (the MSE search's groups of 32 to 480) give the
   /// general sum's bits: torch's own cases of such lengths, and every row count on terms
-  /// spread over many binades, where another order would round differently.
+  /// spread over many binades, where another order would round differently. So do the
+  /// C kernel's totals (`calib_float32_rows_totals`, where the CPU has AVX2), of each
+  /// sequence alone and of the sequence after another in one call.
   @Test func wholeFloat32RowsGiveTheSameSum() throws {
     func direct(_ terms: [Float]) throws -> Float {
       let rows = try #require(TorchSum.rowsWithoutCascade(terms.count, dtype: .float32))
-      return terms.withUnsafeBufferPointer { TorchSum.float32RowsTotal($0.baseAddress!, rows: rows) }
+      let total = terms.withUnsafeBufferPointer { TorchSum.float32RowsTotal($0.baseAddress!, rows: rows) }
+      guard WideKernels.width >= 8 else { return total }
+      // Two steps in one call: the terms reversed, then as given.
+      var totals: [Float] = [.nan, .nan]
+      (terms.reversed() + terms).withUnsafeBufferPointer { calib_float32_rows_totals($0.baseAddress!, rows, 2, &totals) }
+      let reversed = terms.reversed().withUnsafeBufferPointer { TorchSum.float32RowsTotal($0.baseAddress!, rows: rows) }
+      #expect(totals[0].bitPattern == reversed.bitPattern, "the kernel's first step, rows \(rows)")
+      return totals[1].bitPattern == total.bitPattern ? total : .nan
     }
     for c in try Self.cases() where c.dtype == .float32 && TorchSum.rowsWithoutCascade(c.n, dtype: .float32) != nil {
       #expect(try direct(c.terms).bitPattern == c.bits, "n=\(c.n) seed=\(c.seed)")

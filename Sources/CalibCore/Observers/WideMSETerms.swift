@@ -8,9 +8,10 @@ import CalibKernels
 /// chain of divide, round, clamp and power then spills. The C kernels perform the same
 /// operations as ``IntegerQDQ``/``SymmetricIntegerQDQ`` with ``Float32Lanes``, in the same
 /// order and never fused, then ``SquarePower``, ``CubePower``, ``TorchPower`` (inline rather
-/// than a call per eight lanes) or ``FastPower`` (fused where those lanes fuse), so a
-/// search gives the same bits with or without them (`WideMSETermsTests` compares them lane
-/// by lane).
+/// than a call per eight lanes) or ``FastPower`` (fused where those lanes fuse); where one
+/// instruction gives exactly what several of the lanes' operations give (a rounding to an
+/// integer, an exponent, a power of two), it stands in for them. So a search gives the
+/// same bits with or without them (`WideMSETermsTests` compares them lane by lane).
 ///
 /// f16 values and scales, on AVX-512 only, take `calib_f16_mse_terms`: the same integer
 /// QDQ with every result rounded to f16 by the CPU's conversion (`vcvtps2ph` and back)
@@ -125,21 +126,40 @@ struct WideMSETerms: Sendable {
     scratch: UnsafeMutablePointer<Float>, _ body: (Int, Float) -> Void
   ) {
     if case .float16 = kernel { preconditionFailure("float32 row totals of f16 terms") }
-    forEachStep(p, 32 &* rows, steps: steps, scales: scales, zeros: zeros, scratch: scratch) { i, terms in
-      body(i, TorchSum.float32RowsTotal(terms, rows: rows))
+    // A batch's totals in one call (`calib_float32_rows_totals`, the same additions).
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: steps) { totals in
+      // Non-nil: steps > 0 whenever a batch runs.
+      guard let totals = totals.baseAddress else { return }
+      forEachBatch(p, 32 &* rows, steps: steps, scales: scales, zeros: zeros, scratch: scratch) { first, count, terms in
+        calib_float32_rows_totals(terms, rows, count, totals)
+        for k in 0..<count { body(first &+ k, totals[k]) }
+      }
     }
   }
 
   /// Floats of scratch a batch of steps over `n` values takes.
   static func scratchCount(_ n: Int) -> Int { Swift.max(batchTerms, n) &+ slack }
 
-  /// Gives `body(i, terms of step i)` for every step i < steps, in order, computing the
-  /// terms a batch of steps at a time (``batchTerms``) into one buffer: `scratch`, or a
-  /// temporary one.
+  /// Gives `body(i, terms of step i)` for every step i < steps, in order (see
+  /// ``forEachBatch(_:_:steps:scales:zeros:scratch:_:)``).
   @inline(__always)
   private func forEachStep(
     _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
-    scratch: UnsafeMutablePointer<Float>? = nil, _ body: (Int, UnsafePointer<Float>) -> Void
+    _ body: (Int, UnsafePointer<Float>) -> Void
+  ) {
+    forEachBatch(p, n, steps: steps, scales: scales, zeros: zeros) { first, count, terms in
+      for k in 0..<count { body(first &+ k, terms + k &* n) }
+    }
+  }
+
+  /// Gives `body(first, count, terms)` for batches of steps `first ..< first + count`
+  /// covering every step i < steps in order, the batch's terms computed into one buffer
+  /// (``batchTerms`` at a time; step `first + k`'s at `terms + k · n`): `scratch`, or a
+  /// temporary one.
+  @inline(__always)
+  private func forEachBatch(
+    _ p: UnsafePointer<Float>, _ n: Int, steps: Int, scales: UnsafePointer<Float>, zeros: UnsafePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>? = nil, _ body: (Int, Int, UnsafePointer<Float>) -> Void
   ) {
     guard n > 0 && steps > 0 else { return }
     let batch = Swift.max(1, Swift.min(steps, Self.batchTerms / n))
@@ -148,7 +168,7 @@ struct WideMSETerms: Sendable {
       while first < steps {
         let count = Swift.min(batch, steps &- first)
         compute(p, n, steps: count, scales: scales + first, zeros: zeros + first, into: terms)
-        for k in 0..<count { body(first &+ k, terms + k &* n) }
+        body(first, count, terms)
         first &+= count
       }
     }

@@ -89,6 +89,13 @@ void calib_f16_rounded(const float *x, size_t n, float *out);
 /// (``calib_kernels_width()`` 16); AVX2 machines keep the Swift loop.
 float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t *keys, size_t rows);
 
+/// `totals[i]` := the float32 sum of `terms[i · 32 · rows ..< (i + 1) · 32 · rows]` in
+/// torch's order for a float32 tensor of that length, for i < steps (1 ≤ rows < 16; see
+/// `TorchSum.float32RowsTotal` in CalibCore): load `4r + k` of eight terms added to
+/// accumulator k from zero, the four accumulators added in order, then the eight lanes in
+/// order from zero. AVX2 (``calib_kernels_width()`` 8 or 16).
+void calib_float32_rows_totals(const float *terms, size_t rows, size_t steps, float *totals);
+
 /// The minima and maxima of runs of 16 floats, run q at `x + q · stride` for q < count (a
 /// multiple of 16), reduced with the tree and operand order of CalibCore's
 /// `RangeReduction.runsOf16`, so that zeros keep the same signs; `sum` (8 floats) gets
