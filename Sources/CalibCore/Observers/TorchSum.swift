@@ -306,25 +306,4 @@ extension TorchSum {
     let rowTerms = dtype == .float32 ? 32 : 64
     return n > 0 && n % rowTerms == 0 && n < 16 * rowTerms ? n / rowTerms : nil
   }
-
-  /// The ``total()`` of `32 · rows` float32 terms added in order, for 1 ≤ rows < 16 (see
-  /// ``rowsWithoutCascade(_:dtype:)``): load `4r + k` goes to accumulator k, the
-  /// accumulators are added in order, then the result's lanes in order, from 0.
-  static func float32RowsTotal(_ p: UnsafePointer<Float>, rows: Int) -> Float {
-    let raw = UnsafeRawPointer(p)
-    var (c0, c1, c2, c3) = (Lanes(), Lanes(), Lanes(), Lanes())
-    for r in 0..<rows {
-      let at = r &* 128
-      c0 += raw.loadUnaligned(fromByteOffset: at, as: Lanes.self)
-      c1 += raw.loadUnaligned(fromByteOffset: at &+ 32, as: Lanes.self)
-      c2 += raw.loadUnaligned(fromByteOffset: at &+ 64, as: Lanes.self)
-      c3 += raw.loadUnaligned(fromByteOffset: at &+ 96, as: Lanes.self)
-    }
-    c0 += c1
-    c0 += c2
-    c0 += c3
-    var result: Float = 0
-    for lane in 0..<8 { result += c0[lane] }
-    return result
-  }
 }

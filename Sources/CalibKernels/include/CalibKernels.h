@@ -90,10 +90,11 @@ void calib_f16_rounded(const float *x, size_t n, float *out);
 float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t *keys, size_t rows);
 
 /// `totals[i]` := the float32 sum of `terms[i · 32 · rows ..< (i + 1) · 32 · rows]` in
-/// torch's order for a float32 tensor of that length, for i < steps (1 ≤ rows < 16; see
-/// `TorchSum.float32RowsTotal` in CalibCore): load `4r + k` of eight terms added to
-/// accumulator k from zero, the four accumulators added in order, then the eight lanes in
-/// order from zero. AVX2 (``calib_kernels_width()`` 8 or 16).
+/// torch's order for a float32 tensor of that length (`TorchSum` in CalibCore), for
+/// i < steps. With 1 ≤ rows < 16 the sum never cascades (`TorchSum.rowsWithoutCascade`):
+/// load `4r + k` of eight terms is added to accumulator k from zero, the four accumulators
+/// in order, then the eight lanes in order from zero. AVX2 (``calib_kernels_width()`` 8 or
+/// 16).
 void calib_float32_rows_totals(const float *terms, size_t rows, size_t steps, float *totals);
 
 /// The minima and maxima of runs of 16 floats, run q at `x + q · stride` for q < count (a
