@@ -31,9 +31,9 @@ KERNEL VF NAME(lowered)(VF y, VF c) {
 }
 
 /// y rounded to an integer, ties to even, in one instruction: `(y + 1.5·2^23) - 1.5·2^23`,
-/// as the lanes round, for every |y| ≤ 2^22 (the only difference: a y in (-½, 0] gives -0
-/// where the lanes give +0, and callers only take its magnitude or add it to a nonzero
-/// value).
+/// as the lanes round, for every |y| ≤ 2^22. The only difference: a y in (-½, 0] gives -0
+/// where the lanes give +0, which changes no term (a level's sign of zero vanishes in the
+/// magnitude |q - x| and in |clamped - level|).
 KERNEL VF NAME(roundedEven)(VF y) {
 #if W == 16
   return (VF)_mm512_roundscale_ps((__m512)y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
