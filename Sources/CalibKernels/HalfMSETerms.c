@@ -16,6 +16,14 @@ AVX512 static inline __m512 half(__m512 x) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), r, x);
 }
 
+/// `half` where no lane is NaN: the terms kernel's values are finite (callers refuse
+/// others) and so are its scales and zero points, and no step of the QDQ then makes a NaN
+/// (a quotient or product may overflow to ±∞, which clamps or carries to |∞|, but nothing
+/// subtracts ∞ from ∞ or multiplies it by 0), so the NaN blend would never choose.
+AVX512 static inline __m512 finiteHalf(__m512 x) {
+  return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
 /// `clampLanes`: `y < lower ? lower : y`, then `> upper ? upper : …`; a NaN passes
 /// (`maxps`/`minps` return their second operand when either is NaN).
 AVX512 static inline __m512 clamped(__m512 y, __m512 lower, __m512 upper) {
@@ -26,24 +34,25 @@ AVX512 static inline __m512 clamped(__m512 y, __m512 lower, __m512 upper) {
 AVX512 static inline __m512 difference(
   __m512 x, __m512 s, __m512 zp, __m512 lower, __m512 upper, int symmetric
 ) {
-  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  // Levels rounded half to even by `roundscale`, exactly as the lanes' (y + 1.5·2^23) -
+  // 1.5·2^23 for the clamped |y| ≤ 2^15 (a -0 level where they have +0 vanishes in |q - x|).
   __m512 q;
   if (symmetric) {
-    __m512 level = _mm512_sub_ps(_mm512_add_ps(clamped(half(_mm512_div_ps(x, s)), lower, upper), magic), magic);
-    q = half(_mm512_mul_ps(level, s));
+    __m512 level = _mm512_roundscale_ps(clamped(finiteHalf(_mm512_div_ps(x, s)), lower, upper), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = finiteHalf(_mm512_mul_ps(level, s));
   } else {
-    __m512 y = half(_mm512_add_ps(half(_mm512_div_ps(x, s)), zp));
-    __m512 level = _mm512_sub_ps(_mm512_add_ps(clamped(y, lower, upper), magic), magic);
-    q = half(_mm512_mul_ps(half(_mm512_sub_ps(level, zp)), s));
+    __m512 y = finiteHalf(_mm512_add_ps(finiteHalf(_mm512_div_ps(x, s)), zp));
+    __m512 level = _mm512_roundscale_ps(clamped(y, lower, upper), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = finiteHalf(_mm512_mul_ps(finiteHalf(_mm512_sub_ps(level, zp)), s));
   }
-  __m512 d = half(_mm512_sub_ps(q, x));
+  __m512 d = finiteHalf(_mm512_sub_ps(q, x));
   return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(d), _mm512_set1_epi32(0x7FFFFFFF)));
 }
 
 /// d raised as `p->exponent` says.
 AVX512 static inline __m512 raised(__m512 d, const calib_f16_mse_terms_params *p) {
-  if (p->exponent == 2) return half(_mm512_mul_ps(d, d));
-  if (p->exponent == 3) return half(_mm512_mul_ps(_mm512_mul_ps(d, d), d));
+  if (p->exponent == 2) return finiteHalf(_mm512_mul_ps(d, d));
+  if (p->exponent == 3) return finiteHalf(_mm512_mul_ps(_mm512_mul_ps(d, d), d));
   // d is an f16 value ≥ 0 (or NaN): its f16 bits index the table, capped at +∞'s. Read
   // with sixteen scalar loads, which beat one `vgatherdps` on Zen 5 (0.24-0.26 s against
   // 0.25-0.29 s for `w_mse_int4_group128_f16`, as for the bf16 row sums); the indices
