@@ -494,7 +494,14 @@ public struct MSEGridSearch: Sendable {
                     return false
                   }
                   for i in 0..<steps { out[i].reset(count: n, dtype: R.dtype) }
-                  Self.sliceErrors(p, 0..<n, steps: steps, scales: sp, zeros: zp, qdq, power, R.self, into: out)
+                  if let wide, n <= Self.chunkElements {
+                    // One slice: what `sliceErrors` would do, without making the kernel
+                    // again for every parameter (for f16, a cast of the power and a
+                    // retain of its table).
+                    wide.addSums(p, n, steps: steps, scales: sp, zeros: zp, into: out)
+                  } else {
+                    Self.sliceErrors(p, 0..<n, steps: steps, scales: sp, zeros: zp, qdq, power, R.self, into: out)
+                  }
                   return true
                 }
                 // torch's sum rounds once, to D.
