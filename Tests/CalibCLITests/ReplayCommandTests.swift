@@ -92,7 +92,7 @@ import Testing
     Invalid(arguments: ["--name", "x", "--set", "weights.strategy=group"], message: "needs a positive group_size"),
     Invalid(arguments: ["--name", "x", "--set", "output_activations.num_bits=4"], message: "applies to no section"),
     Invalid(arguments: ["--name", "x", "--observer", "magic"], message: "unknown observer 'magic'"),
-    Invalid(arguments: ["--name", "x", "--kwarg", "maxshrink=0.5"], message: "takes no keyword argument 'maxshrink'"),
+    Invalid(arguments: ["--name", "x", "--kwarg", "maxshrink=0.5"], message: "takes no keyword arguments: remove 'maxshrink'"),
     Invalid(arguments: ["--name", "x", "--module", "nothing*"], message: "select nothing"),
     Invalid(arguments: ["--name", "w8a8"], message: "already exists"),
   ]

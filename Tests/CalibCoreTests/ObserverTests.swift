@@ -536,6 +536,14 @@ private func scalars(_ xs: [Float]) -> Tensor { Tensor(shape: [1, xs.count], val
     #expect(throws: c.error) { try Observer(kind: c.kind, baseName: .input, args: args) }
   }
 
+  /// A refused keyword names the ones the observer takes, or says it takes none.
+  @Test func unknownKwargsNameTheAcceptedOnes() {
+    #expect(ObserverError.unknownKwarg(observer: "minmax", key: "grid").description
+      == "observer 'minmax' takes no keyword argument 'grid': use one of averaging_constant")
+    #expect(ObserverError.unknownKwarg(observer: "memoryless_minmax", key: "maxshrink").description
+      == "observer 'memoryless_minmax' takes no keyword arguments: remove 'maxshrink'")
+  }
+
   @Test func kwargsParseFromJSONAndCommandLine() throws {
     let args = try decodeArgs(#"{"observer_kwargs":{"grid":50,"norm":2.0,"maxshrink":0.5,"patience":3}}"#)
     let s = try ObserverSettings(kind: .memorylessMSE, kwargs: args.observerKwargs)

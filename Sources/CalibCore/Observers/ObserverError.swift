@@ -42,7 +42,11 @@ public enum ObserverError: Error, Equatable, CustomStringConvertible {
     case .unknownObserver(let name):
       "unknown observer '\(name)': use one of \(ObserverKind.allCases.map(\.rawValue).joined(separator: ", "))"
     case .unknownKwarg(let observer, let key):
-      "observer '\(observer)' takes no keyword argument '\(key)': use one of \(ObserverKind(rawValue: observer)?.acceptedKwargs.joined(separator: ", ") ?? "none")"
+      if let accepted = ObserverKind(rawValue: observer)?.acceptedKwargs, !accepted.isEmpty {
+        "observer '\(observer)' takes no keyword argument '\(key)': use one of \(accepted.joined(separator: ", "))"
+      } else {
+        "observer '\(observer)' takes no keyword arguments: remove '\(key)'"
+      }
     case .invalidKwarg(let observer, let key, let expected):
       "observer '\(observer)' keyword argument '\(key)' must be \(expected)"
     case .layout(let e): e.description
