@@ -343,6 +343,7 @@ struct SharedTableStep: Sendable {
     var sum = TorchSum(count: n, dtype: .bfloat16)
     let rows = TorchSum.rowsWithoutCascade(n, dtype: .bfloat16)
     var gathered = [Float](repeating: 0, count: layout.runCount > 1 || layout.block != nil ? n : 0)
+    let wide = WideMSETerms(qdq, power, R.self)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
       sequences.keys.withUnsafeBufferPointer { keys in
         gathered.withUnsafeMutableBufferPointer { gathered in
@@ -356,7 +357,7 @@ struct SharedTableStep: Sendable {
               var (s, zero) = (scales[q], zeros[q])
               sum.reset(count: n, dtype: .bfloat16)
               MSEGridSearch.withSequence(of: q, layout, source.readOnly, scratch: scratch) { p, n in
-                MSEGridSearch.sliceErrors(p, 0..<n, steps: 1, scales: &s, zeros: &zero, qdq, power, R.self, into: &sum)
+                MSEGridSearch.sliceErrors(p, 0..<n, steps: 1, scales: &s, zeros: &zero, qdq, power, R.self, wide, into: &sum)
               }
               // torch's sum rounds once, to D.
               errors[q] = BFloat16.rounded(sum.total())

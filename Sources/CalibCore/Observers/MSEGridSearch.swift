@@ -494,14 +494,7 @@ public struct MSEGridSearch: Sendable {
                     return false
                   }
                   for i in 0..<steps { out[i].reset(count: n, dtype: R.dtype) }
-                  if let wide, n <= Self.chunkElements {
-                    // One slice: what `sliceErrors` would do, without making the kernel
-                    // again for every parameter (for f16, a cast of the power and a
-                    // retain of its table).
-                    wide.addSums(p, n, steps: steps, scales: sp, zeros: zp, into: out)
-                  } else {
-                    Self.sliceErrors(p, 0..<n, steps: steps, scales: sp, zeros: zp, qdq, power, R.self, into: out)
-                  }
+                  Self.sliceErrors(p, 0..<n, steps: steps, scales: sp, zeros: zp, qdq, power, R.self, wide, into: out)
                   return true
                 }
                 // torch's sum rounds once, to D.
@@ -576,6 +569,7 @@ public struct MSEGridSearch: Sendable {
     let parts = partStarts.count
     var partSums = [TorchSum](repeating: shape, count: parts * steps)
     let (sequence, sp, zp) = (SharedPointer(UnsafeMutablePointer(mutating: p)), SharedPointer(UnsafeMutablePointer(mutating: scales)), SharedPointer(UnsafeMutablePointer(mutating: zeros)))
+    let wide = WideMSETerms(qdq, power, R.self)
     partSums.withUnsafeMutableBufferPointer { buffer in
       // Non-nil: steps > 0, parts ≥ 1.
       let slots = SharedPointer(buffer.baseAddress!)
@@ -586,7 +580,7 @@ public struct MSEGridSearch: Sendable {
         for i in 0..<steps { sums[i].reset(count: n, dtype: R.dtype, startingAt: start) }
         Self.sliceErrors(
           sequence.readOnly, start..<end, steps: steps, scales: sp.readOnly, zeros: zp.readOnly, qdq, power,
-          R.self, into: sums)
+          R.self, wide, into: sums)
       }
     }
     return (0..<steps).map { i in
@@ -597,16 +591,24 @@ public struct MSEGridSearch: Sendable {
 
   /// Adds Σ |QDQ(x) - x|^norm over `range` of a sequence to `sums[i]`, for every step i
   /// with its scale and zero point, slice by slice of ``chunkElements`` (each slice for
-  /// all steps while it is in L1).
+  /// all steps while it is in L1): with `wide`, the kernel for these lanes
+  /// (`WideMSETerms(qdq, power, R.self)`, which callers make once rather than once per
+  /// parameter or slice: for f16 it casts the power and retains its table), else with
+  /// the portable lanes.
   @inline(__always)
   static func sliceErrors<Q: LaneQDQ, P: LanePower, R: LaneRounding>(
     _ p: UnsafePointer<Float>, _ range: Range<Int>, steps: Int, scales: UnsafePointer<Float>,
-    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type, into sums: UnsafeMutablePointer<TorchSum>
+    zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type, _ wide: WideMSETerms?,
+    into sums: UnsafeMutablePointer<TorchSum>
   ) {
     var start = range.lowerBound
     while start < range.upperBound {
       let length = Swift.min(chunkElements, range.upperBound - start)
-      stepSums(p + start, length, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: sums)
+      if let wide {
+        wide.addSums(p + start, length, steps: steps, scales: scales, zeros: zeros, into: sums)
+      } else {
+        stepSums(p + start, length, steps: steps, scales: scales, zeros: zeros, qdq, power, R.self, into: sums)
+      }
       start += length
     }
   }
@@ -647,10 +649,6 @@ public struct MSEGridSearch: Sendable {
     zeros: UnsafePointer<Float>, _ qdq: Q, _ power: P, _ rounding: R.Type,
     into sums: UnsafeMutablePointer<TorchSum>
   ) {
-    if let wide = WideMSETerms(qdq, power, R.self) {
-      wide.addSums(p, n, steps: steps, scales: scales, zeros: zeros, into: sums)
-      return
-    }
     let width = Lanes.scalarCount
     let raw = UnsafeRawPointer(p)
     let vectors = n / width
