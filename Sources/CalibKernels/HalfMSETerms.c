@@ -9,19 +9,24 @@
 
 #define AVX512 __attribute__((target("avx512f")))
 
-/// `Float16Lanes.round`: nearest even on the f16 grid by the CPU's conversion and back
-/// (both exact but for the rounding), NaN lanes kept as they are.
-AVX512 static inline __m512 half(__m512 x) {
-  __m512 r = _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), r, x);
-}
-
 /// `half` where no lane is NaN: the terms kernel's values are finite (callers refuse
 /// others) and so are its scales and zero points, and no step of the QDQ then makes a NaN
 /// (a quotient or product may overflow to ±∞, which clamps or carries to |∞|, but nothing
 /// subtracts ∞ from ∞ or multiplies it by 0), so the NaN blend would never choose.
 AVX512 static inline __m512 finiteHalf(__m512 x) {
   return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+/// `Float16Lanes.round`: nearest even on the f16 grid by the CPU's conversion and back
+/// (both exact but for the rounding), NaN lanes kept as they are.
+AVX512 static inline __m512 half(__m512 x) {
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), finiteHalf(x), x);
+}
+
+/// A clamped level y (|y| ≤ 2^15) rounded half to even by `roundscale`, exactly as the
+/// lanes' (y + 1.5·2^23) - 1.5·2^23 (a -0 level where they have +0 vanishes in |q - x|).
+AVX512 static inline __m512 roundedEven(__m512 y) {
+  return _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
 /// `clampLanes`: `y < lower ? lower : y`, then `> upper ? upper : …`; a NaN passes
@@ -34,15 +39,13 @@ AVX512 static inline __m512 clamped(__m512 y, __m512 lower, __m512 upper) {
 AVX512 static inline __m512 difference(
   __m512 x, __m512 s, __m512 zp, __m512 lower, __m512 upper, int symmetric
 ) {
-  // Levels rounded half to even by `roundscale`, exactly as the lanes' (y + 1.5·2^23) -
-  // 1.5·2^23 for the clamped |y| ≤ 2^15 (a -0 level where they have +0 vanishes in |q - x|).
   __m512 q;
   if (symmetric) {
-    __m512 level = _mm512_roundscale_ps(clamped(finiteHalf(_mm512_div_ps(x, s)), lower, upper), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 level = roundedEven(clamped(finiteHalf(_mm512_div_ps(x, s)), lower, upper));
     q = finiteHalf(_mm512_mul_ps(level, s));
   } else {
     __m512 y = finiteHalf(_mm512_add_ps(finiteHalf(_mm512_div_ps(x, s)), zp));
-    __m512 level = _mm512_roundscale_ps(clamped(y, lower, upper), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 level = roundedEven(clamped(y, lower, upper));
     q = finiteHalf(_mm512_mul_ps(finiteHalf(_mm512_sub_ps(level, zp)), s));
   }
   __m512 d = finiteHalf(_mm512_sub_ps(q, x));

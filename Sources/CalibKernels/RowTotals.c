@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "TorchRowEnd.h"
 
 /// One step's total (see `calib_float32_rows_totals`).
 __attribute__((target("avx2"), always_inline)) static inline float rowsTotal(const float *terms, size_t rows) {
@@ -16,12 +17,7 @@ __attribute__((target("avx2"), always_inline)) static inline float rowsTotal(con
     c2 = _mm256_add_ps(c2, _mm256_loadu_ps(row + 16));
     c3 = _mm256_add_ps(c3, _mm256_loadu_ps(row + 24));
   }
-  __m256 lanes = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), c2), c3);
-  float out[8];
-  _mm256_storeu_ps(out, lanes);
-  float total = 0;
-  for (int l = 0; l < 8; l++) total += out[l];
-  return total;
+  return calib_torch_row_end(c0, c1, c2, c3);
 }
 
 __attribute__((target("avx2"))) void calib_float32_rows_totals(

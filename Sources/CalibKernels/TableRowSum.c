@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "TorchRowEnd.h"
 
 /// The terms of sixteen keys as float32 lanes: the keys read four to a 64-bit load and
 /// split with shifts, each entry read with a scalar load into a 16-lane buffer of 32-bit
@@ -53,12 +54,7 @@ __attribute__((target("avx512f"))) static float rowSum16(
     c2 = _mm256_add_ps(c2, pairSums(terms16(entry, row + 32)));
     c3 = _mm256_add_ps(c3, pairSums(terms16(entry, row + 48)));
   }
-  __m256 lanes = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), c2), c3);
-  float out[8];
-  _mm256_storeu_ps(out, lanes);
-  float total = 0;
-  for (int l = 0; l < 8; l++) total += out[l];
-  return total;
+  return calib_torch_row_end(c0, c1, c2, c3);
 }
 
 float calib_bf16_table_row_sum(const uint16_t *table, long first, const uint16_t *keys, size_t rows) {
