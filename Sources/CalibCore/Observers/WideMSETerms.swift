@@ -114,7 +114,7 @@ struct WideMSETerms: Sendable {
   }
 
   /// Gives `body(i, Σ terms of step i)` for every step i < steps, over `32 · rows` values
-  /// (1 ≤ rows < 16): each total is `calib_float32_rows_totals`', torch's sum of
+  /// (1 ≤ rows < 16): each total is `calib_float32_rows_totals`, torch's sum of
   /// whole rows, bypassing the general ``TorchSum`` (a group of 128 is four rows). For
   /// float32 values only: torch sums an f16 tensor in another order.
   ///
