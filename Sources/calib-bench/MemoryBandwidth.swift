@@ -1,4 +1,5 @@
 import CalibBenchKernels
+import CalibCore
 import Dispatch
 import Foundation
 
@@ -6,7 +7,9 @@ import Foundation
 /// write bandwidth for the observer's scales): every byte once, front to back, split into
 /// contiguous chunks over `threads` threads, with the widest loads the CPU has, folded by
 /// XOR, and the observer kernels' own software prefetch (`calib_bench_stream_read`), so
-/// that no arithmetic limits the loop and no observer kernel reads faster than it.
+/// that no arithmetic limits the loop and no observer kernel reads faster than it. The
+/// threads are the observers' own (``WorkerPool``), so that the read starts its second
+/// thread as fast as they do.
 ///
 /// This is the ceiling for a memory-bound reduction such as min/max: an observer that
 /// reads `n` bytes can at best take ``readOnce()``'s time for them. Benchmarks report an
@@ -56,7 +59,7 @@ final class MemoryBandwidth {
     let folded = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: threads)
     defer { folded.deallocate() }
     let out = UnsafeSendable(folded.baseAddress!)
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
+    WorkerPool.shared.run(threads) { t in
       let lo = count * t / threads
       let hi = count * (t + 1) / threads
       out.pointer[t] = calib_bench_stream_read(base.pointer + lo, hi - lo)
@@ -72,7 +75,7 @@ final class MemoryBandwidth {
   }
 }
 
-/// A pointer handed to `concurrentPerform` workers, which read or write disjoint parts.
+/// A pointer handed to parallel workers, which read or write disjoint parts.
 struct UnsafeSendable<T>: @unchecked Sendable {
   let pointer: UnsafeMutablePointer<T>
   init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }

@@ -16,8 +16,8 @@ enum ForkJoin {
   /// The workers of ``forEach(_:parallel:_:)``: one per online processor.
   static let workers = Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
-  /// Runs `body(0..<iterations)` on the shared pool, or inline when there is one item or
-  /// `parallel` is false.
+  /// Runs `body(0..<iterations)` on the shared pool (``WorkerPool``), or inline when
+  /// there is one item or `parallel` is false.
   ///
   /// Each worker owns a contiguous share of the items and runs it in order, then takes
   /// what is left of the others' from their ends (``ItemShares``). Items are mostly
@@ -33,7 +33,7 @@ enum ForkJoin {
       return
     }
     let shares = Mutex(ItemShares(items: iterations, workers: workers))
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    WorkerPool.shared.run(workers) { worker in
       while let item = shares.withLock({ $0.next(for: worker) }) { body(item) }
     }
   }

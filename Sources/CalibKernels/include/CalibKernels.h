@@ -249,4 +249,8 @@ int calib_punch_hole(int fd, int64_t offset, int64_t length);
 /// otherwise; 0 without doing anything on other systems.
 int calib_start_writeback(int fd, int64_t offset, int64_t length);
 
+/// One spin-wait hint (`pause` on x86-64, `yield` on arm64): a waiting loop calls it
+/// between polls, which frees the core's shared resources and saves power.
+void calib_spin_pause(void);
+
 #endif
