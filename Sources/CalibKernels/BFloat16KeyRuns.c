@@ -8,40 +8,59 @@
 #define AVX512BW __attribute__((target("avx512f,avx512bw")))
 
 // A bf16 value's key, `bits ^ ((bits >> 15) & 0x7FFF)` with an arithmetic shift, orders
-// values as their floats do (CalibCore's `BFloat16Order`); the map is its own inverse.
-AVX512BW static inline __m512i keys(__m512i bits) {
-  return _mm512_xor_si512(bits, _mm512_and_si512(_mm512_srai_epi16(bits, 15), _mm512_set1_epi16(0x7FFF)));
+// values as their floats do (CalibCore's `BFloat16Order`), -0 below +0 and NaNs past the
+// infinities of their sign; the map is its own inverse.
+// The kernels below take ranges without computing keys. In sign-magnitude order (the
+// keys'), three integer reductions of the raw bits decide a range: the largest as signed
+// 16-bit integers (`s`, the largest value when any has its sign bit clear), the largest
+// as unsigned (`u`, the lowest value when any has it set) and the smallest as unsigned
+// (`n`: the lowest value when none has it set, and else the highest, the negative one
+// nearest zero). That is three integer operations per vector where a key and its minimum
+// and maximum took five, with the same results for every input: ±0, infinities and NaNs
+// fall where their keys do (`rawLow`, `rawHigh`).
+
+/// A range's lowest value's bits from its three reductions (low 16 bits of 32-bit lanes,
+/// the high bits clear): `u` if some value is negative, else `n`.
+AVX512BW static inline __m512i rawLow(__m512i u, __m512i n) {
+  __mmask16 negative = _mm512_cmpge_epu32_mask(u, _mm512_set1_epi32(0x8000));
+  return _mm512_mask_blend_epi32(negative, n, u);
 }
 
-AVX512BW static inline __m256i keys256(__m256i bits) {
-  return _mm512_castsi512_si256(keys(_mm512_castsi256_si512(bits)));
+/// Its highest value's bits: `s` if some value is not negative, else `n`.
+AVX512BW static inline __m512i rawHigh(__m512i s, __m512i n) {
+  __mmask16 nonNegative = _mm512_cmplt_epu32_mask(n, _mm512_set1_epi32(0x8000));
+  return _mm512_mask_blend_epi32(nonNegative, n, s);
 }
 
-/// One run's `length` keys (a multiple of 16) folded into 16 partial minima and maxima:
-/// 32 at a time, then a last 16.
-AVX512BW static inline void fold(const uint16_t *p, size_t length, __m256i *low, __m256i *high) {
-  __m512i lo = _mm512_set1_epi16(INT16_MAX), hi = _mm512_set1_epi16(INT16_MIN);
+/// One run's `length` values (a multiple of 16) folded into 16 partial reductions of each
+/// kind (`s`, `u`, `n`, see above): 32 at a time, then a last 16.
+AVX512BW static inline void fold(const uint16_t *p, size_t length, __m256i *s, __m256i *u, __m256i *n) {
+  __m512i ms = _mm512_set1_epi16(INT16_MIN), mu = _mm512_setzero_si512(), mn = _mm512_set1_epi16(-1);
   size_t i = 0;
   for (; i + 32 <= length; i += 32) {
     _mm_prefetch((const char *)(p + i) + calib_prefetch_ahead, _MM_HINT_T0);
-    __m512i k = keys(_mm512_loadu_si512(p + i));
-    lo = _mm512_min_epi16(lo, k);
-    hi = _mm512_max_epi16(hi, k);
+    __m512i x = _mm512_loadu_si512(p + i);
+    ms = _mm512_max_epi16(ms, x);
+    mu = _mm512_max_epu16(mu, x);
+    mn = _mm512_min_epu16(mn, x);
   }
-  __m256i l = _mm256_min_epi16(_mm512_castsi512_si256(lo), _mm512_extracti64x4_epi64(lo, 1));
-  __m256i h = _mm256_max_epi16(_mm512_castsi512_si256(hi), _mm512_extracti64x4_epi64(hi, 1));
+  __m256i a = _mm256_max_epi16(_mm512_castsi512_si256(ms), _mm512_extracti64x4_epi64(ms, 1));
+  __m256i b = _mm256_max_epu16(_mm512_castsi512_si256(mu), _mm512_extracti64x4_epi64(mu, 1));
+  __m256i c = _mm256_min_epu16(_mm512_castsi512_si256(mn), _mm512_extracti64x4_epi64(mn, 1));
   if (i < length) {
-    __m256i k = keys256(_mm256_loadu_si256((const __m256i *)(p + i)));
-    l = _mm256_min_epi16(l, k);
-    h = _mm256_max_epi16(h, k);
+    __m256i x = _mm256_loadu_si256((const __m256i *)(p + i));
+    a = _mm256_max_epi16(a, x);
+    b = _mm256_max_epu16(b, x);
+    c = _mm256_min_epu16(c, x);
   }
-  *low = l;
-  *high = h;
+  *s = a;
+  *u = b;
+  *n = c;
 }
 
-/// Sixteen runs' partial keys after the first level: `s[j]`'s 128-bit lane L holds run
-/// 4j + L's eight. Reduced across lanes by `OP` all at once, run g's key lands in the low
-/// 16 bits of 32-bit lane g. Integer min and max are exact in any order.
+/// Sixteen runs' partial reductions after the first level: `s[j]`'s 128-bit lane L holds
+/// run 4j + L's eight. Reduced across lanes by `OP` all at once, run g's result lands in
+/// the low 16 bits of 32-bit lane g. Integer min and max are exact in any order.
 #define REDUCE(NAME, OP)                                                                    \
   AVX512BW static inline __m512i NAME(const __m512i s[4]) {                                 \
     __m512i t[2];                                                                           \
@@ -60,8 +79,9 @@ AVX512BW static inline void fold(const uint16_t *p, size_t length, __m256i *low,
     return _mm512_permutexvar_epi32(order, u);                                              \
   }
 
-REDUCE(lowestKeys, _mm512_min_epi16)
-REDUCE(highestKeys, _mm512_max_epi16)
+REDUCE(highestSigned, _mm512_max_epi16)
+REDUCE(highestUnsigned, _mm512_max_epu16)
+REDUCE(lowestUnsigned, _mm512_min_epu16)
 
 /// The first level for runs 4j .. 4j + 3, given as `[run 4j | run 4j + 1]` and `[run 4j + 2
 /// | run 4j + 3]`: each run's first eight partials against its second eight.
@@ -87,13 +107,17 @@ AVX512BW static inline __mmask16 unclean(__m512i bits, const int float16) {
     _mm512_sub_epi32(magnitude, _mm512_set1_epi32(1)), _mm512_set1_epi32(float16 ? 0x7C00 : 0x7F80));
 }
 
-/// Writes sixteen runs' ranges from their keys, and lowers `lowest` and raises `highest`
-/// to them lane by lane; returns the lanes that need the float path.
+/// Writes sixteen runs' ranges from their three partial reductions, and lowers `lowest`
+/// and raises `highest` to them lane by lane; returns the lanes that need the float path.
 AVX512BW __attribute__((always_inline)) static inline __mmask16 store(
-  const __m512i lo[4], const __m512i hi[4], float *mins, float *maxs, __m512 *lowest, __m512 *highest,
-  const int float16
+  const __m512i s[4], const __m512i u[4], const __m512i n[4], float *mins, float *maxs, __m512 *lowest,
+  __m512 *highest, const int float16
 ) {
-  __m512i lowBits = keys(lowestKeys(lo)), highBits = keys(highestKeys(hi));
+  const __m512i low16 = _mm512_set1_epi32(0xFFFF);
+  __m512i ls = _mm512_and_si512(highestSigned(s), low16);
+  __m512i lu = _mm512_and_si512(highestUnsigned(u), low16);
+  __m512i ln = _mm512_and_si512(lowestUnsigned(n), low16);
+  __m512i lowBits = rawLow(lu, ln), highBits = rawHigh(ls, ln);
   __m512 low = values(lowBits, float16), high = values(highBits, float16);
   _mm512_storeu_ps(mins, low);
   _mm512_storeu_ps(maxs, high);
@@ -127,56 +151,61 @@ AVX512BW __attribute__((always_inline)) static inline int keyRuns16(
     for (int j = 0; j < 8; j++) {
       if (stride == 16) {
         // Contiguous runs: two to a plain load.
-        z[j] = keys(_mm512_loadu_si512(p + 32 * j));
+        z[j] = _mm512_loadu_si512(p + 32 * j);
       } else {
         __m256i a = _mm256_loadu_si256((const __m256i *)(p + 2 * j * stride));
         __m256i b = _mm256_loadu_si256((const __m256i *)(p + (2 * j + 1) * stride));
-        z[j] = keys(_mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1));
+        z[j] = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
       }
     }
-    __m512i lo[4], hi[4];
+    __m512i ms[4], mu[4], mn[4];
 #pragma clang loop unroll(full)
     for (int j = 0; j < 4; j++) {
       __m512i x, y;
       firstLevel(z[2 * j], z[2 * j + 1], &x, &y);
-      lo[j] = _mm512_min_epi16(x, y);
-      hi[j] = _mm512_max_epi16(x, y);
+      ms[j] = _mm512_max_epi16(x, y);
+      mu[j] = _mm512_max_epu16(x, y);
+      mn[j] = _mm512_min_epu16(x, y);
     }
-    bad |= store(lo, hi, mins + q, maxs + q, &lowest, &highest, float16);
+    bad |= store(ms, mu, mn, mins + q, maxs + q, &lowest, &highest, float16);
   }
   combine(lowest, highest, low, high);
   return bad == 0;
 }
 
-/// Two runs' partial keys, run `a`'s 16 in the low half of each register and `b`'s in the
-/// high. `unrolled` (for a `length` known at compile time, a multiple of 32): each run
-/// reduced in registers to 32 partials with no loop, and the pair folded once; otherwise
-/// each run folded to 16 by ``fold``.
+/// Two runs' partial reductions of each kind, run `a`'s 16 in the low half of each
+/// register and `b`'s in the high. `unrolled` (for a `length` known at compile time, a
+/// multiple of 32): each run reduced in registers to 32 partials with no loop, and the
+/// pair folded once; otherwise each run folded to 16 by ``fold``.
 AVX512BW __attribute__((always_inline)) static inline void pairPartials(
-  const uint16_t *a, const uint16_t *b, const size_t length, const int unrolled, __m512i *lo, __m512i *hi
+  const uint16_t *a, const uint16_t *b, const size_t length, const int unrolled, __m512i *s, __m512i *u,
+  __m512i *n
 ) {
   if (!unrolled) {
-    __m256i la, ha, lb, hb;
-    fold(a, length, &la, &ha);
-    fold(b, length, &lb, &hb);
-    *lo = _mm512_inserti64x4(_mm512_castsi256_si512(la), lb, 1);
-    *hi = _mm512_inserti64x4(_mm512_castsi256_si512(ha), hb, 1);
+    __m256i sa, ua, na, sb, ub, nb;
+    fold(a, length, &sa, &ua, &na);
+    fold(b, length, &sb, &ub, &nb);
+    *s = _mm512_inserti64x4(_mm512_castsi256_si512(sa), sb, 1);
+    *u = _mm512_inserti64x4(_mm512_castsi256_si512(ua), ub, 1);
+    *n = _mm512_inserti64x4(_mm512_castsi256_si512(na), nb, 1);
     return;
   }
   const uint16_t *runs[2] = {a, b};
-  __m512i l[2], h[2];
+  __m512i rs[2], ru[2], rn[2];
 #pragma clang loop unroll(full)
   for (int r = 0; r < 2; r++) {
-    l[r] = h[r] = keys(_mm512_loadu_si512(runs[r]));
+    rs[r] = ru[r] = rn[r] = _mm512_loadu_si512(runs[r]);
 #pragma clang loop unroll(full)
     for (size_t i = 32; i < length; i += 32) {
-      __m512i k = keys(_mm512_loadu_si512(runs[r] + i));
-      l[r] = _mm512_min_epi16(l[r], k);
-      h[r] = _mm512_max_epi16(h[r], k);
+      __m512i x = _mm512_loadu_si512(runs[r] + i);
+      rs[r] = _mm512_max_epi16(rs[r], x);
+      ru[r] = _mm512_max_epu16(ru[r], x);
+      rn[r] = _mm512_min_epu16(rn[r], x);
     }
   }
-  *lo = _mm512_min_epi16(_mm512_shuffle_i64x2(l[0], l[1], 0x44), _mm512_shuffle_i64x2(l[0], l[1], 0xEE));
-  *hi = _mm512_max_epi16(_mm512_shuffle_i64x2(h[0], h[1], 0x44), _mm512_shuffle_i64x2(h[0], h[1], 0xEE));
+  *s = _mm512_max_epi16(_mm512_shuffle_i64x2(rs[0], rs[1], 0x44), _mm512_shuffle_i64x2(rs[0], rs[1], 0xEE));
+  *u = _mm512_max_epu16(_mm512_shuffle_i64x2(ru[0], ru[1], 0x44), _mm512_shuffle_i64x2(ru[0], ru[1], 0xEE));
+  *n = _mm512_min_epu16(_mm512_shuffle_i64x2(rn[0], rn[1], 0x44), _mm512_shuffle_i64x2(rn[0], rn[1], 0xEE));
 }
 
 /// Longer runs, four at a time as two pairs of partial keys (``pairPartials``).
@@ -194,18 +223,20 @@ AVX512BW __attribute__((always_inline)) static inline int keyRuns(
   __mmask16 bad = 0;
   __m512 lowest = _mm512_set1_ps(__builtin_inff()), highest = _mm512_set1_ps(-__builtin_inff());
   for (size_t q = 0; q + 16 <= count; q += 16) {
-    __m512i lo[4], hi[4];
+    __m512i ms[4], mu[4], mn[4];
     for (int j = 0; j < 4; j++) {
       const uint16_t *p = bits + (q + 4 * j) * stride;
-      __m512i l01, h01, l23, h23, x, y;
-      pairPartials(p, p + stride, length, unrolled, &l01, &h01);
-      pairPartials(p + 2 * stride, p + 3 * stride, length, unrolled, &l23, &h23);
-      firstLevel(l01, l23, &x, &y);
-      lo[j] = _mm512_min_epi16(x, y);
-      firstLevel(h01, h23, &x, &y);
-      hi[j] = _mm512_max_epi16(x, y);
+      __m512i s01, u01, n01, s23, u23, n23, x, y;
+      pairPartials(p, p + stride, length, unrolled, &s01, &u01, &n01);
+      pairPartials(p + 2 * stride, p + 3 * stride, length, unrolled, &s23, &u23, &n23);
+      firstLevel(s01, s23, &x, &y);
+      ms[j] = _mm512_max_epi16(x, y);
+      firstLevel(u01, u23, &x, &y);
+      mu[j] = _mm512_max_epu16(x, y);
+      firstLevel(n01, n23, &x, &y);
+      mn[j] = _mm512_min_epu16(x, y);
     }
-    bad |= store(lo, hi, mins + q, maxs + q, &lowest, &highest, float16);
+    bad |= store(ms, mu, mn, mins + q, maxs + q, &lowest, &highest, float16);
   }
   combine(lowest, highest, low, high);
   return bad == 0;
@@ -254,7 +285,7 @@ AVX512BW static int magnitudeRuns16(const uint16_t *bits, size_t count, uint16_t
       hi[j] = _mm512_max_epi16(x, y);
     }
     // Group g's magnitude in the low half of 32-bit lane g; the high halves are discarded.
-    __m512i m = _mm512_and_si512(highestKeys(hi), low16);
+    __m512i m = _mm512_and_si512(highestSigned(hi), low16);
     __m256i packed = _mm512_cvtepi32_epi16(m);
     if (!streams) {
       _mm256_storeu_si256((__m256i *)(out + q), packed);
@@ -274,43 +305,59 @@ AVX512BW static int magnitudeRuns16(const uint16_t *bits, size_t count, uint16_t
   return h < 0x7F80;
 }
 
-/// The smallest and largest key of `count` values: 64 per step in two accumulators, the
-/// tail under a mask.
+/// The smallest and largest key of `count` values, from the three reductions of their
+/// raw bits (see above): 64 per step in two sets of accumulators, the tail under a mask.
+/// No values: `INT16_MAX` and `INT16_MIN`.
 AVX512BW static void keyRange(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
-  __m512i lo[2] = {_mm512_set1_epi16(INT16_MAX), _mm512_set1_epi16(INT16_MAX)};
-  __m512i hi[2] = {_mm512_set1_epi16(INT16_MIN), _mm512_set1_epi16(INT16_MIN)};
+  if (count == 0) {
+    *low = INT16_MAX;
+    *high = INT16_MIN;
+    return;
+  }
+  __m512i ms[2] = {_mm512_set1_epi16(INT16_MIN), _mm512_set1_epi16(INT16_MIN)};
+  __m512i mu[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+  __m512i mn[2] = {_mm512_set1_epi16(-1), _mm512_set1_epi16(-1)};
   size_t i = 0;
   for (; i + 64 <= count; i += 64) {
     _mm_prefetch((const char *)(bits + i) + calib_prefetch_ahead, _MM_HINT_T0);
     _mm_prefetch((const char *)(bits + i) + calib_prefetch_ahead + 64, _MM_HINT_T0);
     for (int k = 0; k < 2; k++) {
-      __m512i key = keys(_mm512_loadu_si512(bits + i + 32 * k));
-      lo[k] = _mm512_min_epi16(lo[k], key);
-      hi[k] = _mm512_max_epi16(hi[k], key);
+      __m512i x = _mm512_loadu_si512(bits + i + 32 * k);
+      ms[k] = _mm512_max_epi16(ms[k], x);
+      mu[k] = _mm512_max_epu16(mu[k], x);
+      mn[k] = _mm512_min_epu16(mn[k], x);
     }
   }
   if (i < count) {
     // The tail under a mask; masked-off lanes keep the accumulators' own values.
-    __mmask32 first = count - i >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << (count - i)) - 1);
-    __mmask32 second = count - i <= 32 ? 0 : (((__mmask32)1 << (count - i - 32)) - 1);
-    __m512i a = keys(_mm512_maskz_loadu_epi16(first, bits + i));
-    __m512i b = keys(_mm512_maskz_loadu_epi16(second, bits + i + 32));
-    lo[0] = _mm512_mask_min_epi16(lo[0], first, lo[0], a);
-    hi[0] = _mm512_mask_max_epi16(hi[0], first, hi[0], a);
-    lo[1] = _mm512_mask_min_epi16(lo[1], second, lo[1], b);
-    hi[1] = _mm512_mask_max_epi16(hi[1], second, hi[1], b);
+    __mmask32 masks[2] = {
+      count - i >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << (count - i)) - 1),
+      count - i <= 32 ? 0 : (((__mmask32)1 << (count - i - 32)) - 1),
+    };
+    for (int k = 0; k < 2; k++) {
+      __m512i x = _mm512_maskz_loadu_epi16(masks[k], bits + i + 32 * k);
+      ms[k] = _mm512_mask_max_epi16(ms[k], masks[k], ms[k], x);
+      mu[k] = _mm512_mask_max_epu16(mu[k], masks[k], mu[k], x);
+      mn[k] = _mm512_mask_min_epu16(mn[k], masks[k], mn[k], x);
+    }
   }
-  __m512i l = _mm512_min_epi16(lo[0], lo[1]), h = _mm512_max_epi16(hi[0], hi[1]);
-  int16_t ls[32], hs[32];
-  _mm512_storeu_si512(ls, l);
-  _mm512_storeu_si512(hs, h);
-  int16_t a = INT16_MAX, b = INT16_MIN;
+  __m512i vs = _mm512_max_epi16(ms[0], ms[1]), vu = _mm512_max_epu16(mu[0], mu[1]), vn = _mm512_min_epu16(mn[0], mn[1]);
+  int16_t ss[32];
+  uint16_t us[32], ns[32];
+  _mm512_storeu_si512(ss, vs);
+  _mm512_storeu_si512(us, vu);
+  _mm512_storeu_si512(ns, vn);
+  int16_t a = INT16_MIN;
+  uint16_t b = 0, c = UINT16_MAX;
   for (int k = 0; k < 32; k++) {
-    if (ls[k] < a) a = ls[k];
-    if (hs[k] > b) b = hs[k];
+    if (ss[k] > a) a = ss[k];
+    if (us[k] > b) b = us[k];
+    if (ns[k] < c) c = ns[k];
   }
-  *low = a;
-  *high = b;
+  uint16_t lowBits = b >= 0x8000 ? b : c, highBits = c < 0x8000 ? (uint16_t)a : c;
+  // Keys: `bits ^ ((bits >> 15) & 0x7FFF)`, as `keys` above.
+  *low = (int16_t)(lowBits ^ ((lowBits >> 15) * 0x7FFF));
+  *high = (int16_t)(highBits ^ ((highBits >> 15) * 0x7FFF));
 }
 
 void calib_bf16_key_range(int width, const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {

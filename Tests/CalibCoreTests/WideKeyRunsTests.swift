@@ -33,6 +33,13 @@ import Testing
     }
     let (length, stride) = shape
     var bits = (0..<(runs - 1) * stride + length).map { _ in value() }
+    // Every third run all positive and every third all negative, whose ends the kernels'
+    // reductions of raw bits take from other reductions than a mixed run's.
+    for q in 0..<runs {
+      for k in q * stride..<(q * stride + length) {
+        if q % 3 == 1 { bits[k] &= 0x7FFF } else if q % 3 == 2 { bits[k] |= 0x8000 }
+      }
+    }
 
     var combined: [Int: (Float, Float)] = [:]
     func reduce(width: Int) -> ([Float], [Float], Bool) {
@@ -83,23 +90,37 @@ import Testing
 
   /// `calib_bf16_key_range` against `BFloat16Order.keyRange` on any bits (NaNs and zeros
   /// included: only the keys are compared), with each extreme placed in the tail as well
-  /// as in the body.
+  /// as in the body, among values near 1, near -1, or zeros of both signs.
   @Test(.needsAVX2, arguments: [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 1000, 4099])
   func keyRangeAgreesWithThePortableLoop(count: Int) throws {
     for width in WideKernels.runnableWidths {
-      keyRangeAgreesWithThePortableLoop(count: count, width: width)
+      for base in KeyRangeBase.allCases {
+        keyRangeAgreesWithThePortableLoop(count: count, width: width, base: base)
+      }
     }
   }
 
-  private func keyRangeAgreesWithThePortableLoop(count: Int, width: Int) {
+  enum KeyRangeBase: CaseIterable {
+    case positive, negative, zeros
+
+    func bits(_ random: UInt16) -> UInt16 {
+      switch self {
+      case .positive: (random & 0x007F) | 0x3F80
+      case .negative: (random & 0x007F) | 0xBF80
+      case .zeros: random & 0x8000
+      }
+    }
+  }
+
+  private func keyRangeAgreesWithThePortableLoop(count: Int, width: Int, base: KeyRangeBase) {
     var state: UInt64 = 0xD1B5_4A32_D192_ED03 &+ UInt64(count)
     func next() -> UInt16 {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
       return UInt16(truncatingIfNeeded: state >> 40)
     }
-    // Positive values near 1: a planted extreme is the only one, and a masked-off lane
-    // counted as the key 0 would show as the minimum.
-    var bits = (0..<count).map { _ in (next() & 0x007F) | 0x3F80 }
+    // Values near 1 (or -1): a planted extreme is the only one, and a masked-off lane
+    // counted as the key 0 would show as the minimum (or maximum).
+    var bits = (0..<count).map { _ in base.bits(next()) }
     func ranges() -> ((Int16, Int16), (Int16, Int16)) {
       var (low, high) = (Int16(0), Int16(0))
       bits.withUnsafeBufferPointer { calib_bf16_key_range(Int32(width), $0.baseAddress ?? UnsafePointer(bitPattern: 64)!, count, &low, &high) }
@@ -107,14 +128,14 @@ import Testing
       return ((low, high), (portable.low, portable.high))
     }
     var (wide, portable) = ranges()
-    #expect(wide == portable, "width \(width)")
+    #expect(wide == portable, "\(base) width \(width)")
     if count == 0 { #expect(wide == (Int16.max, Int16.min)) }
     for position in Set([0, count / 2, count - 1]) where count > 0 {
       for extreme: UInt16 in [0xFFC1, 0x7FC1, 0xFF80, 0x7F80] {
         let kept = bits[position]
         bits[position] = extreme
         (wide, portable) = ranges()
-        #expect(wide == portable, "\(extreme) at \(position), width \(width)")
+        #expect(wide == portable, "\(base) \(extreme) at \(position), width \(width)")
         let key = BFloat16Order.key(Int16(bitPattern: extreme))
         #expect(wide.0 == key || wide.1 == key, "\(extreme) at \(position)")
         bits[position] = kept
