@@ -2,41 +2,51 @@
 #include "Prefetch.h"
 #include "Transpose8.h"
 
-// bf16 and f16 ranges from their keys (CalibCore's `BFloat16Order`) on AVX2: the work of
-// BFloat16KeyRuns.c, eight runs per step instead of sixteen. Integer minima and maxima are
-// exact in any order, so both give the portable key loops' results.
+// bf16 and f16 ranges in their keys' order (CalibCore's `BFloat16Order`) on AVX2: the work
+// of BFloat16KeyRuns.c, eight runs per step instead of sixteen, from the same three
+// reductions of the raw bits (see there). Integer minima and maxima are exact in any
+// order, so both give the portable key loops' results.
 
 #if defined(__x86_64__)
 
-/// A value's key, `bits ^ ((bits >> 15) & 0x7FFF)` with an arithmetic shift, in each 16-bit
-/// lane; the map is its own inverse.
-AVX2 static inline __m256i keys8(__m256i bits) {
-  return _mm256_xor_si256(bits, _mm256_and_si256(_mm256_srai_epi16(bits, 15), _mm256_set1_epi16(0x7FFF)));
-}
-
 AVX2 static inline __m256i load16(const uint16_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
-/// One run's `length` keys (a multiple of 16) folded into 16 partial minima and maxima,
-/// prefetching ahead at every 64-byte step after the first (whose prefetch is the caller's).
-AVX2 static inline void fold8(const uint16_t *p, size_t length, __m256i *low, __m256i *high) {
-  __m256i lo = keys8(load16(p)), hi = lo;
+/// One run's `length` values (a multiple of 16) folded into 16 partial reductions of each
+/// kind (the largest signed, the largest unsigned and the smallest unsigned), prefetching
+/// ahead at every 64-byte step after the first (whose prefetch is the caller's).
+AVX2 static inline void fold8(const uint16_t *p, size_t length, __m256i *s, __m256i *u, __m256i *n) {
+  __m256i a = load16(p), b = a, c = a;
   for (size_t i = 16; i < length; i += 16) {
     if ((i & 31) == 0) _mm_prefetch((const char *)(p + i) + calib_prefetch_ahead, _MM_HINT_T0);
-    __m256i k = keys8(load16(p + i));
-    lo = _mm256_min_epi16(lo, k);
-    hi = _mm256_max_epi16(hi, k);
+    __m256i x = load16(p + i);
+    a = _mm256_max_epi16(a, x);
+    b = _mm256_max_epu16(b, x);
+    c = _mm256_min_epu16(c, x);
   }
-  *low = lo;
-  *high = hi;
+  *s = a;
+  *u = b;
+  *n = c;
 }
 
-REDUCE8(lowestKeys8, _mm256_min_epi16, 16)
-REDUCE8(highestKeys8, _mm256_max_epi16, 16)
+REDUCE8(highestSigned8, _mm256_max_epi16, 16)
+REDUCE8(highestUnsigned8, _mm256_max_epu16, 16)
+REDUCE8(lowestUnsigned8, _mm256_min_epu16, 16)
 
-/// The float32 values of eight keys held in the low halves of 32-bit lanes (high halves
-/// clear): bf16 bits shifted into place, or (`float16`) f16 bits converted, exactly.
-AVX2 static inline __m256 values8(__m256i k, const int float16) {
-  __m256i bits = keys8(k);
+/// A range's lowest value's bits from its reductions (16-bit values in 32-bit lanes): the
+/// largest unsigned if some value is negative, else the smallest unsigned.
+AVX2 static inline __m256i rawLow8(__m256i u, __m256i n) {
+  return _mm256_blendv_epi8(n, u, _mm256_cmpgt_epi32(u, _mm256_set1_epi32(0x7FFF)));
+}
+
+/// Its highest value's bits: the largest signed if some value is not negative, else the
+/// smallest unsigned.
+AVX2 static inline __m256i rawHigh8(__m256i s, __m256i n) {
+  return _mm256_blendv_epi8(n, s, _mm256_cmpgt_epi32(_mm256_set1_epi32(0x8000), n));
+}
+
+/// The float32 values of eight values' bits held in the low halves of 32-bit lanes (high
+/// halves clear): bf16 bits shifted into place, or (`float16`) f16 bits converted, exactly.
+AVX2 static inline __m256 values8(__m256i bits, const int float16) {
   if (float16) return _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(bits), _mm256_extracti128_si256(bits, 1)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(bits, 16));
 }
@@ -51,13 +61,15 @@ AVX2 __attribute__((always_inline)) static inline int keyRuns8(
   int bad = 0;
   __m256 lowest = _mm256_set1_ps(__builtin_inff()), highest = _mm256_set1_ps(-__builtin_inff());
   for (size_t q = 0; q + 8 <= count; q += 8) {
-    __m256i lo[8], hi[8];
+    __m256i ms[8], mu[8], mn[8];
     for (int k = 0; k < 8; k++) {
       const uint16_t *p = bits + (q + k) * stride;
       _mm_prefetch((const char *)p + calib_prefetch_ahead, _MM_HINT_T0);
-      fold8(p, length, &lo[k], &hi[k]);
+      fold8(p, length, &ms[k], &mu[k], &mn[k]);
     }
-    __m256 l = values8(lowestKeys8(lo), float16), h = values8(highestKeys8(hi), float16);
+    __m256i n = lowestUnsigned8(mn);
+    __m256 l = values8(rawLow8(highestUnsigned8(mu), n), float16);
+    __m256 h = values8(rawHigh8(highestSigned8(ms), n), float16);
     _mm256_storeu_ps(mins + q, l);
     _mm256_storeu_ps(maxs + q, h);
     lowest = _mm256_min_ps(lowest, l);
@@ -95,42 +107,57 @@ int calib_half_key_runs_avx2(
                  : keyRunsBF16(bits, count, stride, length, mins, maxs, low, high);
 }
 
-/// The smallest and largest key of `count` values: 64 per step in two pairs of
-/// accumulators, then 16 at a time, then one at a time.
+/// The smallest and largest key of `count` values, from the three reductions of their raw
+/// bits: 64 per step in two sets of accumulators, then 16 at a time, then one at a time.
+/// No values: `INT16_MAX` and `INT16_MIN`.
 AVX2 void calib_bf16_key_range_avx2(const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {
-  __m256i lo[2] = {_mm256_set1_epi16(INT16_MAX), _mm256_set1_epi16(INT16_MAX)};
-  __m256i hi[2] = {_mm256_set1_epi16(INT16_MIN), _mm256_set1_epi16(INT16_MIN)};
+  if (count == 0) {
+    *low = INT16_MAX;
+    *high = INT16_MIN;
+    return;
+  }
+  __m256i ms[2] = {_mm256_set1_epi16(INT16_MIN), _mm256_set1_epi16(INT16_MIN)};
+  __m256i mu[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+  __m256i mn[2] = {_mm256_set1_epi16(-1), _mm256_set1_epi16(-1)};
   size_t i = 0;
   for (; i + 64 <= count; i += 64) {
     _mm_prefetch((const char *)(bits + i) + calib_prefetch_ahead, _MM_HINT_T0);
     _mm_prefetch((const char *)(bits + i) + calib_prefetch_ahead + 64, _MM_HINT_T0);
     for (int k = 0; k < 4; k++) {
-      __m256i key = keys8(load16(bits + i + 16 * k));
-      lo[k & 1] = _mm256_min_epi16(lo[k & 1], key);
-      hi[k & 1] = _mm256_max_epi16(hi[k & 1], key);
+      __m256i x = load16(bits + i + 16 * k);
+      ms[k & 1] = _mm256_max_epi16(ms[k & 1], x);
+      mu[k & 1] = _mm256_max_epu16(mu[k & 1], x);
+      mn[k & 1] = _mm256_min_epu16(mn[k & 1], x);
     }
   }
   for (; i + 16 <= count; i += 16) {
-    __m256i key = keys8(load16(bits + i));
-    lo[0] = _mm256_min_epi16(lo[0], key);
-    hi[0] = _mm256_max_epi16(hi[0], key);
+    __m256i x = load16(bits + i);
+    ms[0] = _mm256_max_epi16(ms[0], x);
+    mu[0] = _mm256_max_epu16(mu[0], x);
+    mn[0] = _mm256_min_epu16(mn[0], x);
   }
-  int16_t ls[16], hs[16];
-  _mm256_storeu_si256((__m256i *)ls, _mm256_min_epi16(lo[0], lo[1]));
-  _mm256_storeu_si256((__m256i *)hs, _mm256_max_epi16(hi[0], hi[1]));
-  int16_t a = INT16_MAX, b = INT16_MIN;
+  int16_t ss[16];
+  uint16_t us[16], ns[16];
+  _mm256_storeu_si256((__m256i *)ss, _mm256_max_epi16(ms[0], ms[1]));
+  _mm256_storeu_si256((__m256i *)us, _mm256_max_epu16(mu[0], mu[1]));
+  _mm256_storeu_si256((__m256i *)ns, _mm256_min_epu16(mn[0], mn[1]));
+  int16_t a = INT16_MIN;
+  uint16_t b = 0, c = UINT16_MAX;
   for (int k = 0; k < 16; k++) {
-    if (ls[k] < a) a = ls[k];
-    if (hs[k] > b) b = hs[k];
+    if (ss[k] > a) a = ss[k];
+    if (us[k] > b) b = us[k];
+    if (ns[k] < c) c = ns[k];
   }
   for (; i < count; i++) {
-    int16_t v = (int16_t)bits[i];
-    int16_t key = (int16_t)(v ^ ((v >> 15) & 0x7FFF));
-    if (key < a) a = key;
-    if (key > b) b = key;
+    uint16_t v = bits[i];
+    if ((int16_t)v > a) a = (int16_t)v;
+    if (v > b) b = v;
+    if (v < c) c = v;
   }
-  *low = a;
-  *high = b;
+  uint16_t lowBits = b >= 0x8000 ? b : c, highBits = c < 0x8000 ? (uint16_t)a : c;
+  // Keys: `bits ^ ((bits >> 15) & 0x7FFF)`.
+  *low = (int16_t)(lowBits ^ ((lowBits >> 15) * 0x7FFF));
+  *high = (int16_t)(highBits ^ ((highBits >> 15) * 0x7FFF));
 }
 
 #endif
