@@ -33,6 +33,10 @@ public final class WorkerPool: @unchecked Sendable {
 
   /// How long a helper spins after a call before it sleeps.
   static let spinNanoseconds: UInt64 = 200_000
+  /// How long of that it spins on its core alone; after that it yields the core between
+  /// polls, so that another runnable thread (a reader, another worker) is not kept
+  /// waiting by a helper that has nothing to do.
+  static let busySpinNanoseconds: UInt64 = 20_000
 
   /// One pool per process, with a helper per online processor but the caller's.
   public static let shared = WorkerPool(helpers: ForkJoin.workers - 1)
@@ -151,19 +155,25 @@ public final class WorkerPool: @unchecked Sendable {
   }
 
   /// Waits until `generation` moves past `seen` and returns it: spins for
-  /// ``spinNanoseconds``, then parks on the helper's semaphore. A caller that moves the
+  /// ``spinNanoseconds`` (yielding the core between polls after
+  /// ``busySpinNanoseconds``), then parks on the helper's semaphore. A caller that moves the
   /// generation swaps each helper's state to running and signals those it found parked,
   /// so either the helper sees the new generation after parking or the caller sees it
   /// parked (both orders are sequentially consistent).
   private func nextCall(after seen: Int, _ helper: Helper) -> Int {
-    let deadline = DispatchTime.now().uptimeNanoseconds &+ Self.spinNanoseconds
-    var polls = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    var (polls, yields) = (0, false)
     while true {
       let now = generation.load(ordering: .acquiring)
       if now != seen { return now }
-      calib_spin_pause()
+      if yields { sched_yield() } else { calib_spin_pause() }
       polls &+= 1
-      if polls % 64 == 0, DispatchTime.now().uptimeNanoseconds > deadline { break }
+      // A pause takes tens of cycles, a yield a system call: read the clock accordingly.
+      if polls % (yields ? 4 : 64) == 0 {
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- start
+        if elapsed > Self.spinNanoseconds { break }
+        yields = elapsed > Self.busySpinNanoseconds
+      }
     }
     helper.state.store(Helper.parked, ordering: .sequentiallyConsistent)
     if generation.load(ordering: .sequentiallyConsistent) != seen,
