@@ -17,7 +17,10 @@
 // (`n`: the lowest value when none has it set, and else the highest, the negative one
 // nearest zero). That is three integer operations per vector where a key and its minimum
 // and maximum took five, with the same results for every input: ±0, infinities and NaNs
-// fall where their keys do (`rawLow`, `rawHigh`).
+// fall where their keys do (`rawLow`, `rawHigh`). A run with values of both signs needs
+// only `s` and `u`, and whether it has both shows in them (`u` has the sign bit set, `s`
+// has it clear), so runs of 32 or more take two operations per vector and read a block
+// of sixteen runs again for `n` only when one of them is all of one sign.
 
 /// A range's lowest value's bits from its three reductions (low 16 bits of 32-bit lanes,
 /// the high bits clear): `u` if some value is negative, else `n`.
@@ -32,30 +35,36 @@ AVX512BW static inline __m512i rawHigh(__m512i s, __m512i n) {
   return _mm512_mask_blend_epi32(nonNegative, n, s);
 }
 
-/// One run's `length` values (a multiple of 16) folded into 16 partial reductions of each
-/// kind (`s`, `u`, `n`, see above): 32 at a time, then a last 16.
-AVX512BW static inline void fold(const uint16_t *p, size_t length, __m256i *s, __m256i *u, __m256i *n) {
-  __m512i ms = _mm512_set1_epi16(INT16_MIN), mu = _mm512_setzero_si512(), mn = _mm512_set1_epi16(-1);
+/// One run's `length` values (a multiple of 16) folded into 16 partial reductions of the
+/// first two kinds (`s`, `u`, see above): 32 at a time, then a last 16.
+AVX512BW static inline void fold(const uint16_t *p, size_t length, __m256i *s, __m256i *u) {
+  __m512i ms = _mm512_set1_epi16(INT16_MIN), mu = _mm512_setzero_si512();
   size_t i = 0;
   for (; i + 32 <= length; i += 32) {
     _mm_prefetch((const char *)(p + i) + calib_prefetch_ahead, _MM_HINT_T0);
     __m512i x = _mm512_loadu_si512(p + i);
     ms = _mm512_max_epi16(ms, x);
     mu = _mm512_max_epu16(mu, x);
-    mn = _mm512_min_epu16(mn, x);
   }
   __m256i a = _mm256_max_epi16(_mm512_castsi512_si256(ms), _mm512_extracti64x4_epi64(ms, 1));
   __m256i b = _mm256_max_epu16(_mm512_castsi512_si256(mu), _mm512_extracti64x4_epi64(mu, 1));
-  __m256i c = _mm256_min_epu16(_mm512_castsi512_si256(mn), _mm512_extracti64x4_epi64(mn, 1));
   if (i < length) {
     __m256i x = _mm256_loadu_si256((const __m256i *)(p + i));
     a = _mm256_max_epi16(a, x);
     b = _mm256_max_epu16(b, x);
-    c = _mm256_min_epu16(c, x);
   }
   *s = a;
   *u = b;
-  *n = c;
+}
+
+/// The third kind (`n`) of one run, folded the same way.
+AVX512BW static inline __m256i foldMin(const uint16_t *p, size_t length) {
+  __m512i mn = _mm512_set1_epi16(-1);
+  size_t i = 0;
+  for (; i + 32 <= length; i += 32) mn = _mm512_min_epu16(mn, _mm512_loadu_si512(p + i));
+  __m256i c = _mm256_min_epu16(_mm512_castsi512_si256(mn), _mm512_extracti64x4_epi64(mn, 1));
+  if (i < length) c = _mm256_min_epu16(c, _mm256_loadu_si256((const __m256i *)(p + i)));
+  return c;
 }
 
 /// Sixteen runs' partial reductions after the first level: `s[j]`'s 128-bit lane L holds
@@ -107,8 +116,21 @@ AVX512BW static inline __mmask16 unclean(__m512i bits, const int float16) {
     _mm512_sub_epi32(magnitude, _mm512_set1_epi32(1)), _mm512_set1_epi32(float16 ? 0x7C00 : 0x7F80));
 }
 
-/// Writes sixteen runs' ranges from their three partial reductions, and lowers `lowest`
-/// and raises `highest` to them lane by lane; returns the lanes that need the float path.
+/// Writes sixteen runs' ranges from their lowest and highest values' bits (low 16 bits of
+/// 32-bit lanes), and lowers `lowest` and raises `highest` to them lane by lane; returns
+/// the lanes that need the float path.
+AVX512BW __attribute__((always_inline)) static inline __mmask16 storeBits(
+  __m512i lowBits, __m512i highBits, float *mins, float *maxs, __m512 *lowest, __m512 *highest, const int float16
+) {
+  __m512 low = values(lowBits, float16), high = values(highBits, float16);
+  _mm512_storeu_ps(mins, low);
+  _mm512_storeu_ps(maxs, high);
+  *lowest = _mm512_min_ps(*lowest, low);
+  *highest = _mm512_max_ps(*highest, high);
+  return unclean(lowBits, float16) | unclean(highBits, float16);
+}
+
+/// ``storeBits`` from the three kinds' partial reductions of sixteen runs.
 AVX512BW __attribute__((always_inline)) static inline __mmask16 store(
   const __m512i s[4], const __m512i u[4], const __m512i n[4], float *mins, float *maxs, __m512 *lowest,
   __m512 *highest, const int float16
@@ -117,13 +139,7 @@ AVX512BW __attribute__((always_inline)) static inline __mmask16 store(
   __m512i ls = _mm512_and_si512(highestSigned(s), low16);
   __m512i lu = _mm512_and_si512(highestUnsigned(u), low16);
   __m512i ln = _mm512_and_si512(lowestUnsigned(n), low16);
-  __m512i lowBits = rawLow(lu, ln), highBits = rawHigh(ls, ln);
-  __m512 low = values(lowBits, float16), high = values(highBits, float16);
-  _mm512_storeu_ps(mins, low);
-  _mm512_storeu_ps(maxs, high);
-  *lowest = _mm512_min_ps(*lowest, low);
-  *highest = _mm512_max_ps(*highest, high);
-  return unclean(lowBits, float16) | unclean(highBits, float16);
+  return storeBits(rawLow(lu, ln), rawHigh(ls, ln), mins, maxs, lowest, highest, float16);
 }
 
 /// The runs' combined range from the lane-wise extremes; only used when every run was
@@ -173,39 +189,53 @@ AVX512BW __attribute__((always_inline)) static inline int keyRuns16(
   return bad == 0;
 }
 
-/// Two runs' partial reductions of each kind, run `a`'s 16 in the low half of each
-/// register and `b`'s in the high. `unrolled` (for a `length` known at compile time, a
-/// multiple of 32): each run reduced in registers to 32 partials with no loop, and the
+/// Two runs' partial reductions of the first two kinds, run `a`'s 16 in the low half of
+/// each register and `b`'s in the high. `unrolled` (for a `length` known at compile time,
+/// a multiple of 32): each run reduced in registers to 32 partials with no loop, and the
 /// pair folded once; otherwise each run folded to 16 by ``fold``.
 AVX512BW __attribute__((always_inline)) static inline void pairPartials(
-  const uint16_t *a, const uint16_t *b, const size_t length, const int unrolled, __m512i *s, __m512i *u,
-  __m512i *n
+  const uint16_t *a, const uint16_t *b, const size_t length, const int unrolled, __m512i *s, __m512i *u
 ) {
   if (!unrolled) {
-    __m256i sa, ua, na, sb, ub, nb;
-    fold(a, length, &sa, &ua, &na);
-    fold(b, length, &sb, &ub, &nb);
+    __m256i sa, ua, sb, ub;
+    fold(a, length, &sa, &ua);
+    fold(b, length, &sb, &ub);
     *s = _mm512_inserti64x4(_mm512_castsi256_si512(sa), sb, 1);
     *u = _mm512_inserti64x4(_mm512_castsi256_si512(ua), ub, 1);
-    *n = _mm512_inserti64x4(_mm512_castsi256_si512(na), nb, 1);
     return;
   }
   const uint16_t *runs[2] = {a, b};
-  __m512i rs[2], ru[2], rn[2];
+  __m512i rs[2], ru[2];
 #pragma clang loop unroll(full)
   for (int r = 0; r < 2; r++) {
-    rs[r] = ru[r] = rn[r] = _mm512_loadu_si512(runs[r]);
+    rs[r] = ru[r] = _mm512_loadu_si512(runs[r]);
 #pragma clang loop unroll(full)
     for (size_t i = 32; i < length; i += 32) {
       __m512i x = _mm512_loadu_si512(runs[r] + i);
       rs[r] = _mm512_max_epi16(rs[r], x);
       ru[r] = _mm512_max_epu16(ru[r], x);
-      rn[r] = _mm512_min_epu16(rn[r], x);
     }
   }
   *s = _mm512_max_epi16(_mm512_shuffle_i64x2(rs[0], rs[1], 0x44), _mm512_shuffle_i64x2(rs[0], rs[1], 0xEE));
   *u = _mm512_max_epu16(_mm512_shuffle_i64x2(ru[0], ru[1], 0x44), _mm512_shuffle_i64x2(ru[0], ru[1], 0xEE));
-  *n = _mm512_min_epu16(_mm512_shuffle_i64x2(rn[0], rn[1], 0x44), _mm512_shuffle_i64x2(rn[0], rn[1], 0xEE));
+}
+
+/// The third kind (`n`) of sixteen runs, reduced (low 16 bits of 32-bit lane g, the high
+/// bits clear): needed only where some run's values all share a sign, which for a run of
+/// 32 or more values of mixed data is rare, so it reads the runs again.
+AVX512BW __attribute__((noinline)) static __m512i lowestUnsignedRuns(const uint16_t *p, size_t stride, size_t length) {
+  __m512i mn[4];
+  for (int j = 0; j < 4; j++) {
+    __m512i pair[2];
+    for (int h = 0; h < 2; h++) {
+      const uint16_t *a = p + (4 * j + 2 * h) * stride;
+      pair[h] = _mm512_inserti64x4(_mm512_castsi256_si512(foldMin(a, length)), foldMin(a + stride, length), 1);
+    }
+    __m512i x, y;
+    firstLevel(pair[0], pair[1], &x, &y);
+    mn[j] = _mm512_min_epu16(x, y);
+  }
+  return _mm512_and_si512(lowestUnsigned(mn), _mm512_set1_epi32(0xFFFF));
 }
 
 /// Longer runs, four at a time as two pairs of partial keys (``pairPartials``).
@@ -223,20 +253,30 @@ AVX512BW __attribute__((always_inline)) static inline int keyRuns(
   __mmask16 bad = 0;
   __m512 lowest = _mm512_set1_ps(__builtin_inff()), highest = _mm512_set1_ps(-__builtin_inff());
   for (size_t q = 0; q + 16 <= count; q += 16) {
-    __m512i ms[4], mu[4], mn[4];
+    __m512i ms[4], mu[4];
     for (int j = 0; j < 4; j++) {
       const uint16_t *p = bits + (q + 4 * j) * stride;
-      __m512i s01, u01, n01, s23, u23, n23, x, y;
-      pairPartials(p, p + stride, length, unrolled, &s01, &u01, &n01);
-      pairPartials(p + 2 * stride, p + 3 * stride, length, unrolled, &s23, &u23, &n23);
+      __m512i s01, u01, s23, u23, x, y;
+      pairPartials(p, p + stride, length, unrolled, &s01, &u01);
+      pairPartials(p + 2 * stride, p + 3 * stride, length, unrolled, &s23, &u23);
       firstLevel(s01, s23, &x, &y);
       ms[j] = _mm512_max_epi16(x, y);
       firstLevel(u01, u23, &x, &y);
       mu[j] = _mm512_max_epu16(x, y);
-      firstLevel(n01, n23, &x, &y);
-      mn[j] = _mm512_min_epu16(x, y);
     }
-    bad |= store(ms, mu, mn, mins + q, maxs + q, &lowest, &highest, float16);
+    const __m512i low16 = _mm512_set1_epi32(0xFFFF), sign = _mm512_set1_epi32(0x8000);
+    __m512i ls = _mm512_and_si512(highestSigned(ms), low16), lu = _mm512_and_si512(highestUnsigned(mu), low16);
+    // A run has a negative value if its largest unsigned bits have the sign set, and a
+    // value that is not negative if its largest signed bits do not.
+    __mmask16 negative = _mm512_cmpge_epu32_mask(lu, sign), nonNegative = _mm512_cmplt_epu32_mask(ls, sign);
+    __m512i lowBits = lu, highBits = ls;
+    if ((__mmask16)(negative & nonNegative) != (__mmask16)0xFFFF) {
+      // Some run is all of one sign: its other end is the third kind's.
+      __m512i ln = lowestUnsignedRuns(bits + q * stride, stride, length);
+      lowBits = _mm512_mask_blend_epi32(negative, ln, lu);
+      highBits = _mm512_mask_blend_epi32(nonNegative, ln, ls);
+    }
+    bad |= storeBits(lowBits, highBits, mins + q, maxs + q, &lowest, &highest, float16);
   }
   combine(lowest, highest, low, high);
   return bad == 0;
