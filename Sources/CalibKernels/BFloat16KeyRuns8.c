@@ -11,22 +11,24 @@
 
 AVX2 static inline __m256i load16(const uint16_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
-/// One run's `length` values (a multiple of 16) folded into 16 partial reductions of each
-/// kind (the largest signed, the largest unsigned and the smallest unsigned), prefetching
-/// ahead at every 64-byte step after the first (whose prefetch is the caller's).
-AVX2 static inline void fold8(const uint16_t *p, size_t length, __m256i *s, __m256i *u, __m256i *n) {
-  __m256i a = load16(p), b = a, c = a;
+/// One run's `length` values (a multiple of 16) folded into 16 partial reductions of the
+/// first two kinds (the largest signed and the largest unsigned), prefetching ahead at
+/// every 64-byte step after the first (whose prefetch is the caller's).
+AVX2 static inline void fold8(const uint16_t *p, size_t length, __m256i *s, __m256i *u) {
+  __m256i a = load16(p), b = a;
   for (size_t i = 16; i < length; i += 16) {
     if ((i & 31) == 0) _mm_prefetch((const char *)(p + i) + calib_prefetch_ahead, _MM_HINT_T0);
     __m256i x = load16(p + i);
     a = _mm256_max_epi16(a, x);
     b = _mm256_max_epu16(b, x);
-    c = _mm256_min_epu16(c, x);
   }
   *s = a;
   *u = b;
-  *n = c;
 }
+
+/// The third kind (the smallest unsigned) of eight runs, reduced: needed only where some
+/// run's values all share a sign, so it reads the runs again.
+AVX2 __attribute__((noinline)) static __m256i lowestUnsigned8Runs(const uint16_t *p, size_t stride, size_t length);
 
 REDUCE8(highestSigned8, _mm256_max_epi16, 16)
 REDUCE8(highestUnsigned8, _mm256_max_epu16, 16)
@@ -61,15 +63,22 @@ AVX2 __attribute__((always_inline)) static inline int keyRuns8(
   int bad = 0;
   __m256 lowest = _mm256_set1_ps(__builtin_inff()), highest = _mm256_set1_ps(-__builtin_inff());
   for (size_t q = 0; q + 8 <= count; q += 8) {
-    __m256i ms[8], mu[8], mn[8];
+    __m256i ms[8], mu[8];
     for (int k = 0; k < 8; k++) {
       const uint16_t *p = bits + (q + k) * stride;
       _mm_prefetch((const char *)p + calib_prefetch_ahead, _MM_HINT_T0);
-      fold8(p, length, &ms[k], &mu[k], &mn[k]);
+      fold8(p, length, &ms[k], &mu[k]);
     }
-    __m256i n = lowestUnsigned8(mn);
-    __m256 l = values8(rawLow8(highestUnsigned8(mu), n), float16);
-    __m256 h = values8(rawHigh8(highestSigned8(ms), n), float16);
+    __m256i s = highestSigned8(ms), u = highestUnsigned8(mu), lowBits = u, highBits = s;
+    // Both signs in every run (see BFloat16KeyRuns.c): `u` has the sign bit, `s` not.
+    __m256i mixed = _mm256_and_si256(
+      _mm256_cmpgt_epi32(u, _mm256_set1_epi32(0x7FFF)), _mm256_cmpgt_epi32(_mm256_set1_epi32(0x8000), s));
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(mixed)) != 0xFF) {
+      __m256i n = lowestUnsigned8Runs(bits + q * stride, stride, length);
+      lowBits = rawLow8(u, n);
+      highBits = rawHigh8(s, n);
+    }
+    __m256 l = values8(lowBits, float16), h = values8(highBits, float16);
     _mm256_storeu_ps(mins + q, l);
     _mm256_storeu_ps(maxs + q, h);
     lowest = _mm256_min_ps(lowest, l);
@@ -85,6 +94,17 @@ AVX2 __attribute__((always_inline)) static inline int keyRuns8(
   b = _mm_max_ps(b, _mm_movehl_ps(b, b));
   *high = _mm_cvtss_f32(_mm_max_ss(b, _mm_movehdup_ps(b)));
   return bad == 0;
+}
+
+AVX2 __attribute__((noinline)) static __m256i lowestUnsigned8Runs(const uint16_t *p, size_t stride, size_t length) {
+  __m256i mn[8];
+  for (int k = 0; k < 8; k++) {
+    const uint16_t *r = p + k * stride;
+    __m256i c = load16(r);
+    for (size_t i = 16; i < length; i += 16) c = _mm256_min_epu16(c, load16(r + i));
+    mn[k] = c;
+  }
+  return lowestUnsigned8(mn);
 }
 
 AVX2 static int keyRunsBF16(
