@@ -273,8 +273,8 @@ AVX512BW __attribute__((always_inline)) static inline int keyRuns(
     if ((__mmask16)(negative & nonNegative) != (__mmask16)0xFFFF) {
       // Some run is all of one sign: its other end is the third kind's.
       __m512i ln = lowestUnsignedRuns(bits + q * stride, stride, length);
-      lowBits = _mm512_mask_blend_epi32(negative, ln, lu);
-      highBits = _mm512_mask_blend_epi32(nonNegative, ln, ls);
+      lowBits = rawLow(lu, ln);
+      highBits = rawHigh(ls, ln);
     }
     bad |= storeBits(lowBits, highBits, mins + q, maxs + q, &lowest, &highest, float16);
   }
@@ -394,10 +394,7 @@ AVX512BW static void keyRange(const uint16_t *bits, size_t count, int16_t *low, 
     if (us[k] > b) b = us[k];
     if (ns[k] < c) c = ns[k];
   }
-  uint16_t lowBits = b >= 0x8000 ? b : c, highBits = c < 0x8000 ? (uint16_t)a : c;
-  // Keys: `bits ^ ((bits >> 15) & 0x7FFF)`, as `keys` above.
-  *low = (int16_t)(lowBits ^ ((lowBits >> 15) * 0x7FFF));
-  *high = (int16_t)(highBits ^ ((highBits >> 15) * 0x7FFF));
+  calib_raw_range_keys(a, b, c, low, high);
 }
 
 void calib_bf16_key_range(int width, const uint16_t *bits, size_t count, int16_t *low, int16_t *high) {

@@ -174,10 +174,7 @@ AVX2 void calib_bf16_key_range_avx2(const uint16_t *bits, size_t count, int16_t 
     if (v > b) b = v;
     if (v < c) c = v;
   }
-  uint16_t lowBits = b >= 0x8000 ? b : c, highBits = c < 0x8000 ? (uint16_t)a : c;
-  // Keys: `bits ^ ((bits >> 15) & 0x7FFF)`.
-  *low = (int16_t)(lowBits ^ ((lowBits >> 15) * 0x7FFF));
-  *high = (int16_t)(highBits ^ ((highBits >> 15) * 0x7FFF));
+  calib_raw_range_keys(a, b, c, low, high);
 }
 
 #endif
