@@ -25,7 +25,6 @@ public final class WorkerPool: @unchecked Sendable {
   // Written by the caller before `generation` moves, and read by a helper after it has
   // claimed its slot in that call; cleared once every slot is done or withdrawn.
   private var job: (@Sendable (Int) -> Void)?
-  private var jobWorkers = 0
 
   private let generation = Atomic<Int>(0)
   private let busy = Atomic<Bool>(false)
@@ -68,7 +67,6 @@ public final class WorkerPool: @unchecked Sendable {
     }
     withoutActuallyEscaping(body) { body in
       job = body
-      jobWorkers = workers
       let call = generation.load(ordering: .relaxed) &+ 1
       let used = helpers.prefix(workers - 1)
       for helper in used { helper.slot.store(Slot.open(call), ordering: .relaxed) }
