@@ -46,17 +46,25 @@ import Testing
     }
   }
 
-  @Test(arguments: [FloatDType.float32, .bfloat16, .float16])
-  func aNonFiniteValueInAnyItemThrows(dtype: FloatDType) throws {
+  /// Groups of 128 and of 16 (whose kernels find each item's lowest minimum and highest
+  /// maximum on the way, which then decide the check), each poison alone and an infinity
+  /// beside a NaN.
+  @Test(arguments: [FloatDType.float32, .bfloat16, .float16], [128, 16])
+  func aNonFiniteValueInAnyItemThrows(dtype: FloatDType, groupSize: Int) throws {
     let shape = Self.shapes[0]
-    let args = try QuantizationArgs(numBits: 4, groupSize: 128, strategy: .group)
+    let args = try QuantizationArgs(numBits: 4, groupSize: groupSize, strategy: .group)
     let clean = Self.values(count: shape[0] * shape[1], seed: 9)
-    // The first element, one inside the second work item, and the last.
-    for (position, poison) in [(0, Float.nan), (2048 * 128 + 77, .infinity), (clean.count - 1, -.infinity)] {
+    // The first element, one inside the second work item (256K values), and the last.
+    let poisons: [[(Int, Float)]] = [
+      [(0, .nan)], [(2048 * 128 + 77, .infinity)], [(clean.count - 1, -.infinity)],
+      [(2048 * 128 + 1, .infinity), (2048 * 128 + 3, .nan)], [(5, -.infinity), (2048 * 128 + 3, -.nan)],
+    ]
+    for poison in poisons {
       var values = clean
-      values[position] = poison
+      for (position, value) in poison { values[position] = value }
       var observer = try Observer(kind: .memorylessMinMax, baseName: .weight, args: args)
-      #expect(throws: ObserverError.nonFinite(count: 1, firstIndex: position, shape: shape)) {
+      let error = ObserverError.nonFinite(count: poison.count, firstIndex: poison[0].0, shape: shape)
+      #expect(throws: error, "\(dtype) \(groupSize) \(poison)") {
         try observer.observe(Self.tensor(shape, values, dtype))
       }
     }

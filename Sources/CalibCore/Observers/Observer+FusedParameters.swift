@@ -1,6 +1,7 @@
 extension Observer {
   /// `observer(x)` of a memoryless min/max observer in one parallel pass: each work item
-  /// reduces its parameters' ranges, checks them, and computes their scales and zero
+  /// reduces its parameters' ranges, checks them (from their lowest and highest where its
+  /// kernel found those on the way), and computes their scales and zero
   /// points (`calculate_qparams`) while those ranges are in cache, instead of a pass for
   /// the ranges, one for the finiteness check, and one for the parameters.
   ///
@@ -21,10 +22,18 @@ extension Observer {
       finite.withUnsafeMutableBufferPointer { flags in
         // Non-nil: count > 1, and so at least one item.
         let ok = SharedPointer(flags.baseAddress!)
-        _ = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel) { item, parameters, mins, maxs in
+        _ = RangeReduction.minMax(value, layout: layout, parallel: runsInParallel) { item, parameters, mins, maxs, known in
           let first = parameters.lowerBound
-          ok[item] = RangeReduction.allFinite(mins + first, parameters.count)
-            && RangeReduction.allFinite(maxs + first, parameters.count)
+          // With no NaN (as wherever the kernel found the item's range), every minimum and
+          // maximum is finite exactly when the lowest and the highest are: a minimum of +∞
+          // makes its maximum +∞, and a maximum of -∞ its minimum -∞.
+          ok[item] =
+            if let (low, high) = known {
+              low.isFinite && high.isFinite
+            } else {
+              RangeReduction.allFinite(mins + first, parameters.count)
+                && RangeReduction.allFinite(maxs + first, parameters.count)
+            }
           kernel.parameters(mins: mins, maxs: maxs, parameters, scales: sp.base, zeros: zp?.base, outputs: count)
         }
       }

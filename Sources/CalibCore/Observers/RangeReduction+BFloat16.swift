@@ -274,7 +274,7 @@ extension RangeReduction {
   /// writing its parameters' ranges, while they are in cache.
   static func minMax(
     _ value: Tensor, layout: GroupLayout, parallel: Bool,
-    then: @escaping @Sendable (_ item: Int, _ parameters: Range<Int>, UnsafePointer<Float>, UnsafePointer<Float>) -> Void
+    then: @escaping ItemHooks.ItemCallback
   ) -> ([Float], [Float]) {
     precondition(hooksRun(value, layout: layout), "item hooks need strided runs of more than one parameter")
     let hooks = ItemHooks(then: then)

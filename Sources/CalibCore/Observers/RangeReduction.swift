@@ -512,7 +512,7 @@ struct RangeOutput: Sendable {
       (slots[2 &* item], slots[2 &* item &+ 1]) = known ?? RangeReduction.lowestAndHighest(
         mins.readOnly + first, maxs.readOnly + first, parameters.count)
     }
-    hooks.then?(item, parameters, mins.readOnly, maxs.readOnly)
+    hooks.then?(item, parameters, mins.readOnly, maxs.readOnly, known)
   }
 }
 
@@ -521,6 +521,14 @@ struct RangeOutput: Sendable {
 struct ItemHooks: Sendable {
   /// Two slots per item: the lowest minimum and the highest maximum of its parameters.
   var ranges: SharedPointer<Float>? = nil
-  /// Called with the item, its parameters, and the minima and maxima (all parameters').
-  var then: (@Sendable (_ item: Int, _ parameters: Range<Int>, UnsafePointer<Float>, UnsafePointer<Float>) -> Void)? = nil
+  /// Called with the item, its parameters, the minima and maxima (all parameters'), and
+  /// the item's lowest minimum and highest maximum when its kernel found them on the way
+  /// (``RangeOutput/finish(item:_:known:)``), which it does only where none of the item's
+  /// ranges holds a NaN.
+  var then: ItemCallback? = nil
+
+  typealias ItemCallback = @Sendable (
+    _ item: Int, _ parameters: Range<Int>, _ mins: UnsafePointer<Float>, _ maxs: UnsafePointer<Float>,
+    _ known: (Float, Float)?
+  ) -> Void
 }
