@@ -26,13 +26,22 @@ AVX2 static inline void fold8(const uint16_t *p, size_t length, __m256i *s, __m2
   *u = b;
 }
 
-/// The third kind (the smallest unsigned) of eight runs, reduced: needed only where some
-/// run's values all share a sign, so it reads the runs again.
-AVX2 __attribute__((noinline)) static __m256i lowestUnsigned8Runs(const uint16_t *p, size_t stride, size_t length);
-
 REDUCE8(highestSigned8, _mm256_max_epi16, 16)
 REDUCE8(highestUnsigned8, _mm256_max_epu16, 16)
 REDUCE8(lowestUnsigned8, _mm256_min_epu16, 16)
+
+/// The third kind (the smallest unsigned) of eight runs, reduced: needed only where some
+/// run's values all share a sign, so it reads the runs again.
+AVX2 __attribute__((noinline)) static __m256i lowestUnsigned8Runs(const uint16_t *p, size_t stride, size_t length) {
+  __m256i mn[8];
+  for (int k = 0; k < 8; k++) {
+    const uint16_t *r = p + k * stride;
+    __m256i c = load16(r);
+    for (size_t i = 16; i < length; i += 16) c = _mm256_min_epu16(c, load16(r + i));
+    mn[k] = c;
+  }
+  return lowestUnsigned8(mn);
+}
 
 /// A range's lowest value's bits from its reductions (16-bit values in 32-bit lanes): the
 /// largest unsigned if some value is negative, else the smallest unsigned.
@@ -94,17 +103,6 @@ AVX2 __attribute__((always_inline)) static inline int keyRuns8(
   b = _mm_max_ps(b, _mm_movehl_ps(b, b));
   *high = _mm_cvtss_f32(_mm_max_ss(b, _mm_movehdup_ps(b)));
   return bad == 0;
-}
-
-AVX2 __attribute__((noinline)) static __m256i lowestUnsigned8Runs(const uint16_t *p, size_t stride, size_t length) {
-  __m256i mn[8];
-  for (int k = 0; k < 8; k++) {
-    const uint16_t *r = p + k * stride;
-    __m256i c = load16(r);
-    for (size_t i = 16; i < length; i += 16) c = _mm256_min_epu16(c, load16(r + i));
-    mn[k] = c;
-  }
-  return lowestUnsigned8(mn);
 }
 
 AVX2 static int keyRunsBF16(
