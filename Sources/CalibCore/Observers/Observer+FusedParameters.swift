@@ -1,9 +1,9 @@
 extension Observer {
   /// `observer(x)` of a memoryless min/max observer in one parallel pass: each work item
   /// reduces its parameters' ranges, checks them (from their lowest and highest where its
-  /// kernel found those on the way), and computes their scales and zero
-  /// points (`calculate_qparams`) while those ranges are in cache, instead of a pass for
-  /// the ranges, one for the finiteness check, and one for the parameters.
+  /// kernel found those on the way), and computes their scales and zero points
+  /// (`calculate_qparams`) while those ranges are in cache, instead of a pass for the
+  /// ranges, one for the finiteness check, and one for the parameters.
   ///
   /// The results are those of the separate passes, bit for bit: the ranges are the same
   /// reductions, and `calculate_qparams` is element-wise. A value with a NaN or an
