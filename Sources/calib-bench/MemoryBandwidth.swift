@@ -46,6 +46,13 @@ final class MemoryBandwidth {
 
   deinit { output.deallocate() }
 
+  /// The word the write stores: two float32 1.0s, as nonzero as real scales. Lines of
+  /// zeros are no measure of them: on the Zen 4 machine of 2026-12-05, two threads
+  /// streamed 4 MiB of zeros in 25 µs and 4 MiB of any other constant, or of varied
+  /// floats, in 74 µs. Until then thread 0 wrote zeros, and `traffic_ceiling` came out
+  /// high by the difference.
+  static let outputWord: UInt64 = 0x3F80_0000_3F80_0000
+
   /// Time of one full streaming read, in seconds; with `writing`, each thread then writes
   /// its share of the output bytes, in the same dispatch (so that the time differs from
   /// the read's by the writes alone, not by a second dispatch).
@@ -65,7 +72,7 @@ final class MemoryBandwidth {
       out.pointer[t] = calib_bench_stream_read(base.pointer + lo, hi - lo)
       if writing {
         let first = outputCount * t / threads
-        calib_bench_stream_write(target.pointer + first, outputCount * (t + 1) / threads - first, UInt64(t))
+        calib_bench_stream_write(target.pointer + first, outputCount * (t + 1) / threads - first, Self.outputWord)
       }
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
